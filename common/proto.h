@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The phiguard wire protocol, version 1: the contract between phiguardd and
+ * its clients (pam_phiguard.so, phiguardctl, local applications).
+ * The code follows this header; change this header first.
+ *
+ * TRANSPORT
+ *   A Unix stream socket (default /run/phiguard/phiguardd.sock). The daemon
+ *   identifies the caller with SO_PEERCRED only; no field of a request can
+ *   claim an identity. A connection may carry many requests; each request
+ *   gets exactly one response, in order.
+ *
+ * LINES
+ *   One request per line, one response per line, each terminated by "\n"
+ *   and at most PG_PROTO_MAX_LINE bytes including the "\n". UTF-8.
+ *
+ *     request  = "v1" SP verb *( SP key "=" value ) LF
+ *     response = "v1" SP "OK"  *( SP key "=" value ) LF
+ *              / "v1" SP "ERR" SP "code=" errname [ SP "msg=" value ] LF
+ *
+ *   Fields are separated by exactly one space. A verb is 1..16 upper-case
+ *   letters. A key is 1..32 bytes of [a-z0-9_]. In a value the bytes below
+ *   0x21 (controls and space), '%', '=' and 0x7f are written as "%XX"
+ *   (upper-case hex); every other byte is literal. A decoder accepts upper
+ *   or lower case hex and rejects a bad escape. A value may be empty.
+ *   At most PG_PROTO_MAX_FIELDS fields per line; a key given twice is
+ *   malformed. Unknown keys are ignored by both sides (forward
+ *   compatibility); a missing required key is ERR code=missing-field.
+ *   A malformed line gets ERR code=protocol, never a crash or a hang; a
+ *   line longer than the limit gets ERR code=too-long and the connection
+ *   is closed (the stream cannot be resynchronised safely).
+ *
+ * PERMISSIONS (enforced by the daemon's dispatch table)
+ *   SELF  - root may ask about anyone; another uid only about the user
+ *           whose name resolves (getpwnam) to its own uid.
+ *   ROOT  - root only.
+ *   Anything else gets ERR code=permission.
+ *
+ * VERBS (issue #2 set; later versions add AUTHZ, CHECK, SESSION, EXPLAIN,
+ *        FLUSH, RELOAD)
+ *
+ *   PREAUTH user= [service=] [rhost=] [tty=]                     SELF
+ *     Before prompting: is the user locked out?
+ *     -> OK locked=no
+ *     -> OK locked=yes until=<unix seconds>
+ *
+ *   CLAIM user= step= [service=] [rhost=] [tty=]                 SELF
+ *     Claim an absolute TOTP time step (decimal uint64) matched by a
+ *     code. Accepted only if strictly greater than the last step accepted
+ *     for that user and the user is not locked; the new step is made
+ *     durable before the reply.
+ *     -> OK claimed=yes
+ *     -> ERR code=replay     (step <= last accepted step)
+ *     -> ERR code=locked     until=<unix seconds>
+ *
+ *   REPORT user= factor= result= [reason=] [service=] [rhost=] [tty=]  SELF
+ *     The outcome of a second-factor attempt. factor = totp | push;
+ *     result = success | failure. A failure is counted; max_failures
+ *     failures within failure_window lock the user for lockout seconds.
+ *     A success clears the failure count. reason is a short token
+ *     (bad-code, replay, no-token, bad-input, conv-error, ...), never a
+ *     secret.
+ *     -> OK locked=no failures=<n>
+ *     -> OK locked=yes until=<unix seconds> failures=<n>
+ *
+ *   STATUS                                                        ROOT
+ *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
+ *           clients=<n> requests=<n> errors=<n> state=<ok|recovered>
+ *
+ *   UNLOCK user=                                                  ROOT
+ *     Clear a lockout and the failure count (the last used step is kept).
+ *     -> OK was_locked=yes|no
+ *
+ * ERRORS
+ *   The names are those of enum pg_err (err.h): protocol, too-long,
+ *   unknown-verb, missing-field, invalid, bad-user, permission, locked,
+ *   replay, busy, version, io, internal.
+ *
+ * EXAMPLES
+ *   > v1 PREAUTH user=nurse1 service=login tty=tty1
+ *   < v1 OK locked=no
+ *   > v1 CLAIM user=nurse1 step=59240123
+ *   < v1 OK claimed=yes
+ *   > v1 CLAIM user=nurse1 step=59240123
+ *   < v1 ERR code=replay msg=step%20already%20used
+ *   > v1 FROB x=1
+ *   < v1 ERR code=unknown-verb msg=FROB
+ *
+ * HISTORY
+ *   2026-11-28  v1: PREAUTH, CLAIM, REPORT, STATUS, UNLOCK.
+ */
+#ifndef PHIGUARD_COMMON_PROTO_H
+#define PHIGUARD_COMMON_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PG_PROTO_VERSION "v1"
+#define PG_PROTO_MAX_LINE 4096 /* bytes, including the final "\n" */
+#define PG_PROTO_MAX_FIELDS 32
+#define PG_PROTO_MAX_VERB 16
+#define PG_PROTO_MAX_KEY 32
+
+/* Verbs. PG_VERB_OK/ERR are the two response kinds. */
+enum pg_verb {
+	PG_VERB_UNKNOWN = 0,
+	PG_VERB_OK,
+	PG_VERB_ERR,
+	PG_VERB_PREAUTH,
+	PG_VERB_CLAIM,
+	PG_VERB_REPORT,
+	PG_VERB_STATUS,
+	PG_VERB_UNLOCK,
+};
+
+struct pg_field {
+	const char *key;   /* points into the message's storage */
+	const char *value; /* decoded, NUL-terminated; may be "" */
+};
+
+/*
+ * A parsed or to-be-sent message. All strings live in buf, so a message is
+ * one flat object: no allocation, copy with memcpy is NOT safe (pointers).
+ * Values may hold secrets in future verbs: proto_msg_clear() wipes buf.
+ */
+struct pg_msg {
+	enum pg_verb verb;
+	char verb_name[PG_PROTO_MAX_VERB + 1]; /* as received, for ERR msg= */
+	size_t nfields;
+	struct pg_field fields[PG_PROTO_MAX_FIELDS];
+	size_t used;                /* bytes of buf in use */
+	char buf[PG_PROTO_MAX_LINE];
+};
+
+/* Name <-> verb. proto_verb_name returns NULL for PG_VERB_UNKNOWN. */
+const char *proto_verb_name(enum pg_verb verb);
+enum pg_verb proto_verb_from_name(const char *name);
+
+/* Start an empty message with this verb. */
+void proto_msg_init(struct pg_msg *msg, enum pg_verb verb);
+
+/* Wipe the message storage (explicit_bzero) and reset it. */
+void proto_msg_clear(struct pg_msg *msg);
+
+/*
+ * Append key=value. key must match [a-z0-9_]{1,32}. Returns 0,
+ * PG_ERR_INVAL (bad key, duplicate key), or PG_ERR_TOOLONG (the message
+ * would not fit into one line once encoded, or too many fields).
+ */
+int proto_add(struct pg_msg *msg, const char *key, const char *value);
+/* proto_add() with a decimal value. */
+int proto_add_u64(struct pg_msg *msg, const char *key, uint64_t value);
+int proto_add_i64(struct pg_msg *msg, const char *key, int64_t value);
+
+/*
+ * Parse one line (with or without the final "\n"; no other "\n" allowed)
+ * of len bytes into *msg. Returns 0, PG_ERR_TOOLONG, PG_ERR_VERSION (first
+ * token is not "v1"), or PG_ERR_PROTO. An unknown but well-formed verb
+ * parses with verb = PG_VERB_UNKNOWN and verb_name set, so the caller can
+ * answer ERR code=unknown-verb. *msg is left cleared on error.
+ */
+int proto_parse(const char *line, size_t len, struct pg_msg *msg);
+
+/*
+ * Encode *msg as one line ending in "\n" into out (outsz bytes, at least
+ * PG_PROTO_MAX_LINE + 1 is always enough) and NUL-terminate it. Stores the
+ * length without the NUL in *outlen. Returns 0 or PG_ERR_TOOLONG.
+ */
+int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
+		 size_t *outlen);
+
+/* Value for key, or NULL if absent. */
+const char *proto_get(const struct pg_msg *msg, const char *key);
+
+/*
+ * Value for key parsed as an unsigned decimal (no sign, no spaces, no
+ * overflow, at most max). Returns 0 and sets *out, PG_ERR_MISSING or
+ * PG_ERR_INVAL.
+ */
+int proto_get_u64(const struct pg_msg *msg, const char *key, uint64_t max,
+		  uint64_t *out);
+
+/*
+ * Build an error response: "v1 ERR code=<pg_err_name(err)> msg=<msg>".
+ * msg may be NULL. Never fails (a msg too long is truncated).
+ */
+void proto_make_error(struct pg_msg *msg, int err, const char *text);
+
+/*
+ * For a response: 0 if it is OK, else the pg_err carried by ERR (or
+ * PG_ERR_PROTO for any other verb).
+ */
+int proto_response_status(const struct pg_msg *msg);
+
+#endif

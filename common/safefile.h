@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Opening and reading files that hold secrets or policy, with the checks a
+ * privileged reader needs: no symlinks, a regular file, owner, mode, size. */
+#ifndef PHIGUARD_COMMON_SAFEFILE_H
+#define PHIGUARD_COMMON_SAFEFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct safefile_policy {
+	uid_t owner;           /* required owner uid */
+	int allow_other_owner; /* if set, owner is not checked (tests only) */
+	mode_t forbidden_mode; /* bits that must be clear, e.g. 077 for secrets */
+	size_t max_size;       /* larger files are refused */
+};
+
+/* Policy for secret files (tokens, passwords): root-owned, no group/other
+ * bits, at most 1 MiB. */
+extern const struct safefile_policy safefile_secret_policy;
+/* Policy for config files: root-owned, not group/other writable, 1 MiB. */
+extern const struct safefile_policy safefile_config_policy;
+
+/*
+ * Open path read-only with O_NOFOLLOW|O_CLOEXEC|O_NOCTTY and check the open
+ * descriptor with fstat against the policy. On success stores the fd in
+ * *fd_out and returns 0. On failure returns PG_ERR_NOTFOUND (missing),
+ * PG_ERR_UNSAFE_FILE (symlink, not regular, owner, mode, size) or
+ * PG_ERR_IO, and writes a one-line reason to err (if errlen > 0).
+ */
+int safefile_open(const char *path, const struct safefile_policy *pol,
+		  int *fd_out, char *err, size_t errlen);
+
+/*
+ * safefile_open() then read the whole file into a NUL-terminated buffer.
+ * On success *buf_out (owned by the caller; free with secret_free(buf,
+ * *len_out + 1) if it may hold secrets) and *len_out are set. Same errors
+ * as safefile_open(), plus PG_ERR_IO and PG_ERR_NOMEM. Intermediate
+ * buffers are wiped.
+ */
+int safefile_read(const char *path, const struct safefile_policy *pol,
+		  char **buf_out, size_t *len_out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Install every build and test dependency of phiguard from Debian packages.
+# Run as root on Debian 12 (bookworm). Safe to run again: it only calls
+# apt-get when something is missing.
+set -eu
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build: toolchain, autotools and the libraries the code links against.
+BUILD="build-essential autoconf autoconf-archive automake libtool pkg-config
+	libpam0g-dev liboath-dev libldap-dev libcurl4-openssl-dev libssl-dev
+	libjansson-dev libqrencode-dev"
+
+# Tests: cmocka, the real PAM stack through pam_wrapper, an independent TOTP
+# generator, a directory server, the sanitizer/fuzzer runtimes, and the
+# small tools the test scripts use.
+TEST="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
+	faketime slapd ldap-utils openssl valgrind clang libclang-rt-14-dev
+	python3 procps util-linux man-db"
+
+missing=""
+for pkg in $BUILD $TEST; do
+	dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
+		grep -q 'install ok installed' || missing="$missing $pkg"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps.sh: all build and test dependencies are installed"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: missing:$missing" >&2
+	echo "install-deps.sh: run as root to install them with apt-get" >&2
+	exit 1
+fi
+
+# slapd's postinst asks questions; answer none and do not configure a
+# system instance (tests start their own in a temp dir).
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
