@@ -18,7 +18,8 @@ struct pg_client; /* opaque */
  * connect + poll, SOCK_CLOEXEC). If trusted_uids is non-NULL (n entries),
  * the daemon's SO_PEERCRED uid must be one of them, else PG_ERR_CRED.
  * Returns 0 and sets *out, or PG_ERR_UNAVAIL (no socket, refused),
- * PG_ERR_TIMEOUT, PG_ERR_CRED, PG_ERR_NOMEM, PG_ERR_INVAL (path too long).
+ * PG_ERR_TIMEOUT, PG_ERR_CRED, PG_ERR_NOMEM, PG_ERR_INVAL (path too long),
+ * PG_ERR_IO (socket() or connect() failed otherwise).
  */
 int pg_client_connect(const char *path, int timeout_ms,
 		      const uid_t *trusted_uids, size_t n_trusted,
@@ -29,7 +30,9 @@ int pg_client_connect(const char *path, int timeout_ms,
  * in total. Returns 0 when a well-formed response was read (which may be
  * an ERR: see proto_response_status()), PG_ERR_TIMEOUT, PG_ERR_IO,
  * PG_ERR_UNAVAIL (daemon closed the connection), PG_ERR_PROTO or
- * PG_ERR_TOOLONG. After an error the connection is unusable; close it.
+ * PG_ERR_TOOLONG; PG_ERR_INVAL/PG_ERR_TOOLONG if req does not format.
+ * After an error the connection is unusable (further requests get
+ * PG_ERR_IO); close it.
  * Buffers that held the request or response are wiped.
  */
 int pg_client_request(struct pg_client *c, const struct pg_msg *req,

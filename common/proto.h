@@ -164,7 +164,10 @@ int proto_parse(const char *line, size_t len, struct pg_msg *msg);
 /*
  * Encode *msg as one line ending in "\n" into out (outsz bytes, at least
  * PG_PROTO_MAX_LINE + 1 is always enough) and NUL-terminate it. Stores the
- * length without the NUL in *outlen. Returns 0 or PG_ERR_TOOLONG.
+ * length without the NUL in *outlen. Returns 0, PG_ERR_TOOLONG, or
+ * PG_ERR_INVAL (no verb: PG_VERB_UNKNOWN with an empty verb_name, or a
+ * hand-set key outside [a-z0-9_]{1,32}). An unknown verb is written as
+ * its verb_name, so a parsed message always formats.
  */
 int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
 		 size_t *outlen);

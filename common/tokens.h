@@ -36,7 +36,8 @@ struct pg_token_list {
 	struct pg_token tok[PG_TOKENS_MAX_PER_USER];
 };
 
-/* "SHA1" etc. and back; tokens_alg_from_name returns -1 if unknown. */
+/* "SHA1" etc. and back; tokens_alg_name returns NULL for an invalid alg,
+ * tokens_alg_from_name (case-insensitive) returns -1 if unknown. */
 const char *tokens_alg_name(enum pg_token_alg alg);
 int tokens_alg_from_name(const char *name);
 

@@ -36,8 +36,6 @@ export top_builddir top_srcdir
 # a private pam.d, pam_wrapper scoped to each login.
 . "$src/tests/integration/lib.sh"
 
-# shellcheck disable=SC2317
-ctl() { "$PHIGUARDCTL" --config "$CONF" "$@"; }
 # login USER CODE: one PAM authentication; print what the agent sees.
 login() {
 	if run_pam login "$1" auth -a "$2"; then

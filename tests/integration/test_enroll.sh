@@ -7,7 +7,6 @@
 write_config
 pam_service login
 start_daemon
-ctl() { "$PHIGUARDCTL" --config "$CONF" "$@"; }
 
 # Enroll with the defaults (SHA1, 6 digits), QR code included.
 ctl enroll nurse1 --issuer "Mercy Call Center" >"$T/enroll.out" 2>&1 ||

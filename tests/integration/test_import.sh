@@ -7,7 +7,6 @@
 write_config
 pam_service login
 start_daemon
-ctl() { "$PHIGUARDCTL" --config "$CONF" "$@"; }
 
 # pam_oath: hex secrets; a TOTP line, an 8-digit TOTP line, an event-based
 # HOTP line (skipped: phiguard is TOTP only), a static password (not

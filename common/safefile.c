@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Opening files that hold secrets or policy only if nobody but their owner
+ * could have written (or, for secrets, read) them. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "safefile.h"
+#include "secret.h"
+
+#define SAFEFILE_MAX_SIZE (1024 * 1024)
+
+const struct safefile_policy safefile_secret_policy = {
+    .owner = 0,
+    .allow_other_owner = 0,
+    .forbidden_mode = 077,
+    .max_size = SAFEFILE_MAX_SIZE,
+};
+
+const struct safefile_policy safefile_config_policy = {
+    .owner = 0,
+    .allow_other_owner = 0,
+    .forbidden_mode = 022,
+    .max_size = SAFEFILE_MAX_SIZE,
+};
+
+__attribute__((format(printf, 3, 4))) static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Open and check; also hands back the fstat result so safefile_read can
+ * size its buffer. Every check is on the descriptor, not the name, so the
+ * file cannot be swapped between check and use.
+ */
+static int open_checked(const char *path, const struct safefile_policy *pol,
+                        int *fd_out, struct stat *st_out, char *err,
+                        size_t errlen)
+{
+	int rc = PG_ERR_IO;
+	int fd, flags, e;
+	struct stat st;
+	mode_t mode;
+
+	/* O_NONBLOCK: opening a FIFO planted at this path must not hang a
+	 * login; it is refused below as not a regular file. */
+	fd = open(path,
+	          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT || e == ENOTDIR) {
+			rc = PG_ERR_NOTFOUND;
+			set_err(err, errlen, "%s: %s", path, strerror(e));
+		} else if (e == ELOOP) {
+			rc = PG_ERR_UNSAFE_FILE;
+			set_err(err, errlen, "%s: is a symbolic link", path);
+		} else {
+			set_err(err, errlen, "%s: %s", path, strerror(e));
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = PG_ERR_UNSAFE_FILE;
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (!pol->allow_other_owner && st.st_uid != pol->owner) {
+		set_err(err, errlen, "%s: must be owned by uid %lu (is %lu)",
+		        path, (unsigned long)pol->owner,
+		        (unsigned long)st.st_uid);
+		goto out;
+	}
+	mode = st.st_mode & 07777;
+	if ((mode & pol->forbidden_mode) != 0) {
+		set_err(err, errlen,
+		        "%s: mode %04o allows group/other %s (want %04o)", path,
+		        (unsigned)mode,
+		        (pol->forbidden_mode & 044) != 0 ? "access"
+		                                         : "write access",
+		        (unsigned)(mode & ~pol->forbidden_mode));
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > pol->max_size) {
+		set_err(err, errlen, "%s: larger than %zu bytes", path,
+		        pol->max_size);
+		goto out;
+	}
+	rc = PG_ERR_IO;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		set_err(err, errlen, "%s: fcntl: %s", path, strerror(errno));
+		goto out;
+	}
+	*fd_out = fd;
+	*st_out = st;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int safefile_open(const char *path, const struct safefile_policy *pol,
+                  int *fd_out, char *err, size_t errlen)
+{
+	struct stat st;
+
+	return open_checked(path, pol, fd_out, &st, err, errlen);
+}
+
+/* Grow buf to newcap, wiping the old copy: it may already hold secrets. */
+static int grow(char **buf, size_t len, size_t *cap, size_t newcap)
+{
+	char *nb = malloc(newcap);
+
+	if (nb == NULL)
+		return PG_ERR_NOMEM;
+	memcpy(nb, *buf, len);
+	secret_free(*buf, *cap);
+	*buf = nb;
+	*cap = newcap;
+	return 0;
+}
+
+int safefile_read(const char *path, const struct safefile_policy *pol,
+                  char **buf_out, size_t *len_out, char *err, size_t errlen)
+{
+	int rc;
+	int fd = -1;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, limit;
+	ssize_t n;
+
+	if ((rc = open_checked(path, pol, &fd, &st, err, errlen)) != 0)
+		goto out;
+	/*
+	 * The file may grow after fstat, so the size seen there is only a
+	 * hint: read until EOF but never keep more than max_size bytes. Room
+	 * for one byte over the cap lets an over-size file be detected, and
+	 * one more for the NUL.
+	 */
+	limit = pol->max_size + 2;
+	cap = (size_t)st.st_size + 2;
+	rc = PG_ERR_NOMEM;
+	if ((buf = malloc(cap)) == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		if (len + 1 == cap) {
+			if ((rc = grow(&buf, len, &cap,
+			               cap * 2 < limit ? cap * 2 : limit)) !=
+			    0) {
+				set_err(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = PG_ERR_IO;
+			set_err(err, errlen, "%s: read: %s", path,
+			        strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > pol->max_size) {
+			rc = PG_ERR_UNSAFE_FILE;
+			set_err(err, errlen, "%s: larger than %zu bytes", path,
+			        pol->max_size);
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*buf_out = buf;
+	*len_out = len;
+	buf = NULL;
+	rc = 0;
+out:
+	secret_free(buf, cap);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

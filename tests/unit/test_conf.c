@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests for the phiguard.conf parser (common/conf.c): every key, its
+ * default and range, and every syntax error with its exact message. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "client.h"
+#include "conf.h"
+#include "err.h"
+
+static struct pg_conf conf;
+static char err[PG_CONF_ERRLEN];
+
+static int parse(const char *text)
+{
+	conf_defaults(&conf);
+	err[0] = '\0';
+	return conf_parse("t.conf", text, strlen(text), &conf, err,
+	                  sizeof(err));
+}
+
+/* Parse and expect PG_ERR_CONFIG with exactly this message. */
+static void expect_error(const char *text, const char *msg)
+{
+	assert_int_equal(parse(text), PG_ERR_CONFIG);
+	assert_string_equal(err, msg);
+}
+
+static void test_defaults(void **state)
+{
+	conf_defaults(&conf);
+	assert_string_equal(conf.socket, PG_DEFAULT_SOCKET);
+	assert_string_equal(conf.state_dir, LOCALSTATEDIR "/lib/phiguard");
+	assert_string_equal(conf.pidfile, "");
+	assert_string_equal(conf.user, "");
+	assert_int_equal(conf.max_clients, 64);
+	assert_int_equal(conf.client_timeout, 5);
+	assert_int_equal(conf.log_level, 1);
+	assert_string_equal(conf.tokens, SYSCONFDIR "/phiguard/tokens");
+	assert_int_equal(conf.window, 1);
+	assert_int_equal(conf.max_failures, 5);
+	assert_int_equal(conf.failure_window, 300);
+	assert_int_equal(conf.lockout, 900);
+	assert_string_equal(conf.issuer, "phiguard");
+	/* An empty file changes nothing. */
+	assert_int_equal(parse(""), 0);
+	assert_int_equal(conf.window, 1);
+	assert_int_equal(conf_parse("t.conf", NULL, 0, &conf, err, sizeof(err)),
+	                 0);
+}
+
+static void test_every_key(void **state)
+{
+	assert_int_equal(parse("[daemon]\n"
+	                       "socket = /tmp/pg.sock\n"
+	                       "state_dir = /var/tmp/pg\n"
+	                       "pidfile = /run/pg.pid\n"
+	                       "user = phiguard\n"
+	                       "max_clients = 10\n"
+	                       "client_timeout = 30\n"
+	                       "log_level = 2\n"
+	                       "[totp]\n"
+	                       "tokens = /etc/pg/tokens\n"
+	                       "window = 3\n"
+	                       "max_failures = 7\n"
+	                       "failure_window = 60\n"
+	                       "lockout = 120\n"
+	                       "issuer = Example Health\n"),
+	                 0);
+	assert_string_equal(conf.socket, "/tmp/pg.sock");
+	assert_string_equal(conf.state_dir, "/var/tmp/pg");
+	assert_string_equal(conf.pidfile, "/run/pg.pid");
+	assert_string_equal(conf.user, "phiguard");
+	assert_int_equal(conf.max_clients, 10);
+	assert_int_equal(conf.client_timeout, 30);
+	assert_int_equal(conf.log_level, 2);
+	assert_string_equal(conf.tokens, "/etc/pg/tokens");
+	assert_int_equal(conf.window, 3);
+	assert_int_equal(conf.max_failures, 7);
+	assert_int_equal(conf.failure_window, 60);
+	assert_int_equal(conf.lockout, 120);
+	assert_string_equal(conf.issuer, "Example Health");
+}
+
+struct range_case {
+	const char *section, *key;
+	long min, max;
+	size_t offset;
+};
+
+#define RC(s, k, lo, hi)                                                       \
+	{                                                                      \
+		s, #k, lo, hi, offsetof(struct pg_conf, k)                     \
+	}
+
+static const struct range_case ranges[] = {
+    RC("daemon", max_clients, 1, 4096), RC("daemon", client_timeout, 1, 300),
+    RC("daemon", log_level, 0, 2),      RC("totp", window, 0, 10),
+    RC("totp", max_failures, 1, 1000),  RC("totp", failure_window, 1, 86400),
+    RC("totp", lockout, 1, 604800),
+};
+
+static void test_ranges(void **state)
+{
+	char text[256], want[256];
+	const struct range_case *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		r = &ranges[i];
+		/* Both bounds are inclusive. */
+		snprintf(text, sizeof(text), "[%s]\n%s = %ld\n", r->section,
+		         r->key, r->min);
+		assert_int_equal(parse(text), 0);
+		assert_int_equal(*(long *)((char *)&conf + r->offset), r->min);
+		snprintf(text, sizeof(text), "[%s]\n%s = %ld\n", r->section,
+		         r->key, r->max);
+		assert_int_equal(parse(text), 0);
+		assert_int_equal(*(long *)((char *)&conf + r->offset), r->max);
+
+		snprintf(want, sizeof(want),
+		         "t.conf:2: %s: out of range (%ld..%ld)", r->key,
+		         r->min, r->max);
+		snprintf(text, sizeof(text), "[%s]\n%s = %ld\n", r->section,
+		         r->key, r->min - 1);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = %ld\n", r->section,
+		         r->key, r->max + 1);
+		expect_error(text, want);
+		snprintf(text, sizeof(text),
+		         "[%s]\n%s = 99999999999999999999\n", r->section,
+		         r->key);
+		expect_error(text, want);
+
+		snprintf(want, sizeof(want),
+		         "t.conf:2: %s: not a number in %ld..%ld", r->key,
+		         r->min, r->max);
+		snprintf(text, sizeof(text), "[%s]\n%s = 5x\n", r->section,
+		         r->key);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s =\n", r->section,
+		         r->key);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = 0x1\n", r->section,
+		         r->key);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = \"1 \"\n", r->section,
+		         r->key);
+		expect_error(text, want);
+		snprintf(text, sizeof(text),
+		         "[%s]\n%s = 000000000000000000000000000000001\n",
+		         r->section, r->key);
+		expect_error(text, want);
+	}
+}
+
+static void test_strings(void **state)
+{
+	char text[2 * PG_CONF_MAX_PATH];
+	int n;
+
+	/* The longest value that fits, and one byte more. */
+	n = snprintf(text, sizeof(text), "[daemon]\nsocket = /");
+	memset(text + n, 'a', PG_CONF_MAX_PATH - 2);
+	text[n + PG_CONF_MAX_PATH - 2] = '\0';
+	assert_int_equal(parse(text), 0);
+	assert_int_equal(strlen(conf.socket), PG_CONF_MAX_PATH - 1);
+	strcat(text, "a");
+	expect_error(text, "t.conf:2: socket: value too long (max 1023 bytes)");
+
+	expect_error("[daemon]\nuser = abcdefghijklmnopqrstuvwxyzabcdefghijkl"
+	             "mnopqrstuvwxyzabcdefghijkl\n",
+	             "t.conf:2: user: value too long (max 63 bytes)");
+	expect_error("[daemon]\nstate_dir = var/lib\n",
+	             "t.conf:2: state_dir: must be an absolute path");
+	expect_error("[totp]\ntokens = tokens\n",
+	             "t.conf:2: tokens: must be an absolute path");
+	expect_error("[daemon]\nsocket =\n",
+	             "t.conf:2: socket: must not be empty");
+	expect_error("[totp]\nissuer = \"\"\n",
+	             "t.conf:2: issuer: must not be empty");
+	/* Optional ones may be emptied. */
+	assert_int_equal(parse("[daemon]\npidfile = \"\"\nuser =\n"), 0);
+	assert_string_equal(conf.pidfile, "");
+	assert_string_equal(conf.user, "");
+	expect_error("[daemon]\npidfile = run/x.pid\n",
+	             "t.conf:2: pidfile: must be an absolute path");
+}
+
+static void test_quotes_and_comments(void **state)
+{
+	assert_int_equal(parse("# leading comment\n"
+	                       "; another\n"
+	                       "\n"
+	                       "   \t\n"
+	                       "  [totp]   # section comment\n"
+	                       "\tissuer=\"My Org # 1\"  ; trailing\n"
+	                       "  window\t=\t2 # two steps\n"),
+	                 0);
+	assert_string_equal(conf.issuer, "My Org # 1");
+	assert_int_equal(conf.window, 2);
+
+	assert_int_equal(parse("[totp]\nissuer = \"  padded  \"\n"), 0);
+	assert_string_equal(conf.issuer, "  padded  ");
+	/* Comment characters not after whitespace are part of the value. */
+	assert_int_equal(parse("[totp]\nissuer = a#b;c\n"), 0);
+	assert_string_equal(conf.issuer, "a#b;c");
+	/* A quote inside an unquoted value is literal. */
+	assert_int_equal(parse("[totp]\nissuer = say \"hi\"\n"), 0);
+	assert_string_equal(conf.issuer, "say \"hi\"");
+	assert_int_equal(parse("[ totp ]\nissuer = x\n"), 0);
+	assert_string_equal(conf.issuer, "x");
+
+	expect_error("[totp]\nissuer = \"open\n",
+	             "t.conf:2: issuer: missing closing quote");
+	expect_error("[totp]\nissuer = \"a\" b\n",
+	             "t.conf:2: issuer: junk after closing quote");
+}
+
+static void test_syntax_errors(void **state)
+{
+	expect_error("[ldap]\nuri = ldap://x\n",
+	             "t.conf:1: [ldap]: unknown section");
+	expect_error("[daemon]\n[Daemon]\n",
+	             "t.conf:2: [Daemon]: unknown section");
+	expect_error("[daemon\n", "t.conf:1: [daemon: missing ']'");
+	expect_error("[daemon] x\n", "t.conf:1: [daemon] x: junk after ']'");
+	expect_error("socket = /x\n",
+	             "t.conf:1: socket: key before any [section]");
+	expect_error("[daemon]\nfrob = 1\n",
+	             "t.conf:2: frob: unknown key in [daemon]");
+	/* A key of another section is unknown here. */
+	expect_error("[daemon]\nwindow = 1\n",
+	             "t.conf:2: window: unknown key in [daemon]");
+	expect_error("[daemon]\nSocket = /x\n",
+	             "t.conf:2: Socket: unknown key in [daemon]");
+	expect_error("[totp]\nwindow = 1\nlockout = 5\nwindow = 2\n",
+	             "t.conf:4: window: duplicate key (first set on line 2)");
+	/* Also across a repeated section. */
+	expect_error("[totp]\nwindow = 1\n[daemon]\n[totp]\nwindow = 1\n",
+	             "t.conf:5: window: duplicate key (first set on line 2)");
+	expect_error("[totp]\nwindow 2\n",
+	             "t.conf:2: window: expected \"key = value\"");
+	expect_error("[totp]\nwindow\n",
+	             "t.conf:2: window: expected \"key = value\"");
+	expect_error("[totp]\n= 2\n", "t.conf:2: =: missing key");
+	expect_error("[totp]\nissuer = a\x01z\n",
+	             "t.conf:2: (line): control character at column 11");
+}
+
+static void test_line_handling(void **state)
+{
+	const char text[] = "[totp]\r\nwindow = 4\r\nlockout = 60";
+
+	/* CRLF line ends and no final newline. */
+	assert_int_equal(parse(text), 0);
+	assert_int_equal(conf.window, 4);
+	assert_int_equal(conf.lockout, 60);
+	/* len, not NUL, ends the text: "lockout = 6". */
+	conf_defaults(&conf);
+	assert_int_equal(conf_parse("t.conf", text, sizeof(text) - 2, &conf,
+	                            err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf.lockout, 6);
+	/* An embedded NUL is an error, not the end of the text. */
+	conf_defaults(&conf);
+	assert_int_equal(conf_parse("t.conf", "[totp]\n\0window = 1\n", 19,
+	                            &conf, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err,
+	                    "t.conf:2: (line): control character at column 1");
+}
+
+static void test_error_buffer(void **state)
+{
+	char small[12];
+
+	conf_defaults(&conf);
+	memset(small, 'X', sizeof(small));
+	assert_int_equal(
+	    conf_parse("t.conf", "[x]\n", 4, &conf, small, sizeof(small)),
+	    PG_ERR_CONFIG);
+	assert_string_equal(small, "t.conf:1: [");
+	/* No buffer at all is fine too. */
+	assert_int_equal(conf_parse("t.conf", "[x]\n", 4, &conf, NULL, 0),
+	                 PG_ERR_CONFIG);
+	/* A long unknown key is quoted back shortened. */
+	expect_error(
+	    "[totp]\nkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "kkkkkkkkkkkkkkkkkkkk = 1\n",
+	    "t.conf:2: kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "kkkkkkkkkkkkkkkk: unknown key in [totp]");
+}
+
+static char *dump(const struct pg_conf *c, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	conf_dump(c, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void test_dump_round_trip(void **state)
+{
+	static struct pg_conf orig, back;
+	static const char *const keys[] = {
+	    "socket",         "state_dir", "pidfile", "user",   "max_clients",
+	    "client_timeout", "log_level", "tokens",  "window", "max_failures",
+	    "failure_window", "lockout",   "issuer",
+	};
+	char *text, needle[64];
+	size_t len, i;
+
+	conf_defaults(&orig);
+	text = dump(&orig, &len);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(needle, sizeof(needle), "\n%s = ", keys[i]);
+		assert_non_null(strstr(text, needle));
+	}
+	assert_non_null(strstr(text, "\n[daemon]\n"));
+	assert_non_null(strstr(text, "\n[totp]\n"));
+	conf_defaults(&back);
+	assert_int_equal(conf_parse("dump", text, len, &back, err, sizeof(err)),
+	                 0);
+	assert_memory_equal(&orig, &back, sizeof(orig));
+	free(text);
+
+	/* Values that need quoting survive too. */
+	snprintf(orig.issuer, sizeof(orig.issuer), " Org #1 ; x ");
+	snprintf(orig.user, sizeof(orig.user), "a\"b#c");
+	orig.window = 0;
+	text = dump(&orig, &len);
+	assert_non_null(strstr(text, "issuer = \" Org #1 ; x \"\n"));
+	assert_non_null(strstr(text, "pidfile = \"\"\n"));
+	assert_non_null(strstr(text, "user = a\"b#c\n"));
+	conf_defaults(&back);
+	assert_int_equal(conf_parse("dump", text, len, &back, err, sizeof(err)),
+	                 0);
+	assert_memory_equal(&orig, &back, sizeof(orig));
+	free(text);
+}
+
+static void test_load(void **state)
+{
+	char path[128], want[256];
+
+	snprintf(path, sizeof(path), "%s/phiguard.conf", tu_tmpdir);
+	tu_write_file(path, "[totp]\nwindow = 2\n", 0644);
+	conf_defaults(&conf);
+	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)), 0);
+	assert_int_equal(conf.window, 2);
+
+	/* A config file is public, but nobody else may write it. */
+	tu_write_file(path, "[totp]\nwindow = 2\n", 0664);
+	conf_defaults(&conf);
+	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)),
+	                 PG_ERR_UNSAFE_FILE);
+	snprintf(want, sizeof(want),
+	         "%s: mode 0664 allows group/other write access (want 0644)",
+	         path);
+	assert_string_equal(err, want);
+
+	tu_write_file(path, "[totp]\nwindow = 99\n", 0600);
+	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s:2: window: out of range (0..10)",
+	         path);
+	assert_string_equal(err, want);
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tu_tmpdir);
+	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)),
+	                 PG_ERR_NOTFOUND);
+}
+
+static void test_load_owner(void **state)
+{
+	char path[128], want[256];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(path, sizeof(path), "%s/owned.conf", tu_tmpdir);
+	tu_write_file(path, "[totp]\nwindow = 3\n", 0644);
+	conf_defaults(&conf);
+	assert_int_equal(conf_load(path, 1, &conf, err, sizeof(err)), 0);
+	assert_int_equal(conf.window, 3);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(conf_load(path, 1, &conf, err, sizeof(err)),
+	                 PG_ERR_UNSAFE_FILE);
+	snprintf(want, sizeof(want), "%s: must be owned by uid 0 (is 65534)",
+	         path);
+	assert_string_equal(err, want);
+	/* check_owner == 0 is for tests run by someone else. */
+	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_quotes_and_comments),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_line_handling),
+	    cmocka_unit_test(test_error_buffer),
+	    cmocka_unit_test(test_dump_round_trip),
+	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_load_owner),
+	};
+
+	return cmocka_run_group_tests(tests, tu_setup_tmpdir, tu_teardown_tmpdir);
+}
