@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verb table (after OpenSSH's mon_table): who may call what, and the
+ * one path every request takes from line to logged response. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+#include "username.h"
+
+#define D_ROOT_ONLY 0x1 /* uid 0 only */
+#define D_SELF_ONLY 0x2 /* names a user; a non-root uid only itself */
+#define D_USER      0x4 /* names a user (user= required and validated) */
+
+struct dispatch_entry {
+	enum pg_verb verb;
+	unsigned flags;
+	int (*handler)(struct pg_daemon *d, const struct pg_request *req,
+	               struct pg_msg *resp);
+};
+
+/* A new verb is one row here and one handler in verbs_*.c. */
+static const struct dispatch_entry dispatch_table[] = {
+    {PG_VERB_PREAUTH, D_SELF_ONLY, verb_preauth},
+    {PG_VERB_CLAIM, D_SELF_ONLY, verb_claim},
+    {PG_VERB_REPORT, D_SELF_ONLY, verb_report},
+    {PG_VERB_STATUS, D_ROOT_ONLY, verb_status},
+    {PG_VERB_UNLOCK, D_ROOT_ONLY | D_USER, verb_unlock},
+};
+
+/*
+ * Request keys that may appear in the decision log. A whitelist, so that a
+ * future verb carrying a secret cannot leak it through a generic logger.
+ */
+static const char *const logged_keys[] = {
+    "step", "factor", "result", "reason", "service", "rhost", "tty"};
+
+#define DISPATCH_LOG_VALUE_MAX 64
+
+static const struct dispatch_entry *lookup(enum pg_verb verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dispatch_table) / sizeof(dispatch_table[0]); i++)
+		if (dispatch_table[i].verb == verb)
+			return &dispatch_table[i];
+	return NULL;
+}
+
+/*
+ * Apply the entry's flags to the caller. On success *user is the
+ * validated user= value (or NULL). Otherwise a pg_err, and *text a
+ * message for the ERR.
+ */
+static int check_caller(const struct dispatch_entry *ent,
+                        const struct pg_peer *peer, const struct pg_msg *msg,
+                        const char **user, const char **text)
+{
+	const char *u;
+
+	/* Root-only first: what a refused caller named is of no interest. */
+	if ((ent->flags & D_ROOT_ONLY) && !peer_is_root(peer)) {
+		*text = "root only";
+		return PG_ERR_PERM;
+	}
+	*user = NULL;
+	if (!(ent->flags & (D_SELF_ONLY | D_USER)))
+		return 0;
+	if ((u = proto_get(msg, "user")) == NULL) {
+		*text = "user";
+		return PG_ERR_MISSING;
+	}
+	/* Validated before it reaches NSS, a log line or the state file. */
+	if (username_check(u) != 0) {
+		*text = "invalid user name";
+		return PG_ERR_BAD_USER;
+	}
+	/* Set before the permission check, so a refusal logs the name. */
+	*user = u;
+	if ((ent->flags & D_SELF_ONLY) && peer_may_ask(peer, u) != 0) {
+		*text = "may only ask about yourself";
+		return PG_ERR_PERM;
+	}
+	return 0;
+}
+
+/* value as it may go into a log line: short printable ASCII, or a mark. */
+static const char *log_safe(const char *value)
+{
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++)
+		if (i >= DISPATCH_LOG_VALUE_MAX || value[i] < 0x21 ||
+		    value[i] > 0x7e)
+			return "(unprintable)";
+	return value;
+}
+
+static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
+                         const char *verb, const char *user, int decided,
+                         const char *out, size_t outlen)
+{
+	char line[PG_PROTO_MAX_LINE + 1024];
+	size_t i, pos;
+	const char *v;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s%s%s uid=%u pid=%ld", verb,
+	             user != NULL ? " user=" : "", user != NULL ? user : "",
+	             (unsigned)peer->uid, (long)peer->pid);
+	pos = n > 0 ? (size_t)n : 0;
+	for (i = 0; decided && i < sizeof(logged_keys) / sizeof(logged_keys[0]);
+	     i++) {
+		if ((v = proto_get(req, logged_keys[i])) == NULL)
+			continue;
+		n = snprintf(line + pos, sizeof(line) - pos, " %s=%s",
+		             logged_keys[i], log_safe(v));
+		if (n < 0 || (size_t)n >= sizeof(line) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	/* The response without "v1 " and "\n": encoded, so log-safe, and
+	 * secret-free by the handlers' contract. */
+	snprintf(line + pos, sizeof(line) - pos, " -> %.*s", (int)(outlen - 4),
+	         out + 3);
+	/* Lines that never got past parsing or the verb lookup are noise a
+	 * local user could flood the log with; decisions are not. */
+	if (decided)
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
+}
+
+int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
+                  const char *line, size_t len, char *out, size_t outsz,
+                  size_t *outlen)
+{
+	const struct dispatch_entry *ent = NULL;
+	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL)};
+	const char *text = NULL, *verb = "(malformed)";
+	struct pg_msg req, resp;
+	int rc, checked = 0; /* reached the permission check */
+
+	log_setrequest(++d->seq);
+	r.msg = &req;
+	rc = proto_parse(line, len, &req);
+	if (rc == 0) {
+		verb = req.verb_name;
+		if ((ent = lookup(req.verb)) == NULL) {
+			rc = PG_ERR_UNKNOWN_VERB;
+			text = req.verb_name;
+		}
+	}
+	if (rc == 0) {
+		rc = check_caller(ent, peer, &req, &r.user, &text);
+		/* Permission refusals are decisions worth an info line. */
+		checked = rc == 0 || rc == PG_ERR_PERM || rc == PG_ERR_BAD_USER;
+	}
+	if (rc == 0)
+		rc = ent->handler(d, &r, &resp);
+	if (rc != 0)
+		proto_make_error(&resp, rc,
+		                 text != NULL ? text : pg_strerror(rc));
+	if (proto_format(&resp, out, outsz, outlen) != 0) {
+		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
+		proto_format(&resp, out, outsz, outlen);
+	}
+	log_decision(peer, &req, verb, r.user, checked, out, *outlen);
+	/* Today's verbs carry no secret; wipe anyway so tomorrow's need not
+	 * remember to. */
+	proto_msg_clear(&req);
+	log_setrequest(0);
+	return proto_response_status(&resp);
+}

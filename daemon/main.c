@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* phiguardd: options and configuration, then each module set up in order
+ * (state, state log, server, pidfile, privileges, replay), served, and torn
+ * down in reverse. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+#include "peer.h"
+#include "server.h"
+#include "state.h"
+#include "statelog.h"
+#include "verbs.h"
+
+#define EXIT_USAGE 2
+
+struct options {
+	const char *config;
+	int foreground;
+	int debug;
+	int check_config;
+	int dump_config;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: phiguardd [-f|--foreground] [-d|--debug] "
+	        "[--config PATH]\n"
+	        "                 [--check-config] [--dump-config] "
+	        "[--version] [--help]\n"
+	        "  -f, --foreground  stay in the foreground, log to stderr\n"
+	        "  -d, --debug       log at debug level\n"
+	        "      --config PATH configuration file (default %s)\n"
+	        "      --check-config  validate the configuration and exit\n"
+	        "      --dump-config   print the effective configuration and "
+	        "exit\n"
+	        "      --version       print the version and exit\n"
+	        "  -h, --help          print this help and exit\n",
+	        PG_DEFAULT_CONFIG);
+}
+
+/* -1 to go on, else the exit status (usage error, or --help/--version). */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_CONFIG = 256, OPT_CHECK, OPT_DUMP, OPT_VERSION };
+	static const struct option longopts[] = {
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, OPT_CONFIG},
+	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"dump-config", no_argument, NULL, OPT_DUMP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->config = PG_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
+		case OPT_CHECK:
+			o->check_config = 1;
+			break;
+		case OPT_DUMP:
+			o->dump_config = 1;
+			break;
+		case OPT_VERSION:
+			printf("phiguardd %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "phiguardd: unexpected argument: %s\n",
+		        argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/*
+ * What --check-config adds to the parser: things that are only wrong on
+ * this machine. Prints "file: key: reason" lines; returns the count.
+ */
+static int check_environment(const char *path, const struct pg_conf *conf)
+{
+	struct sockaddr_un sun;
+	char err[PG_CONF_ERRLEN];
+	int bad = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (statelog_check_dir(conf->state_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: state_dir: %s\n", path, err);
+		bad++;
+	}
+	if (strlen(conf->socket) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "%s: socket: path longer than %zu bytes\n",
+		        path, sizeof(sun.sun_path) - 1);
+		bad++;
+	}
+	if (conf->user[0] != '\0' &&
+	    peer_user_ids(conf->user, &uid, &gid) != 0) {
+		fprintf(stderr, "%s: user: %s: no such user\n", path,
+		        conf->user);
+		bad++;
+	}
+	return bad;
+}
+
+/*
+ * Detach: fork, setsid, fork again so we can never regain a terminal.
+ * The original process waits on a pipe for the daemon's verdict and exits
+ * with it, so an init script sees a startup failure. In the daemon,
+ * *notify is the pipe's write end (see notify_parent).
+ */
+static int daemonize(int *notify)
+{
+	int pfd[2], fd;
+	char status = 1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		perror("phiguardd: daemonize");
+		return PG_ERR_IO;
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &status, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || status != 0)
+			fprintf(stderr, "phiguardd: failed to start; see the "
+			                "system log\n");
+		_exit(n == 1 && status == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+	close(pfd[0]);
+	if (setsid() < 0 || (pid = fork()) < 0)
+		_exit(EXIT_FAILURE);
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	if (chdir("/") != 0)
+		_exit(EXIT_FAILURE);
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	*notify = pfd[1];
+	return 0;
+}
+
+static void notify_parent(int *notify, char status)
+{
+	if (*notify < 0)
+		return;
+	if (write(*notify, &status, 1) != 1)
+		log_warn("notifying the parent process");
+	close(*notify);
+	*notify = -1;
+}
+
+static int pidfile_write(const char *path)
+{
+	int fd, rc = PG_ERR_IO;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	          0644);
+	if (fd < 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0)
+		log_err("pidfile %s", path);
+	else
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Become [daemon] user for good, after the socket is bound and the state
+ * directory is open. Checked afterwards as OpenSSH does: getting root back
+ * must fail.
+ */
+static int drop_privileges(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (user[0] == '\0')
+		return 0;
+	if (geteuid() != 0) {
+		log_info("not started as root: [daemon] user = %s not applied",
+		         user);
+		return 0;
+	}
+	if ((rc = peer_user_ids(user, &uid, &gid)) != 0) {
+		log_errx("[daemon] user = %s: %s", user,
+		         rc == PG_ERR_NOTFOUND ? "no such user"
+		                               : pg_strerror(rc));
+		return PG_ERR_CONFIG;
+	}
+	if (initgroups(user, gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0) {
+		log_err("dropping privileges to %s", user);
+		return PG_ERR_IO;
+	}
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		log_errx("could regain root after dropping privileges");
+		return PG_ERR_INTERNAL;
+	}
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid) {
+		log_errx("privilege drop to %s did not take", user);
+		return PG_ERR_INTERNAL;
+	}
+	log_info("running as %s (uid %u, gid %u)", user, (unsigned)uid,
+	         (unsigned)gid);
+	return 0;
+}
+
+/* The server's hooks, bound to the daemon context. */
+static int daemon_request(void *arg, const struct pg_peer *peer,
+                          const char *line, size_t len, char *out, size_t outsz,
+                          size_t *outlen)
+{
+	return dispatch_line(arg, peer, line, len, out, outsz, outlen);
+}
+
+static void daemon_tick(void *arg)
+{
+	struct pg_daemon *d = arg;
+	size_t n = state_sweep(d->state, (int64_t)time(NULL));
+
+	if (n > 0)
+		log_debug("forgot %zu idle user(s)", n);
+}
+
+static int run(const struct pg_conf *conf, const struct options *o)
+{
+	const struct pg_state_limits lim = {
+	    (unsigned)conf->max_failures,
+	    conf->failure_window,
+	    conf->lockout,
+	};
+	const struct pg_server_params params = {
+	    conf->socket,
+	    (size_t)conf->max_clients,
+	    (int)conf->client_timeout * 1000,
+	};
+	struct pg_server_hooks hooks = {daemon_request, daemon_tick, NULL};
+	struct pg_state *st = NULL;
+	struct pg_statelog *slog = NULL;
+	struct pg_server *srv = NULL;
+	struct pg_daemon d;
+	char err[PG_CONF_ERRLEN];
+	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
+
+	/* Files get the modes we ask for (state 0600, pidfile 0644). */
+	umask(022);
+	if (!o->foreground && daemonize(&notify) != 0)
+		return EXIT_FAILURE;
+	log_init("phiguardd", o->foreground,
+	         o->debug ? PG_LOG_DEBUG : (enum pg_log_level)conf->log_level);
+
+	if (state_new(&lim, &st) != 0) {
+		log_errx("cannot create the state table");
+		goto out;
+	}
+	if (statelog_new(conf->state_dir, &slog, err, sizeof(err)) != 0) {
+		log_errx("state_dir: %s", err);
+		goto out;
+	}
+	memset(&d, 0, sizeof(d));
+	d.conf = conf;
+	d.state = st;
+	d.log = slog;
+	hooks.arg = &d;
+	if (server_new(&params, &hooks, &srv) != 0)
+		goto out;
+	d.server = srv;
+	if (conf->pidfile[0] != '\0') {
+		if (pidfile_write(conf->pidfile) != 0)
+			goto out;
+		have_pidfile = 1;
+	}
+	if (drop_privileges(conf->user) != 0)
+		goto out;
+	/* Replayed as the final user, so every file it writes is one that
+	 * user can rewrite at the next compaction. */
+	if (statelog_load(slog, st, (int64_t)time(NULL), &recovered) != 0) {
+		log_errx("cannot load or rewrite the state log in %s; not "
+		         "serving",
+		         conf->state_dir);
+		goto out;
+	}
+	log_info("phiguardd %s serving on %s%s", PACKAGE_VERSION, conf->socket,
+	         recovered ? " (state recovered)" : "");
+	notify_parent(&notify, 0);
+	if (server_run(srv) != 0)
+		goto out;
+	/* Every change is already durable; this only leaves a short log. */
+	statelog_compact(slog, st, (int64_t)time(NULL));
+	rc = EXIT_SUCCESS;
+out:
+	notify_parent(&notify, 1);
+	if (have_pidfile && unlink(conf->pidfile) != 0)
+		log_debug("cannot remove pidfile %s: %s", conf->pidfile,
+		          strerror(errno));
+	server_free(srv);
+	statelog_free(slog);
+	state_free(st);
+	log_info("phiguardd stopped%s", rc == EXIT_SUCCESS ? "" : " on error");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct pg_conf conf;
+	char err[PG_CONF_ERRLEN];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = parse_options(argc, argv, &o)) >= 0)
+		return rc;
+	conf_defaults(&conf);
+	/* Root must only trust a root-owned config; tests run unprivileged. */
+	rc = conf_load(o.config, geteuid() == 0, &conf, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_FAILURE;
+	}
+	if (o.check_config) {
+		if (check_environment(o.config, &conf) != 0)
+			return EXIT_FAILURE;
+		printf("%s: OK\n", o.config);
+		return EXIT_SUCCESS;
+	}
+	if (o.dump_config) {
+		conf_dump(&conf, stdout);
+		return EXIT_SUCCESS;
+	}
+	return run(&conf, &o);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The daemon's event loop: the listening Unix socket, non-blocking client
+ * connections with bounded buffers and deadlines, and signals, all in one
+ * epoll set of one process. What a request means is the hooks' business. */
+#ifndef PHIGUARD_DAEMON_SERVER_H
+#define PHIGUARD_DAEMON_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer.h"
+
+struct pg_server; /* opaque */
+
+struct pg_server_params {
+	const char *socket_path;
+	size_t max_clients;    /* concurrent connections; one more gets busy;
+	                          non-root uids share at most half */
+	int client_timeout_ms; /* a line must complete within this */
+};
+
+struct pg_server_hooks {
+	/*
+	 * Answer one request line (len bytes, without its "\n") from peer:
+	 * write exactly one response line ending in "\n" into out (outsz >=
+	 * PG_PROTO_MAX_LINE + 1) and its length to *outlen. Returns 0 for an
+	 * OK response or the pg_err its ERR carries (for the statistics).
+	 */
+	int (*request)(void *arg, const struct pg_peer *peer, const char *line,
+	               size_t len, char *out, size_t outsz, size_t *outlen);
+	/* Housekeeping, about once a minute; may be NULL. */
+	void (*tick)(void *arg);
+	void *arg;
+};
+
+struct pg_server_stats {
+	size_t clients;    /* connections open now */
+	uint64_t requests; /* lines answered, over-long ones included */
+	uint64_t errors;   /* of those, answered with ERR; plus busy refusals */
+	int64_t uptime_s;  /* since server_new */
+};
+
+/*
+ * Ignore SIGPIPE, route SIGTERM, SIGINT and SIGHUP to the loop (signalfd),
+ * raise RLIMIT_NOFILE for max_clients if allowed, and listen on the socket
+ * (created mode 0666: the peer check decides who may ask what). A stale
+ * socket is removed only if nobody answers on it; any other file at that
+ * path is left alone. Errors are logged. Returns 0 and *out, PG_ERR_BUSY
+ * (another daemon answers), PG_ERR_INVAL (path too long), PG_ERR_IO or
+ * PG_ERR_NOMEM. hooks is copied.
+ */
+int server_new(const struct pg_server_params *params,
+               const struct pg_server_hooks *hooks, struct pg_server **out);
+
+/*
+ * Serve until SIGTERM or SIGINT: then stop accepting, remove the socket,
+ * send what is already queued (without waiting) and close every client.
+ * Returns 0, or PG_ERR_IO if the event loop itself failed.
+ */
+int server_run(struct pg_server *srv);
+
+/* Counters for STATUS. */
+void server_stats(const struct pg_server *srv, struct pg_server_stats *out);
+
+/* Close everything and remove the socket if it is still ours. Accepts
+ * NULL. */
+void server_free(struct pg_server *srv);
+
+#endif

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Per-user login state: a hash table of users with step, failure and lock
+ * bookkeeping, and the lockout and replay rules applied to it. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "state.h"
+
+#define STATE_MIN_BUCKETS 64
+
+struct entry {
+	struct entry *next; /* bucket chain */
+	uint64_t hash;
+	uint64_t last_step;
+	int64_t claimed_at;
+	int64_t locked_until;
+	size_t nfail;
+	int64_t *fail; /* max_failures slots once the first failure arrives */
+	char name[];
+};
+
+struct pg_state {
+	struct pg_state_limits lim;
+	uint64_t key[2]; /* SipHash key, random per process */
+	struct entry **bucket;
+	size_t nbuckets; /* power of two */
+	size_t count;
+	int recovering;
+	uint64_t rec_floor;
+	int64_t rec_until;
+};
+
+/*
+ * SipHash-2-4 (Aumasson, Bernstein 2012). User names reach this table
+ * from anyone who can type a login name, so a keyed hash keeps an attacker
+ * from choosing names that all land in one bucket.
+ */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = ROTL(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = ROTL(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = ROTL(v[2], 32);
+}
+
+static uint64_t load_le(const unsigned char *p, size_t n)
+{
+	uint64_t m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m |= (uint64_t)p[i] << (8 * i);
+	return m;
+}
+
+static uint64_t siphash24(const uint64_t key[2], const char *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	uint64_t v[4] = {
+	    key[0] ^ 0x736f6d6570736575ULL, key[1] ^ 0x646f72616e646f6dULL,
+	    key[0] ^ 0x6c7967656e657261ULL, key[1] ^ 0x7465646279746573ULL};
+	uint64_t m;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = load_le(p + i, 8);
+		v[3] ^= m;
+		sipround(v);
+		sipround(v);
+		v[0] ^= m;
+	}
+	m = load_le(p + i, len - i) | (uint64_t)len << 56;
+	v[3] ^= m;
+	sipround(v);
+	sipround(v);
+	v[0] ^= m;
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static void seed_key(uint64_t key[2])
+{
+	struct timespec ts;
+
+	/*
+	 * GRND_NONBLOCK: at early boot the pool may not be ready and a login
+	 * daemon must not hang on it. The fallback is weaker but only buys
+	 * an attacker slower lookups, never a wrong answer.
+	 */
+	if (getrandom(key, 2 * sizeof(key[0]), GRND_NONBLOCK) ==
+	    (ssize_t)(2 * sizeof(key[0])))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	key[0] =
+	    (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	key[1] = (uint64_t)ts.tv_sec ^ (uintptr_t)key;
+}
+
+int state_new(const struct pg_state_limits *lim, struct pg_state **out)
+{
+	int rc = PG_ERR_INVAL;
+	struct pg_state *st = NULL;
+
+	if (lim->max_failures < 1 ||
+	    lim->max_failures > PG_STATE_MAX_FAILURES ||
+	    lim->failure_window < 1 || lim->lockout < 1)
+		goto out;
+	rc = PG_ERR_NOMEM;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		goto out;
+	st->nbuckets = STATE_MIN_BUCKETS;
+	if ((st->bucket = calloc(st->nbuckets, sizeof(*st->bucket))) == NULL)
+		goto out;
+	st->lim = *lim;
+	seed_key(st->key);
+	*out = st;
+	st = NULL;
+	rc = 0;
+out:
+	state_free(st);
+	return rc;
+}
+
+static void entry_free(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->fail);
+	free(e);
+}
+
+void state_free(struct pg_state *st)
+{
+	struct entry *e, *next;
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; st->bucket != NULL && i < st->nbuckets; i++)
+		for (e = st->bucket[i]; e != NULL; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+	free(st->bucket);
+	free(st);
+}
+
+static struct entry *find(const struct pg_state *st, const char *user,
+                          uint64_t *hash_out)
+{
+	uint64_t h = siphash24(st->key, user, strlen(user));
+	struct entry *e;
+
+	if (hash_out != NULL)
+		*hash_out = h;
+	for (e = st->bucket[h & (st->nbuckets - 1)]; e != NULL; e = e->next)
+		if (e->hash == h && strcmp(e->name, user) == 0)
+			return e;
+	return NULL;
+}
+
+/* Double the bucket array; on allocation failure keep the old one (the
+ * table stays correct, only chains get longer). */
+static void grow(struct pg_state *st)
+{
+	size_t n = st->nbuckets * 2, i;
+	struct entry **nb, *e, *next;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < st->nbuckets; i++)
+		for (e = st->bucket[i]; e != NULL; e = next) {
+			next = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	free(st->bucket);
+	st->bucket = nb;
+	st->nbuckets = n;
+}
+
+/* The time step of unix time t for the assumed period (0 before 1970). */
+static uint64_t step_at(int64_t t)
+{
+	return t < 0 ? 0 : (uint64_t)t / PG_STATE_PERIOD;
+}
+
+static int recovery_active(const struct pg_state *st, int64_t now)
+{
+	if (!st->recovering)
+		return 0;
+	/* Harmless once the implied lock is over and every step up to the
+	 * floor is more than a window in the past. */
+	return now < st->rec_until ||
+	       step_at(now) <= st->rec_floor + PG_STATE_MAX_WINDOW;
+}
+
+/*
+ * The entry for user, created if missing. A new entry starts empty, or
+ * under recovery with the step floor and the recovery lock, so creating
+ * one never loosens what an absent entry implied.
+ */
+static int get_or_create(struct pg_state *st, const char *user, int64_t now,
+                         struct entry **out)
+{
+	uint64_t h;
+	struct entry *e = find(st, user, &h);
+	size_t len;
+
+	if (e != NULL) {
+		*out = e;
+		return 0;
+	}
+	if (st->count >= PG_STATE_MAX_USERS)
+		return PG_ERR_BUSY;
+	len = strlen(user);
+	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
+		return PG_ERR_NOMEM;
+	memcpy(e->name, user, len + 1);
+	e->hash = h;
+	if (recovery_active(st, now)) {
+		e->last_step = st->rec_floor;
+		e->claimed_at = now;
+		e->locked_until = st->rec_until;
+	}
+	e->next = st->bucket[h & (st->nbuckets - 1)];
+	st->bucket[h & (st->nbuckets - 1)] = e;
+	st->count++;
+	if (st->count > st->nbuckets)
+		grow(st);
+	*out = e;
+	return 0;
+}
+
+/* Drop failures that fell out of the sliding window (now - window, now]. */
+static void prune_failures(const struct pg_state *st, struct entry *e,
+                           int64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nfail; i++)
+		if (e->fail[i] > now - st->lim.failure_window)
+			e->fail[n++] = e->fail[i];
+	e->nfail = n;
+	if (n == 0) {
+		free(e->fail);
+		e->fail = NULL;
+	}
+}
+
+static void clear_failures(struct entry *e)
+{
+	free(e->fail);
+	e->fail = NULL;
+	e->nfail = 0;
+}
+
+int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
+                     int64_t *until)
+{
+	const struct entry *e = find(st, user, NULL);
+	int64_t end = 0;
+
+	if (e != NULL)
+		end = e->locked_until;
+	else if (recovery_active(st, now))
+		end = st->rec_until;
+	*until = now < end ? end : 0;
+	return 0;
+}
+
+int state_claim(struct pg_state *st, const char *user, uint64_t step,
+                int64_t now, int64_t *until)
+{
+	const struct entry *found = find(st, user, NULL);
+	uint64_t last = 0;
+	int64_t lock;
+	struct entry *e;
+	int rc;
+
+	state_lock_until(st, user, now, &lock);
+	if (lock != 0) {
+		*until = lock;
+		return PG_ERR_LOCKED;
+	}
+	if (found != NULL)
+		last = found->last_step;
+	else if (recovery_active(st, now))
+		last = st->rec_floor;
+	if (step <= last)
+		return PG_ERR_REPLAY;
+	if ((rc = get_or_create(st, user, now, &e)) != 0)
+		return rc;
+	e->last_step = step;
+	e->claimed_at = now;
+	return 0;
+}
+
+int state_report(struct pg_state *st, const char *user, int success,
+                 int64_t now, struct pg_report_result *res)
+{
+	struct entry *e = NULL;
+	int rc, changed = 0;
+	int64_t lock;
+
+	if (success) {
+		/* A success for a user we hold nothing about changes nothing
+		 * and must not grow the table. */
+		if ((e = find(st, user, NULL)) != NULL && e->nfail > 0) {
+			clear_failures(e);
+			changed = 1;
+		}
+	} else {
+		if ((rc = get_or_create(st, user, now, &e)) != 0)
+			return rc;
+		prune_failures(st, e, now);
+		if (e->fail == NULL &&
+		    (e->fail = calloc(st->lim.max_failures,
+		                      sizeof(*e->fail))) == NULL)
+			return PG_ERR_NOMEM;
+		/* Keep only the newest max_failures: older ones cannot change
+		 * the decision, so memory stays bounded per user. */
+		if (e->nfail == st->lim.max_failures) {
+			memmove(e->fail, e->fail + 1,
+			        (e->nfail - 1) * sizeof(*e->fail));
+			e->nfail--;
+		}
+		e->fail[e->nfail++] = now;
+		/* Not extended while locked: otherwise anyone able to type a
+		 * login name could keep a victim locked out for ever. */
+		if (now >= e->locked_until && e->nfail >= st->lim.max_failures)
+			e->locked_until = now + st->lim.lockout;
+		changed = 1;
+	}
+	state_lock_until(st, user, now, &lock);
+	res->locked = lock != 0;
+	res->until = lock;
+	res->nfail = e != NULL ? (unsigned)e->nfail : 0;
+	res->changed = changed;
+	return 0;
+}
+
+int state_unlock(struct pg_state *st, const char *user, int64_t now,
+                 int *was_locked, int *changed)
+{
+	struct entry *e = find(st, user, NULL);
+	int64_t lock;
+	int rc;
+
+	state_lock_until(st, user, now, &lock);
+	if (e == NULL && !recovery_active(st, now)) {
+		*was_locked = 0;
+		*changed = 0;
+		return 0;
+	}
+	/* Under recovery the entry is created with the floor and the lock,
+	 * then the lock is lifted: the floor stays. */
+	if (e == NULL && (rc = get_or_create(st, user, now, &e)) != 0)
+		return rc;
+	*changed = e->locked_until != 0 || e->nfail != 0;
+	e->locked_until = 0;
+	clear_failures(e);
+	*was_locked = lock != 0;
+	return 0;
+}
+
+static void to_rec(const struct entry *e, struct pg_user_rec *out)
+{
+	out->user = e->name;
+	out->last_step = e->last_step;
+	out->claimed_at = e->claimed_at;
+	out->locked_until = e->locked_until;
+	out->nfail = e->nfail;
+	out->fail = e->fail;
+}
+
+int state_get(const struct pg_state *st, const char *user,
+              struct pg_user_rec *out)
+{
+	const struct entry *e = find(st, user, NULL);
+
+	if (e == NULL)
+		return PG_ERR_NOTFOUND;
+	to_rec(e, out);
+	return 0;
+}
+
+int state_put(struct pg_state *st, const struct pg_user_rec *rec)
+{
+	struct entry *e;
+	size_t n = rec->nfail, skip = 0;
+	int64_t *fail = NULL;
+	int rc;
+
+	/* The configured limit may have shrunk since the log was written. */
+	if (n > st->lim.max_failures) {
+		skip = n - st->lim.max_failures;
+		n = st->lim.max_failures;
+	}
+	if (n > 0) {
+		if ((fail = calloc(st->lim.max_failures, sizeof(*fail))) ==
+		    NULL)
+			return PG_ERR_NOMEM;
+		memcpy(fail, rec->fail + skip, n * sizeof(*fail));
+	}
+	/* Every field is set below, so the creation defaults do not matter. */
+	if ((rc = get_or_create(st, rec->user, 0, &e)) != 0) {
+		free(fail);
+		return rc;
+	}
+	free(e->fail);
+	e->fail = fail;
+	e->nfail = n;
+	e->last_step = rec->last_step;
+	e->claimed_at = rec->claimed_at;
+	e->locked_until = rec->locked_until;
+	return 0;
+}
+
+int state_foreach(const struct pg_state *st,
+                  int (*fn)(const struct pg_user_rec *rec, void *arg),
+                  void *arg)
+{
+	struct pg_user_rec rec;
+	const struct entry *e;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->nbuckets; i++)
+		for (e = st->bucket[i]; e != NULL; e = e->next) {
+			to_rec(e, &rec);
+			if ((rc = fn(&rec, arg)) != 0)
+				return rc;
+		}
+	return 0;
+}
+
+/*
+ * Why forgetting is safe: a code is accepted only for a step within the
+ * window of the verifying clock, i.e. at most PG_STATE_MAX_WINDOW periods
+ * (<= 10 x 300 s for the longest period tokens.h allows) from the time it
+ * was claimed. A day after claimed_at every step <= last_step is outside
+ * any window, so any step the module can still claim is greater anyway and
+ * the entry adds no protection. Locks and counted failures are never
+ * forgotten: only expired ones are.
+ */
+static int forgettable(const struct pg_state *st, struct entry *e, int64_t now)
+{
+	prune_failures(st, e, now);
+	return e->nfail == 0 && now >= e->locked_until &&
+	       (e->last_step == 0 ||
+	        e->claimed_at <= now - PG_STATE_FORGET_AFTER);
+}
+
+size_t state_sweep(struct pg_state *st, int64_t now)
+{
+	struct entry **pp, *e;
+	size_t i, removed = 0;
+
+	for (i = 0; i < st->nbuckets; i++) {
+		pp = &st->bucket[i];
+		while ((e = *pp) != NULL) {
+			if (forgettable(st, e, now)) {
+				*pp = e->next;
+				entry_free(e);
+				removed++;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	st->count -= removed;
+	if (st->recovering && !recovery_active(st, now))
+		st->recovering = 0;
+	return removed;
+}
+
+void state_set_recovery(struct pg_state *st, uint64_t floor, int64_t until)
+{
+	st->recovering = 1;
+	st->rec_floor = floor;
+	st->rec_until = until;
+}
+
+void state_begin_recovery(struct pg_state *st, int64_t now)
+{
+	uint64_t floor = step_at(now) + PG_STATE_MAX_WINDOW;
+	int64_t until = now + st->lim.lockout;
+	struct entry *e;
+	size_t i;
+
+	/* An older recovery still in force may reach further: never lower
+	 * its floor or shorten its lock. */
+	if (recovery_active(st, now)) {
+		if (st->rec_floor > floor)
+			floor = st->rec_floor;
+		if (st->rec_until > until)
+			until = st->rec_until;
+	}
+	state_set_recovery(st, floor, until);
+	/*
+	 * Entries read from valid records keep their locks and failures, but
+	 * the damaged part may have held a newer step for any of them, so the
+	 * floor applies to everyone.
+	 */
+	for (i = 0; i < st->nbuckets; i++)
+		for (e = st->bucket[i]; e != NULL; e = e->next)
+			if (e->last_step < floor) {
+				e->last_step = floor;
+				e->claimed_at = now;
+			}
+}
+
+int state_recovery(const struct pg_state *st, int64_t now, uint64_t *floor,
+                   int64_t *until)
+{
+	if (!recovery_active(st, now))
+		return 0;
+	if (floor != NULL)
+		*floor = st->rec_floor;
+	if (until != NULL)
+		*until = st->rec_until;
+	return 1;
+}
+
+void state_counts(const struct pg_state *st, int64_t now, size_t *users,
+                  size_t *locked)
+{
+	const struct entry *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < st->nbuckets; i++)
+		for (e = st->bucket[i]; e != NULL; e = e->next)
+			if (now < e->locked_until)
+				n++;
+	*users = st->count;
+	*locked = n;
+}

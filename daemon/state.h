@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Per-user login state in memory: last accepted TOTP step, recent failures,
+ * lockouts, and the "recovered" defaults after a damaged state log. Pure
+ * logic: the caller passes the time and persists changes (statelog.h). */
+#ifndef PHIGUARD_DAEMON_STATE_H
+#define PHIGUARD_DAEMON_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The recovery floor assumes the common TOTP period and the largest window
+ * phiguard.conf allows: a code accepted before a crash had a step of at
+ * most (crash time / 30) + 10. See state_begin_recovery().
+ */
+#define PG_STATE_PERIOD     30
+#define PG_STATE_MAX_WINDOW 10
+/* Upper bounds that keep memory finite whatever clients send. */
+#define PG_STATE_MAX_FAILURES 1000 /* = the max_failures config limit */
+#define PG_STATE_MAX_USERS    100000
+/* A user idle this long (no lock, no failures) is forgotten; see sweep. */
+#define PG_STATE_FORGET_AFTER 86400
+
+struct pg_state; /* opaque */
+
+struct pg_state_limits {
+	unsigned max_failures;  /* failures within the window that lock */
+	int64_t failure_window; /* seconds a failure counts */
+	int64_t lockout;        /* seconds a lockout lasts */
+};
+
+/*
+ * One user's state as stored in the log. All pointers borrow: from the
+ * state (state_get, state_foreach: valid until the next change to st) or
+ * from the caller (state_put).
+ */
+struct pg_user_rec {
+	const char *user;
+	uint64_t last_step;   /* last accepted step, 0 = none yet */
+	int64_t claimed_at;   /* unix time last_step was set */
+	int64_t locked_until; /* locked while now < locked_until */
+	size_t nfail;
+	const int64_t *fail; /* failure times, oldest first */
+};
+
+/* What a REPORT did. */
+struct pg_report_result {
+	int locked;     /* locked after this report */
+	int64_t until;  /* when locked: end of the lock */
+	unsigned nfail; /* failures now counted in the window */
+	int changed;    /* 1 if the user's state changed (persist it) */
+};
+
+/* Create an empty state. Returns 0 and *out, PG_ERR_INVAL (a limit out of
+ * range) or PG_ERR_NOMEM. Free with state_free(). */
+int state_new(const struct pg_state_limits *lim, struct pg_state **out);
+void state_free(struct pg_state *st);
+
+/*
+ * Is user locked at now? Sets *until to the end of the lock, or 0 if not
+ * locked. Under recovery a user without an entry is locked (see below).
+ * Never fails; returns 0.
+ */
+int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
+                     int64_t *until);
+
+/*
+ * Accept TOTP step for user if the user is not locked and step is greater
+ * than the last accepted one. Returns 0 (recorded), PG_ERR_LOCKED (*until
+ * set), PG_ERR_REPLAY, PG_ERR_BUSY (PG_STATE_MAX_USERS reached) or
+ * PG_ERR_NOMEM. Nothing changes unless 0 is returned.
+ */
+int state_claim(struct pg_state *st, const char *user, uint64_t step,
+                int64_t now, int64_t *until);
+
+/*
+ * Count a failure (success == 0) or clear the failures (success != 0) of
+ * user at now. max_failures failures within failure_window lock the user
+ * for lockout seconds; failures while locked are counted but do not extend
+ * the lock; a success does not lift a lock. Returns 0 and fills *res, or
+ * PG_ERR_BUSY / PG_ERR_NOMEM (nothing changed).
+ */
+int state_report(struct pg_state *st, const char *user, int success,
+                 int64_t now, struct pg_report_result *res);
+
+/*
+ * Lift user's lock and clear the failures; the last step is kept. Under
+ * recovery a user without an entry gets one (the step floor, unlocked).
+ * Returns 0 with *was_locked and *changed set, or PG_ERR_BUSY/NOMEM.
+ */
+int state_unlock(struct pg_state *st, const char *user, int64_t now,
+                 int *was_locked, int *changed);
+
+/* Copy user's entry into *out (borrowing). 0 or PG_ERR_NOTFOUND. */
+int state_get(const struct pg_state *st, const char *user,
+              struct pg_user_rec *out);
+
+/*
+ * Replace user's entry by *rec (replay of the log; rec->user must have
+ * passed username_check). Failure times beyond max_failures keep the
+ * newest. Returns 0, PG_ERR_BUSY or PG_ERR_NOMEM.
+ */
+int state_put(struct pg_state *st, const struct pg_user_rec *rec);
+
+/* Call fn for every entry, in no particular order, until it returns
+ * non-zero; returns that value or 0. fn must not change st. */
+int state_foreach(const struct pg_state *st,
+                  int (*fn)(const struct pg_user_rec *rec, void *arg),
+                  void *arg);
+
+/*
+ * Forget entries that can no longer matter at now: not locked, no failure
+ * inside the window, and no step claimed within PG_STATE_FORGET_AFTER.
+ * Also ends an expired recovery. Returns the number of entries removed.
+ */
+size_t state_sweep(struct pg_state *st, int64_t now);
+
+/*
+ * Start safe mode after a damaged log, at now: every user gets a step
+ * floor of now / PG_STATE_PERIOD + PG_STATE_MAX_WINDOW (existing entries
+ * are raised to it; locks are kept), and users without an entry are locked
+ * until now + lockout unless unlocked. Ends by itself once both the floor
+ * and that lock are harmless (see state_recovery).
+ */
+void state_begin_recovery(struct pg_state *st, int64_t now);
+
+/* Restore a recovery read back from the log (floor step, lock end). */
+void state_set_recovery(struct pg_state *st, uint64_t floor, int64_t until);
+
+/*
+ * 1 and *floor, *until set if a recovery is still in force at now (its
+ * lock has not expired, or a code at or below the floor could still be
+ * inside a window), else 0. floor/until may be NULL.
+ */
+int state_recovery(const struct pg_state *st, int64_t now, uint64_t *floor,
+                   int64_t *until);
+
+/* Number of entries, and of those locked at now. */
+void state_counts(const struct pg_state *st, int64_t now, size_t *users,
+                  size_t *locked);
+
+#endif

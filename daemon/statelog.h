@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Persistence of the login state: an append-only log in state_dir.
+ *
+ * state.log holds one record per line, each ending in a space and the
+ * CRC-32 (IEEE 802.3, as zlib's crc32()) of the bytes before that space, as
+ * 8 lower-case hex digits:
+ *
+ *   phiguard-state 1 <crc>                       first line: format version
+ *   R <floor-step> <until> <crc>                 recovery in force
+ *   U <user> <last-step> <claimed-at> <locked-until> <n> <t1> ... <tn> <crc>
+ *
+ * Fields are separated by one space; numbers are unsigned decimal; times
+ * are unix seconds. A U record is the whole state of one user and the last
+ * one wins, so replay is "apply in order". <user> is written like a
+ * protocol value; username_check() admits only names that need no escape,
+ * so a stored name is the name itself and anything else is damage.
+ */
+#ifndef PHIGUARD_DAEMON_STATELOG_H
+#define PHIGUARD_DAEMON_STATELOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+#define PG_STATELOG_FILE "state.log"
+
+struct pg_statelog; /* opaque */
+
+/*
+ * Check that dir exists and is a directory (symlinks followed) that group
+ * and others cannot write. Returns 0, or PG_ERR_CONFIG with "dir: reason" in
+ * err (errlen bytes).
+ */
+int statelog_check_dir(const char *dir, char *err, size_t errlen);
+
+/*
+ * Open the state directory and keep a descriptor to it (works after
+ * privileges are dropped, for the files the new user may write). Same
+ * checks and errors as statelog_check_dir(), plus PG_ERR_NOMEM. Free with
+ * statelog_free().
+ */
+int statelog_new(const char *dir, struct pg_statelog **out, char *err,
+                 size_t errlen);
+
+/*
+ * Replay state.log into st (normally empty), then rewrite it compacted.
+ * A torn final line (no "\n": a crash mid-write) is dropped and logged at
+ * info. A damaged record elsewhere, or a file that cannot be opened or
+ * read, is logged as an error and kept as state.log.corrupt-<now>; the
+ * valid records are applied and st enters recovery (state_begin_recovery).
+ * Sets *recovered to 1 in that case, else 0. Returns 0, or PG_ERR_IO /
+ * PG_ERR_NOMEM / PG_ERR_BUSY when the state cannot be made durable: the
+ * daemon must not serve then.
+ */
+int statelog_load(struct pg_statelog *log, struct pg_state *st, int64_t now,
+                  int *recovered);
+
+/*
+ * Append user's entry (nothing when st has none) and fsync it. When the
+ * log has grown well past its compacted size, or an earlier append failed,
+ * compact instead. Returns 0 once the change is durable, else PG_ERR_IO or
+ * PG_ERR_NOMEM.
+ */
+int statelog_record(struct pg_statelog *log, const struct pg_state *st,
+                    const char *user, int64_t now);
+
+/*
+ * Rewrite the log from st: state.log.tmp, fsync, rename over state.log,
+ * fsync the directory. Returns 0, PG_ERR_IO or PG_ERR_NOMEM; on error the
+ * previous log stays in place.
+ */
+int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
+                     int64_t now);
+
+/* Close the log and the directory. Accepts NULL. */
+void statelog_free(struct pg_statelog *log);
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The login-path verbs: PREAUTH (locked?), CLAIM (a TOTP step, once) and
+ * REPORT (the outcome of a second factor, for lockout). */
+#include "config.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "state.h"
+#include "statelog.h"
+#include "verbs.h"
+
+#define REASON_MAX 64
+
+/* Build "OK locked=no" or "OK locked=yes until=T". */
+static int lock_fields(struct pg_msg *resp, int64_t until)
+{
+	int rc;
+
+	if (until == 0)
+		return proto_add(resp, "locked", "no");
+	if ((rc = proto_add(resp, "locked", "yes")) != 0 ||
+	    (rc = proto_add_i64(resp, "until", until)) != 0)
+		return rc;
+	return 0;
+}
+
+int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp)
+{
+	int64_t until;
+
+	state_lock_until(d->state, req->user, req->now, &until);
+	proto_msg_init(resp, PG_VERB_OK);
+	return lock_fields(resp, until);
+}
+
+int verb_claim(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	uint64_t step;
+	int64_t until;
+	int rc;
+
+	if ((rc = proto_get_u64(req->msg, "step", UINT64_MAX, &step)) != 0) {
+		proto_make_error(resp, rc, "step");
+		return 0;
+	}
+	rc = state_claim(d->state, req->user, step, req->now, &until);
+	if (rc == PG_ERR_LOCKED) {
+		proto_make_error(resp, rc, "user is locked out");
+		return proto_add_i64(resp, "until", until);
+	}
+	if (rc == PG_ERR_REPLAY) {
+		proto_make_error(resp, rc, "step already used");
+		return 0;
+	}
+	/*
+	 * Durable before OK: once the module has told the user "accepted",
+	 * a crash must not make the same code work again. If the write
+	 * fails the step stays claimed in memory and the login is refused:
+	 * both err on the side of denying.
+	 */
+	if (rc != 0 ||
+	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+		return rc;
+	proto_msg_init(resp, PG_VERB_OK);
+	return proto_add(resp, "claimed", "yes");
+}
+
+/* A reason is a short token; it is logged, so nothing else gets in. */
+static int reason_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= REASON_MAX ||
+		    !((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_' || s[i] == '.'))
+			return 0;
+	return i > 0;
+}
+
+/* key must be present and one of a, b; 1 when it equals a. */
+static int get_choice(const struct pg_msg *msg, const char *key, const char *a,
+                      const char *b, int *is_a)
+{
+	const char *v = proto_get(msg, key);
+
+	if (v == NULL)
+		return PG_ERR_MISSING;
+	if (strcmp(v, a) != 0 && strcmp(v, b) != 0)
+		return PG_ERR_INVAL;
+	*is_a = strcmp(v, a) == 0;
+	return 0;
+}
+
+int verb_report(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp)
+{
+	struct pg_report_result res;
+	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
+	int totp, success, rc;
+
+	if ((rc = get_choice(req->msg, "factor", "totp", "push", &totp)) != 0)
+		bad = "factor";
+	else if ((rc = get_choice(req->msg, "result", "success", "failure",
+	                          &success)) != 0)
+		bad = "result";
+	else if (reason != NULL && !reason_ok(reason)) {
+		bad = "reason";
+		rc = PG_ERR_INVAL;
+	}
+	if (bad != NULL) {
+		proto_make_error(resp, rc, bad);
+		return 0;
+	}
+	/* Both factors count alike: lockout protects the account, not the
+	 * factor. The factor is in the decision log line. */
+	if ((rc = state_report(d->state, req->user, success, req->now, &res)) !=
+	    0)
+		return rc;
+	if (res.changed &&
+	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+		return rc;
+	proto_msg_init(resp, PG_VERB_OK);
+	if ((rc = lock_fields(resp, res.locked ? res.until : 0)) != 0 ||
+	    (rc = proto_add_u64(resp, "failures", res.nfail)) != 0)
+		return rc;
+	return 0;
+}

@@ -1,0 +1,404 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# phiguardd's wire protocol against the real daemon, spoken raw from
+# python3: every verb, malformed and over-long lines, slow, idle, greedy and
+# non-reading clients, peer permissions (SO_PEERCRED), persistence across
+# restarts, signals, daemon mode, --check-config, and one run under valgrind.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+
+# A python3 that an unprivileged uid can run too (pyenv shims live in
+# root's home).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+need "$PY" setpriv
+NOBODY_UID=$(id -u nobody) || die "no user nobody"
+
+PG_MAX_CLIENTS=4
+PG_CLIENT_TIMEOUT=2
+PG_MAX_FAILURES=3
+write_config
+
+CLIENT="$T/pgclient.py"
+cat >"$CLIENT" <<'PY'
+"""Raw phiguard protocol client for the tests: pgclient.py SOCK CMD ARGS."""
+import socket
+import sys
+import time
+
+SOCK, CMD, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def conn(timeout=10.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    return s
+
+
+def readline(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(1)
+        if not chunk:
+            return buf.decode(errors="replace") + "<EOF>"
+        buf += chunk
+    return buf[:-1].decode(errors="replace")
+
+
+def hung_up(s, wait):
+    """True if the daemon closes the connection within wait seconds. A
+    reset counts: closing with unread input resets a Unix socket."""
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def req():
+    """Each argument is one request on one connection; one reply each."""
+    s = conn()
+    for line in ARGS:
+        s.sendall(line.encode() + b"\n")
+        print(readline(s))
+
+
+def pipeline():
+    """All arguments in a single write; then read every reply."""
+    s = conn()
+    s.sendall(b"".join(a.encode() + b"\n" for a in ARGS))
+    for _ in ARGS:
+        print(readline(s))
+
+
+def size():
+    """A request line of exactly N bytes including the newline."""
+    n = int(ARGS[0])
+    head = b"v1 PREAUTH user=root x="
+    s = conn()
+    s.sendall(head + b"a" * (n - len(head) - 1) + b"\n")
+    print(readline(s))
+    print("closed" if hung_up(s, 0.5) else "open")
+
+
+def drip():
+    """Dribble bytes that never finish a line; meanwhile another client
+    must be served at once. Prints the drip's lifetime and the latency."""
+    s = conn()
+    start = time.monotonic()
+    served = None
+    closed = None
+    while time.monotonic() - start < 10:
+        try:
+            s.send(b"v")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = time.monotonic() - start
+            break
+        if served is None and time.monotonic() - start > 0.6:
+            t = time.monotonic()
+            o = conn()
+            o.sendall(b"v1 PREAUTH user=root\n")
+            reply = readline(o)
+            served = time.monotonic() - t
+            print("other:", reply)
+        time.sleep(0.2)
+        s.settimeout(0.01)
+        try:
+            if s.recv(1) == b"":
+                closed = time.monotonic() - start
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed = time.monotonic() - start
+            break
+    print("drip closed after %.1f" % closed if closed else "drip not closed")
+    print("other served in %.2f" % served if served is not None else "other not served")
+
+
+def idle():
+    """Connect and say nothing: the daemon must hang up on its own."""
+    s = conn()
+    start = time.monotonic()
+    closed = hung_up(s, 10)
+    print("closed after %.1f" % (time.monotonic() - start) if closed else "open")
+
+
+def busy():
+    """Hold N connections, then one more must be refused with busy."""
+    held = [conn() for _ in range(int(ARGS[0]))]
+    for h in held:  # every one is really accepted and served
+        h.sendall(b"v1 PREAUTH user=root\n")
+        readline(h)
+    extra = conn()
+    print(readline(extra))
+    print("closed" if hung_up(extra, 1) else "open")
+    held[0].close()
+    time.sleep(0.2)
+    again = conn()
+    again.sendall(b"v1 STATUS\n")
+    print(readline(again))
+
+
+def noread():
+    """Send requests for ever without reading a single reply."""
+    s = conn(timeout=10)
+    chunk = b"v1 PREAUTH user=root\n" * 200
+    sent = 0
+    try:
+        while sent < 64 * 1024 * 1024:
+            s.sendall(chunk)
+            sent += len(chunk)
+        print("never closed")
+    except (BrokenPipeError, ConnectionResetError):
+        print("closed by daemon")
+    except socket.timeout:
+        print("daemon stopped reading")
+
+
+globals()[CMD]()
+PY
+
+# to_out CMD...: run with stdout and stderr in $OUT; its exit status.
+to_out() {
+	"$@" >"$OUT" 2>&1
+}
+
+pg() {
+	to_out "$PY" "$CLIENT" "$SOCK" "$@"
+}
+
+# as_nobody CMD...: the same client under uid/gid 65534.
+as_nobody() {
+	to_out setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_UID" \
+		--clear-groups "$PY" "$CLIENT" "$SOCK" "$@"
+}
+
+# The reply lines, in order, must be exactly the arguments ("*": any).
+expect_lines() {
+	what=$1
+	shift
+	i=0
+	for want in "$@"; do
+		i=$((i + 1))
+		got=$(sed -n "${i}p" "$OUT")
+		[ "$want" = "*" ] || [ "$got" = "$want" ] ||
+			fail "$what: reply $i is '$got', want '$want'"
+	done
+}
+
+# --- configuration checks --------------------------------------------------
+to_out "$PHIGUARDD" --check-config --config "$CONF" ||
+	fail "--check-config rejected a good config"
+expect_out "^$CONF: OK\$" "--check-config says OK"
+BAD="$T/bad.conf"
+printf '[daemon]\nsocket = %s\nmax_clients = 0\n' "$SOCK" >"$BAD"
+expect_rc 1 "--check-config on a bad config" -- \
+	to_out "$PHIGUARDD" --check-config --config "$BAD"
+expect_out "^$BAD:3: max_clients: " "--check-config names file:line: key"
+printf '[daemon]\nstate_dir = %s/missing\n' "$T" >"$BAD"
+expect_rc 1 "--check-config with a missing state_dir" -- \
+	to_out "$PHIGUARDD" --check-config --config "$BAD"
+expect_out "state_dir: " "--check-config checks state_dir"
+to_out "$PHIGUARDD" --dump-config --config "$CONF"
+expect_out "^max_clients = $PG_MAX_CLIENTS\$" "--dump-config shows the config"
+
+start_daemon
+mode=$(stat -c %a "$SOCK")
+[ "$mode" = 666 ] || fail "socket mode is $mode, want 666"
+
+# --- each verb's happy path ------------------------------------------------
+pg req "v1 PREAUTH user=nurse1 service=login tty=tty1" \
+	"v1 CLAIM user=nurse1 step=59240123" \
+	"v1 CLAIM user=nurse1 step=59240123" \
+	"v1 CLAIM user=nurse1 step=59240122" \
+	"v1 CLAIM user=nurse1 step=59240124" \
+	"v1 REPORT user=nurse1 factor=totp result=success" \
+	"v1 REPORT user=nurse1 factor=push result=failure reason=denied" \
+	"v1 UNLOCK user=nurse1" \
+	"v1 FROB x=1"
+expect_lines "verbs" \
+	"v1 OK locked=no" \
+	"v1 OK claimed=yes" \
+	"v1 ERR code=replay msg=step%20already%20used" \
+	"v1 ERR code=replay msg=step%20already%20used" \
+	"v1 OK claimed=yes" \
+	"v1 OK locked=no failures=0" \
+	"v1 OK locked=no failures=1" \
+	"v1 OK was_locked=no" \
+	"v1 ERR code=unknown-verb msg=FROB"
+pg req "v1 STATUS"
+expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 locked=0 clients=1 requests=[0-9]+ errors=[0-9]+ state=ok$' "STATUS"
+
+# --- field errors ----------------------------------------------------------
+pg req "v1 PREAUTH" "v1 PREAUTH user=-rf" "v1 PREAUTH user=a/b" \
+	"v1 CLAIM user=nurse1" "v1 CLAIM user=nurse1 step=12x" \
+	"v1 CLAIM user=nurse1 step=-1" \
+	"v1 REPORT user=nurse1 factor=sms result=failure" \
+	"v1 REPORT user=nurse1 factor=totp" \
+	"v1 REPORT user=nurse1 factor=totp result=failure reason=a%20b" \
+	"v1 UNLOCK" "v1 PREAUTH user=nurse1 future_key=ignored"
+expect_lines "field errors" \
+	"v1 ERR code=missing-field msg=user" \
+	"v1 ERR code=bad-user msg=invalid%20user%20name" \
+	"v1 ERR code=bad-user msg=invalid%20user%20name" \
+	"v1 ERR code=missing-field msg=step" \
+	"v1 ERR code=invalid msg=step" \
+	"v1 ERR code=invalid msg=step" \
+	"v1 ERR code=invalid msg=factor" \
+	"v1 ERR code=missing-field msg=result" \
+	"v1 ERR code=invalid msg=reason" \
+	"v1 ERR code=missing-field msg=user" \
+	"v1 OK locked=no"
+
+# --- malformed lines: ERR, and the connection stays usable ------------------
+pg req "v2 PREAUTH user=nurse1" "v1 PREAUTH User=nurse1" \
+	"v1 PREAUTH user=nurse%2" "v1 PREAUTH user=nurse%zz1" \
+	"v1 PREAUTH user=a user=b" "v1 preauth user=a" "v1  PREAUTH user=a" \
+	"v1 PREAUTH user=a " "v1" "" "v1 OK" "v1 PREAUTH user=nurse1"
+expect_lines "malformed" \
+	"v1 ERR code=version msg=unsupported%20protocol%20version" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
+	"v1 ERR code=unknown-verb msg=OK" \
+	"v1 OK locked=no"
+
+# --- line length limit -----------------------------------------------------
+pg size 4096
+expect_lines "4096-byte line" "v1 OK locked=no" "open"
+pg size 4097
+expect_lines "4097-byte line" "v1 ERR code=too-long msg=line%20too%20long" "closed"
+
+# --- pipelining ------------------------------------------------------------
+pg pipeline "v1 CLAIM user=pipe step=5" "v1 CLAIM user=pipe step=5" \
+	"v1 FROB" "v1 CLAIM user=pipe step=6" "v1 PREAUTH user=pipe"
+expect_lines "pipelined" "v1 OK claimed=yes" \
+	"v1 ERR code=replay msg=step%20already%20used" \
+	"v1 ERR code=unknown-verb msg=FROB" "v1 OK claimed=yes" \
+	"v1 OK locked=no"
+
+# --- slow, idle, greedy and deaf clients -----------------------------------
+pg drip
+expect_out '^other: v1 OK locked=no$' "a client is served while another drips"
+expect_out '^other served in 0\.' "the dripping client does not stall others"
+expect_out '^drip closed after [1-4]\.' "a dripping client is closed after client_timeout"
+pg idle
+expect_out '^closed after [1-4]\.' "an idle client is closed after client_timeout"
+pg busy "$PG_MAX_CLIENTS"
+expect_lines "max_clients" "v1 ERR code=busy msg=too%20many%20clients" "closed"
+expect_out '^v1 OK version=' "a slot frees up when a client leaves"
+pg noread
+expect_out '^closed by daemon$' "a client that never reads is dropped"
+pg req "v1 PREAUTH user=nurse1"
+expect_lines "served after the deaf client" "v1 OK locked=no"
+grep -q 'not reading its responses' "$DAEMON_LOG" ||
+	fail "the deaf client's disconnection is not logged"
+
+# --- peer credentials ------------------------------------------------------
+as_nobody req "v1 STATUS" "v1 PREAUTH user=root" "v1 PREAUTH user=nobody" \
+	"v1 CLAIM user=nobody step=7" "v1 CLAIM user=nurse1 step=99999999" \
+	"v1 UNLOCK user=nobody" "v1 PREAUTH user=no-such-user-here"
+expect_lines "non-root peer" \
+	"v1 ERR code=permission msg=root%20only" \
+	"v1 ERR code=permission msg=may%20only%20ask%20about%20yourself" \
+	"v1 OK locked=no" \
+	"v1 OK claimed=yes" \
+	"v1 ERR code=permission msg=may%20only%20ask%20about%20yourself" \
+	"v1 ERR code=permission msg=root%20only" \
+	"v1 ERR code=permission msg=may%20only%20ask%20about%20yourself"
+grep -q "STATUS uid=$NOBODY_UID pid=[0-9]* -> ERR code=permission" "$DAEMON_LOG" ||
+	fail "permission refusal not logged with the peer uid"
+# Other uids share half of max_clients; the rest stays for root (PAM).
+as_nobody busy $((PG_MAX_CLIENTS / 2))
+expect_lines "non-root connection cap" \
+	"v1 ERR code=busy msg=too%20many%20clients" "closed" \
+	"v1 ERR code=permission msg=root%20only"
+
+# --- lockout and unlock ----------------------------------------------------
+pg req "v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
+	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
+	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
+	"v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step=10"
+sed -n 1,2p "$OUT" | grep -c '^v1 OK locked=no failures=[12]$' | grep -qx 2 ||
+	fail "first two failures do not lock"
+expect_out '^v1 OK locked=yes until=[0-9]+ failures=3$' "third failure locks"
+expect_out '^v1 OK locked=yes until=[0-9]+$' "PREAUTH reports the lock"
+expect_out '^v1 ERR code=locked msg=user%20is%20locked%20out until=[0-9]+$' "CLAIM while locked"
+grep -q 'REPORT user=clerk1 uid=0 pid=[0-9]* factor=totp result=failure reason=bad-code -> OK locked=yes' \
+	"$DAEMON_LOG" || fail "lockout decision not logged"
+
+# --- persistence across restarts -------------------------------------------
+restart_daemon
+pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step=59240124" \
+	"v1 UNLOCK user=clerk1" "v1 PREAUTH user=clerk1" \
+	"v1 CLAIM user=clerk1 step=10"
+expect_out '^v1 OK locked=yes until=' "lock survives a restart"
+expect_lines "after restart" "*" \
+	"v1 ERR code=replay msg=step%20already%20used" \
+	"v1 OK was_locked=yes" "v1 OK locked=no" "v1 OK claimed=yes"
+restart_daemon
+pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step=10"
+expect_lines "unlock survives a restart" "v1 OK locked=no" \
+	"v1 ERR code=replay msg=step%20already%20used"
+
+# --- SIGTERM ---------------------------------------------------------------
+stop_daemon
+[ ! -e "$SOCK" ] || fail "socket left behind after SIGTERM"
+[ ! -e "$T/phiguardd.pid" ] || fail "pidfile left behind after SIGTERM"
+
+# --- daemon mode, stale socket, a second instance ---------------------------
+to_out "$PHIGUARDD" --config "$CONF" || fail "daemon mode did not start"
+[ -S "$SOCK" ] || fail "daemon mode: no socket once started"
+dpid=$(cat "$T/phiguardd.pid" 2>/dev/null)
+if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
+	die "daemon mode: no live pid in the pidfile"
+fi
+expect_rc 1 "a second instance" -- \
+	to_out "$PHIGUARDD" --config "$CONF"
+[ -S "$SOCK" ] || fail "a second instance removed the live socket"
+kill -KILL "$dpid"
+while kill -0 "$dpid" 2>/dev/null; do sleep 0.05; done
+[ -S "$SOCK" ] || die "SIGKILL removed the socket?"
+to_out "$PHIGUARDD" --config "$CONF" || fail "no restart over a stale socket"
+dpid=$(cat "$T/phiguardd.pid" 2>/dev/null)
+pg req "v1 CLAIM user=clerk1 step=10"
+expect_lines "daemon mode serves" "v1 ERR code=replay msg=step%20already%20used"
+kill -TERM "$dpid"
+i=0
+while kill -0 "$dpid" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 200 ] || die "daemon mode: no exit after SIGTERM"
+	sleep 0.05
+done
+[ ! -e "$SOCK" ] || fail "daemon mode: socket left behind"
+: >"$SOCK"
+expect_rc 1 "a regular file at the socket path" -- \
+	to_out "$PHIGUARDD" --config "$CONF"
+[ -f "$SOCK" ] || fail "a regular file at the socket path was removed"
+rm -f "$SOCK"
+
+# --- once under valgrind ---------------------------------------------------
+if command -v valgrind >/dev/null 2>&1 && [ "${SANITIZERS:-no}" != yes ]; then
+	VALGRIND=1
+	start_daemon
+	pg req "v1 PREAUTH user=nurse1" "v1 CLAIM user=nurse1 step=59240200" \
+		"v1 REPORT user=vg factor=totp result=failure" "v1 STATUS" \
+		"v1 UNLOCK user=vg" "v1 FROB" "v2"
+	expect_out '^v1 OK claimed=yes$' "CLAIM under valgrind"
+	as_nobody req "v1 PREAUTH user=nobody"
+	expect_lines "peer check under valgrind" "v1 OK locked=no"
+	pg size 4097
+	stop_daemon
+	unset VALGRIND
+fi
+
+finish

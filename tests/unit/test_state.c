@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests for daemon/state.c and daemon/statelog.c: lockout math, step
+ * monotonicity, forgetting, persistence, torn and damaged logs. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/state.h"
+#include "daemon/statelog.h"
+#include "err.h"
+#include "log.h"
+#include "testutil.h"
+
+#define T0 1700000000 /* an arbitrary "now" */
+
+static const struct pg_state_limits lim3 = {3, 300, 900};
+
+/* Each test gets a fresh state (*ctx) and a fresh tu_tmpdir. */
+static int setup(void **ctx)
+{
+	struct pg_state *st;
+
+	assert_int_equal(state_new(&lim3, &st), 0);
+	*ctx = st;
+	return tu_setup_tmpdir(ctx);
+}
+
+static int teardown(void **ctx)
+{
+	state_free(*ctx);
+	return tu_teardown_tmpdir(ctx);
+}
+
+static void fail_at(struct pg_state *st, const char *user, int64_t t,
+                    struct pg_report_result *res)
+{
+	assert_int_equal(state_report(st, user, 0, t, res), 0);
+}
+
+static int64_t lock_of(const struct pg_state *st, const char *user, int64_t t)
+{
+	int64_t until = -1;
+
+	assert_int_equal(state_lock_until(st, user, t, &until), 0);
+	return until;
+}
+
+/* ------------------------------------------------------------ lockout */
+
+static void test_lockout_after_max_failures(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+
+	fail_at(st, "nurse1", T0, &r);
+	assert_false(r.locked);
+	assert_int_equal(r.nfail, 1);
+	assert_true(r.changed);
+	fail_at(st, "nurse1", T0 + 10, &r);
+	assert_false(r.locked);
+	assert_int_equal(r.nfail, 2);
+	fail_at(st, "nurse1", T0 + 20, &r);
+	assert_true(r.locked);
+	assert_int_equal(r.until, T0 + 20 + 900);
+	assert_int_equal(r.nfail, 3);
+	assert_int_equal(lock_of(st, "nurse1", T0 + 500), T0 + 920);
+	/* Other users are not affected. */
+	assert_int_equal(lock_of(st, "nurse2", T0 + 500), 0);
+}
+
+static void test_failures_outside_window(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0 + 100, &r);
+	/* The window is (now - 300, now]: the first failure is exactly 300 s
+	 * old and no longer counts. */
+	fail_at(st, "nurse1", T0 + 300, &r);
+	assert_false(r.locked);
+	assert_int_equal(r.nfail, 2);
+	fail_at(st, "nurse1", T0 + 399, &r);
+	assert_true(r.locked);
+	assert_int_equal(r.nfail, 3);
+}
+
+static void test_success_clears(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0 + 1, &r);
+	assert_int_equal(state_report(st, "nurse1", 1, T0 + 2, &r), 0);
+	assert_true(r.changed);
+	assert_int_equal(r.nfail, 0);
+	assert_false(r.locked);
+	/* Two more failures do not lock: the count started again. */
+	fail_at(st, "nurse1", T0 + 3, &r);
+	fail_at(st, "nurse1", T0 + 4, &r);
+	assert_false(r.locked);
+	/* A success with nothing to clear changes nothing, and a success
+	 * for a stranger does not create an entry. */
+	assert_int_equal(state_report(st, "nurse1", 1, T0 + 5, &r), 0);
+	assert_int_equal(state_report(st, "nurse1", 1, T0 + 6, &r), 0);
+	assert_false(r.changed);
+	assert_int_equal(state_report(st, "stranger", 1, T0, &r), 0);
+	assert_false(r.changed);
+	assert_int_equal(state_get(st, "stranger", &rec), PG_ERR_NOTFOUND);
+}
+
+static void test_success_keeps_lock(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	assert_true(r.locked);
+	assert_int_equal(state_report(st, "nurse1", 1, T0 + 1, &r), 0);
+	assert_true(r.locked);
+	assert_int_equal(r.until, T0 + 900);
+}
+
+static void test_lock_expiry_and_no_extension(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		fail_at(st, "nurse1", T0, &r);
+	/* Failures while locked count (bounded) but do not move the end. */
+	for (i = 1; i <= 50; i++)
+		fail_at(st, "nurse1", T0 + i, &r);
+	assert_int_equal(r.until, T0 + 900);
+	assert_int_equal(state_get(st, "nurse1", &rec), 0);
+	assert_int_equal(rec.nfail, 3);
+	assert_int_equal(rec.fail[2], T0 + 50);
+	assert_int_equal(lock_of(st, "nurse1", T0 + 899), T0 + 900);
+	assert_int_equal(lock_of(st, "nurse1", T0 + 900), 0);
+	/* After expiry, the old failures are out of the window. */
+	fail_at(st, "nurse1", T0 + 901, &r);
+	assert_false(r.locked);
+	assert_int_equal(r.nfail, 1);
+}
+
+/* --------------------------------------------------------------- claim */
+
+static void test_claim_monotonic(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	int64_t until = 0;
+
+	assert_int_equal(state_claim(st, "nurse1", 0, T0, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_claim(st, "nurse1", 100, T0, &until), 0);
+	assert_int_equal(state_claim(st, "nurse1", 100, T0, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_claim(st, "nurse1", 99, T0, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_claim(st, "nurse1", 101, T0, &until), 0);
+	assert_int_equal(state_claim(st, "nurse1", UINT64_MAX, T0, &until), 0);
+	assert_int_equal(state_claim(st, "nurse1", UINT64_MAX, T0, &until),
+	                 PG_ERR_REPLAY);
+	/* Steps are per user. */
+	assert_int_equal(state_claim(st, "nurse2", 100, T0, &until), 0);
+}
+
+static void test_claim_locked(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+	int64_t until = 0;
+
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	assert_int_equal(state_claim(st, "nurse1", 100, T0 + 1, &until),
+	                 PG_ERR_LOCKED);
+	assert_int_equal(until, T0 + 900);
+	/* A refused claim does not consume the step. */
+	assert_int_equal(state_get(st, "nurse1", &rec), 0);
+	assert_int_equal(rec.last_step, 0);
+	assert_int_equal(state_claim(st, "nurse1", 100, T0 + 900, &until), 0);
+}
+
+static void test_unlock(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+	int was = -1, changed = -1;
+	int64_t until = 0;
+
+	assert_int_equal(state_claim(st, "nurse1", 500, T0, &until), 0);
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	fail_at(st, "nurse1", T0, &r);
+	assert_int_equal(state_unlock(st, "nurse1", T0 + 1, &was, &changed), 0);
+	assert_true(was);
+	assert_true(changed);
+	assert_int_equal(lock_of(st, "nurse1", T0 + 1), 0);
+	assert_int_equal(state_get(st, "nurse1", &rec), 0);
+	assert_int_equal(rec.nfail, 0);
+	/* The last step is kept: unlocking must not re-open a used code. */
+	assert_int_equal(state_claim(st, "nurse1", 500, T0 + 2, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_unlock(st, "nobody-here", T0, &was, &changed),
+	                 0);
+	assert_false(was);
+	assert_false(changed);
+	assert_int_equal(state_get(st, "nobody-here", &rec), PG_ERR_NOTFOUND);
+}
+
+/* ---------------------------------------------------- memory bounds */
+
+static void test_sweep(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+	int64_t until;
+	size_t users, locked;
+
+	assert_int_equal(state_claim(st, "old", 10, T0, &until), 0);
+	assert_int_equal(state_claim(st, "recent", 10,
+	                             T0 + PG_STATE_FORGET_AFTER - 1, &until),
+	                 0);
+	fail_at(st, "failing", T0 + PG_STATE_FORGET_AFTER - 1, &r);
+	fail_at(st, "locked", T0 + PG_STATE_FORGET_AFTER - 1, &r);
+	fail_at(st, "locked", T0 + PG_STATE_FORGET_AFTER - 1, &r);
+	fail_at(st, "locked", T0 + PG_STATE_FORGET_AFTER - 1, &r);
+	assert_int_equal(state_sweep(st, T0 + PG_STATE_FORGET_AFTER), 1);
+	assert_int_equal(state_get(st, "old", &rec), PG_ERR_NOTFOUND);
+	assert_int_equal(state_get(st, "recent", &rec), 0);
+	assert_int_equal(state_get(st, "failing", &rec), 0);
+	state_counts(st, T0 + PG_STATE_FORGET_AFTER, &users, &locked);
+	assert_int_equal(users, 3);
+	assert_int_equal(locked, 1);
+	/* Once the failure left the window and the lock expired, only the
+	 * entry with a recent step stays. */
+	assert_int_equal(state_sweep(st, T0 + PG_STATE_FORGET_AFTER + 900), 2);
+	assert_int_equal(state_get(st, "recent", &rec), 0);
+}
+
+static void test_user_cap(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	char name[32];
+	int64_t until;
+	size_t users, locked;
+	int i;
+
+	for (i = 0; i < PG_STATE_MAX_USERS; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(state_claim(st, name, 1, T0, &until), 0);
+	}
+	assert_int_equal(state_claim(st, "onemore", 1, T0, &until),
+	                 PG_ERR_BUSY);
+	/* Existing users still work, and every one is still findable
+	 * after the table grew many times. */
+	assert_int_equal(state_claim(st, "u7", 2, T0, &until), 0);
+	for (i = 0; i < PG_STATE_MAX_USERS; i += 997) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(state_claim(st, name, 1, T0, &until),
+		                 PG_ERR_REPLAY);
+	}
+	state_counts(st, T0, &users, &locked);
+	assert_int_equal(users, PG_STATE_MAX_USERS);
+	assert_int_equal(state_sweep(st, T0 + PG_STATE_FORGET_AFTER),
+	                 PG_STATE_MAX_USERS);
+	assert_int_equal(state_claim(st, "onemore", 1, T0, &until), 0);
+}
+
+/* --------------------------------------------------------- persistence */
+
+static char *slurp(const char *name, size_t *len)
+{
+	struct stat sb;
+	char *buf;
+	int fd;
+
+	fd = open(tu_path(name), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	buf = calloc(1, (size_t)sb.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)sb.st_size), sb.st_size);
+	close(fd);
+	*len = (size_t)sb.st_size;
+	return buf;
+}
+
+static int file_exists(const char *name)
+{
+	struct stat sb;
+
+	return stat(tu_path(name), &sb) == 0;
+}
+
+/* A state loaded from tu_tmpdir at now; *recovered as statelog_load says. */
+static struct pg_state *load(int64_t now, int *recovered,
+                             struct pg_statelog **log_out)
+{
+	struct pg_state *st;
+	struct pg_statelog *log;
+	char err[256];
+
+	assert_int_equal(state_new(&lim3, &st), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_load(log, st, now, recovered), 0);
+	if (log_out != NULL)
+		*log_out = log;
+	else
+		statelog_free(log);
+	return st;
+}
+
+struct cmp_ctx {
+	const struct pg_state *other;
+	size_t n;
+};
+
+static int cmp_one(const struct pg_user_rec *a, void *arg)
+{
+	struct cmp_ctx *c = arg;
+	struct pg_user_rec b;
+	size_t i;
+
+	assert_int_equal(state_get(c->other, a->user, &b), 0);
+	assert_int_equal(a->last_step, b.last_step);
+	assert_int_equal(a->claimed_at, b.claimed_at);
+	assert_int_equal(a->locked_until, b.locked_until);
+	assert_int_equal(a->nfail, b.nfail);
+	for (i = 0; i < a->nfail; i++)
+		assert_int_equal(a->fail[i], b.fail[i]);
+	c->n++;
+	return 0;
+}
+
+static void assert_same_state(const struct pg_state *a,
+                              const struct pg_state *b)
+{
+	struct cmp_ctx c = {b, 0};
+	size_t na, nb, la, lb;
+
+	state_counts(a, T0, &na, &la);
+	state_counts(b, T0, &nb, &lb);
+	assert_int_equal(na, nb);
+	assert_int_equal(state_foreach(a, cmp_one, &c), 0);
+	assert_int_equal(c.n, na);
+}
+
+/* A log with a few users, written through the real append path. */
+static struct pg_state *populate(void)
+{
+	struct pg_statelog *log;
+	struct pg_report_result r;
+	struct pg_state *st;
+	int64_t until;
+	int rec, i, was, ch;
+
+	st = load(T0, &rec, &log);
+	assert_false(rec);
+	assert_int_equal(state_claim(st, "alice", 1000, T0, &until), 0);
+	assert_int_equal(statelog_record(log, st, "alice", T0), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(state_report(st, "bob", 0, T0 + i, &r), 0);
+		assert_int_equal(statelog_record(log, st, "bob", T0 + i), 0);
+	}
+	assert_int_equal(state_claim(st, "carol", 7, T0, &until), 0);
+	assert_int_equal(statelog_record(log, st, "carol", T0), 0);
+	assert_int_equal(state_claim(st, "carol", 9, T0 + 5, &until), 0);
+	assert_int_equal(statelog_record(log, st, "carol", T0 + 5), 0);
+	assert_int_equal(state_claim(st, "dave", 5, T0, &until), 0);
+	assert_int_equal(state_report(st, "dave", 0, T0, &r), 0);
+	assert_int_equal(statelog_record(log, st, "dave", T0), 0);
+	assert_int_equal(state_unlock(st, "dave", T0 + 1, &was, &ch), 0);
+	assert_int_equal(statelog_record(log, st, "dave", T0 + 1), 0);
+	statelog_free(log);
+	return st;
+}
+
+static void test_round_trip(void **ctx)
+{
+	struct pg_state *written = populate(), *read;
+	struct pg_user_rec rec;
+	int recovered;
+	int64_t until;
+
+	read = load(T0 + 10, &recovered, NULL);
+	assert_false(recovered);
+	assert_same_state(written, read);
+	assert_same_state(read, written);
+	assert_int_equal(state_get(read, "bob", &rec), 0);
+	assert_int_equal(rec.locked_until, T0 + 2 + 900);
+	assert_int_equal(rec.nfail, 3);
+	/* The used step survives the restart. */
+	assert_int_equal(state_claim(read, "alice", 1000, T0 + 10, &until),
+	                 PG_ERR_REPLAY);
+	state_free(written);
+	state_free(read);
+}
+
+static void test_compaction_equals_replay(void **ctx)
+{
+	struct pg_state *written = populate(), *replayed, *compacted;
+	size_t before, after;
+	char *text;
+	int rec;
+
+	free(slurp(PG_STATELOG_FILE, &before));
+	/* load() replays the appended log, then compacts it ... */
+	replayed = load(T0 + 10, &rec, NULL);
+	text = slurp(PG_STATELOG_FILE, &after);
+	assert_true(after < before);
+	/* ... to one header and one line per user. */
+	assert_non_null(strstr(text, "\nU carol 9 "));
+	assert_null(strstr(text, "\nU carol 7 "));
+	free(text);
+	/* ... and the compacted log replays to the same state. */
+	compacted = load(T0 + 10, &rec, NULL);
+	assert_false(rec);
+	assert_same_state(replayed, compacted);
+	assert_same_state(compacted, replayed);
+	assert_same_state(written, compacted);
+	state_free(written);
+	state_free(replayed);
+	state_free(compacted);
+}
+
+static void test_torn_last_line(void **ctx)
+{
+	struct pg_state *written = populate(), *read;
+	char *text, *torn;
+	size_t len;
+	int recovered;
+
+	text = slurp(PG_STATELOG_FILE, &len);
+	/* A crash in the middle of appending the next record. */
+	assert_non_null(torn = calloc(1, len + 32));
+	memcpy(torn, text, len);
+	memcpy(torn + len, "U alice 2000 17000", 18);
+	tu_write_file(tu_path(PG_STATELOG_FILE), torn, 0600);
+	read = load(T0 + 10, &recovered, NULL);
+	assert_false(recovered);
+	assert_same_state(written, read);
+	assert_false(file_exists("state.log.corrupt-1700000010"));
+	free(text);
+	free(torn);
+	state_free(written);
+	state_free(read);
+}
+
+static void test_torn_header_only(void **ctx)
+{
+	struct pg_state *read;
+	size_t users, locked;
+	int recovered;
+
+	tu_write_file(tu_path(PG_STATELOG_FILE), "phiguard-st", 0600);
+	read = load(T0, &recovered, NULL);
+	assert_false(recovered);
+	state_counts(read, T0, &users, &locked);
+	assert_int_equal(users, 0);
+	state_free(read);
+}
+
+/* Flip one byte inside the line that starts with prefix. */
+static void damage_line(const char *prefix)
+{
+	size_t len;
+	char *text = slurp(PG_STATELOG_FILE, &len), *p;
+
+	assert_non_null(p = strstr(text, prefix));
+	p[2] ^= 0x01;
+	tu_write_file(tu_path(PG_STATELOG_FILE), text, 0600);
+	free(text);
+}
+
+static void test_damaged_middle_line(void **ctx)
+{
+	struct pg_state *written = populate(), *read, *again;
+	const int64_t now = T0 + 60;
+	const uint64_t floor = (uint64_t)now / 30 + 10;
+	struct pg_user_rec rec;
+	int recovered, was, ch;
+	int64_t until;
+	char aside[64];
+
+	damage_line("U alice ");
+	read = load(now, &recovered, NULL);
+	assert_true(recovered);
+	snprintf(aside, sizeof(aside), "state.log.corrupt-%lld",
+	         (long long)now);
+	assert_true(file_exists(aside));
+	assert_true(state_recovery(read, now, NULL, NULL));
+
+	/* bob had a valid record: still locked, failures kept, and his step
+	 * raised to the floor like everyone's. */
+	assert_int_equal(state_get(read, "bob", &rec), 0);
+	assert_int_equal(rec.locked_until, T0 + 2 + 900);
+	assert_int_equal(rec.nfail, 3);
+	assert_int_equal(rec.last_step, floor);
+	/* carol had a valid record: not locked, step floor applies. */
+	assert_int_equal(lock_of(read, "carol", now), 0);
+	assert_int_equal(state_claim(read, "carol", floor, now, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_claim(read, "carol", floor + 1, now, &until), 0);
+	/* alice's only record was damaged: locked until now + lockout, and
+	 * no pre-crash code can come back. */
+	assert_int_equal(lock_of(read, "alice", now), now + 900);
+	assert_int_equal(state_claim(read, "alice", floor + 1, now, &until),
+	                 PG_ERR_LOCKED);
+	assert_int_equal(state_unlock(read, "alice", now, &was, &ch), 0);
+	assert_true(was);
+	assert_true(ch);
+	assert_int_equal(state_claim(read, "alice", floor, now, &until),
+	                 PG_ERR_REPLAY);
+	assert_int_equal(state_claim(read, "alice", floor + 1, now, &until), 0);
+	/* Someone never seen is treated like alice. */
+	assert_int_equal(lock_of(read, "zoe", now), now + 900);
+
+	/* The recovery itself is durable: a clean restart keeps it. */
+	again = load(now + 1, &recovered, NULL);
+	assert_false(recovered);
+	assert_true(state_recovery(again, now + 1, NULL, NULL));
+	assert_int_equal(lock_of(again, "zoe", now + 1), now + 900);
+	/* And it ends once both the lock and the floor's window passed. */
+	assert_int_equal(lock_of(again, "zoe", now + 900), 0);
+	assert_false(state_recovery(again, (int64_t)(floor + 11) * 30 + 900,
+	                            NULL, NULL));
+	state_free(written);
+	state_free(read);
+	state_free(again);
+}
+
+static void test_damaged_last_complete_line(void **ctx)
+{
+	struct pg_state *written = populate(), *read;
+	int recovered;
+
+	/* A bad checksum on a line that does end in "\n" is damage, not a
+	 * torn write. */
+	damage_line("U dave 5 1700000000 0 0 ");
+	read = load(T0 + 10, &recovered, NULL);
+	assert_true(recovered);
+	state_free(written);
+	state_free(read);
+}
+
+static void test_garbage_file(void **ctx)
+{
+	struct pg_state *read;
+	int recovered;
+
+	tu_write_file(tu_path(PG_STATELOG_FILE), "hello\nworld\n", 0600);
+	read = load(T0, &recovered, NULL);
+	assert_true(recovered);
+	assert_int_equal(lock_of(read, "anyone", T0), T0 + 900);
+	state_free(read);
+}
+
+static void test_known_checksum(void **ctx)
+{
+	/* CRC-32 values from an independent implementation (zlib). */
+	static const char text[] = "phiguard-state 1 d4e851d5\n"
+	                           "U nurse1 100 1795901525 0 0 55082f0b\n";
+	struct pg_state *read;
+	struct pg_user_rec rec;
+	int recovered;
+
+	tu_write_file(tu_path(PG_STATELOG_FILE), text, 0600);
+	read = load(1795901525, &recovered, NULL);
+	assert_false(recovered);
+	assert_int_equal(state_get(read, "nurse1", &rec), 0);
+	assert_int_equal(rec.last_step, 100);
+	state_free(read);
+}
+
+static void test_fewer_max_failures(void **ctx)
+{
+	static const struct pg_state_limits lim2 = {2, 300, 900};
+	struct pg_state *written = populate(), *read;
+	struct pg_statelog *log;
+	struct pg_user_rec rec;
+	char err[256];
+	int recovered;
+
+	assert_int_equal(state_new(&lim2, &read), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_load(log, read, T0 + 10, &recovered), 0);
+	/* bob had 3 failures; the newest 2 are kept. */
+	assert_int_equal(state_get(read, "bob", &rec), 0);
+	assert_int_equal(rec.nfail, 2);
+	assert_int_equal(rec.fail[0], T0 + 1);
+	assert_int_equal(rec.fail[1], T0 + 2);
+	statelog_free(log);
+	state_free(written);
+	state_free(read);
+}
+
+static void test_check_dir(void **ctx)
+{
+	char err[256], path[128];
+
+	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)), 0);
+	assert_int_equal(chmod(tu_tmpdir, 0770), 0);
+	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "writable"));
+	assert_int_equal(chmod(tu_tmpdir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/missing", tu_tmpdir);
+	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	tu_write_file(tu_path("file"), "x", 0600);
+	snprintf(path, sizeof(path), "%s/file", tu_tmpdir);
+	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	    T(test_lockout_after_max_failures),
+	    T(test_failures_outside_window),
+	    T(test_success_clears),
+	    T(test_success_keeps_lock),
+	    T(test_lock_expiry_and_no_extension),
+	    T(test_claim_monotonic),
+	    T(test_claim_locked),
+	    T(test_unlock),
+	    T(test_sweep),
+	    T(test_user_cap),
+	    T(test_round_trip),
+	    T(test_compaction_equals_replay),
+	    T(test_torn_last_line),
+	    T(test_torn_header_only),
+	    T(test_damaged_middle_line),
+	    T(test_damaged_last_complete_line),
+	    T(test_garbage_file),
+	    T(test_known_checksum),
+	    T(test_fewer_max_failures),
+	    T(test_check_dir),
+#undef T
+	};
+
+	/* Damage is reported at error level; keep it visible but quiet. */
+	log_init("test_state", 1, PG_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
