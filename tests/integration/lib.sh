@@ -22,6 +22,10 @@ PAM_WRAPPER_LIB="$(pkg-config --libs pam_wrapper 2>/dev/null)"
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 [ -f "$FAKETIME_LIB" ] || FAKETIME_LIB="$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime\.so' | head -n 1)"
 FAKETIME_PRELOAD=""
+# pam_wrapper's own test modules (pam_set_items.so sets PAM_AUTHTOK,
+# PAM_RHOST, PAM_TTY ... from the environment variables of those names).
+PAM_WRAPPER_MODULES="$(pkg-config --variable=modules pam_wrapper 2>/dev/null)"
+[ -d "$PAM_WRAPPER_MODULES" ] || PAM_WRAPPER_MODULES=/usr/lib/x86_64-linux-gnu/pam_wrapper
 
 TESTNAME="$(basename "$0" .sh)"
 T="$(mktemp -d "${TMPDIR:-/tmp}/pg-$TESTNAME.XXXXXX")"
@@ -52,6 +56,10 @@ PG_MAX_CLIENTS="${PG_MAX_CLIENTS:-64}"
 if [ "${SANITIZERS:-no}" = yes ]; then
 	export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:abort_on_error=1"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+	# pam_wrapper dlopens libpam with RTLD_DEEPBIND, which the ASan
+	# runtime refuses; this (oddly named) switch of pam_wrapper's turns
+	# that off.
+	export UID_WRAPPER_DISABLE_DEEPBIND=1
 fi
 
 log() { printf '%s: %s\n' "$TESTNAME" "$*" >&2; }
@@ -72,10 +80,16 @@ skip() {
 	exit 77
 }
 
+# Names of functions a test adds to stop its own helper processes at exit.
+CLEANUP_HOOKS=""
+
 cleanup() {
 	rc=$?
 	# PG_KEEP=1 (contrib/demo.sh --keep): leave the daemon and the dir.
 	[ "${PG_KEEP:-0}" = 1 ] && [ "$rc" -eq 0 ] && return 0
+	for hook in $CLEANUP_HOOKS; do
+		"$hook" >/dev/null 2>&1 || true
+	done
 	stop_daemon >/dev/null 2>&1 || true
 	if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
 		log "kept $T for inspection; daemon log follows"
@@ -223,13 +237,42 @@ at_time() {
 
 # run_pam SERVICE USER OPS [pamdrive options...]: run pamdrive under
 # pam_wrapper with the variables scoped to this one command. stdout+stderr
-# go to $OUT; returns pamdrive's exit code.
+# go to $OUT; returns pamdrive's exit code. pam_wrapper turns the module's
+# pam_syslog() calls into "PWRAP_...] - SYSLOG(prio): line" on stderr at
+# PAM_WRAPPER_DEBUGLEVEL 2, which log_lines/expect_log read back. The
+# faked clock (at_time) is read as UTC and leaves CLOCK_MONOTONIC alone,
+# so the module's timeouts still run on real time.
 run_pam() {
 	svc=$1 user=$2 ops=$3
 	shift 3
 	env LD_PRELOAD="$PAM_WRAPPER_LIB${FAKETIME_PRELOAD:+ $FAKETIME_PRELOAD}" \
 		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
+		PAM_WRAPPER_DEBUGLEVEL=2 TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
 		"$PAMDRIVE" -s "$svc" -u "$user" "$@" "$ops" >"$OUT" 2>&1
+}
+
+# The module's log lines from the last run_pam, without pam_wrapper's prefix.
+log_lines() {
+	sed -n 's/^PWRAP_[A-Z]*\[[^]]*\] - SYSLOG([0-9]*): //p' "$OUT"
+}
+
+# expect_log PATTERN DESCRIPTION: a log line of the last run matches grep -E.
+expect_log() {
+	log_lines | grep -Eq -- "$1" || fail "$2: no log line matching '$1'"
+}
+
+expect_no_log() {
+	! log_lines | grep -Eq -- "$1" || fail "$2: unexpected log line '$1'"
+}
+
+# Milliseconds since the epoch, for bounding how long a denial took.
+now_ms() {
+	date +%s%3N
+}
+
+# ctl ARGS...: phiguardctl against this test's config and daemon.
+ctl() {
+	"$PHIGUARDCTL" --config "$CONF" "$@"
 }
 
 # totp_code BASE32 [ALG] [DIGITS] [EPOCH]: the current (or given) code

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Talking to the PAM application: the items it set (user, service, rhost,
+ * tty) and its conversation function. */
+#ifndef PHIGUARD_PAM_CONV_H
+#define PHIGUARD_PAM_CONV_H
+
+#include <security/pam_modules.h>
+
+/* Borrowed from libpam: valid until the next pam_set_item/pam_end. Never
+ * NULL once conv_items() succeeded; an item the application did not set
+ * is "". */
+struct pam_items {
+	const char *user;
+	const char *service;
+	const char *rhost;
+	const char *tty;
+};
+
+/*
+ * Collect the items (pam_get_user may ask the application for a user
+ * name). Returns 0, or PG_ERR_BAD_USER if no user name can be had; the
+ * other fields are filled either way.
+ */
+int conv_items(pam_handle_t *pamh, struct pam_items *it);
+
+/*
+ * One PAM_PROMPT_ECHO_OFF prompt. On success *answer is the reply,
+ * malloc'ed and owned by the caller, to be wiped with secret_strfree().
+ * Returns 0, or PG_ERR_IO if the conversation failed or gave no reply.
+ */
+int conv_ask(pam_handle_t *pamh, const char *prompt, char **answer);
+
+/*
+ * A copy of PAM_AUTHTOK (set by an earlier module), owned by the caller,
+ * wiped with secret_strfree(). Returns 0, PG_ERR_NOTFOUND if the item is
+ * unset, or PG_ERR_NOMEM.
+ */
+int conv_authtok(pam_handle_t *pamh, char **answer);
+
+/*
+ * Show text as PAM_ERROR_MSG (style) or PAM_TEXT_INFO, unless flags has
+ * PAM_SILENT. Best effort: a failing conversation changes no outcome.
+ */
+void conv_tell(pam_handle_t *pamh, int flags, int style, const char *text);
+
+#endif

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Building, sending and reading the module's daemon requests. */
+#include "config.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "daemon_req.h"
+#include "err.h"
+#include "proto.h"
+#include "timeutil.h"
+
+/* Lockouts end within a week; anything beyond this is a broken reply. */
+#define DAEMON_REQ_MAX_UNTIL ((uint64_t)1 << 40)
+
+void daemon_req_init(struct daemon_req *d, const char *socket, int timeout_ms)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	memset(d, 0, sizeof(*d));
+	d->socket = socket;
+	d->timeout_ms = timeout_ms;
+	d->trusted[d->n_trusted++] = 0;
+	/* A lookup error is treated as "no such user": root alone is
+	 * trusted, which fails closed. */
+	if (getpwnam_r(DAEMON_REQ_USER, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && res->pw_uid != 0)
+		d->trusted[d->n_trusted++] = res->pw_uid;
+}
+
+/* user, then the optional items the application set. */
+static int add_items(struct pg_msg *m, const struct pam_items *it)
+{
+	int r;
+
+	if ((r = proto_add(m, "user", it->user)) != 0)
+		return r;
+	if (it->service[0] != '\0' &&
+	    (r = proto_add(m, "service", it->service)) != 0)
+		return r;
+	if (it->rhost[0] != '\0' && (r = proto_add(m, "rhost", it->rhost)) != 0)
+		return r;
+	if (it->tty[0] != '\0' && (r = proto_add(m, "tty", it->tty)) != 0)
+		return r;
+	return 0;
+}
+
+/*
+ * One request on a fresh connection. The deadline covers connect and
+ * request together, so a daemon that accepts but never answers costs at
+ * most timeout_ms. Returns 0 with *resp filled (OK or ERR) or an error.
+ */
+static int call(const struct daemon_req *d, const struct pg_msg *req,
+                struct pg_msg *resp)
+{
+	struct pg_client *c = NULL;
+	int64_t deadline = time_mono_ms() + d->timeout_ms;
+	int r, left;
+
+	r = pg_client_connect(d->socket, d->timeout_ms, d->trusted,
+	                      d->n_trusted, &c);
+	if (r != 0)
+		goto out;
+	if ((left = time_left_ms(deadline)) == 0) {
+		r = PG_ERR_TIMEOUT;
+		goto out;
+	}
+	r = pg_client_request(c, req, resp, left);
+out:
+	pg_client_close(c);
+	return r;
+}
+
+/* locked=yes until=N -> N; locked=no -> 0. */
+static int read_locked(const struct pg_msg *resp, int64_t *locked_until)
+{
+	const char *locked = proto_get(resp, "locked");
+	uint64_t until;
+	int r;
+
+	if (locked == NULL)
+		return PG_ERR_MISSING;
+	if (strcmp(locked, "no") == 0) {
+		*locked_until = 0;
+		return 0;
+	}
+	if (strcmp(locked, "yes") != 0)
+		return PG_ERR_PROTO;
+	if ((r = proto_get_u64(resp, "until", DAEMON_REQ_MAX_UNTIL, &until)) !=
+	    0)
+		return r;
+	*locked_until = (int64_t)until;
+	return 0;
+}
+
+int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
+                   int64_t *locked_until)
+{
+	struct pg_msg req, resp;
+	int r;
+
+	proto_msg_init(&req, PG_VERB_PREAUTH);
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((r = add_items(&req, it)) != 0 || (r = call(d, &req, &resp)) != 0 ||
+	    (r = proto_response_status(&resp)) != 0)
+		goto out;
+	r = read_locked(&resp, locked_until);
+out:
+	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return r;
+}
+
+int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
+                 uint64_t step, int64_t *locked_until)
+{
+	struct pg_msg req, resp;
+	uint64_t until = 0;
+	int r;
+
+	proto_msg_init(&req, PG_VERB_CLAIM);
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((r = add_items(&req, it)) != 0 ||
+	    (r = proto_add_u64(&req, "step", step)) != 0 ||
+	    (r = call(d, &req, &resp)) != 0)
+		goto out;
+	r = proto_response_status(&resp);
+	if (r == PG_ERR_LOCKED) {
+		/* The time is a courtesy for the message; its absence or a
+		 * bad value must not turn a lockout into something else. */
+		(void)proto_get_u64(&resp, "until", DAEMON_REQ_MAX_UNTIL,
+		                    &until);
+		*locked_until = (int64_t)until;
+	}
+out:
+	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return r;
+}
+
+int daemon_report(const struct daemon_req *d, const struct pam_items *it,
+                  const char *factor, int success, const char *reason,
+                  int64_t *locked_until)
+{
+	struct pg_msg req, resp;
+	int r;
+
+	proto_msg_init(&req, PG_VERB_REPORT);
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((r = add_items(&req, it)) != 0 ||
+	    (r = proto_add(&req, "factor", factor)) != 0 ||
+	    (r = proto_add(&req, "result", success ? "success" : "failure")) !=
+	        0 ||
+	    (r = proto_add(&req, "reason", reason)) != 0 ||
+	    (r = call(d, &req, &resp)) != 0 ||
+	    (r = proto_response_status(&resp)) != 0)
+		goto out;
+	r = read_locked(&resp, locked_until);
+out:
+	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return r;
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Parsing pam_phiguard's module arguments and merging them with the
+ * [daemon] and [totp] values of phiguard.conf. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "err.h"
+#include "pamcfg.h"
+
+/* A handler gets the text after "name=" (NULL for a flag). */
+typedef int (*opt_fn)(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen);
+
+struct opt {
+	const char *name;
+	int takes_value;
+	opt_fn fn;
+};
+
+static int set_path(char *dst, const char *val, char *err, size_t errlen)
+{
+	/* Relative paths would depend on the calling program's cwd. */
+	if (val[0] != '/') {
+		snprintf(err, errlen, "not an absolute path");
+		return PG_ERR_INVAL;
+	}
+	if (strlen(val) >= PG_CONF_MAX_PATH) {
+		snprintf(err, errlen, "path too long");
+		return PG_ERR_INVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+static int opt_config(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen)
+{
+	int r;
+
+	if ((r = set_path(cfg->config, val, err, errlen)) == 0)
+		cfg->config_set = 1;
+	return r;
+}
+
+static int opt_tokens(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen)
+{
+	return set_path(cfg->tokens, val, err, errlen);
+}
+
+static int opt_socket(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen)
+{
+	return set_path(cfg->socket, val, err, errlen);
+}
+
+static int opt_window(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	/* strtol accepts leading blanks and a sign; an option value has
+	 * neither. */
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > PAMCFG_MAX_WINDOW) {
+		snprintf(err, errlen, "not an integer in 0..%d",
+		         PAMCFG_MAX_WINDOW);
+		return PG_ERR_INVAL;
+	}
+	cfg->window = v;
+	return 0;
+}
+
+static int opt_prompt(struct pamcfg *cfg, const char *val, char *err,
+                      size_t errlen)
+{
+	const unsigned char *p;
+
+	if (val[0] == '\0' || strlen(val) > PAMCFG_MAX_PROMPT) {
+		snprintf(err, errlen, "must be 1..%d bytes", PAMCFG_MAX_PROMPT);
+		return PG_ERR_INVAL;
+	}
+	/* Control bytes in a prompt could drive the user's terminal. */
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "control character in prompt");
+			return PG_ERR_INVAL;
+		}
+	}
+	strcpy(cfg->prompt, val);
+	return 0;
+}
+
+static int opt_no_token(struct pamcfg *cfg, const char *val, char *err,
+                        size_t errlen)
+{
+	if (strcmp(val, "deny") == 0) {
+		cfg->no_token = PAMCFG_NO_TOKEN_DENY;
+	} else if (strcmp(val, "ignore") == 0) {
+		cfg->no_token = PAMCFG_NO_TOKEN_IGNORE;
+	} else {
+		snprintf(err, errlen, "must be deny or ignore");
+		return PG_ERR_INVAL;
+	}
+	return 0;
+}
+
+/* Seconds with at most three decimals ("2", "0.5", "1.250") to ms. */
+static int opt_daemon_timeout(struct pamcfg *cfg, const char *val, char *err,
+                              size_t errlen)
+{
+	const char *p = val;
+	long ms = 0, scale = 1000;
+
+	for (; *p >= '0' && *p <= '9' && ms <= PAMCFG_MAX_TIMEOUT_MS; p++)
+		ms = ms * 10 + (*p - '0') * 1000;
+	if (p == val)
+		goto bad;
+	if (*p == '.') {
+		if (*++p < '0' || *p > '9')
+			goto bad;
+		for (; *p >= '0' && *p <= '9' && scale > 1; p++) {
+			scale /= 10;
+			ms += (*p - '0') * scale;
+		}
+	}
+	if (*p != '\0' || ms < PAMCFG_MIN_TIMEOUT_MS ||
+	    ms > PAMCFG_MAX_TIMEOUT_MS)
+		goto bad;
+	cfg->timeout_ms = (int)ms;
+	return 0;
+bad:
+	snprintf(err, errlen, "must be seconds in %d.%d..%d (three decimals)",
+	         PAMCFG_MIN_TIMEOUT_MS / 1000,
+	         PAMCFG_MIN_TIMEOUT_MS % 1000 / 100,
+	         PAMCFG_MAX_TIMEOUT_MS / 1000);
+	return PG_ERR_INVAL;
+}
+
+static int opt_use_first_pass(struct pamcfg *cfg, const char *val, char *err,
+                              size_t errlen)
+{
+	cfg->authtok = PAMCFG_AUTHTOK_USE;
+	return 0;
+}
+
+static int opt_try_first_pass(struct pamcfg *cfg, const char *val, char *err,
+                              size_t errlen)
+{
+	/* The stricter option wins whatever the order. */
+	if (cfg->authtok != PAMCFG_AUTHTOK_USE)
+		cfg->authtok = PAMCFG_AUTHTOK_TRY;
+	return 0;
+}
+
+static int opt_debug(struct pamcfg *cfg, const char *val, char *err,
+                     size_t errlen)
+{
+	cfg->debug = 1;
+	return 0;
+}
+
+/* Every argument, documented in pam_phiguard(8); keep the two in step. */
+static const struct opt opts[] = {
+    {"config", 1, opt_config},
+    {"tokens", 1, opt_tokens},
+    {"socket", 1, opt_socket},
+    {"window", 1, opt_window},
+    {"prompt", 1, opt_prompt},
+    {"no_token", 1, opt_no_token},
+    {"daemon_timeout", 1, opt_daemon_timeout},
+    {"use_first_pass", 0, opt_use_first_pass},
+    {"try_first_pass", 0, opt_try_first_pass},
+    {"debug", 0, opt_debug},
+};
+
+void pamcfg_defaults(struct pamcfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->config, sizeof(cfg->config), "%s", PG_DEFAULT_CONFIG);
+	cfg->window = -1;
+	snprintf(cfg->prompt, sizeof(cfg->prompt), "%s", PAMCFG_DEFAULT_PROMPT);
+	cfg->no_token = PAMCFG_NO_TOKEN_DENY;
+	cfg->authtok = PAMCFG_AUTHTOK_PROMPT;
+	cfg->timeout_ms = PAMCFG_DEFAULT_TIMEOUT_MS;
+}
+
+static const struct opt *find_opt(const char *arg, const char **val)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		n = strlen(opts[i].name);
+		if (strncmp(arg, opts[i].name, n) != 0)
+			continue;
+		if (opts[i].takes_value && arg[n] == '=') {
+			*val = arg + n + 1;
+			return &opts[i];
+		}
+		if (!opts[i].takes_value && arg[n] == '\0') {
+			*val = NULL;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+int pamcfg_parse_args(struct pamcfg *cfg, int argc, const char **argv,
+                      char *err, size_t errlen)
+{
+	struct pamcfg tmp = *cfg;
+	const struct opt *o;
+	const char *val;
+	char why[128];
+	int i, r = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (argv[i] == NULL)
+			continue;
+		if ((o = find_opt(argv[i], &val)) == NULL) {
+			if (tmp.n_unknown < PAMCFG_MAX_UNKNOWN)
+				tmp.unknown[tmp.n_unknown] = argv[i];
+			tmp.n_unknown++;
+			continue;
+		}
+		if ((r = o->fn(&tmp, val, why, sizeof(why))) != 0) {
+			snprintf(err, errlen, "%s: %s", o->name, why);
+			goto out;
+		}
+	}
+	*cfg = tmp;
+out:
+	return r;
+}
+
+int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
+{
+	struct pg_conf conf;
+	int r;
+
+	conf_defaults(&conf);
+	r = conf_load(cfg->config, 1, &conf, err, errlen);
+	/* No file at the default path means "no site settings", not a
+	 * broken site: a freshly installed module still works. */
+	if (r == PG_ERR_NOTFOUND && !cfg->config_set) {
+		conf_defaults(&conf);
+		r = 0;
+	}
+	if (r != 0)
+		goto out;
+	if (cfg->tokens[0] == '\0')
+		snprintf(cfg->tokens, sizeof(cfg->tokens), "%s", conf.tokens);
+	if (cfg->socket[0] == '\0')
+		snprintf(cfg->socket, sizeof(cfg->socket), "%s", conf.socket);
+	if (cfg->window < 0)
+		cfg->window = conf.window;
+out:
+	return r;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* pam_phiguard's settings: module arguments over phiguard.conf over built-in
+ * defaults. Independent of libpam, so every branch is unit-tested. */
+#ifndef PHIGUARD_PAM_PAMCFG_H
+#define PHIGUARD_PAM_PAMCFG_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+#define PAMCFG_DEFAULT_PROMPT     "Verification code: "
+#define PAMCFG_MAX_PROMPT         255 /* bytes */
+#define PAMCFG_DEFAULT_TIMEOUT_MS 2000
+#define PAMCFG_MIN_TIMEOUT_MS     100
+#define PAMCFG_MAX_TIMEOUT_MS     30000
+#define PAMCFG_MAX_WINDOW         10
+#define PAMCFG_MAX_UNKNOWN        8 /* unknown arguments remembered for the log */
+
+/* What to do with a user who has no token in the store. */
+enum pamcfg_no_token {
+	PAMCFG_NO_TOKEN_DENY = 0, /* prompt anyway, then PAM_AUTH_ERR */
+	PAMCFG_NO_TOKEN_IGNORE,   /* PAM_IGNORE without prompting */
+};
+
+/* Where the code comes from. */
+enum pamcfg_authtok {
+	PAMCFG_AUTHTOK_PROMPT = 0, /* always prompt */
+	PAMCFG_AUTHTOK_TRY,        /* PAM_AUTHTOK if set, else prompt */
+	PAMCFG_AUTHTOK_USE,        /* PAM_AUTHTOK or deny */
+};
+
+struct pamcfg {
+	char config[PG_CONF_MAX_PATH];
+	int config_set; /* config= given: a missing file is an error */
+	char tokens[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
+	char socket[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
+	long window;                   /* -1 = take it from the config file */
+	char prompt[PAMCFG_MAX_PROMPT + 1];
+	enum pamcfg_no_token no_token;
+	enum pamcfg_authtok authtok;
+	int timeout_ms; /* bound on each daemon request, connect included */
+	int debug;
+	size_t n_unknown; /* unknown arguments seen, all of them counted */
+	const char *unknown[PAMCFG_MAX_UNKNOWN]; /* the first ones; borrowed
+	                                            from argv */
+};
+
+/* Fill *cfg with the built-in defaults (nothing resolved from a file yet). */
+void pamcfg_defaults(struct pamcfg *cfg);
+
+/*
+ * Apply module arguments (argc/argv as given to pam_sm_*) on top of *cfg;
+ * a later argument overrides an earlier one, except that use_first_pass
+ * always wins over try_first_pass. Unknown arguments are not an error:
+ * they are counted in n_unknown for the caller to log. Returns 0, or
+ * PG_ERR_INVAL with "argument: reason" in err; *cfg is changed only on
+ * success.
+ */
+int pamcfg_parse_args(struct pamcfg *cfg, int argc, const char **argv,
+                      char *err, size_t errlen);
+
+/*
+ * Read cfg->config (root-owned, not group/other-writable) and take from it
+ * every value no argument set: [daemon] socket, [totp] tokens and window.
+ * The default config file may be missing (built-in defaults then apply);
+ * a file named by config= may not. Returns 0, or the conf_load() errors
+ * (PG_ERR_NOTFOUND, PG_ERR_UNSAFE_FILE, PG_ERR_IO, PG_ERR_CONFIG, ...)
+ * with the reason in err; *cfg is changed only on success.
+ */
+int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen);
+
+#endif

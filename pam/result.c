@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Mapping phiguard error codes to PAM return codes, failing closed. */
+#include "config.h"
+
+#include <security/pam_modules.h>
+
+#include "err.h"
+#include "result.h"
+
+int result_to_pam(int err)
+{
+	switch (err) {
+	case PG_OK:
+		return PAM_SUCCESS;
+	/* The second factor was not proven. */
+	case PG_ERR_AUTH:
+	case PG_ERR_REPLAY:
+	case PG_ERR_LOCKED:
+		return PAM_AUTH_ERR;
+	/* A name that can never be enrolled; nothing was asked of anyone. */
+	case PG_ERR_BAD_USER:
+		return PAM_USER_UNKNOWN;
+	/*
+	 * The information needed to decide is not available: the daemon,
+	 * the token store or the config file cannot be used. Stacks may
+	 * treat this differently from a wrong code (e.g. to alert).
+	 */
+	case PG_ERR_UNAVAIL:
+	case PG_ERR_TIMEOUT:
+	case PG_ERR_CRED:
+	case PG_ERR_IO:
+	case PG_ERR_PROTO:
+	case PG_ERR_TOOLONG:
+	case PG_ERR_BUSY:
+	case PG_ERR_VERSION:
+	case PG_ERR_UNKNOWN_VERB:
+	case PG_ERR_MISSING:
+	case PG_ERR_PERM:
+	case PG_ERR_NOTFOUND:
+	case PG_ERR_UNSAFE_FILE:
+	case PG_ERR_CONFIG:
+		return PAM_AUTHINFO_UNAVAIL;
+	/* A bad module argument in the PAM stack itself. */
+	case PG_ERR_INVAL:
+	case PG_ERR_INTERNAL:
+		return PAM_SERVICE_ERR;
+	case PG_ERR_NOMEM:
+		return PAM_BUF_ERR;
+	default:
+		return PAM_AUTH_ERR;
+	}
+}

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests for pam/pamcfg.c: every module argument, its bad values, and
+ * the merge with phiguard.conf. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "client.h"
+#include "conf.h"
+#include "err.h"
+#include "pam/pamcfg.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Parse argv on top of the defaults; returns the pg_err. */
+static int parse(struct pamcfg *cfg, int argc, const char **argv, char *err,
+                 size_t errlen)
+{
+	pamcfg_defaults(cfg);
+	return pamcfg_parse_args(cfg, argc, argv, err, errlen);
+}
+
+/* Assert that the single argument arg is refused, naming its option. */
+static void refuse(const char *arg, const char *name)
+{
+	struct pamcfg cfg, before;
+	const char *argv[] = {"debug", arg};
+	char err[256] = "";
+
+	pamcfg_defaults(&cfg);
+	before = cfg;
+	assert_int_equal(
+	    pamcfg_parse_args(&cfg, ARGC(argv), argv, err, sizeof(err)),
+	    PG_ERR_INVAL);
+	/* Nothing is applied from a rejected argument list, not even the
+	 * good arguments before the bad one. */
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+	assert_non_null(strstr(err, name));
+	assert_true(strncmp(err, name, strlen(name)) == 0);
+}
+
+static void test_defaults(void **state)
+{
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, 0, NULL, err, sizeof(err)), 0);
+	assert_string_equal(cfg.config, PG_DEFAULT_CONFIG);
+	assert_false(cfg.config_set);
+	assert_string_equal(cfg.tokens, "");
+	assert_string_equal(cfg.socket, "");
+	assert_int_equal(cfg.window, -1);
+	assert_string_equal(cfg.prompt, "Verification code: ");
+	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_DENY);
+	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_PROMPT);
+	assert_int_equal(cfg.timeout_ms, 2000);
+	assert_false(cfg.debug);
+	assert_int_equal(cfg.n_unknown, 0);
+}
+
+static void test_every_option(void **state)
+{
+	const char *argv[] = {
+	    "config=/etc/pg.conf",
+	    "tokens=/etc/pg.tokens",
+	    "socket=/run/pg.sock",
+	    "window=3",
+	    "prompt=One-time code: ",
+	    "no_token=ignore",
+	    "daemon_timeout=0.5",
+	    "try_first_pass",
+	    "debug",
+	};
+	struct pamcfg cfg;
+	char err[256] = "";
+
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_string_equal(cfg.config, "/etc/pg.conf");
+	assert_true(cfg.config_set);
+	assert_string_equal(cfg.tokens, "/etc/pg.tokens");
+	assert_string_equal(cfg.socket, "/run/pg.sock");
+	assert_int_equal(cfg.window, 3);
+	assert_string_equal(cfg.prompt, "One-time code: ");
+	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_IGNORE);
+	assert_int_equal(cfg.timeout_ms, 500);
+	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_TRY);
+	assert_true(cfg.debug);
+	assert_int_equal(cfg.n_unknown, 0);
+}
+
+static void test_later_wins(void **state)
+{
+	const char *argv[] = {"window=1", "no_token=ignore", "window=4",
+	                      "no_token=deny"};
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.window, 4);
+	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_DENY);
+}
+
+static void test_use_first_pass_wins(void **state)
+{
+	const char *a1[] = {"use_first_pass", "try_first_pass"};
+	const char *a2[] = {"try_first_pass", "use_first_pass"};
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, ARGC(a1), a1, err, sizeof(err)), 0);
+	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_USE);
+	assert_int_equal(parse(&cfg, ARGC(a2), a2, err, sizeof(err)), 0);
+	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_USE);
+}
+
+static void test_window(void **state)
+{
+	static const char *good[] = {"window=0", "window=10", "window=007"};
+	static const long want[] = {0, 10, 7};
+	struct pamcfg cfg;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(parse(&cfg, 1, &good[i], err, sizeof(err)), 0);
+		assert_int_equal(cfg.window, want[i]);
+	}
+	refuse("window=11", "window");
+	refuse("window=-1", "window");
+	refuse("window=+1", "window");
+	refuse("window= 1", "window");
+	refuse("window=abc", "window");
+	refuse("window=1x", "window");
+	refuse("window=", "window");
+	refuse("window=99999999999999999999999", "window");
+}
+
+static void test_daemon_timeout(void **state)
+{
+	static const struct {
+		const char *arg;
+		int ms;
+	} good[] = {
+	    {"daemon_timeout=2", 2000},    {"daemon_timeout=0.5", 500},
+	    {"daemon_timeout=1.25", 1250}, {"daemon_timeout=0.1", 100},
+	    {"daemon_timeout=30", 30000},  {"daemon_timeout=30.000", 30000},
+	    {"daemon_timeout=02.5", 2500}, {"daemon_timeout=1.001", 1001},
+	};
+	struct pamcfg cfg;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const char *argv[1] = {good[i].arg};
+
+		assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+		assert_int_equal(cfg.timeout_ms, good[i].ms);
+	}
+	refuse("daemon_timeout=0", "daemon_timeout");
+	refuse("daemon_timeout=0.05", "daemon_timeout");
+	refuse("daemon_timeout=30.001", "daemon_timeout");
+	refuse("daemon_timeout=31", "daemon_timeout");
+	refuse("daemon_timeout=1.2345", "daemon_timeout");
+	refuse("daemon_timeout=.5", "daemon_timeout");
+	refuse("daemon_timeout=1.", "daemon_timeout");
+	refuse("daemon_timeout=-1", "daemon_timeout");
+	refuse("daemon_timeout=1s", "daemon_timeout");
+	refuse("daemon_timeout=", "daemon_timeout");
+	refuse("daemon_timeout=99999999999999999999", "daemon_timeout");
+}
+
+static void test_prompt(void **state)
+{
+	char arg[8 + PAMCFG_MAX_PROMPT + 2];
+	const char *argv[1] = {arg};
+	struct pamcfg cfg;
+	char err[256];
+
+	snprintf(arg, sizeof(arg), "prompt=%s", "");
+	memset(arg + 7, 'x', PAMCFG_MAX_PROMPT);
+	arg[7 + PAMCFG_MAX_PROMPT] = '\0';
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(strlen(cfg.prompt), PAMCFG_MAX_PROMPT);
+	arg[7 + PAMCFG_MAX_PROMPT] = 'x';
+	arg[8 + PAMCFG_MAX_PROMPT] = '\0';
+	refuse(arg, "prompt");
+	refuse("prompt=", "prompt");
+	refuse("prompt=code\033[2J: ", "prompt");
+	refuse("prompt=code\n", "prompt");
+	refuse("prompt=\x7f", "prompt");
+}
+
+static void test_paths(void **state)
+{
+	char arg[PG_CONF_MAX_PATH + 16];
+
+	refuse("config=etc/phiguard.conf", "config");
+	refuse("tokens=tokens", "tokens");
+	refuse("socket=", "socket");
+	snprintf(arg, sizeof(arg), "tokens=/");
+	memset(arg + 8, 'a', PG_CONF_MAX_PATH);
+	arg[7 + PG_CONF_MAX_PATH] = '\0'; /* exactly PG_CONF_MAX_PATH bytes */
+	refuse(arg, "tokens");
+}
+
+static void test_no_token(void **state)
+{
+	refuse("no_token=allow", "no_token");
+	refuse("no_token=", "no_token");
+	refuse("no_token=DENY", "no_token");
+}
+
+static void test_unknown(void **state)
+{
+	/* Near misses of real options are unknown, not silently taken. */
+	const char *argv[] = {"bogus", "window",    "debug=1",   "config",
+	                      "Debug", "use_first", "window:=1", "x=y",
+	                      "nine",  "ten",       "window=2"};
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_unknown, 10);
+	assert_string_equal(cfg.unknown[0], "bogus");
+	assert_string_equal(cfg.unknown[1], "window");
+	assert_string_equal(cfg.unknown[7], "x=y");
+	assert_false(cfg.debug);
+	assert_int_equal(cfg.window, 2);
+}
+
+static void test_null_argv_entry(void **state)
+{
+	const char *argv[] = {NULL, "debug"};
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_true(cfg.debug);
+	assert_int_equal(cfg.n_unknown, 0);
+}
+
+/* ---- pamcfg_resolve: needs root-owned files, as the module does. */
+
+struct dir {
+	char path[64];
+	char conf[128];
+};
+
+static int setup_dir(void **state)
+{
+	struct dir *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -1;
+	snprintf(d->path, sizeof(d->path), "/tmp/test_pamcfg.XXXXXX");
+	if (mkdtemp(d->path) == NULL) {
+		free(d);
+		return -1;
+	}
+	snprintf(d->conf, sizeof(d->conf), "%s/phiguard.conf", d->path);
+	*state = d;
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	struct dir *d = *state;
+	char link[160];
+
+	snprintf(link, sizeof(link), "%s/link.conf", d->path);
+	unlink(link);
+	unlink(d->conf);
+	rmdir(d->path);
+	free(d);
+	return 0;
+}
+
+static void write_conf(const struct dir *d, const char *text, mode_t mode)
+{
+	FILE *f = fopen(d->conf, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(d->conf, mode), 0);
+}
+
+static void need_root(void)
+{
+	/* conf_load insists on a root-owned file, as it must in sshd. */
+	if (geteuid() != 0)
+		skip();
+}
+
+static void test_resolve_missing_default(void **state)
+{
+	struct dir *d = *state;
+	struct pamcfg cfg;
+	char err[256];
+
+	pamcfg_defaults(&cfg);
+	/* As if the default path held no file. */
+	snprintf(cfg.config, sizeof(cfg.config), "%s/absent.conf", d->path);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.tokens, SYSCONFDIR "/phiguard/tokens");
+	assert_string_equal(cfg.socket, PG_DEFAULT_SOCKET);
+	assert_int_equal(cfg.window, 1);
+}
+
+static void test_resolve_missing_explicit(void **state)
+{
+	struct dir *d = *state;
+	struct pamcfg cfg, before;
+	char arg[160], err[256] = "";
+	const char *argv[1] = {arg};
+
+	snprintf(arg, sizeof(arg), "config=%s/absent.conf", d->path);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	before = cfg;
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
+	                 PG_ERR_NOTFOUND);
+	assert_non_null(strstr(err, "absent.conf"));
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
+static void test_resolve_from_file(void **state)
+{
+	struct dir *d = *state;
+	struct pamcfg cfg;
+	char arg[160], err[256] = "";
+	const char *argv[1] = {arg};
+
+	need_root();
+	write_conf(d,
+	           "[daemon]\nsocket = /run/x.sock\n"
+	           "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
+	           0644);
+	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.socket, "/run/x.sock");
+	assert_string_equal(cfg.tokens, "/etc/x.tokens");
+	assert_int_equal(cfg.window, 4);
+}
+
+static void test_resolve_args_win(void **state)
+{
+	struct dir *d = *state;
+	struct pamcfg cfg;
+	char arg[160], err[256] = "";
+	const char *argv[] = {arg, "tokens=/a/tokens", "socket=/a/sock",
+	                      "window=0"};
+
+	need_root();
+	write_conf(d,
+	           "[daemon]\nsocket = /run/x.sock\n"
+	           "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
+	           0600);
+	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.socket, "/a/sock");
+	assert_string_equal(cfg.tokens, "/a/tokens");
+	assert_int_equal(cfg.window, 0);
+}
+
+static void test_resolve_bad_file(void **state)
+{
+	struct dir *d = *state;
+	struct pamcfg cfg, before;
+	char arg[160], link[160], err[256] = "";
+	const char *argv[1] = {arg};
+
+	need_root();
+	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	before = cfg;
+
+	write_conf(d, "[totp]\nwindow = 99\n", 0644);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "window"));
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+
+	write_conf(d, "[totp]\nfrobnicate = 1\n", 0644);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
+
+	/* Anyone who can write the file could point the module at their
+	 * own daemon socket. */
+	write_conf(d, "[totp]\nwindow = 2\n", 0666);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
+	                 PG_ERR_UNSAFE_FILE);
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+
+	write_conf(d, "[totp]\nwindow = 2\n", 0644);
+	snprintf(link, sizeof(link), "%s/link.conf", d->path);
+	assert_int_equal(symlink(d->conf, link), 0);
+	snprintf(cfg.config, sizeof(cfg.config), "%s", link);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
+	                 PG_ERR_UNSAFE_FILE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_every_option),
+	    cmocka_unit_test(test_later_wins),
+	    cmocka_unit_test(test_use_first_pass_wins),
+	    cmocka_unit_test(test_window),
+	    cmocka_unit_test(test_daemon_timeout),
+	    cmocka_unit_test(test_prompt),
+	    cmocka_unit_test(test_paths),
+	    cmocka_unit_test(test_no_token),
+	    cmocka_unit_test(test_unknown),
+	    cmocka_unit_test(test_null_argv_entry),
+	    cmocka_unit_test_setup_teardown(test_resolve_missing_default,
+	                                    setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_resolve_missing_explicit,
+	                                    setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_resolve_from_file, setup_dir,
+	                                    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_resolve_args_win, setup_dir,
+	                                    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_resolve_bad_file, setup_dir,
+	                                    teardown_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
