@@ -16,7 +16,8 @@
  *
  *     request  = "v1" SP verb *( SP key "=" value ) LF
  *     response = "v1" SP "OK"  *( SP key "=" value ) LF
- *              / "v1" SP "ERR" SP "code=" errname [ SP "msg=" value ] LF
+ *              / "v1" SP "ERR" SP "code=" errname [ SP "msg=" value ]
+ *                *( SP key "=" value ) LF
  *
  *   Fields are separated by exactly one space. A verb is 1..16 upper-case
  *   letters. A key is 1..32 bytes of [a-z0-9_]. In a value the bytes below
@@ -44,14 +45,19 @@
  *     -> OK locked=no
  *     -> OK locked=yes until=<unix seconds>
  *
- *   CLAIM user= step= [service=] [rhost=] [tty=]                 SELF
- *     Claim an absolute TOTP time step (decimal uint64) matched by a
- *     code. Accepted only if strictly greater than the last step accepted
- *     for that user and the user is not locked; the new step is made
- *     durable before the reply.
+ *   CLAIM user= step_start= [service=] [rhost=] [tty=]           SELF
+ *     Claim the TOTP time step a code matched, given as the Unix time at
+ *     which that step starts (counter x period), so that steps of tokens
+ *     with different periods compare correctly. Accepted only if strictly
+ *     greater than the last step_start accepted for that user, not more
+ *     than PG_PROTO_MAX_SKEW seconds after the daemon's clock, and the
+ *     user is not locked; it is made durable before the reply. The module
+ *     never accepts a code whose step starts more than PG_PROTO_MAX_SKEW
+ *     seconds from its own clock: the daemon's recovery floor relies on it.
  *     -> OK claimed=yes
- *     -> ERR code=replay     (step <= last accepted step)
- *     -> ERR code=locked     until=<unix seconds>
+ *     -> ERR code=replay     (step_start <= last accepted)
+ *     -> ERR code=invalid    (step_start too far in the future)
+ *     -> ERR code=locked msg=... until=<unix seconds>
  *
  *   REPORT user= factor= result= [reason=] [service=] [rhost=] [tty=]  SELF
  *     The outcome of a second-factor attempt. factor = totp | push;
@@ -79,15 +85,16 @@
  * EXAMPLES
  *   > v1 PREAUTH user=nurse1 service=login tty=tty1
  *   < v1 OK locked=no
- *   > v1 CLAIM user=nurse1 step=59240123
+ *   > v1 CLAIM user=nurse1 step_start=1777203690
  *   < v1 OK claimed=yes
- *   > v1 CLAIM user=nurse1 step=59240123
+ *   > v1 CLAIM user=nurse1 step_start=1777203690
  *   < v1 ERR code=replay msg=step%20already%20used
  *   > v1 FROB x=1
  *   < v1 ERR code=unknown-verb msg=FROB
  *
  * HISTORY
  *   2026-11-28  v1: PREAUTH, CLAIM, REPORT, STATUS, UNLOCK.
+ *   2026-11-28  v1: CLAIM carries step_start (seconds), not a step index.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -100,6 +107,9 @@
 #define PG_PROTO_MAX_FIELDS 32
 #define PG_PROTO_MAX_VERB 16
 #define PG_PROTO_MAX_KEY 32
+/* Seconds a TOTP step may start after "now" and still be accepted: the
+ * verification window in time, whatever the token's period (CLAIM). */
+#define PG_PROTO_MAX_SKEW 300
 
 /* Verbs. PG_VERB_OK/ERR are the two response kinds. */
 enum pg_verb {

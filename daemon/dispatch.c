@@ -37,7 +37,7 @@ static const struct dispatch_entry dispatch_table[] = {
  * future verb carrying a secret cannot leak it through a generic logger.
  */
 static const char *const logged_keys[] = {
-    "step", "factor", "result", "reason", "service", "rhost", "tty"};
+    "step_start", "factor", "result", "reason", "service", "rhost", "tty"};
 
 #define DISPATCH_LOG_VALUE_MAX 64
 

@@ -199,10 +199,10 @@ static void grow(struct pg_state *st)
 	st->nbuckets = n;
 }
 
-/* The time step of unix time t for the assumed period (0 before 1970). */
+/* Unix time t as a step start, 0 before 1970. */
 static uint64_t step_at(int64_t t)
 {
-	return t < 0 ? 0 : (uint64_t)t / PG_STATE_PERIOD;
+	return t < 0 ? 0 : (uint64_t)t;
 }
 
 static int recovery_active(const struct pg_state *st, int64_t now)
@@ -212,7 +212,7 @@ static int recovery_active(const struct pg_state *st, int64_t now)
 	/* Harmless once the implied lock is over and every step up to the
 	 * floor is more than a window in the past. */
 	return now < st->rec_until ||
-	       step_at(now) <= st->rec_floor + PG_STATE_MAX_WINDOW;
+	       step_at(now) <= st->rec_floor + PG_STATE_MAX_SKEW;
 }
 
 /*
@@ -456,10 +456,9 @@ int state_foreach(const struct pg_state *st,
 }
 
 /*
- * Why forgetting is safe: a code is accepted only for a step within the
- * window of the verifying clock, i.e. at most PG_STATE_MAX_WINDOW periods
- * (<= 10 x 300 s for the longest period tokens.h allows) from the time it
- * was claimed. A day after claimed_at every step <= last_step is outside
+ * Why forgetting is safe: a code is accepted only for a step starting
+ * within PG_STATE_MAX_SKEW seconds of the verifying clock, i.e. within
+ * 300 s of the time it was claimed. A day after claimed_at every step <= last_step is outside
  * any window, so any step the module can still claim is greater anyway and
  * the entry adds no protection. Locks and counted failures are never
  * forgotten: only expired ones are.
@@ -504,7 +503,7 @@ void state_set_recovery(struct pg_state *st, uint64_t floor, int64_t until)
 
 void state_begin_recovery(struct pg_state *st, int64_t now)
 {
-	uint64_t floor = step_at(now) + PG_STATE_MAX_WINDOW;
+	uint64_t floor = step_at(now) + PG_STATE_MAX_SKEW;
 	int64_t until = now + st->lim.lockout;
 	struct entry *e;
 	size_t i;

@@ -8,13 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 /*
- * The recovery floor assumes the common TOTP period and the largest window
- * phiguard.conf allows: a code accepted before a crash had a step of at
- * most (crash time / 30) + 10. See state_begin_recovery().
+ * Steps are compared by the Unix time they start at (proto.h CLAIM), and
+ * the module accepts no code whose step starts more than PG_PROTO_MAX_SKEW
+ * seconds after its clock: a code accepted before a crash therefore had a
+ * step_start of at most crash time + PG_PROTO_MAX_SKEW. The recovery floor
+ * (state_begin_recovery) rests on that bound, whatever the token period.
  */
-#define PG_STATE_PERIOD     30
-#define PG_STATE_MAX_WINDOW 10
+#define PG_STATE_MAX_SKEW PG_PROTO_MAX_SKEW
 /* Upper bounds that keep memory finite whatever clients send. */
 #define PG_STATE_MAX_FAILURES 1000 /* = the max_failures config limit */
 #define PG_STATE_MAX_USERS    100000
@@ -36,7 +39,7 @@ struct pg_state_limits {
  */
 struct pg_user_rec {
 	const char *user;
-	uint64_t last_step;   /* last accepted step, 0 = none yet */
+	uint64_t last_step;   /* start (unix s) of the last accepted step, 0 = none */
 	int64_t claimed_at;   /* unix time last_step was set */
 	int64_t locked_until; /* locked while now < locked_until */
 	size_t nfail;
@@ -65,8 +68,9 @@ int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
                      int64_t *until);
 
 /*
- * Accept TOTP step for user if the user is not locked and step is greater
- * than the last accepted one. Returns 0 (recorded), PG_ERR_LOCKED (*until
+ * Accept the TOTP step starting at unix time step (proto.h CLAIM
+ * step_start) for user if the user is not locked and step is greater than
+ * the last accepted one. Returns 0 (recorded), PG_ERR_LOCKED (*until
  * set), PG_ERR_REPLAY, PG_ERR_BUSY (PG_STATE_MAX_USERS reached) or
  * PG_ERR_NOMEM. Nothing changes unless 0 is returned.
  */
@@ -117,7 +121,7 @@ size_t state_sweep(struct pg_state *st, int64_t now);
 
 /*
  * Start safe mode after a damaged log, at now: every user gets a step
- * floor of now / PG_STATE_PERIOD + PG_STATE_MAX_WINDOW (existing entries
+ * floor of now + PG_STATE_MAX_SKEW (existing entries
  * are raised to it; locks are kept), and users without an entry are locked
  * until now + lockout unless unlocked. Ends by itself once both the floor
  * and that lock are harmless (see state_recovery).

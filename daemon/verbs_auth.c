@@ -38,15 +38,25 @@ int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
 int verb_claim(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp)
 {
-	uint64_t step;
+	uint64_t step_start;
 	int64_t until;
 	int rc;
 
-	if ((rc = proto_get_u64(req->msg, "step", UINT64_MAX, &step)) != 0) {
-		proto_make_error(resp, rc, "step");
+	if ((rc = proto_get_u64(req->msg, "step_start", UINT64_MAX,
+	                        &step_start)) != 0) {
+		proto_make_error(resp, rc, "step_start");
 		return 0;
 	}
-	rc = state_claim(d->state, req->user, step, req->now, &until);
+	/* A step far ahead would make every code until then a "replay":
+	 * a denial of service against the user, and the recovery floor
+	 * (state.h) assumes no accepted step starts beyond this. */
+	if (req->now < 0 ||
+	    step_start > (uint64_t)req->now + PG_PROTO_MAX_SKEW) {
+		proto_make_error(resp, PG_ERR_INVAL,
+		                 "step_start is in the future");
+		return 0;
+	}
+	rc = state_claim(d->state, req->user, step_start, req->now, &until);
 	if (rc == PG_ERR_LOCKED) {
 		proto_make_error(resp, rc, "user is locked out");
 		return proto_add_i64(resp, "until", until);

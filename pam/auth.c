@@ -193,14 +193,14 @@ static int get_answer(struct auth *a)
 	return 0;
 }
 
-static int check_code(struct auth *a, uint64_t *step)
+static int check_code(struct auth *a, uint64_t *step_start)
 {
 	int r;
 
 	r = totp_parse_answer(a->answer, a->code);
 	if (r == 0)
 		r = totp_verify(&a->tokens, a->code, time(NULL),
-		                (unsigned)a->cfg.window, step);
+		                (unsigned)a->cfg.window, step_start);
 	/* Decided only now, after the prompt and the same work as for an
 	 * enrolled user, so the prompt does not reveal enrollment. */
 	if (a->tokens.n == 0) {
@@ -225,14 +225,16 @@ static int check_code(struct auth *a, uint64_t *step)
 /* Answer, verify, CLAIM, REPORT. */
 static int second_factor(struct auth *a)
 {
-	uint64_t step = 0;
+	uint64_t step_start = 0;
 	int64_t until = 0;
 	int r, rr;
 
-	if ((r = get_answer(a)) == 0 && (r = check_code(a, &step)) == 0) {
-		pamlog_debug(a->pamh, a->cfg.debug, "code matches step %llu",
-		             (unsigned long long)step);
-		r = daemon_claim(&a->dr, &a->it, step, &until);
+	if ((r = get_answer(a)) == 0 &&
+	    (r = check_code(a, &step_start)) == 0) {
+		pamlog_debug(a->pamh, a->cfg.debug,
+		             "code matches the step starting at %llu",
+		             (unsigned long long)step_start);
+		r = daemon_claim(&a->dr, &a->it, step_start, &until);
 		if (r == PG_ERR_REPLAY) {
 			a->reason = "replay";
 		} else if (r == PG_ERR_LOCKED) {
@@ -240,6 +242,14 @@ static int second_factor(struct auth *a)
 			tell_locked(a, until);
 			a->reason = "locked";
 			return r;
+		} else if (r == PG_ERR_INVAL) {
+			/* The step starts too far ahead of the daemon's
+			 * clock: the code may be right, a clock is wrong.
+			 * Not the user's doing, so not reported. */
+			a->reason = "clock-skew";
+			set_detail(a, "the daemon's clock is behind this "
+			              "host's; check time synchronisation");
+			return PG_ERR_UNAVAIL;
 		} else if (r != 0) {
 			a->reason = "daemon";
 			set_detail(a, "claim: %s", pg_strerror(r));

@@ -116,7 +116,7 @@ out:
 }
 
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
-                 uint64_t step, int64_t *locked_until)
+                 uint64_t step_start, int64_t *locked_until)
 {
 	struct pg_msg req, resp;
 	uint64_t until = 0;
@@ -125,7 +125,7 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 	proto_msg_init(&req, PG_VERB_CLAIM);
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	if ((r = add_items(&req, it)) != 0 ||
-	    (r = proto_add_u64(&req, "step", step)) != 0 ||
+	    (r = proto_add_u64(&req, "step_start", step_start)) != 0 ||
 	    (r = call(d, &req, &resp)) != 0)
 		goto out;
 	r = proto_response_status(&resp);

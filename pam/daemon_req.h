@@ -36,12 +36,12 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
                    int64_t *locked_until);
 
 /*
- * CLAIM step for the user. Returns 0 if claimed, PG_ERR_REPLAY, or
+ * CLAIM the step starting at unix time step_start for the user. Returns 0 if claimed, PG_ERR_REPLAY, or
  * PG_ERR_LOCKED with *locked_until set (0 if the daemon gave no time);
  * else the transport or daemon errors as for daemon_preauth().
  */
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
-                 uint64_t step, int64_t *locked_until);
+                 uint64_t step_start, int64_t *locked_until);
 
 /*
  * REPORT the outcome of one attempt (factor "totp"; reason a short token

@@ -7,6 +7,7 @@
 #include <liboath/oath.h>
 
 #include "err.h"
+#include "proto.h"
 #include "secret.h"
 #include "totp.h"
 
@@ -83,30 +84,44 @@ static int alg_flags(enum pg_token_alg alg)
 	}
 }
 
-/* 0 and *step on a match, PG_ERR_AUTH on none, PG_ERR_INTERNAL. */
+/*
+ * The window in steps for this token, so that no accepted step starts more
+ * than PG_PROTO_MAX_SKEW seconds from now: the daemon refuses claims
+ * beyond that, and its recovery floor relies on the bound (proto.h).
+ */
+static unsigned token_window(const struct pg_token *tok, unsigned window)
+{
+	unsigned max = PG_PROTO_MAX_SKEW / tok->period;
+
+	return window < max ? window : max;
+}
+
+/* 0 and *step_start on a match, PG_ERR_AUTH on none, PG_ERR_INTERNAL. */
 static int check_token(const struct pg_token *tok, const char *code, time_t now,
-                       unsigned window, uint64_t *step)
+                       unsigned window, uint64_t *step_start)
 {
 	struct totp_cmp cmp = {.code = code};
 	uint64_t counter = 0;
 	int flags, pos = 0, r;
 
-	if ((flags = alg_flags(tok->alg)) < 0)
+	if ((flags = alg_flags(tok->alg)) < 0 || tok->period == 0)
 		return PG_ERR_INTERNAL;
 	r = oath_totp_validate4_callback(
 	    (const char *)tok->secret, tok->secret_len, now, tok->period,
-	    OATH_TOTP_DEFAULT_START_TIME, tok->digits, window, &pos, &counter,
-	    flags, cmp_otp, &cmp);
+	    OATH_TOTP_DEFAULT_START_TIME, tok->digits,
+	    token_window(tok, window), &pos, &counter, flags, cmp_otp, &cmp);
 	if (r == OATH_INVALID_OTP)
 		return PG_ERR_AUTH;
 	if (r < 0)
 		return PG_ERR_INTERNAL;
-	*step = counter;
+	/* The daemon compares start times, so tokens of different periods
+	 * can share one replay guard. */
+	*step_start = counter * tok->period;
 	return 0;
 }
 
 int totp_verify(const struct pg_token_list *list, const char *code, time_t now,
-                unsigned window, uint64_t *step)
+                unsigned window, uint64_t *step_start)
 {
 	struct pg_token dummy;
 	uint64_t found = 0, s = 0;
@@ -140,7 +155,7 @@ int totp_verify(const struct pg_token_list *list, const char *code, time_t now,
 	if (failed)
 		return PG_ERR_INTERNAL;
 	if (matched) {
-		*step = found;
+		*step_start = found;
 		return 0;
 	}
 	return tried ? PG_ERR_AUTH : PG_ERR_INVAL;

@@ -33,13 +33,15 @@ int totp_parse_answer(const char *answer, char *code);
  * digits and period) at time now, accepting window steps either side.
  * Tokens whose digits differ from strlen(code) are not tried. Every
  * token is tried even after a match, so the time does not tell which one
- * matched. On a match sets *step to the absolute time step
- * (floor(t / period)) of the first matching token and returns 0.
+ * matched. The window is narrowed per token so that no accepted step
+ * starts more than PG_PROTO_MAX_SKEW seconds from now. On a match sets
+ * *step_start to the Unix time at which the matched step of the first
+ * matching token starts (counter x period) and returns 0.
  * Returns PG_ERR_AUTH (no match), PG_ERR_INVAL (no token has that many
  * digits), PG_ERR_NOTFOUND (empty list: a dummy token is checked so that
  * an unenrolled user costs the same), PG_ERR_INTERNAL (liboath error).
  */
 int totp_verify(const struct pg_token_list *list, const char *code, time_t now,
-                unsigned window, uint64_t *step);
+                unsigned window, uint64_t *step_start);
 
 #endif

@@ -211,10 +211,10 @@ mode=$(stat -c %a "$SOCK")
 
 # --- each verb's happy path ------------------------------------------------
 pg req "v1 PREAUTH user=nurse1 service=login tty=tty1" \
-	"v1 CLAIM user=nurse1 step=59240123" \
-	"v1 CLAIM user=nurse1 step=59240123" \
-	"v1 CLAIM user=nurse1 step=59240122" \
-	"v1 CLAIM user=nurse1 step=59240124" \
+	"v1 CLAIM user=nurse1 step_start=59240123" \
+	"v1 CLAIM user=nurse1 step_start=59240123" \
+	"v1 CLAIM user=nurse1 step_start=59240122" \
+	"v1 CLAIM user=nurse1 step_start=59240124" \
 	"v1 REPORT user=nurse1 factor=totp result=success" \
 	"v1 REPORT user=nurse1 factor=push result=failure reason=denied" \
 	"v1 UNLOCK user=nurse1" \
@@ -234,8 +234,9 @@ expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 locked=0 clients=1 reques
 
 # --- field errors ----------------------------------------------------------
 pg req "v1 PREAUTH" "v1 PREAUTH user=-rf" "v1 PREAUTH user=a/b" \
-	"v1 CLAIM user=nurse1" "v1 CLAIM user=nurse1 step=12x" \
-	"v1 CLAIM user=nurse1 step=-1" \
+	"v1 CLAIM user=nurse1" "v1 CLAIM user=nurse1 step_start=12x" \
+	"v1 CLAIM user=nurse1 step_start=-1" \
+	"v1 CLAIM user=nurse1 step_start=$(($(date +%s) + 400))" \
 	"v1 REPORT user=nurse1 factor=sms result=failure" \
 	"v1 REPORT user=nurse1 factor=totp" \
 	"v1 REPORT user=nurse1 factor=totp result=failure reason=a%20b" \
@@ -244,9 +245,10 @@ expect_lines "field errors" \
 	"v1 ERR code=missing-field msg=user" \
 	"v1 ERR code=bad-user msg=invalid%20user%20name" \
 	"v1 ERR code=bad-user msg=invalid%20user%20name" \
-	"v1 ERR code=missing-field msg=step" \
-	"v1 ERR code=invalid msg=step" \
-	"v1 ERR code=invalid msg=step" \
+	"v1 ERR code=missing-field msg=step_start" \
+	"v1 ERR code=invalid msg=step_start" \
+	"v1 ERR code=invalid msg=step_start" \
+	"v1 ERR code=invalid msg=step_start%20is%20in%20the%20future" \
 	"v1 ERR code=invalid msg=factor" \
 	"v1 ERR code=missing-field msg=result" \
 	"v1 ERR code=invalid msg=reason" \
@@ -279,8 +281,8 @@ pg size 4097
 expect_lines "4097-byte line" "v1 ERR code=too-long msg=line%20too%20long" "closed"
 
 # --- pipelining ------------------------------------------------------------
-pg pipeline "v1 CLAIM user=pipe step=5" "v1 CLAIM user=pipe step=5" \
-	"v1 FROB" "v1 CLAIM user=pipe step=6" "v1 PREAUTH user=pipe"
+pg pipeline "v1 CLAIM user=pipe step_start=5" "v1 CLAIM user=pipe step_start=5" \
+	"v1 FROB" "v1 CLAIM user=pipe step_start=6" "v1 PREAUTH user=pipe"
 expect_lines "pipelined" "v1 OK claimed=yes" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 ERR code=unknown-verb msg=FROB" "v1 OK claimed=yes" \
@@ -305,7 +307,7 @@ grep -q 'not reading its responses' "$DAEMON_LOG" ||
 
 # --- peer credentials ------------------------------------------------------
 as_nobody req "v1 STATUS" "v1 PREAUTH user=root" "v1 PREAUTH user=nobody" \
-	"v1 CLAIM user=nobody step=7" "v1 CLAIM user=nurse1 step=99999999" \
+	"v1 CLAIM user=nobody step_start=7" "v1 CLAIM user=nurse1 step_start=99999999" \
 	"v1 UNLOCK user=nobody" "v1 PREAUTH user=no-such-user-here"
 expect_lines "non-root peer" \
 	"v1 ERR code=permission msg=root%20only" \
@@ -327,7 +329,7 @@ expect_lines "non-root connection cap" \
 pg req "v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
-	"v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step=10"
+	"v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step_start=10"
 sed -n 1,2p "$OUT" | grep -c '^v1 OK locked=no failures=[12]$' | grep -qx 2 ||
 	fail "first two failures do not lock"
 expect_out '^v1 OK locked=yes until=[0-9]+ failures=3$' "third failure locks"
@@ -338,15 +340,15 @@ grep -q 'REPORT user=clerk1 uid=0 pid=[0-9]* factor=totp result=failure reason=b
 
 # --- persistence across restarts -------------------------------------------
 restart_daemon
-pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step=59240124" \
+pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step_start=59240124" \
 	"v1 UNLOCK user=clerk1" "v1 PREAUTH user=clerk1" \
-	"v1 CLAIM user=clerk1 step=10"
+	"v1 CLAIM user=clerk1 step_start=10"
 expect_out '^v1 OK locked=yes until=' "lock survives a restart"
 expect_lines "after restart" "*" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 OK was_locked=yes" "v1 OK locked=no" "v1 OK claimed=yes"
 restart_daemon
-pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step=10"
+pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step_start=10"
 expect_lines "unlock survives a restart" "v1 OK locked=no" \
 	"v1 ERR code=replay msg=step%20already%20used"
 
@@ -370,7 +372,7 @@ while kill -0 "$dpid" 2>/dev/null; do sleep 0.05; done
 [ -S "$SOCK" ] || die "SIGKILL removed the socket?"
 to_out "$PHIGUARDD" --config "$CONF" || fail "no restart over a stale socket"
 dpid=$(cat "$T/phiguardd.pid" 2>/dev/null)
-pg req "v1 CLAIM user=clerk1 step=10"
+pg req "v1 CLAIM user=clerk1 step_start=10"
 expect_lines "daemon mode serves" "v1 ERR code=replay msg=step%20already%20used"
 kill -TERM "$dpid"
 i=0
@@ -390,7 +392,7 @@ rm -f "$SOCK"
 if command -v valgrind >/dev/null 2>&1 && [ "${SANITIZERS:-no}" != yes ]; then
 	VALGRIND=1
 	start_daemon
-	pg req "v1 PREAUTH user=nurse1" "v1 CLAIM user=nurse1 step=59240200" \
+	pg req "v1 PREAUTH user=nurse1" "v1 CLAIM user=nurse1 step_start=59240200" \
 		"v1 REPORT user=vg factor=totp result=failure" "v1 STATUS" \
 		"v1 UNLOCK user=vg" "v1 FROB" "v2"
 	expect_out '^v1 OK claimed=yes$' "CLAIM under valgrind"

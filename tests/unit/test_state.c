@@ -500,7 +500,8 @@ static void test_damaged_middle_line(void **ctx)
 {
 	struct pg_state *written = populate(), *read, *again;
 	const int64_t now = T0 + 60;
-	const uint64_t floor = (uint64_t)now / 30 + 10;
+	/* Steps are start times in seconds; the floor reaches the skew. */
+	const uint64_t floor = (uint64_t)now + PG_STATE_MAX_SKEW;
 	struct pg_user_rec rec;
 	int recovered, was, ch;
 	int64_t until;
@@ -546,8 +547,10 @@ static void test_damaged_middle_line(void **ctx)
 	assert_int_equal(lock_of(again, "zoe", now + 1), now + 900);
 	/* And it ends once both the lock and the floor's window passed. */
 	assert_int_equal(lock_of(again, "zoe", now + 900), 0);
-	assert_false(state_recovery(again, (int64_t)(floor + 11) * 30 + 900,
-	                            NULL, NULL));
+	/* Here the lock (now + 900) outlasts the floor's reach (now + 600). */
+	assert_true((int64_t)floor + PG_STATE_MAX_SKEW < now + 900);
+	assert_true(state_recovery(again, now + 899, NULL, NULL));
+	assert_false(state_recovery(again, now + 900, NULL, NULL));
 	state_free(written);
 	state_free(read);
 	state_free(again);
