@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* phiguardctl's commands: the handlers behind the command table in
+ * phiguardctl.c, the exit codes they share and the CLI's diagnostics. */
+#ifndef PHIGUARD_CTL_COMMANDS_H
+#define PHIGUARD_CTL_COMMANDS_H
+
+#include "conf.h"
+
+/* Exit codes, documented in phiguardctl(8). */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,          /* done */
+	CTL_EXIT_FAIL = 1,        /* refused, nothing matched, I/O error */
+	CTL_EXIT_USAGE = 2,       /* bad command line */
+	CTL_EXIT_UNREACHABLE = 3, /* phiguardd could not be asked */
+	/* Not an exit code: a handler saw --help; the caller prints the
+	 * synopsis to stdout and exits with CTL_EXIT_OK. */
+	CTL_HELP = -1,
+};
+
+/* Bound on every exchange with phiguardd (connect + request + reply). */
+#define CTL_DAEMON_TIMEOUT_MS 5000
+
+/* What every command gets from the global options and the config. */
+struct ctl_ctx {
+	const struct pg_conf *conf;
+	const char *socket; /* --socket, else conf->socket */
+};
+
+/*
+ * A command handler: argv[0] is "phiguardctl COMMAND" (getopt's messages
+ * use it), options and operands follow (getopt_long, reset by the caller).
+ * Returns an enum ctl_exit; on CTL_EXIT_USAGE the caller prints the command's
+ * synopsis after the handler's own message, on CTL_HELP the synopsis alone.
+ */
+typedef int (*ctl_handler)(const struct ctl_ctx *ctx, int argc, char **argv);
+
+int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_remove(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_list(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_status(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_unlock(const struct ctl_ctx *ctx, int argc, char **argv);
+
+/* "phiguardctl: " + message (+ ": " strerror(errno) for ctl_err) on
+ * stderr. Never pass a secret. Defined in phiguardctl.c. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
