@@ -20,13 +20,8 @@ esac
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing dependencies and building (build/)"
-"$src/contrib/install-deps.sh"
-[ -x "$src/configure" ] || "$src/autogen.sh" >/dev/null 2>&1
-mkdir -p "$src/build"
-cd "$src/build"
-[ -f config.status ] || "$src/configure" -q --enable-werror
-make -s -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
-make -s tests/integration/pamdrive >/dev/null
+"$src/contrib/build.sh" "$src/build" --enable-werror >/dev/null
+make -s -C "$src/build" tests/integration/pamdrive >/dev/null
 
 top_builddir="$src/build"
 top_srcdir="$src"

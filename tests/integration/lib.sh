@@ -104,6 +104,8 @@ trap 'exit 130' INT TERM
 
 # Finish a test: exit 1 if any check failed.
 finish() {
+	stop_daemon
+	check_valgrind
 	if [ "$FAILED" -ne 0 ]; then
 		log "$FAILED check(s) failed"
 		exit 1
@@ -193,14 +195,19 @@ stop_daemon() {
 	wait "$pid" 2>/dev/null
 	drc=$?
 	[ "$drc" -eq 0 ] || fail "phiguardd exited with status $drc"
-	if [ -n "${VALGRIND:-}" ]; then
-		for f in "$T"/valgrind.*; do
-			[ -s "$f" ] || continue
-			fail "valgrind report in $f"
-			sed 's/^/  valgrind: /' "$f" >&2
-		done
-	fi
+	check_valgrind
 	return 0
+}
+
+# Every non-empty memcheck report (daemon or module) is a failure; each is
+# reported once.
+check_valgrind() {
+	for f in "$T"/valgrind.*; do
+		[ -s "$f" ] || continue
+		fail "valgrind report in $f"
+		sed 's/^/  valgrind: /' "$f" >&2
+		mv "$f" "$T/reported-${f##*/}"
+	done
 }
 
 restart_daemon() {
@@ -254,10 +261,19 @@ at_time() {
 run_pam() {
 	svc=$1 user=$2 ops=$3
 	shift 3
+	# VALGRIND=1 also runs the module (inside pamdrive) under memcheck;
+	# its reports land next to the daemon's and fail the test the same way.
+	if [ -n "${VALGRIND:-}" ]; then
+		set -- valgrind -q --error-exitcode=99 --leak-check=full \
+			--log-file="$T/valgrind.%p" "$PAMDRIVE" \
+			-s "$svc" -u "$user" "$@" "$ops"
+	else
+		set -- "$PAMDRIVE" -s "$svc" -u "$user" "$@" "$ops"
+	fi
 	env LD_PRELOAD="$PAM_WRAPPER_LIB${FAKETIME_PRELOAD:+ $FAKETIME_PRELOAD}" \
 		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
 		PAM_WRAPPER_DEBUGLEVEL=2 TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		"$PAMDRIVE" -s "$svc" -u "$user" "$@" "$ops" >"$OUT" 2>&1
+		"$@" >"$OUT" 2>&1
 }
 
 # The module's log lines from the last run_pam, without pam_wrapper's prefix.

@@ -58,7 +58,9 @@ mkdir "$T/fake"
 chown 65534:65534 "$T/fake"
 
 # timed WANT_MAX_MS DESCRIPTION -- run_pam ...: expect PAM_AUTHINFO_UNAVAIL
-# within WANT_MAX_MS; leaves the elapsed time in $ELAPSED.
+# within WANT_MAX_MS on top of BASELINE_MS, what a login that fails at once
+# costs in this run (process start, pam_wrapper, valgrind if on); leaves
+# the elapsed time in $ELAPSED.
 timed() {
 	max=$1 what=$2
 	shift 3
@@ -68,7 +70,21 @@ timed() {
 	ELAPSED=$(($(now_ms) - t0))
 	[ "$rc" -eq 1 ] || fail "$what: exit $rc, want 1"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "$what"
+	max=$((max + BASELINE_MS))
 	[ "$ELAPSED" -le "$max" ] || fail "$what: took $ELAPSED ms, bound $max ms"
+}
+
+# The floor: a stack whose module refuses a bad option before any I/O.
+measure_baseline() {
+	BASELINE_MS=0
+	for i in 1 2; do
+		t0=$(now_ms)
+		run_pam badopt nurse1 auth -a 000000
+		ms=$(($(now_ms) - t0))
+		expect_out '^auth: PAM_SERVICE_ERR$' "baseline run"
+		[ "$ms" -le "$BASELINE_MS" ] || BASELINE_MS=$ms
+	done
+	log "baseline login: $BASELINE_MS ms"
 }
 
 write_config
@@ -77,6 +93,8 @@ pam_service login
 pam_service fast daemon_timeout=1
 pam_service nosock "socket=$T/no-such.sock"
 pam_service fake "socket=$T/fake/sock" daemon_timeout=1
+pam_service badopt window=abc
+measure_baseline
 at_time $NOW
 code=$(totp_code "$SECRET" SHA1 6 $NOW)
 
