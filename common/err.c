@@ -2,7 +2,9 @@
 /* Error codes: one table gives both the wire name and the human text. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -77,4 +79,15 @@ int pg_err_from_name(const char *name)
 		if (strcmp(err_table[i].name, name) == 0)
 			return err_table[i].code;
 	return PG_ERR_INTERNAL;
+}
+
+void pg_err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

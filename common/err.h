@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Error codes shared by every part of phiguard, and their names on the wire. */
+/* Error codes shared by every part of phiguard, their names on the wire, and
+ * the reason text that goes with them. */
 #ifndef PHIGUARD_COMMON_ERR_H
 #define PHIGUARD_COMMON_ERR_H
+
+#include <stddef.h>
 
 /*
  * Functions return 0 on success or one of these negative values. The
@@ -43,5 +46,10 @@ const char *pg_err_name(int err);
 
 /* Reverse of pg_err_name(); PG_ERR_INTERNAL for an unknown name. */
 int pg_err_from_name(const char *name);
+
+/* printf a one-line reason into the caller's err buffer of errlen bytes
+ * (truncated, NUL-terminated); nothing if err is NULL or errlen is 0. */
+void pg_err_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

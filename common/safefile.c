@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +31,6 @@ const struct safefile_policy safefile_config_policy = {
     .max_size = SAFEFILE_MAX_SIZE,
 };
 
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Open and check; also hands back the fstat result so safefile_read can
  * size its buffer. Every check is on the descriptor, not the name, so the
@@ -66,49 +53,49 @@ static int open_checked(const char *path, const struct safefile_policy *pol,
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
 			rc = PG_ERR_NOTFOUND;
-			set_err(err, errlen, "%s: %s", path, strerror(e));
+			pg_err_set(err, errlen, "%s: %s", path, strerror(e));
 		} else if (e == ELOOP) {
 			rc = PG_ERR_UNSAFE_FILE;
-			set_err(err, errlen, "%s: is a symbolic link", path);
+			pg_err_set(err, errlen, "%s: is a symbolic link", path);
 		} else {
-			set_err(err, errlen, "%s: %s", path, strerror(e));
+			pg_err_set(err, errlen, "%s: %s", path, strerror(e));
 		}
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+		pg_err_set(err, errlen, "%s: fstat: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = PG_ERR_UNSAFE_FILE;
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		pg_err_set(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (!pol->allow_other_owner && st.st_uid != pol->owner) {
-		set_err(err, errlen, "%s: must be owned by uid %lu (is %lu)",
-		        path, (unsigned long)pol->owner,
-		        (unsigned long)st.st_uid);
+		pg_err_set(err, errlen, "%s: must be owned by uid %lu (is %lu)",
+		           path, (unsigned long)pol->owner,
+		           (unsigned long)st.st_uid);
 		goto out;
 	}
 	mode = st.st_mode & 07777;
 	if ((mode & pol->forbidden_mode) != 0) {
-		set_err(err, errlen,
-		        "%s: mode %04o allows group/other %s (want %04o)", path,
-		        (unsigned)mode,
-		        (pol->forbidden_mode & 044) != 0 ? "access"
-		                                         : "write access",
-		        (unsigned)(mode & ~pol->forbidden_mode));
+		pg_err_set(err, errlen,
+		           "%s: mode %04o allows group/other %s (want %04o)",
+		           path, (unsigned)mode,
+		           (pol->forbidden_mode & 044) != 0 ? "access"
+		                                            : "write access",
+		           (unsigned)(mode & ~pol->forbidden_mode));
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > pol->max_size) {
-		set_err(err, errlen, "%s: larger than %zu bytes", path,
-		        pol->max_size);
+		pg_err_set(err, errlen, "%s: larger than %zu bytes", path,
+		           pol->max_size);
 		goto out;
 	}
 	rc = PG_ERR_IO;
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-		set_err(err, errlen, "%s: fcntl: %s", path, strerror(errno));
+		pg_err_set(err, errlen, "%s: fcntl: %s", path, strerror(errno));
 		goto out;
 	}
 	*fd_out = fd;
@@ -146,6 +133,14 @@ static int grow(char **buf, size_t len, size_t *cap, size_t newcap)
 int safefile_read(const char *path, const struct safefile_policy *pol,
                   char **buf_out, size_t *len_out, char *err, size_t errlen)
 {
+	return safefile_read_stat(path, pol, buf_out, len_out, NULL, err,
+	                          errlen);
+}
+
+int safefile_read_stat(const char *path, const struct safefile_policy *pol,
+                       char **buf_out, size_t *len_out, struct stat *st_out,
+                       char *err, size_t errlen)
+{
 	int rc;
 	int fd = -1;
 	struct stat st;
@@ -165,7 +160,7 @@ int safefile_read(const char *path, const struct safefile_policy *pol,
 	cap = (size_t)st.st_size + 2;
 	rc = PG_ERR_NOMEM;
 	if ((buf = malloc(cap)) == NULL) {
-		set_err(err, errlen, "%s: out of memory", path);
+		pg_err_set(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -173,7 +168,8 @@ int safefile_read(const char *path, const struct safefile_policy *pol,
 			if ((rc = grow(&buf, len, &cap,
 			               cap * 2 < limit ? cap * 2 : limit)) !=
 			    0) {
-				set_err(err, errlen, "%s: out of memory", path);
+				pg_err_set(err, errlen, "%s: out of memory",
+				           path);
 				goto out;
 			}
 		}
@@ -182,8 +178,8 @@ int safefile_read(const char *path, const struct safefile_policy *pol,
 			continue;
 		if (n < 0) {
 			rc = PG_ERR_IO;
-			set_err(err, errlen, "%s: read: %s", path,
-			        strerror(errno));
+			pg_err_set(err, errlen, "%s: read: %s", path,
+			           strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -191,14 +187,16 @@ int safefile_read(const char *path, const struct safefile_policy *pol,
 		len += (size_t)n;
 		if (len > pol->max_size) {
 			rc = PG_ERR_UNSAFE_FILE;
-			set_err(err, errlen, "%s: larger than %zu bytes", path,
-			        pol->max_size);
+			pg_err_set(err, errlen, "%s: larger than %zu bytes",
+			           path, pol->max_size);
 			goto out;
 		}
 	}
 	buf[len] = '\0';
 	*buf_out = buf;
 	*len_out = len;
+	if (st_out != NULL)
+		*st_out = st;
 	buf = NULL;
 	rc = 0;
 out:

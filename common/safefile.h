@@ -5,12 +5,13 @@
 #define PHIGUARD_COMMON_SAFEFILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct safefile_policy {
 	uid_t owner;           /* required owner uid */
 	int allow_other_owner; /* if set, owner is not checked (tests only) */
-	mode_t forbidden_mode; /* bits that must be clear, e.g. 077 for secrets */
+	mode_t forbidden_mode; /* bits that must be clear, 077 for secrets */
 	size_t max_size;       /* larger files are refused */
 };
 
@@ -28,7 +29,7 @@ extern const struct safefile_policy safefile_config_policy;
  * PG_ERR_IO, and writes a one-line reason to err (if errlen > 0).
  */
 int safefile_open(const char *path, const struct safefile_policy *pol,
-		  int *fd_out, char *err, size_t errlen);
+                  int *fd_out, char *err, size_t errlen);
 
 /*
  * safefile_open() then read the whole file into a NUL-terminated buffer.
@@ -38,6 +39,15 @@ int safefile_open(const char *path, const struct safefile_policy *pol,
  * buffers are wiped.
  */
 int safefile_read(const char *path, const struct safefile_policy *pol,
-		  char **buf_out, size_t *len_out, char *err, size_t errlen);
+                  char **buf_out, size_t *len_out, char *err, size_t errlen);
+
+/*
+ * safefile_read(), and if st_out is not NULL also the fstat of the file
+ * as it was opened and checked, e.g. for a rewrite that keeps its owner.
+ * *st_out is written only on success.
+ */
+int safefile_read_stat(const char *path, const struct safefile_policy *pol,
+                       char **buf_out, size_t *len_out, struct stat *st_out,
+                       char *err, size_t errlen);
 
 #endif

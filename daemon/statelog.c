@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 #include "statelog.h"
 #include "username.h"
@@ -105,22 +106,6 @@ static size_t fmt_header(char *line)
 {
 	return seal(line,
 	            snprintf(line, STATELOG_MAX_LINE, "%s", STATELOG_HEADER));
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return PG_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Open dir as a directory and check its mode; "dir: reason" in err. */
@@ -441,7 +426,7 @@ static int writer_put(struct writer *w, size_t n)
 	if (n == 0)
 		return w->rc = PG_ERR_INTERNAL;
 	if (w->len + n > STATELOG_CHUNK) {
-		if ((w->rc = write_all(w->fd, w->buf, w->len)) != 0)
+		if ((w->rc = fileio_write_all(w->fd, w->buf, w->len)) != 0)
 			return w->rc;
 		w->len = 0;
 	}
@@ -462,6 +447,7 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
                      int64_t now)
 {
 	struct writer w = {log, -1, NULL, 0, 0, 0};
+	enum fileio_step failed;
 	int rc = PG_ERR_NOMEM;
 	uint64_t floor;
 	int64_t until;
@@ -484,14 +470,16 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 	    writer_put(&w, fmt_recovery(log->line, floor, until)) != 0)
 		goto fail;
 	if (state_foreach(st, writer_user, &w) != 0 ||
-	    write_all(w.fd, w.buf, w.len) != 0)
+	    fileio_write_all(w.fd, w.buf, w.len) != 0)
 		goto fail;
-	if (fsync(w.fd) != 0 || renameat(log->dirfd, STATELOG_TMP, log->dirfd,
-	                                 PG_STATELOG_FILE) != 0)
-		goto fail;
-	/* The rename is only durable once the directory is. */
-	if (fsync(log->dirfd) != 0)
+	if (fileio_commit(w.fd, log->dirfd, STATELOG_TMP, PG_STATELOG_FILE,
+	                  &failed) != 0) {
+		if (failed != FILEIO_STEP_FSYNC_DIR)
+			goto fail;
+		/* The new log is in place and in use; only a crash could
+		 * still undo the rename. */
 		log_warn("%s: fsync", log->dir);
+	}
 	if (log->fd >= 0)
 		close(log->fd);
 	log->fd = w.fd;
@@ -525,7 +513,7 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 		return 0;
 	if ((len = fmt_user(log->line, &rec)) == 0)
 		return PG_ERR_INTERNAL;
-	if (write_all(log->fd, log->line, len) != 0 ||
+	if (fileio_write_all(log->fd, log->line, len) != 0 ||
 	    fdatasync(log->fd) != 0) {
 		log_err("%s/%s: append failed", log->dir, PG_STATELOG_FILE);
 		/*

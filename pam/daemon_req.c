@@ -97,21 +97,35 @@ static int read_locked(const struct pg_msg *resp, int64_t *locked_until)
 	return 0;
 }
 
-int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
-                   int64_t *locked_until)
+/* Send req and read locked= from the daemon's OK reply. */
+static int call_locked(const struct daemon_req *d, const struct pg_msg *req,
+                       int64_t *locked_until)
 {
-	struct pg_msg req, resp;
+	struct pg_msg resp;
 	int r;
 
-	proto_msg_init(&req, PG_VERB_PREAUTH);
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
-	if ((r = add_items(&req, it)) != 0 || (r = call(d, &req, &resp)) != 0 ||
+	if ((r = call(d, req, &resp)) != 0 ||
 	    (r = proto_response_status(&resp)) != 0)
 		goto out;
 	r = read_locked(&resp, locked_until);
 out:
-	proto_msg_clear(&req);
 	proto_msg_clear(&resp);
+	return r;
+}
+
+int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
+                   int64_t *locked_until)
+{
+	struct pg_msg req;
+	int r;
+
+	proto_msg_init(&req, PG_VERB_PREAUTH);
+	if ((r = add_items(&req, it)) != 0)
+		goto out;
+	r = call_locked(d, &req, locked_until);
+out:
+	proto_msg_clear(&req);
 	return r;
 }
 
@@ -146,22 +160,18 @@ int daemon_report(const struct daemon_req *d, const struct pam_items *it,
                   const char *factor, int success, const char *reason,
                   int64_t *locked_until)
 {
-	struct pg_msg req, resp;
+	struct pg_msg req;
 	int r;
 
 	proto_msg_init(&req, PG_VERB_REPORT);
-	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	if ((r = add_items(&req, it)) != 0 ||
 	    (r = proto_add(&req, "factor", factor)) != 0 ||
 	    (r = proto_add(&req, "result", success ? "success" : "failure")) !=
 	        0 ||
-	    (r = proto_add(&req, "reason", reason)) != 0 ||
-	    (r = call(d, &req, &resp)) != 0 ||
-	    (r = proto_response_status(&resp)) != 0)
+	    (r = proto_add(&req, "reason", reason)) != 0)
 		goto out;
-	r = read_locked(&resp, locked_until);
+	r = call_locked(d, &req, locked_until);
 out:
 	proto_msg_clear(&req);
-	proto_msg_clear(&resp);
 	return r;
 }

@@ -443,8 +443,11 @@ static void import_report(const char *file, const char *store,
 {
 	size_t i;
 
-	qsort(res->notes, res->nnotes, sizeof(*res->notes), msg_cmp);
-	qsort(res->skips, res->nskips, sizeof(*res->skips), msg_cmp);
+	/* qsort's array must not be NULL, even when empty (UBSan). */
+	if (res->nnotes > 0)
+		qsort(res->notes, res->nnotes, sizeof(*res->notes), msg_cmp);
+	if (res->nskips > 0)
+		qsort(res->skips, res->nskips, sizeof(*res->skips), msg_cmp);
 	for (i = 0; i < res->nnotes; i++)
 		report_msg(file, "", &res->notes[i]);
 	for (i = 0; i < res->nskips; i++)

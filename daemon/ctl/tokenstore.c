@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "secret.h"
 #include "timeutil.h"
 #include "tokens.h"
@@ -24,18 +24,6 @@
 
 #define LOCK_POLL_MS 20
 #define AUTO_LABEL   "token"
-
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int tokenstore_buf_append(struct tokenstore_buf *b, const void *p, size_t n)
 {
@@ -229,15 +217,15 @@ static int format_checked(const struct pg_token *tok, char *line, size_t sz,
 
 	memset(&back, 0, sizeof(back));
 	if ((rc = tokens_format_line(tok, line, sz)) != 0) {
-		set_err(err, errlen, "cannot store a token for %s: %s",
-		        tok->user, pg_strerror(rc));
+		pg_err_set(err, errlen, "cannot store a token for %s: %s",
+		           tok->user, pg_strerror(rc));
 		goto out;
 	}
 	n = strlen(line);
 	if (n == 0 || line[n - 1] != '\n') {
 		rc = PG_ERR_INTERNAL;
-		set_err(err, errlen, "cannot store a token for %s: %s",
-		        tok->user, "formatted line lacks its newline");
+		pg_err_set(err, errlen, "cannot store a token for %s: %s",
+		           tok->user, "formatted line lacks its newline");
 		goto out;
 	}
 	line[n - 1] = '\0';
@@ -245,10 +233,10 @@ static int format_checked(const struct pg_token *tok, char *line, size_t sz,
 	line[n - 1] = '\n';
 	if (rc == 0 && same_token(tok, &back))
 		goto out;
-	set_err(err, errlen, "cannot store a token for %s: %s", tok->user,
-	        rc == PG_ERR_NOTFOUND ? "the line would read as a comment"
-	        : rc != 0             ? why
-	                              : "the line would read back differently");
+	pg_err_set(err, errlen, "cannot store a token for %s: %s", tok->user,
+	           rc == PG_ERR_NOTFOUND ? "the line would read as a comment"
+	           : rc != 0             ? why
+	                     : "the line would read back differently");
 	rc = PG_ERR_INVAL;
 out:
 	tokens_wipe(&back);
@@ -267,20 +255,21 @@ int tokenstore_add(struct tokenstore_buf *store, struct pg_token *tok,
 	s.user = tok->user;
 	s.label = tok->label;
 	if (tok->label[0] != '\0' && tokenstore_label_check(tok->label) != 0) {
-		set_err(err, errlen,
-		        "invalid label (1-%d of A-Z a-z 0-9 . _ @ + -)",
-		        PG_TOKEN_MAX_LABEL);
+		pg_err_set(err, errlen,
+		           "invalid label (1-%d of A-Z a-z 0-9 . _ @ + -)",
+		           PG_TOKEN_MAX_LABEL);
 		goto out;
 	}
 	tokenstore_foreach(store->data, store->len, add_scan_line, &s, NULL);
 	if (s.count >= PG_TOKENS_MAX_PER_USER) {
-		set_err(err, errlen, "%s already has %u tokens (the maximum)",
-		        tok->user, s.count);
+		pg_err_set(err, errlen,
+		           "%s already has %u tokens (the maximum)", tok->user,
+		           s.count);
 		goto out;
 	}
 	if (s.label_taken) {
-		set_err(err, errlen, "%s already has a token labelled %s",
-		        tok->user, tok->label);
+		pg_err_set(err, errlen, "%s already has a token labelled %s",
+		           tok->user, tok->label);
 		goto out;
 	}
 	if (tok->label[0] == '\0') {
@@ -344,56 +333,20 @@ int tokenstore_load(const char *path, const struct safefile_policy *pol,
                     struct tokenstore_buf *out, struct stat *st, char *err,
                     size_t errlen)
 {
-	char chunk[4096];
-	struct stat sb;
-	ssize_t n;
-	int fd = -1, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
-	if ((rc = safefile_open(path, pol, &fd, err, errlen)) != 0)
-		goto out;
-	rc = PG_ERR_IO;
-	if (fstat(fd, &sb) != 0) {
-		set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
-		goto out;
-	}
-	/* An empty file still yields a valid, NUL-terminated buffer. */
-	if ((rc = tokenstore_buf_append(out, "", 0)) != 0)
-		goto nomem;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = PG_ERR_IO;
-			set_err(err, errlen, "%s: read: %s", path,
-			        strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		/* fstat's size is only a hint: the file may grow meanwhile. */
-		if (out->len + (size_t)n > pol->max_size) {
-			rc = PG_ERR_UNSAFE_FILE;
-			set_err(err, errlen, "%s: larger than %zu bytes", path,
-			        pol->max_size);
-			goto out;
-		}
-		if ((rc = tokenstore_buf_append(out, chunk, (size_t)n)) != 0)
-			goto nomem;
-	}
-	if (st != NULL)
-		*st = sb;
-	rc = 0;
-	goto out;
-nomem:
-	set_err(err, errlen, "%s: out of memory", path);
-out:
-	secret_wipe(chunk, sizeof(chunk));
-	if (rc != 0)
-		tokenstore_buf_wipe(out);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	tokenstore_buf_wipe(out);
+	if ((rc = safefile_read_stat(path, pol, &buf, &len, st, err, errlen)) !=
+	    0)
+		return rc;
+	/* safefile_read_stat's buffer holds len + 1 bytes, the NUL included:
+	 * that is all tokenstore_buf_wipe() needs to wipe. */
+	out->data = buf;
+	out->len = len;
+	out->cap = len + 1;
+	return 0;
 }
 
 void tokenstore_policy(struct safefile_policy *pol)
@@ -411,7 +364,7 @@ int tokenstore_read(const char *path, struct tokenstore_buf *out, char *err,
 	tokenstore_policy(&pol);
 	rc = tokenstore_load(path, &pol, out, NULL, err, errlen);
 	if (rc == PG_ERR_NOTFOUND) {
-		set_err(err, errlen, "%s", "");
+		pg_err_set(err, errlen, "%s", "");
 		rc = 0;
 	}
 	return rc;
@@ -429,7 +382,7 @@ static int open_dir(const char *path, int *fd_out, char *err, size_t errlen)
 
 	n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
 	if (n >= sizeof(dir)) {
-		set_err(err, errlen, "%s: path too long", path);
+		pg_err_set(err, errlen, "%s: path too long", path);
 		goto out;
 	}
 	memcpy(dir, n == 0 ? "." : path, n == 0 ? 2 : n);
@@ -437,20 +390,20 @@ static int open_dir(const char *path, int *fd_out, char *err, size_t errlen)
 	rc = PG_ERR_IO;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		pg_err_set(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	rc = PG_ERR_UNSAFE_FILE;
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		set_err(err, errlen, "%s: directory owned by uid %lu", dir,
-		        (unsigned long)st.st_uid);
+		pg_err_set(err, errlen, "%s: directory owned by uid %lu", dir,
+		           (unsigned long)st.st_uid);
 		goto out;
 	}
 	if ((st.st_mode & 022) != 0) {
-		set_err(err, errlen,
-		        "%s: directory is writable by group or other (mode "
-		        "%04o)",
-		        dir, (unsigned)(st.st_mode & 07777));
+		pg_err_set(err, errlen,
+		           "%s: directory is writable by group or other (mode "
+		           "%04o)",
+		           dir, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	*fd_out = fd;
@@ -477,7 +430,7 @@ static int lock_store(const char *path, int timeout_ms, int *fd_out, char *err,
 	int fd = -1, rc = PG_ERR_TOOLONG;
 
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", path) >= sizeof(lp)) {
-		set_err(err, errlen, "%s: path too long", path);
+		pg_err_set(err, errlen, "%s: path too long", path);
 		goto out;
 	}
 	rc = PG_ERR_IO;
@@ -488,14 +441,14 @@ static int lock_store(const char *path, int timeout_ms, int *fd_out, char *err,
 	if (fd < 0) {
 		if (errno == ELOOP)
 			rc = PG_ERR_UNSAFE_FILE;
-		set_err(err, errlen, "%s: %s", lp,
-		        errno == ELOOP ? "is a symbolic link"
-		                       : strerror(errno));
+		pg_err_set(err, errlen, "%s: %s", lp,
+		           errno == ELOOP ? "is a symbolic link"
+		                          : strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		rc = PG_ERR_UNSAFE_FILE;
-		set_err(err, errlen, "%s: not a regular file", lp);
+		pg_err_set(err, errlen, "%s: not a regular file", lp);
 		goto out;
 	}
 	deadline = time_mono_ms() + timeout_ms;
@@ -503,16 +456,17 @@ static int lock_store(const char *path, int timeout_ms, int *fd_out, char *err,
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			set_err(err, errlen, "%s: flock: %s", lp,
-			        strerror(errno));
+			pg_err_set(err, errlen, "%s: flock: %s", lp,
+			           strerror(errno));
 			goto out;
 		}
 		if (time_left_ms(deadline) == 0) {
 			rc = PG_ERR_BUSY;
-			set_err(err, errlen,
-			        "%s: still locked by another process after %d "
-			        "ms",
-			        lp, timeout_ms);
+			pg_err_set(
+			    err, errlen,
+			    "%s: still locked by another process after %d "
+			    "ms",
+			    lp, timeout_ms);
 			goto out;
 		}
 		nanosleep(&pause, NULL);
@@ -524,22 +478,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return PG_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Owner of the new store: the old one's, or root's for a new store made by
@@ -556,13 +494,17 @@ static int write_replace(const char *path, int dirfd,
                          const struct tokenstore_buf *store,
                          const struct stat *old, char *err, size_t errlen)
 {
+	const char *slash = strrchr(path, '/');
+	/* Where the names relative to dirfd start in path and in tmp. */
+	size_t base = slash == NULL ? 0 : (size_t)(slash - path) + 1;
+	enum fileio_step failed;
 	char tmp[PATH_MAX];
 	const char *step;
 	int fd = -1, created = 0, rc = PG_ERR_TOOLONG;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    sizeof(tmp)) {
-		set_err(err, errlen, "%s: path too long", path);
+		pg_err_set(err, errlen, "%s: path too long", path);
 		goto out;
 	}
 	rc = PG_ERR_IO;
@@ -577,34 +519,26 @@ static int write_replace(const char *path, int dirfd,
 	if (set_owner(fd, old) != 0)
 		goto fail;
 	step = "write";
-	if (write_all(fd, store->data, store->len) != 0)
+	if (fileio_write_all(fd, store->data, store->len) != 0)
 		goto fail;
-	step = "fsync";
-	if (fsync(fd) != 0)
-		goto fail;
-	step = "close";
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	step = "rename";
-	if (rename(tmp, path) != 0)
-		goto fail;
-	created = 0;
-	/* Without this the rename itself may not survive a power loss. */
-	if (fsync(dirfd) != 0) {
-		set_err(err, errlen,
-		        "%s: written, but fsync of its directory "
-		        "failed: %s",
-		        path, strerror(errno));
+	if (fileio_commit(fd, dirfd, tmp + base, path + base, &failed) != 0) {
+		if (failed != FILEIO_STEP_FSYNC_DIR) {
+			step = failed == FILEIO_STEP_FSYNC ? "fsync" : "rename";
+			goto fail;
+		}
+		created = 0;
+		pg_err_set(err, errlen,
+		           "%s: written, but fsync of its directory "
+		           "failed: %s",
+		           path, strerror(errno));
 		goto out;
 	}
+	created = 0;
 	rc = 0;
 	goto out;
 fail:
-	set_err(err, errlen, "%s: %s: %s", created ? tmp : path, step,
-	        strerror(errno));
+	pg_err_set(err, errlen, "%s: %s: %s", created ? tmp : path, step,
+	           strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);

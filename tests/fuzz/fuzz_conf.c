@@ -11,14 +11,7 @@
 
 #include "conf.h"
 #include "err.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
+#include "fuzz.h"
 
 static void dump_round_trip(const struct pg_conf *conf)
 {
@@ -46,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf_defaults(&conf);
 	err[0] = '\0';
 	rc = conf_parse("fuzz.conf", (const char *)data, size, &conf, err,
-			sizeof(err));
+	                sizeof(err));
 	if (rc == 0) {
 		dump_round_trip(&conf);
 	} else {

@@ -9,16 +9,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "fuzz.h"
 #include "proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken invariant is the finding: stop right here for the report. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
 
 static void same_msg(const struct pg_msg *a, const struct pg_msg *b)
 {

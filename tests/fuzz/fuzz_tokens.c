@@ -10,15 +10,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "fuzz.h"
 #include "tokens.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
 
 /* A parsed token must format and parse back to itself. */
 static void round_trip(const struct pg_token *tok)

@@ -11,10 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <oath.h>
-
 #include "err.h"
 #include "daemon/ctl/import.h"
+#include "testutil.h"
 #include "tokens.h"
 
 /* RFC 4226's key, in the forms the two tools store it. */
@@ -392,17 +391,6 @@ static void test_skip_api(void **state)
 	assert_int_equal(res.nskips, 0);
 }
 
-static int group_setup(void **state)
-{
-	return oath_init() == OATH_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	oath_done();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,5 +407,5 @@ int main(void)
 	    cmocka_unit_test(test_skip_api),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_setup_oath, tu_teardown_oath);
 }

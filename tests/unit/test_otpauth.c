@@ -12,12 +12,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <oath.h>
 #include <qrencode.h>
 
 #include "err.h"
 #include "daemon/ctl/otpauth.h"
 #include "daemon/ctl/qr.h"
+#include "testutil.h"
 #include "tokens.h"
 
 static void make_token(struct pg_token *t, const char *user,
@@ -31,17 +31,6 @@ static void make_token(struct pg_token *t, const char *user,
 	t->secret_len = n;
 	t->digits = digits;
 	t->period = period;
-}
-
-static int all_zero(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] != 0)
-			return 0;
-	}
-	return 1;
 }
 
 static void test_pct_encode(void **state)
@@ -147,13 +136,13 @@ static void test_build_errors_wipe(void **state)
 	memset(uri, 'x', sizeof(uri));
 	assert_int_equal(otpauth_build(&t, "Big:Corp", uri, sizeof(uri)),
 	                 PG_ERR_INVAL);
-	assert_true(all_zero(uri, sizeof(uri)));
+	assert_true(tu_all_zero(uri, sizeof(uri)));
 	assert_int_equal(otpauth_build(&t, "", uri, sizeof(uri)), PG_ERR_INVAL);
 	/* Too small an output: refused and wiped, no partial secret. */
 	memset(uri, 'x', sizeof(uri));
 	assert_int_equal(otpauth_build(&t, "phiguard", uri, 60),
 	                 PG_ERR_TOOLONG);
-	assert_true(all_zero(uri, 60));
+	assert_true(tu_all_zero(uri, 60));
 	/* No secret, or a bad algorithm. */
 	t.secret_len = 0;
 	assert_int_equal(otpauth_build(&t, "phiguard", uri, sizeof(uri)),
@@ -310,17 +299,6 @@ static void test_qr_errors(void **state)
 	free(big);
 }
 
-static int group_setup(void **state)
-{
-	return oath_init() == OATH_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	oath_done();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,5 +313,5 @@ int main(void)
 	    cmocka_unit_test(test_qr_errors),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_setup_oath, tu_teardown_oath);
 }

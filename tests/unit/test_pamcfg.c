@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "err.h"
 #include "pam/pamcfg.h"
+#include "testutil.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -250,48 +251,15 @@ static void test_null_argv_entry(void **state)
 
 /* ---- pamcfg_resolve: needs root-owned files, as the module does. */
 
-struct dir {
-	char path[64];
-	char conf[128];
-};
+/* The config's path in tu_tmpdir; set by setup_dir(). */
+static char conf_path[128];
 
 static int setup_dir(void **state)
 {
-	struct dir *d = calloc(1, sizeof(*d));
-
-	if (d == NULL)
+	if (tu_setup_tmpdir(state) != 0)
 		return -1;
-	snprintf(d->path, sizeof(d->path), "/tmp/test_pamcfg.XXXXXX");
-	if (mkdtemp(d->path) == NULL) {
-		free(d);
-		return -1;
-	}
-	snprintf(d->conf, sizeof(d->conf), "%s/phiguard.conf", d->path);
-	*state = d;
+	snprintf(conf_path, sizeof(conf_path), "%s", tu_path("phiguard.conf"));
 	return 0;
-}
-
-static int teardown_dir(void **state)
-{
-	struct dir *d = *state;
-	char link[160];
-
-	snprintf(link, sizeof(link), "%s/link.conf", d->path);
-	unlink(link);
-	unlink(d->conf);
-	rmdir(d->path);
-	free(d);
-	return 0;
-}
-
-static void write_conf(const struct dir *d, const char *text, mode_t mode)
-{
-	FILE *f = fopen(d->conf, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(d->conf, mode), 0);
 }
 
 static void need_root(void)
@@ -303,13 +271,12 @@ static void need_root(void)
 
 static void test_resolve_missing_default(void **state)
 {
-	struct dir *d = *state;
 	struct pamcfg cfg;
 	char err[256];
 
 	pamcfg_defaults(&cfg);
 	/* As if the default path held no file. */
-	snprintf(cfg.config, sizeof(cfg.config), "%s/absent.conf", d->path);
+	snprintf(cfg.config, sizeof(cfg.config), "%s/absent.conf", tu_tmpdir);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg.tokens, SYSCONFDIR "/phiguard/tokens");
 	assert_string_equal(cfg.socket, PG_DEFAULT_SOCKET);
@@ -318,12 +285,11 @@ static void test_resolve_missing_default(void **state)
 
 static void test_resolve_missing_explicit(void **state)
 {
-	struct dir *d = *state;
 	struct pamcfg cfg, before;
 	char arg[160], err[256] = "";
 	const char *argv[1] = {arg};
 
-	snprintf(arg, sizeof(arg), "config=%s/absent.conf", d->path);
+	snprintf(arg, sizeof(arg), "config=%s/absent.conf", tu_tmpdir);
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
 	before = cfg;
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
@@ -334,17 +300,16 @@ static void test_resolve_missing_explicit(void **state)
 
 static void test_resolve_from_file(void **state)
 {
-	struct dir *d = *state;
 	struct pamcfg cfg;
 	char arg[160], err[256] = "";
 	const char *argv[1] = {arg};
 
 	need_root();
-	write_conf(d,
-	           "[daemon]\nsocket = /run/x.sock\n"
-	           "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
-	           0644);
-	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	tu_write_file(conf_path,
+	              "[daemon]\nsocket = /run/x.sock\n"
+	              "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
+	              0644);
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg.socket, "/run/x.sock");
@@ -354,18 +319,17 @@ static void test_resolve_from_file(void **state)
 
 static void test_resolve_args_win(void **state)
 {
-	struct dir *d = *state;
 	struct pamcfg cfg;
 	char arg[160], err[256] = "";
 	const char *argv[] = {arg, "tokens=/a/tokens", "socket=/a/sock",
 	                      "window=0"};
 
 	need_root();
-	write_conf(d,
-	           "[daemon]\nsocket = /run/x.sock\n"
-	           "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
-	           0600);
-	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	tu_write_file(conf_path,
+	              "[daemon]\nsocket = /run/x.sock\n"
+	              "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
+	              0600);
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
 	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg.socket, "/a/sock");
@@ -375,34 +339,33 @@ static void test_resolve_args_win(void **state)
 
 static void test_resolve_bad_file(void **state)
 {
-	struct dir *d = *state;
 	struct pamcfg cfg, before;
 	char arg[160], link[160], err[256] = "";
 	const char *argv[1] = {arg};
 
 	need_root();
-	snprintf(arg, sizeof(arg), "config=%s", d->conf);
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
 	before = cfg;
 
-	write_conf(d, "[totp]\nwindow = 99\n", 0644);
+	tu_write_file(conf_path, "[totp]\nwindow = 99\n", 0644);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
 	assert_non_null(strstr(err, "window"));
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
-	write_conf(d, "[totp]\nfrobnicate = 1\n", 0644);
+	tu_write_file(conf_path, "[totp]\nfrobnicate = 1\n", 0644);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
 
 	/* Anyone who can write the file could point the module at their
 	 * own daemon socket. */
-	write_conf(d, "[totp]\nwindow = 2\n", 0666);
+	tu_write_file(conf_path, "[totp]\nwindow = 2\n", 0666);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
-	write_conf(d, "[totp]\nwindow = 2\n", 0644);
-	snprintf(link, sizeof(link), "%s/link.conf", d->path);
-	assert_int_equal(symlink(d->conf, link), 0);
+	tu_write_file(conf_path, "[totp]\nwindow = 2\n", 0644);
+	snprintf(link, sizeof(link), "%s/link.conf", tu_tmpdir);
+	assert_int_equal(symlink(conf_path, link), 0);
 	snprintf(cfg.config, sizeof(cfg.config), "%s", link);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
@@ -423,15 +386,15 @@ int main(void)
 	    cmocka_unit_test(test_unknown),
 	    cmocka_unit_test(test_null_argv_entry),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_default,
-	                                    setup_dir, teardown_dir),
+	                                    setup_dir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_explicit,
-	                                    setup_dir, teardown_dir),
+	                                    setup_dir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_from_file, setup_dir,
-	                                    teardown_dir),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_args_win, setup_dir,
-	                                    teardown_dir),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_bad_file, setup_dir,
-	                                    teardown_dir),
+	                                    tu_teardown_tmpdir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,22 @@ static void test_err_table(void **state)
 	assert_int_equal(pg_err_from_name(NULL), PG_ERR_INTERNAL);
 }
 
+static void test_err_set(void **state)
+{
+	char err[8] = "unset";
+
+	pg_err_set(err, sizeof(err), "%s: %d", "x", 42);
+	assert_string_equal(err, "x: 42");
+	/* Truncated, still terminated. */
+	pg_err_set(err, sizeof(err), "%s", "0123456789");
+	assert_string_equal(err, "0123456");
+	/* No buffer, or no room: nothing is written. */
+	pg_err_set(NULL, 0, "%s", "ignored");
+	pg_err_set(NULL, sizeof(err), "%s", "ignored");
+	pg_err_set(err, 0, "%s", "ignored");
+	assert_string_equal(err, "0123456");
+}
+
 static void test_round_trip(void **state)
 {
 	static struct pg_msg m, p;
@@ -527,6 +543,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_verb_names),
 	    cmocka_unit_test(test_err_table),
+	    cmocka_unit_test(test_err_set),
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_encoding_all_bytes),
 	    cmocka_unit_test(test_escapes),

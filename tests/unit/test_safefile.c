@@ -46,6 +46,7 @@ static void expect_refused(const char *p, const struct safefile_policy *pol,
 	int fd = -7;
 	char *buf = (char *)&fd;
 	size_t len = 99;
+	struct stat st, before;
 
 	assert_int_equal(safefile_open(p, pol, &fd, err, sizeof(err)), rc);
 	assert_int_equal(fd, -7);
@@ -56,6 +57,16 @@ static void expect_refused(const char *p, const struct safefile_policy *pol,
 	                 rc);
 	assert_ptr_equal(buf, (char *)&fd);
 	assert_int_equal(len, 99);
+	assert_string_equal(err, want);
+	/* Same refusal, and no out-parameter written. */
+	err[0] = '\0';
+	memset(&st, 0x5a, sizeof(st));
+	before = st;
+	assert_int_equal(
+	    safefile_read_stat(p, pol, &buf, &len, &st, err, sizeof(err)), rc);
+	assert_ptr_equal(buf, (char *)&fd);
+	assert_int_equal(len, 99);
+	assert_memory_equal(&st, &before, sizeof(st));
 	assert_string_equal(err, want);
 }
 
@@ -109,6 +120,38 @@ static void test_read_ok(void **state)
 	                 0);
 	assert_int_equal(len, 0);
 	assert_int_equal(buf[0], '\0');
+	secret_free(buf, len + 1);
+}
+
+static void test_read_stat(void **state)
+{
+	struct safefile_policy pol = safefile_secret_policy;
+	struct stat st, want_st;
+	char *buf = NULL;
+	size_t len = 0;
+	const char *p;
+
+	pol.allow_other_owner = 1;
+	p = make_file("stat", "abc\n", 4, 0600);
+	assert_int_equal(chown(p, 4242, 4343), geteuid() == 0 ? 0 : -1);
+	assert_int_equal(stat(p, &want_st), 0);
+	assert_int_equal(
+	    safefile_read_stat(p, &pol, &buf, &len, &st, err, sizeof(err)), 0);
+	assert_int_equal(len, 4);
+	assert_string_equal(buf, "abc\n");
+	secret_free(buf, len + 1);
+	/* The fstat of the file that was read: same file, owner, mode. */
+	assert_int_equal(st.st_ino, want_st.st_ino);
+	assert_int_equal(st.st_dev, want_st.st_dev);
+	assert_int_equal(st.st_uid, want_st.st_uid);
+	assert_int_equal(st.st_gid, want_st.st_gid);
+	assert_int_equal(st.st_mode, want_st.st_mode);
+	assert_int_equal(st.st_size, 4);
+
+	/* st_out may be NULL. */
+	assert_int_equal(
+	    safefile_read_stat(p, &pol, &buf, &len, NULL, err, sizeof(err)), 0);
+	assert_string_equal(buf, "abc\n");
 	secret_free(buf, len + 1);
 }
 
@@ -265,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_policies),
 	    cmocka_unit_test(test_open_ok),
 	    cmocka_unit_test(test_read_ok),
+	    cmocka_unit_test(test_read_stat),
 	    cmocka_unit_test(test_missing),
 	    cmocka_unit_test(test_symlink),
 	    cmocka_unit_test(test_not_regular),
@@ -274,5 +318,6 @@ int main(void)
 	    cmocka_unit_test(test_no_err_buffer),
 	};
 
-	return cmocka_run_group_tests(tests, tu_setup_tmpdir, tu_teardown_tmpdir);
+	return cmocka_run_group_tests(tests, tu_setup_tmpdir,
+	                              tu_teardown_tmpdir);
 }

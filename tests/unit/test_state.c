@@ -292,23 +292,6 @@ static void test_user_cap(void **ctx)
 
 /* --------------------------------------------------------- persistence */
 
-static char *slurp(const char *name, size_t *len)
-{
-	struct stat sb;
-	char *buf;
-	int fd;
-
-	fd = open(tu_path(name), O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &sb), 0);
-	buf = calloc(1, (size_t)sb.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)sb.st_size), sb.st_size);
-	close(fd);
-	*len = (size_t)sb.st_size;
-	return buf;
-}
-
 static int file_exists(const char *name)
 {
 	struct stat sb;
@@ -427,10 +410,10 @@ static void test_compaction_equals_replay(void **ctx)
 	char *text;
 	int rec;
 
-	free(slurp(PG_STATELOG_FILE, &before));
+	free(tu_read_file(tu_path(PG_STATELOG_FILE), &before));
 	/* load() replays the appended log, then compacts it ... */
 	replayed = load(T0 + 10, &rec, NULL);
-	text = slurp(PG_STATELOG_FILE, &after);
+	text = tu_read_file(tu_path(PG_STATELOG_FILE), &after);
 	assert_true(after < before);
 	/* ... to one header and one line per user. */
 	assert_non_null(strstr(text, "\nU carol 9 "));
@@ -454,7 +437,7 @@ static void test_torn_last_line(void **ctx)
 	size_t len;
 	int recovered;
 
-	text = slurp(PG_STATELOG_FILE, &len);
+	text = tu_read_file(tu_path(PG_STATELOG_FILE), &len);
 	/* A crash in the middle of appending the next record. */
 	assert_non_null(torn = calloc(1, len + 32));
 	memcpy(torn, text, len);
@@ -488,7 +471,7 @@ static void test_torn_header_only(void **ctx)
 static void damage_line(const char *prefix)
 {
 	size_t len;
-	char *text = slurp(PG_STATELOG_FILE, &len), *p;
+	char *text = tu_read_file(tu_path(PG_STATELOG_FILE), &len), *p;
 
 	assert_non_null(p = strstr(text, prefix));
 	p[2] ^= 0x01;

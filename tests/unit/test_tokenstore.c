@@ -23,50 +23,19 @@
 #include "timeutil.h"
 #include "tokens.h"
 #include "daemon/ctl/tokenstore.h"
+#include "testutil.h"
 
 #define NPROC    8
 #define PER_PROC 4
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
+/* The store's path in tu_tmpdir; set by setup(). */
+static char store_path[128];
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
+	if (tu_setup_tmpdir(state) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_tokenstore.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/tokens", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	struct dirent *de;
-	char p[512];
-	DIR *d;
-
-	if ((d = opendir(f->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	chmod(f->dir, 0700);
-	rmdir(f->dir);
-	free(f);
+	snprintf(store_path, sizeof(store_path), "%s", tu_path("tokens"));
 	return 0;
 }
 
@@ -91,38 +60,12 @@ static void buf_set(struct tokenstore_buf *b, const char *text)
 	assert_int_equal(tokenstore_buf_append(b, text, strlen(text)), 0);
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	assert_int_equal(close(fd), 0);
-}
-
-/* The whole file as a string (caller frees). */
-static char *read_file(const char *path)
-{
-	struct stat st;
-	char *s;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	s = calloc(1, (size_t)st.st_size + 1);
-	assert_non_null(s);
-	assert_int_equal(read(fd, s, (size_t)st.st_size), st.st_size);
-	close(fd);
-	return s;
-}
-
 /* Files in dir other than the store and its lock: leftovers. */
-static int count_strays(const struct fixture *f)
+static int count_strays(void)
 {
 	struct dirent *de;
 	int n = 0;
-	DIR *d = opendir(f->dir);
+	DIR *d = opendir(tu_tmpdir);
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
@@ -485,29 +428,28 @@ static int edit_fail(struct tokenstore_buf *store, void *arg, char *err,
 
 static void test_update_new_store(void **state)
 {
-	struct fixture *f = *state;
 	struct add_arg a;
 	struct stat st;
 	char err[256], *text;
 
 	make_token(&a.tok, "alice", PG_ALG_SHA1, 20, 0x11, "");
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    0);
-	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(stat(store_path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_uid, geteuid());
-	assert_int_equal(stat(f->dir, &st), 0);
+	assert_int_equal(stat(tu_tmpdir, &st), 0);
 	/* The lock file persists, private. */
 	{
 		char lp[160];
 
-		snprintf(lp, sizeof(lp), "%s.lock", f->path);
+		snprintf(lp, sizeof(lp), "%s.lock", store_path);
 		assert_int_equal(stat(lp, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0600);
 	}
-	assert_int_equal(count_strays(f), 0);
-	text = read_file(f->path);
+	assert_int_equal(count_strays(), 0);
+	text = tu_read_file(store_path, NULL);
 	assert_true(strncmp(text, "alice SHA1 6 30 ", 16) == 0);
 	assert_non_null(strstr(text, " token1\n"));
 	free(text);
@@ -519,31 +461,30 @@ static void test_update_keeps_owner_and_lines(void **state)
 	static const char old[] = "# owned by 4242\n"
 	                          "not a token at all\n"
 	                          "alice SHA1 6 30 JBSWY3DPEHPK3PXP phone\n";
-	struct fixture *f = *state;
 	struct add_arg a;
 	struct stat st;
 	char err[256], *text;
 
 	if (geteuid() != 0)
 		skip();
-	write_file(f->path, old, 0600);
-	assert_int_equal(chown(f->path, 4242, 4343), 0);
+	tu_write_file(store_path, old, 0600);
+	assert_int_equal(chown(store_path, 4242, 4343), 0);
 	/* As root the store must be root's, so this is refused... */
 	make_token(&a.tok, "bob", PG_ALG_SHA1, 20, 0x11, "phone");
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "owned by uid 0"));
 	/* ...and once root owns it, the group is kept as it was. */
-	assert_int_equal(chown(f->path, 0, 4343), 0);
+	assert_int_equal(chown(store_path, 0, 4343), 0);
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    0);
-	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(stat(store_path, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	assert_int_equal(st.st_gid, 4343);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	text = read_file(f->path);
+	text = tu_read_file(store_path, NULL);
 	assert_memory_equal(text, old, strlen(old));
 	assert_true(strncmp(text + strlen(old), "bob SHA1 6 30 ", 14) == 0);
 	free(text);
@@ -553,71 +494,69 @@ static void test_update_keeps_owner_and_lines(void **state)
 static void test_update_failed_edit(void **state)
 {
 	static const char old[] = "alice SHA1 6 30 JBSWY3DPEHPK3PXP phone\n";
-	struct fixture *f = *state;
 	struct stat before, after;
 	char err[256], *text;
 
-	write_file(f->path, old, 0600);
-	assert_int_equal(stat(f->path, &before), 0);
-	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_fail, NULL, err, sizeof(err)),
-	    PG_ERR_INVAL);
+	tu_write_file(store_path, old, 0600);
+	assert_int_equal(stat(store_path, &before), 0);
+	assert_int_equal(tokenstore_update(store_path, 1000, edit_fail, NULL,
+	                                   err, sizeof(err)),
+	                 PG_ERR_INVAL);
 	assert_string_equal(err, "refused");
-	assert_int_equal(stat(f->path, &after), 0);
+	assert_int_equal(stat(store_path, &after), 0);
 	/* Not even rewritten: same inode, same bytes, no temp file. */
 	assert_int_equal(before.st_ino, after.st_ino);
-	text = read_file(f->path);
+	text = tu_read_file(store_path, NULL);
 	assert_string_equal(text, old);
 	free(text);
-	assert_int_equal(count_strays(f), 0);
+	assert_int_equal(count_strays(), 0);
 }
 
 static void test_update_refuses_unsafe(void **state)
 {
-	struct fixture *f = *state;
 	struct add_arg a;
 	char err[256], target[160], lp[160], *text;
 
 	make_token(&a.tok, "alice", PG_ALG_SHA1, 20, 0x11, "");
-	snprintf(target, sizeof(target), "%s/target", f->dir);
-	snprintf(lp, sizeof(lp), "%s.lock", f->path);
+	snprintf(target, sizeof(target), "%s/target", tu_tmpdir);
+	snprintf(lp, sizeof(lp), "%s.lock", store_path);
 
 	/* The store is a symlink: refused, the target untouched. */
-	write_file(target, "# target\n", 0600);
-	assert_int_equal(symlink(target, f->path), 0);
+	tu_write_file(target, "# target\n", 0600);
+	assert_int_equal(symlink(target, store_path), 0);
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "symbolic link"));
-	text = read_file(target);
+	text = tu_read_file(target, NULL);
 	assert_string_equal(text, "# target\n");
 	free(text);
-	unlink(f->path);
+	unlink(store_path);
 
 	/* Readable by others: refused. */
-	write_file(f->path, "# open\n", 0644);
+	tu_write_file(store_path, "# open\n", 0644);
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "mode 0644"));
-	unlink(f->path);
+	unlink(store_path);
 
 	/* The lock file is a symlink: refused, the target untouched. */
 	unlink(lp);
 	assert_int_equal(symlink(target, lp), 0);
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, ".lock"));
 	unlink(lp);
 
 	/* A group-writable directory: refused before anything is created. */
-	assert_int_equal(chmod(f->dir, 0770), 0);
+	assert_int_equal(chmod(tu_tmpdir, 0770), 0);
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "writable by group or other"));
-	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(tu_tmpdir, 0700), 0);
 	assert_int_equal(access(lp, F_OK), -1);
 
 	/* A missing directory is an I/O error naming it. */
@@ -631,30 +570,28 @@ static void test_update_refuses_unsafe(void **state)
 
 static void test_update_stale_lock_file(void **state)
 {
-	struct fixture *f = *state;
 	struct add_arg a;
 	char err[256], lp[160];
 
 	/* A lock file left by a crashed run locks nobody out. */
-	snprintf(lp, sizeof(lp), "%s.lock", f->path);
-	write_file(lp, "", 0600);
+	snprintf(lp, sizeof(lp), "%s.lock", store_path);
+	tu_write_file(lp, "", 0600);
 	make_token(&a.tok, "alice", PG_ALG_SHA1, 20, 0x11, "");
 	assert_int_equal(
-	    tokenstore_update(f->path, 1000, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 1000, edit_add, &a, err, sizeof(err)),
 	    0);
 	tokens_wipe(&a.tok);
 }
 
 static void test_update_lock_timeout(void **state)
 {
-	struct fixture *f = *state;
 	struct add_arg a;
 	char err[256], lp[160], c;
 	int ready[2], done[2], status, fd;
 	int64_t t0;
 	pid_t pid;
 
-	snprintf(lp, sizeof(lp), "%s.lock", f->path);
+	snprintf(lp, sizeof(lp), "%s.lock", store_path);
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(done), 0);
 	pid = fork();
@@ -674,17 +611,18 @@ static void test_update_lock_timeout(void **state)
 	make_token(&a.tok, "alice", PG_ALG_SHA1, 20, 0x11, "");
 	t0 = time_mono_ms();
 	assert_int_equal(
-	    tokenstore_update(f->path, 300, edit_add, &a, err, sizeof(err)),
+	    tokenstore_update(store_path, 300, edit_add, &a, err, sizeof(err)),
 	    PG_ERR_BUSY);
 	assert_true(time_mono_ms() - t0 >= 300);
 	assert_non_null(strstr(err, "still locked"));
-	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(access(store_path, F_OK), -1);
 	assert_int_equal(write(done[1], "x", 1), 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* Released by the holder's exit: now it works. */
 	assert_int_equal(
-	    tokenstore_update(f->path, 300, edit_add, &a, err, sizeof(err)), 0);
+	    tokenstore_update(store_path, 300, edit_add, &a, err, sizeof(err)),
+	    0);
 	close(ready[0]);
 	close(ready[1]);
 	close(done[0]);
@@ -737,7 +675,6 @@ static int tally_line(const char *raw, size_t rawlen, unsigned lineno,
 
 static void test_concurrent_enrolls(void **state)
 {
-	struct fixture *f = *state;
 	struct tokenstore_buf b = {0};
 	struct tally t;
 	pid_t pids[NPROC];
@@ -751,7 +688,7 @@ static void test_concurrent_enrolls(void **state)
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
 			close(start[1]);
-			enroll_child(f->path, start[0], i);
+			enroll_child(store_path, start[0], i);
 		}
 	}
 	/* Closing the write end releases every child at once. */
@@ -762,7 +699,7 @@ static void test_concurrent_enrolls(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	assert_int_equal(tokenstore_read(f->path, &b, err, sizeof(err)), 0);
+	assert_int_equal(tokenstore_read(store_path, &b, err, sizeof(err)), 0);
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(
 	    tokenstore_foreach(b.data, b.len, tally_line, &t, &bad), 0);
@@ -771,28 +708,27 @@ static void test_concurrent_enrolls(void **state)
 		assert_int_equal(t.per_user[i], PER_PROC);
 		assert_int_equal(t.labels[i], (1u << PER_PROC) - 1);
 	}
-	assert_int_equal(count_strays(f), 0);
+	assert_int_equal(count_strays(), 0);
 	tokenstore_buf_wipe(&b);
 }
 
 static void test_read_and_load(void **state)
 {
-	struct fixture *f = *state;
 	struct tokenstore_buf b = {0};
 	struct safefile_policy pol;
 	char err[256];
 	struct stat st;
 
 	/* Missing: empty, no error. */
-	assert_int_equal(tokenstore_read(f->path, &b, err, sizeof(err)), 0);
+	assert_int_equal(tokenstore_read(store_path, &b, err, sizeof(err)), 0);
 	assert_int_equal(b.len, 0);
-	write_file(f->path, "# x\n", 0600);
-	assert_int_equal(tokenstore_read(f->path, &b, err, sizeof(err)), 0);
+	tu_write_file(store_path, "# x\n", 0600);
+	assert_int_equal(tokenstore_read(store_path, &b, err, sizeof(err)), 0);
 	assert_string_equal(b.data, "# x\n");
 	tokenstore_buf_wipe(&b);
 	/* Unsafe: the error, and an empty buffer. */
-	assert_int_equal(chmod(f->path, 0640), 0);
-	assert_int_equal(tokenstore_read(f->path, &b, err, sizeof(err)),
+	assert_int_equal(chmod(store_path, 0640), 0);
+	assert_int_equal(tokenstore_read(store_path, &b, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_null(b.data);
 	/* load: NOTFOUND is the caller's to judge; the size cap holds. */
@@ -801,15 +737,15 @@ static void test_read_and_load(void **state)
 	assert_int_equal(
 	    tokenstore_load("/nonexistent", &pol, &b, NULL, err, sizeof(err)),
 	    PG_ERR_NOTFOUND);
-	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(chmod(store_path, 0600), 0);
 	pol.max_size = 3;
 	assert_int_equal(
-	    tokenstore_load(f->path, &pol, &b, &st, err, sizeof(err)),
+	    tokenstore_load(store_path, &pol, &b, &st, err, sizeof(err)),
 	    PG_ERR_UNSAFE_FILE);
 	assert_null(b.data);
 	pol.max_size = 4;
 	assert_int_equal(
-	    tokenstore_load(f->path, &pol, &b, &st, err, sizeof(err)), 0);
+	    tokenstore_load(store_path, &pol, &b, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.st_size, 4);
 	tokenstore_buf_wipe(&b);
 }
@@ -827,21 +763,21 @@ int main(void)
 	    cmocka_unit_test(test_add_keeps_lines),
 	    cmocka_unit_test(test_remove),
 	    cmocka_unit_test_setup_teardown(test_update_new_store, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_update_keeps_owner_and_lines,
-	                                    setup, teardown),
+	                                    setup, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_update_failed_edit, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_update_refuses_unsafe, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_update_stale_lock_file, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_update_lock_timeout, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_concurrent_enrolls, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_read_and_load, setup,
-	                                    teardown),
+	                                    tu_teardown_tmpdir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <oath.h>
+
 #include "testutil.h"
 
 char tu_tmpdir[64];
@@ -38,6 +40,7 @@ static int remove_entry(const char *path, const struct stat *st, int type,
 int tu_teardown_tmpdir(void **state)
 {
 	(void)state;
+	chmod(tu_tmpdir, 0700);
 	/* Depth first, without following symlinks: tests plant some. */
 	return nftw(tu_tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -61,6 +64,23 @@ void tu_write_file(const char *path, const char *text, mode_t mode)
 	assert_int_equal(close(fd), 0);
 }
 
+char *tu_read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = calloc(1, (size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	if (len != NULL)
+		*len = (size_t)st.st_size;
+	return buf;
+}
+
 int tu_all_zero(const void *p, size_t len)
 {
 	const unsigned char *b = p;
@@ -70,4 +90,17 @@ int tu_all_zero(const void *p, size_t len)
 		if (b[i] != 0)
 			return 0;
 	return 1;
+}
+
+int tu_setup_oath(void **state)
+{
+	(void)state;
+	return oath_init() == OATH_OK ? 0 : -1;
+}
+
+int tu_teardown_oath(void **state)
+{
+	(void)state;
+	oath_done();
+	return 0;
 }
