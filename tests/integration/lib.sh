@@ -87,6 +87,10 @@ cleanup() {
 	rc=$?
 	# PG_KEEP=1 (contrib/demo.sh --keep): leave the daemon and the dir.
 	[ "${PG_KEEP:-0}" = 1 ] && [ "$rc" -eq 0 ] && return 0
+	# Before rm -rf $T: stop the test's slapd servers (slapd.sh).
+	if type slapd_cleanup >/dev/null 2>&1; then
+		slapd_cleanup
+	fi
 	for hook in $CLEANUP_HOOKS; do
 		"$hook" >/dev/null 2>&1 || true
 	done
