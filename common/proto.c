@@ -16,6 +16,9 @@ static const char *const verb_names[] = {
     [PG_VERB_ERR] = "ERR",       [PG_VERB_PREAUTH] = "PREAUTH",
     [PG_VERB_CLAIM] = "CLAIM",   [PG_VERB_REPORT] = "REPORT",
     [PG_VERB_STATUS] = "STATUS", [PG_VERB_UNLOCK] = "UNLOCK",
+    [PG_VERB_AUTHZ] = "AUTHZ",   [PG_VERB_CHECK] = "CHECK",
+    [PG_VERB_SESSION] = "SESSION", [PG_VERB_EXPLAIN] = "EXPLAIN",
+    [PG_VERB_FLUSH] = "FLUSH",   [PG_VERB_RELOAD] = "RELOAD",
 };
 
 #define N_VERBS (sizeof(verb_names) / sizeof(verb_names[0]))

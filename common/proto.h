@@ -37,8 +37,12 @@
  *   ROOT  - root only.
  *   Anything else gets ERR code=permission.
  *
- * VERBS (issue #2 set; later versions add AUTHZ, CHECK, SESSION, EXPLAIN,
- *        FLUSH, RELOAD)
+ * LISTS
+ *   A value holding a list separates its items with one space (scope
+ *   names, which never contain one) or with LF (DNs, rules), both
+ *   percent-encoded on the wire like any other byte below 0x21.
+ *
+ * VERBS
  *
  *   PREAUTH user= [service=] [rhost=] [tty=]                     SELF
  *     Before prompting: is the user locked out?
@@ -77,6 +81,51 @@
  *     Clear a lockout and the failure count (the last used step is kept).
  *     -> OK was_locked=yes|no
  *
+ *   AUTHZ user= [service=] [tty=] [rhost=]                       SELF
+ *     The account stage: may user log in here, with which PHI scopes?
+ *     Answered from the in-memory cache; an entry older than
+ *     [cache] login_refresh first gets one directory refresh bounded by a
+ *     tight deadline, falling back to the cached entry. While the
+ *     directory is unreachable a cached entry is served stale for at most
+ *     [cache] offline_grace.
+ *     -> OK allowed=yes scopes=<scope list> role=<role> rule=<role list>
+ *           source=fresh|cache|stale age=<s>
+ *     -> OK allowed=no reason=<reason> source=fresh|cache|stale|none
+ *        reason = no-rule (no mapped group), unknown-user,
+ *                 directory-unreachable, terminal (no scope applies on
+ *                 this terminal)
+ *
+ *   CHECK user= scope=                                            SELF
+ *     Does user hold scope on this terminal now? For applications; never
+ *     waits for the directory on a cached user.
+ *     -> OK allowed=yes source=...
+ *     -> OK allowed=no reason=<reason> source=...
+ *
+ *   SESSION user= action=open|close [service=] [tty=] [rhost=]    SELF
+ *     A login session opened or closed (audit).
+ *     -> OK
+ *
+ *   EXPLAIN user=                                                 ROOT
+ *     Why user gets what: groups found, the rule behind each scope, cache
+ *     age, source and server. Does not change the cache.
+ *     -> OK found=yes|no dn=<dn> groups=<DN list> role=<role>
+ *           scopes=<scope list> rules=<"scope role" LF list> source=...
+ *           age=<s> server=<uri>
+ *
+ *   FLUSH [user=]                                                 ROOT
+ *     Drop one user's cache entry, or all of them.
+ *     -> OK flushed=<n>
+ *
+ *   RELOAD                                                        ROOT
+ *     Re-read phiguard.conf (as SIGHUP does). A bad file is refused and
+ *     the old configuration stays in force.
+ *     -> OK reloaded=yes
+ *     -> ERR code=config msg=<file:line: key: reason>
+ *
+ *   STATUS (above) also carries, once the directory is configured:
+ *           directory=online|offline server=<uri> cache_entries=<n>
+ *           cache_hits=<n> cache_misses=<n> refresh_queue=<n>
+ *
  * ERRORS
  *   The names are those of enum pg_err (err.h): protocol, too-long,
  *   unknown-verb, missing-field, invalid, bad-user, permission, locked,
@@ -95,6 +144,8 @@
  * HISTORY
  *   2026-11-28  v1: PREAUTH, CLAIM, REPORT, STATUS, UNLOCK.
  *   2026-11-28  v1: CLAIM carries step_start (seconds), not a step index.
+ *   2026-11-28  v1: AUTHZ, CHECK, SESSION, EXPLAIN, FLUSH, RELOAD
+ *               specified (daemon side in progress, issue #3).
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -121,6 +172,12 @@ enum pg_verb {
 	PG_VERB_REPORT,
 	PG_VERB_STATUS,
 	PG_VERB_UNLOCK,
+	PG_VERB_AUTHZ,
+	PG_VERB_CHECK,
+	PG_VERB_SESSION,
+	PG_VERB_EXPLAIN,
+	PG_VERB_FLUSH,
+	PG_VERB_RELOAD,
 };
 
 struct pg_field {
