@@ -16,7 +16,7 @@
 #include "safefile.h"
 #include "secret.h"
 
-enum conf_type { CONF_STR, CONF_LONG };
+enum conf_type { CONF_STR, CONF_LONG, CONF_BOOL };
 
 /* Key flags. */
 #define CONF_F_PATH     0x1 /* must be an absolute path */
@@ -32,6 +32,7 @@ struct conf_key {
 	unsigned flags;
 	const char *def_str;
 	long def_long;
+	const char *const *words; /* CONF_STR: the only values allowed */
 };
 
 #define STR(sec, k, fl, def)                                                   \
@@ -47,6 +48,26 @@ struct conf_key {
 		.offset = offsetof(struct pg_conf, k), .min = lo, .max = hi,   \
 		.def_long = def                                                \
 	}
+#define BOOL(sec, k, def)                                                      \
+	{                                                                      \
+		.section = sec, .key = #k, .type = CONF_BOOL,                  \
+		.offset = offsetof(struct pg_conf, k), .min = 0, .max = 1,     \
+		.def_long = def                                                \
+	}
+#define WORD(sec, k, list)                                                     \
+	{                                                                      \
+		.section = sec, .key = #k, .type = CONF_STR,                   \
+		.offset = offsetof(struct pg_conf, k),                         \
+		.size = sizeof(((struct pg_conf *)0)->k), .def_str = list[0],  \
+		.words = list                                                  \
+	}
+
+/* The words of the enumerated keys, default first. They are the ones the
+ * directory client (daemon/dir_config.h) takes. */
+static const char *const reqcert_words[] = {"demand", "hard",  "try",
+                                            "allow",  "never", NULL};
+static const char *const membership_words[] = {"auto", "memberof", "member",
+                                               "memberuid", NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -67,6 +88,26 @@ static const struct conf_key conf_keys[] = {
     NUM("totp", failure_window, 1, 86400, 300),
     NUM("totp", lockout, 1, 604800, 900),
     STR("totp", issuer, 0, "phiguard"),
+    STR("daemon", hostname, CONF_F_OPTIONAL, ""),
+    STR("ldap", uri, 0, ""),
+    STR("ldap", base, 0, ""),
+    STR("ldap", user_base, CONF_F_OPTIONAL, ""),
+    STR("ldap", group_base, CONF_F_OPTIONAL, ""),
+    STR("ldap", user_attr, 0, "uid"),
+    STR("ldap", bind_dn, CONF_F_OPTIONAL, ""),
+    STR("ldap", bind_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    BOOL("ldap", sasl_external, 0),
+    BOOL("ldap", starttls, 0),
+    STR("ldap", tls_cacert, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    WORD("ldap", tls_reqcert, reqcert_words),
+    NUM("ldap", network_timeout, 1, 60, 2),
+    NUM("ldap", search_timeout, 1, 60, 3),
+    NUM("ldap", nesting_depth, 0, 10, 3),
+    WORD("ldap", membership, membership_words),
+    NUM("cache", ttl, 1, 86400, 300),
+    NUM("cache", negative_ttl, 0, 3600, 15),
+    NUM("cache", login_refresh, 0, 86400, 60),
+    NUM("cache", offline_grace, 0, 604800, 28800),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -79,15 +120,26 @@ static const struct conf_key conf_keys[] = {
 struct conf_parser;
 struct conf_section {
 	const char *name;
+	int has_arg; /* "[name ARG]" rather than "[name]" */
+	/* Called on the header line (may be NULL); arg is ARG. */
+	int (*enter)(struct conf_parser *p, const char *arg, size_t alen);
 	int (*keyval)(struct conf_parser *p, const char *key, size_t klen,
 	              const char *val, size_t vlen);
+	/* Called when the section ends: next header or end of text. */
+	int (*leave)(struct conf_parser *p);
 };
+
+/* Keys of a [role] section that may be given once. */
+enum { ROLE_SCOPES, ROLE_TERMINALS, ROLE_BREAKGLASS, ROLE_NKEYS };
 
 struct conf_parser {
 	const char *name;
 	unsigned line;
 	const struct conf_section *section; /* NULL before the first one */
+	unsigned section_line;              /* its header line */
 	unsigned seen[N_KEYS];              /* line a key was set on, or 0 */
+	unsigned role_seen[ROLE_NKEYS];     /* same, in the current [role] */
+	unsigned ldap_line;                 /* first [ldap] header, or 0 */
 	struct pg_conf *conf;
 	char *err;
 	size_t errlen;
@@ -95,10 +147,18 @@ struct conf_parser {
 
 static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
                         const char *val, size_t vlen);
+static int ldap_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int role_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int role_keyval(struct conf_parser *p, const char *key, size_t klen,
+                       const char *val, size_t vlen);
+static int role_leave(struct conf_parser *p);
 
 static const struct conf_section conf_sections[] = {
-    {"daemon", table_keyval},
-    {"totp", table_keyval},
+    {"daemon", 0, NULL, table_keyval, NULL},
+    {"totp", 0, NULL, table_keyval, NULL},
+    {"ldap", 0, ldap_enter, table_keyval, NULL},
+    {"cache", 0, NULL, table_keyval, NULL},
+    {"role", 1, role_enter, role_keyval, role_leave},
 };
 
 #define N_SECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -161,10 +221,48 @@ static int set_long(struct conf_parser *p, const struct conf_key *k,
 	return 0;
 }
 
+static bool word_is(const char *word, const char *val, size_t vlen)
+{
+	return strlen(word) == vlen && memcmp(word, val, vlen) == 0;
+}
+
+/* yes/no/true/false/1/0; 0, 1, or -1 for anything else. */
+static int parse_bool(const char *val, size_t vlen)
+{
+	if (word_is("yes", val, vlen) || word_is("true", val, vlen) ||
+	    word_is("1", val, vlen))
+		return 1;
+	if (word_is("no", val, vlen) || word_is("false", val, vlen) ||
+	    word_is("0", val, vlen))
+		return 0;
+	return -1;
+}
+
+static int set_bool(struct conf_parser *p, const struct conf_key *k,
+                    const char *key, size_t klen, const char *val, size_t vlen)
+{
+	int b = parse_bool(val, vlen);
+
+	if (b < 0)
+		return conf_error(p, key, klen, "expected yes or no");
+	*(long *)((char *)p->conf + k->offset) = b;
+	return 0;
+}
+
 static int set_str(struct conf_parser *p, const struct conf_key *k,
                    const char *key, size_t klen, const char *val, size_t vlen)
 {
 	char *dst = (char *)p->conf + k->offset;
+	size_t i;
+
+	if (k->words != NULL) {
+		for (i = 0; k->words[i] != NULL; i++)
+			if (word_is(k->words[i], val, vlen))
+				break;
+		if (k->words[i] == NULL)
+			return conf_error(p, key, klen,
+			                  "not one of the allowed words");
+	}
 
 	if (vlen == 0 && !(k->flags & CONF_F_OPTIONAL))
 		return conf_error(p, key, klen, "must not be empty");
@@ -203,15 +301,212 @@ static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
 	p->seen[i] = p->line;
 	if (k->type == CONF_LONG)
 		return set_long(p, k, key, klen, val, vlen);
+	if (k->type == CONF_BOOL)
+		return set_bool(p, k, key, klen, val, vlen);
 	return set_str(p, k, key, klen, val, vlen);
+}
+
+static int ldap_enter(struct conf_parser *p, const char *arg, size_t alen)
+{
+	(void)arg;
+	(void)alen;
+	p->conf->ldap = 1;
+	if (p->ldap_line == 0)
+		p->ldap_line = p->line;
+	return 0;
+}
+
+/* Role and scope names: what can travel in a space-separated list, an
+ * environment variable and a log line without quoting. */
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+	       c == '_' || c == '-';
+}
+
+static bool is_name(const char *s, size_t len, size_t max)
+{
+	size_t i;
+
+	if (len == 0 || len >= max)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}
+
+static int role_enter(struct conf_parser *p, const char *arg, size_t alen)
+{
+	struct pg_conf *c = p->conf;
+	struct pg_conf_role *r;
+	size_t i;
+
+	if (!is_name(arg, alen, PG_CONF_ROLE_NAME))
+		return conf_error(p, "role", 4,
+		                  "name must be 1..%d of [a-z0-9._-]",
+		                  PG_CONF_ROLE_NAME - 1);
+	/* A role given twice would split its groups in the group area and
+	 * leave its precedence ambiguous. */
+	for (i = 0; i < c->nroles; i++)
+		if (word_is(c->roles[i].name, arg, alen))
+			return conf_error(p, arg, alen, "duplicate role");
+	if (c->nroles == PG_CONF_MAX_ROLES)
+		return conf_error(p, arg, alen, "more than %d roles",
+		                  PG_CONF_MAX_ROLES);
+	r = &c->roles[c->nroles++];
+	memcpy(r->name, arg, alen);
+	r->groups_off = (unsigned)c->role_groups_used;
+	memset(p->role_seen, 0, sizeof(p->role_seen));
+	return 0;
+}
+
+/* A space-separated list whose every item is a scope name. */
+static int check_scopes(struct conf_parser *p, const char *key, size_t klen,
+                        const char *val, size_t vlen)
+{
+	size_t i = 0, start;
+
+	for (;;) {
+		while (i < vlen && is_space(val[i]))
+			i++;
+		if (i == vlen)
+			return 0;
+		start = i;
+		while (i < vlen && !is_space(val[i]))
+			i++;
+		if (!is_name(val + start, i - start, PG_CONF_SCOPE_NAME))
+			return conf_error(p, key, klen,
+			                  "scope \"%.*s\" is not 1..%d of "
+			                  "[a-z0-9._-]",
+			                  (int)(i - start > ERR_NAME_MAX
+			                            ? ERR_NAME_MAX
+			                            : i - start),
+			                  val + start, PG_CONF_SCOPE_NAME - 1);
+	}
+}
+
+static int role_group(struct conf_parser *p, struct pg_conf_role *r,
+                      const char *key, size_t klen, const char *val,
+                      size_t vlen)
+{
+	struct pg_conf *c = p->conf;
+
+	if (vlen == 0)
+		return conf_error(p, key, klen, "must not be empty");
+	if (vlen >= PG_CONF_GROUP_MAX)
+		return conf_error(p, key, klen, "value too long (max %d bytes)",
+		                  PG_CONF_GROUP_MAX - 1);
+	if (vlen + 1 > sizeof(c->role_groups) - c->role_groups_used)
+		return conf_error(p, key, klen,
+		                  "groups of all roles exceed %zu bytes",
+		                  sizeof(c->role_groups));
+	memcpy(c->role_groups + c->role_groups_used, val, vlen);
+	c->role_groups_used += vlen + 1;
+	r->ngroups++;
+	return 0;
+}
+
+static int role_keyval(struct conf_parser *p, const char *key, size_t klen,
+                       const char *val, size_t vlen)
+{
+	static const char *const once[ROLE_NKEYS] = {"scopes", "terminals",
+	                                             "breakglass"};
+	struct pg_conf_role *r = &p->conf->roles[p->conf->nroles - 1];
+	char *dst;
+	int i, b;
+
+	if (word_is("group", key, klen))
+		return role_group(p, r, key, klen, val, vlen);
+	for (i = 0; i < ROLE_NKEYS; i++)
+		if (word_is(once[i], key, klen))
+			break;
+	if (i == ROLE_NKEYS)
+		return conf_error(p, key, klen, "unknown key in [role %s]",
+		                  r->name);
+	if (p->role_seen[i] != 0)
+		return conf_error(p, key, klen,
+		                  "duplicate key (first set on line %u)",
+		                  p->role_seen[i]);
+	p->role_seen[i] = p->line;
+	if (i == ROLE_BREAKGLASS) {
+		if ((b = parse_bool(val, vlen)) < 0)
+			return conf_error(p, key, klen, "expected yes or no");
+		r->breakglass = b;
+		return 0;
+	}
+	if (vlen >= PG_CONF_LIST_MAX)
+		return conf_error(p, key, klen, "value too long (max %d bytes)",
+		                  PG_CONF_LIST_MAX - 1);
+	if (i == ROLE_SCOPES && check_scopes(p, key, klen, val, vlen) != 0)
+		return PG_ERR_CONFIG;
+	dst = i == ROLE_SCOPES ? r->scopes : r->terminals;
+	memcpy(dst, val, vlen);
+	dst[vlen] = '\0';
+	return 0;
+}
+
+/* Without both a group and a scope a role grants nothing: a typo, not a
+ * policy. Reported on the role's header line. */
+static int role_leave(struct conf_parser *p)
+{
+	const struct pg_conf_role *r = &p->conf->roles[p->conf->nroles - 1];
+	unsigned line = p->line;
+	size_t i;
+	int rc = 0;
+
+	p->line = p->section_line;
+	if (r->ngroups == 0)
+		rc =
+		    conf_error(p, "group", 5, "required in [role %s]", r->name);
+	else {
+		for (i = 0; r->scopes[i] != '\0' && is_space(r->scopes[i]); i++)
+			;
+		if (r->scopes[i] == '\0')
+			rc = conf_error(p, "scopes", 6, "required in [role %s]",
+			                r->name);
+	}
+	p->line = line;
+	return rc;
+}
+
+/* The checks on the whole text, once it is all read. */
+static int conf_finish(struct conf_parser *p)
+{
+	const struct pg_conf *c = p->conf;
+
+	if (!c->ldap)
+		return 0;
+	p->line = p->ldap_line;
+	if (c->uri[0] == '\0')
+		return conf_error(p, "uri", 3, "required in [ldap]");
+	if (c->base[0] == '\0')
+		return conf_error(p, "base", 4, "required in [ldap]");
+	/* Every user would be denied: surely not what was meant. */
+	if (c->nroles == 0)
+		return conf_error(p, "[ldap]", 6,
+		                  "no [role] section maps a group to scopes");
+	return 0;
+}
+
+const char *conf_role_group(const struct pg_conf *conf,
+                            const struct pg_conf_role *role, unsigned i)
+{
+	const char *g = conf->role_groups + role->groups_off;
+
+	while (i-- > 0)
+		g += strlen(g) + 1;
+	return g;
 }
 
 static int section_line(struct conf_parser *p, const char *s, size_t len)
 {
 	const char *close = memchr(s, ']', len);
 	const char *name = s + 1;
-	const char *rest;
-	size_t nlen, i;
+	const struct conf_section *sec = NULL;
+	const char *rest, *arg;
+	size_t nlen, wlen, alen, i;
+	int rc;
 
 	if (close == NULL)
 		return conf_error(p, s, len, "missing ']'");
@@ -224,14 +519,33 @@ static int section_line(struct conf_parser *p, const char *s, size_t len)
 	nlen = (size_t)(close - name);
 	while (nlen > 0 && is_space(name[nlen - 1]))
 		nlen--;
+	/* "[role nurse]": the word, then the argument after blanks. */
+	for (wlen = 0; wlen < nlen && !is_space(name[wlen]); wlen++)
+		;
+	for (arg = name + wlen; arg < name + nlen && is_space(*arg); arg++)
+		;
+	alen = (size_t)(name + nlen - arg);
 	for (i = 0; i < N_SECTIONS; i++) {
-		if (strlen(conf_sections[i].name) == nlen &&
-		    memcmp(conf_sections[i].name, name, nlen) == 0) {
-			p->section = &conf_sections[i];
-			return 0;
-		}
+		sec = &conf_sections[i];
+		if (strlen(sec->name) == wlen &&
+		    memcmp(sec->name, name, wlen) == 0)
+			break;
 	}
-	return conf_error(p, s, (size_t)(close - s) + 1, "unknown section");
+	if (i == N_SECTIONS)
+		return conf_error(p, s, (size_t)(close - s) + 1,
+		                  "unknown section");
+	if (sec->has_arg && alen == 0)
+		return conf_error(p, s, (size_t)(close - s) + 1,
+		                  "missing name: [%s NAME]", sec->name);
+	if (!sec->has_arg && alen > 0)
+		return conf_error(p, s, (size_t)(close - s) + 1,
+		                  "[%s] takes no name", sec->name);
+	if (p->section != NULL && p->section->leave != NULL &&
+	    (rc = p->section->leave(p)) != 0)
+		return rc;
+	p->section = sec;
+	p->section_line = p->line;
+	return sec->enter != NULL ? sec->enter(p, arg, alen) : 0;
 }
 
 /*
@@ -317,7 +631,7 @@ void conf_defaults(struct pg_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	for (i = 0; i < N_KEYS; i++) {
 		k = &conf_keys[i];
-		if (k->type == CONF_LONG)
+		if (k->type != CONF_STR)
 			*(long *)((char *)conf + k->offset) = k->def_long;
 		else
 			snprintf((char *)conf + k->offset, k->size, "%s",
@@ -349,7 +663,10 @@ int conf_parse(const char *name, const char *text, size_t len,
 			return rc;
 		text = nl < end ? nl + 1 : end;
 	}
-	return 0;
+	if (p.section != NULL && p.section->leave != NULL &&
+	    (rc = p.section->leave(&p)) != 0)
+		return rc;
+	return conf_finish(&p);
 }
 
 int conf_load(const char *path, int check_owner, struct pg_conf *conf,
@@ -384,29 +701,58 @@ static bool needs_quotes(const char *v)
 	return false;
 }
 
-void conf_dump(const struct pg_conf *conf, FILE *out)
+static void dump_str(FILE *out, const char *key, const char *v)
+{
+	fprintf(out, needs_quotes(v) ? "%s = \"%s\"\n" : "%s = %s\n", key, v);
+}
+
+static void dump_table(const struct pg_conf *conf, const char *section,
+                       FILE *out)
 {
 	const struct conf_key *k;
-	const char *v;
+	long v;
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		k = &conf_keys[i];
+		if (strcmp(k->section, section) != 0)
+			continue;
+		if (k->type == CONF_STR) {
+			dump_str(out, k->key, (const char *)conf + k->offset);
+			continue;
+		}
+		v = *(const long *)((const char *)conf + k->offset);
+		if (k->type == CONF_BOOL)
+			fprintf(out, "%s = %s\n", k->key, v ? "yes" : "no");
+		else
+			fprintf(out, "%s = %ld\n", k->key, v);
+	}
+}
+
+void conf_dump(const struct pg_conf *conf, FILE *out)
+{
+	const struct pg_conf_role *r;
 	size_t s, i;
+	unsigned g;
 
 	fprintf(out, "# phiguard effective configuration\n");
 	for (s = 0; s < N_SECTIONS; s++) {
+		if (conf_sections[s].keyval != table_keyval)
+			continue;
+		/* Without [ldap] the daemon runs without a directory; a dump
+		 * must not switch it on. */
+		if (strcmp(conf_sections[s].name, "ldap") == 0 && !conf->ldap)
+			continue;
 		fprintf(out, "\n[%s]\n", conf_sections[s].name);
-		for (i = 0; i < N_KEYS; i++) {
-			k = &conf_keys[i];
-			if (strcmp(k->section, conf_sections[s].name) != 0)
-				continue;
-			if (k->type == CONF_LONG) {
-				fprintf(out, "%s = %ld\n", k->key,
-				        *(const long *)((const char *)conf +
-				                        k->offset));
-				continue;
-			}
-			v = (const char *)conf + k->offset;
-			fprintf(out,
-			        needs_quotes(v) ? "%s = \"%s\"\n" : "%s = %s\n",
-			        k->key, v);
-		}
+		dump_table(conf, conf_sections[s].name, out);
+	}
+	for (i = 0; i < conf->nroles; i++) {
+		r = &conf->roles[i];
+		fprintf(out, "\n[role %s]\n", r->name);
+		for (g = 0; g < r->ngroups; g++)
+			dump_str(out, "group", conf_role_group(conf, r, g));
+		dump_str(out, "scopes", r->scopes);
+		dump_str(out, "terminals", r->terminals);
+		fprintf(out, "breakglass = %s\n", r->breakglass ? "yes" : "no");
 	}
 }

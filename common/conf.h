@@ -12,6 +12,30 @@
 #define PG_CONF_ERRLEN 512
 #define PG_CONF_MAX_PATH 1024
 
+/* Policy limits. Roles and their groups live inside struct pg_conf (no
+ * pointers, so the PAM module and phiguardctl keep it on the stack and
+ * copy it freely); these bound its size to about 30 KiB. */
+#define PG_CONF_MAX_ROLES  32
+#define PG_CONF_ROLE_NAME  32  /* bytes with the NUL; [a-z0-9._-] */
+#define PG_CONF_SCOPE_NAME 32  /* bytes with the NUL; [a-z0-9._-] */
+#define PG_CONF_LIST_MAX   256 /* scopes, terminals: bytes with the NUL */
+#define PG_CONF_GROUP_MAX  512 /* one group DN or cn, with the NUL */
+#define PG_CONF_GROUP_AREA 8192 /* every role's groups together */
+
+/*
+ * One [role NAME] section. Roles are kept in file order, which is their
+ * precedence for PHIGUARD_ROLE. The groups are ngroups NUL-terminated
+ * strings starting at pg_conf.role_groups + groups_off.
+ */
+struct pg_conf_role {
+	char name[PG_CONF_ROLE_NAME];
+	char scopes[PG_CONF_LIST_MAX];    /* space-separated scope names */
+	char terminals[PG_CONF_LIST_MAX]; /* host globs; "" = everywhere */
+	int breakglass;                   /* 0 or 1 */
+	unsigned ngroups;
+	unsigned groups_off;
+};
+
 /*
  * Every key with its default. Documented in phiguard.conf(5) and
  * contrib/phiguard.conf.example; keep the three in step.
@@ -33,6 +57,40 @@ struct pg_conf {
 	long failure_window;  /* 300 s (1..86400) */
 	long lockout;         /* 900 s (1..604800) */
 	char issuer[128];     /* "phiguard": otpauth issuer for enrollment */
+
+	/* [daemon], for the policy */
+	char hostname[256]; /* "" = gethostname(); matched by terminals */
+
+	/* [ldap]: the directory. Checked here for syntax; phiguardd hands
+	 * the values to its directory client, which checks the rest. */
+	int ldap;                     /* 1 once an [ldap] section is seen */
+	char uri[1024];               /* space-separated, failover order */
+	char base[512];               /* required with [ldap] */
+	char user_base[512];          /* "" = base */
+	char group_base[512];         /* "" = base */
+	char user_attr[64];           /* "uid" */
+	char bind_dn[512];            /* "" = no simple bind */
+	char bind_password_file[PG_CONF_MAX_PATH]; /* "" with bind_dn "" */
+	long sasl_external;           /* no */
+	long starttls;                /* no */
+	char tls_cacert[PG_CONF_MAX_PATH]; /* "" = libldap's default */
+	char tls_reqcert[16];         /* "demand" */
+	long network_timeout;         /* 2 s (1..60) */
+	long search_timeout;          /* 3 s (1..60) */
+	long nesting_depth;           /* 3 (0..10) */
+	char membership[16];          /* "auto" */
+
+	/* [cache], seconds */
+	long ttl;           /* 300 (1..86400) */
+	long negative_ttl;  /* 15 (0..3600) */
+	long login_refresh; /* 60 (0..86400); 0 = refresh at every login */
+	long offline_grace; /* 28800 (0..604800) */
+
+	/* [role NAME] sections, in file order */
+	size_t nroles;
+	struct pg_conf_role roles[PG_CONF_MAX_ROLES];
+	size_t role_groups_used;
+	char role_groups[PG_CONF_GROUP_AREA];
 };
 
 /* Fill *conf with every default. */
@@ -58,6 +116,10 @@ int conf_parse(const char *name, const char *text, size_t len,
  */
 int conf_load(const char *path, int check_owner, struct pg_conf *conf,
 	      char *err, size_t errlen);
+
+/* The i-th group (0 <= i < role->ngroups) of a role of conf. */
+const char *conf_role_group(const struct pg_conf *conf,
+			    const struct pg_conf_role *role, unsigned i);
 
 /* Write the effective configuration, every key, as a valid config file. */
 void conf_dump(const struct pg_conf *conf, FILE *out);

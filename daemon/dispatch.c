@@ -30,14 +30,22 @@ static const struct dispatch_entry dispatch_table[] = {
     {PG_VERB_REPORT, D_SELF_ONLY, verb_report},
     {PG_VERB_STATUS, D_ROOT_ONLY, verb_status},
     {PG_VERB_UNLOCK, D_ROOT_ONLY | D_USER, verb_unlock},
+    {PG_VERB_AUTHZ, D_SELF_ONLY, verb_authz},
+    {PG_VERB_CHECK, D_SELF_ONLY, verb_check},
+    {PG_VERB_SESSION, D_SELF_ONLY, verb_session},
+    {PG_VERB_EXPLAIN, D_ROOT_ONLY | D_USER, verb_explain},
+    /* user= is optional: the handler checks it. */
+    {PG_VERB_FLUSH, D_ROOT_ONLY, verb_flush},
+    {PG_VERB_RELOAD, D_ROOT_ONLY, verb_reload},
 };
 
 /*
  * Request keys that may appear in the decision log. A whitelist, so that a
  * future verb carrying a secret cannot leak it through a generic logger.
  */
-static const char *const logged_keys[] = {
-    "step_start", "factor", "result", "reason", "service", "rhost", "tty"};
+static const char *const logged_keys[] = {"step_start", "factor",  "result",
+                                          "reason",     "service", "rhost",
+                                          "tty",        "scope",   "action"};
 
 #define DISPATCH_LOG_VALUE_MAX 64
 
@@ -162,6 +170,15 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	}
 	if (rc == 0)
 		rc = ent->handler(d, &r, &resp);
+	if (rc == VERB_PARKED) {
+		/* Logged when answered (authz.c). */
+		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
+		          r.user != NULL ? r.user : "-", (unsigned)peer->uid);
+		*outlen = 0;
+		proto_msg_clear(&req);
+		log_setrequest(0);
+		return 0;
+	}
 	if (rc != 0)
 		proto_make_error(&resp, rc,
 		                 text != NULL ? text : pg_strerror(rc));

@@ -13,6 +13,8 @@
  * Answer one request line (len bytes, without "\n") from peer: exactly one
  * response line ending in "\n" goes to out (outsz >= PG_PROTO_MAX_LINE +
  * 1), its length to *outlen. The request buffer is wiped afterwards.
+ * A request a handler parked (VERB_PARKED) writes nothing (*outlen 0)
+ * and returns 0: its answer goes through server_answer() later.
  * Returns 0 for an OK response, else the pg_err carried by the ERR.
  * Matches the pg_server_hooks request contract.
  */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "conf.h"
 #include "dispatch.h"
 #include "err.h"
@@ -133,6 +134,10 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	    peer_user_ids(conf->user, &uid, &gid) != 0) {
 		fprintf(stderr, "%s: user: %s: no such user\n", path,
 		        conf->user);
+		bad++;
+	}
+	if (conf->ldap && authz_check_config(conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
 		bad++;
 	}
 	return bad;
@@ -259,6 +264,67 @@ static int daemon_request(void *arg, const struct pg_peer *peer,
 	return dispatch_line(arg, peer, line, len, out, outsz, outlen);
 }
 
+/*
+ * RELOAD and SIGHUP: parse into a new configuration and swap only if all
+ * of it is good. The policy, cache and directory settings apply at once;
+ * [daemon] and [totp] keep their startup values until a restart.
+ */
+struct reloader {
+	const char *path;
+	struct pg_conf *current; /* NULL while the startup one is in force */
+};
+
+static int daemon_reload(struct pg_daemon *d, char *err, size_t errlen)
+{
+	struct reloader *r = d->reload_arg;
+	char why[PG_CONF_ERRLEN];
+	struct pg_conf *nc;
+	int rc = PG_ERR_NOMEM;
+
+	if ((nc = malloc(sizeof(*nc))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", r->path);
+		goto out;
+	}
+	conf_defaults(nc);
+	if ((rc = conf_load(r->path, geteuid() == 0, nc, err, errlen)) != 0)
+		goto out;
+	if (nc->ldap) {
+		rc =
+		    d->authz != NULL
+		        ? authz_reconfigure(d->authz, nc, why, sizeof(why))
+		        : authz_new(nc, d->server, &d->authz, why, sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", r->path,
+			         rc == PG_ERR_CONFIG ? why : pg_strerror(rc));
+			goto out;
+		}
+	} else if (d->authz != NULL) {
+		authz_free(d->authz);
+		d->authz = NULL;
+	}
+	log_info("configuration reloaded from %s%s", r->path,
+	         nc->ldap ? "" : " (no [ldap]: authorization off)");
+	free(r->current);
+	r->current = nc;
+	d->conf = nc;
+	nc = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		log_errx("bad config refused, old kept: %s", err);
+	free(nc);
+	return rc;
+}
+
+static void daemon_sighup(void *arg)
+{
+	struct pg_daemon *d = arg;
+	char err[PG_CONF_ERRLEN];
+
+	/* Refusals are logged by daemon_reload. */
+	(void)d->reload(d, err, sizeof(err));
+}
+
 static void daemon_tick(void *arg)
 {
 	struct pg_daemon *d = arg;
@@ -280,7 +346,9 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (size_t)conf->max_clients,
 	    (int)conf->client_timeout * 1000,
 	};
-	struct pg_server_hooks hooks = {daemon_request, daemon_tick, NULL};
+	struct pg_server_hooks hooks = {daemon_request, daemon_tick,
+	                                daemon_sighup, NULL};
+	struct reloader reloader = {o->config, NULL};
 	struct pg_state *st = NULL;
 	struct pg_statelog *slog = NULL;
 	struct pg_server *srv = NULL;
@@ -288,6 +356,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	char err[PG_CONF_ERRLEN];
 	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
 
+	memset(&d, 0, sizeof(d));
 	/* Files get the modes we ask for (state 0600, pidfile 0644). */
 	umask(022);
 	if (!o->foreground && daemonize(&notify) != 0)
@@ -303,7 +372,6 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		log_errx("state_dir: %s", err);
 		goto out;
 	}
-	memset(&d, 0, sizeof(d));
 	d.conf = conf;
 	d.state = st;
 	d.log = slog;
@@ -311,6 +379,13 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	if (server_new(&params, &hooks, &srv) != 0)
 		goto out;
 	d.server = srv;
+	d.reload = daemon_reload;
+	d.reload_arg = &reloader;
+	if (conf->ldap &&
+	    authz_new(conf, srv, &d.authz, err, sizeof(err)) != 0) {
+		log_errx("%s: %s", o->config, err);
+		goto out;
+	}
 	if (conf->pidfile[0] != '\0') {
 		if (pidfile_write(conf->pidfile) != 0)
 			goto out;
@@ -339,7 +414,9 @@ out:
 	if (have_pidfile && unlink(conf->pidfile) != 0)
 		log_debug("cannot remove pidfile %s: %s", conf->pidfile,
 		          strerror(errno));
+	authz_free(d.authz);
 	server_free(srv);
+	free(reloader.current);
 	statelog_free(slog);
 	state_free(st);
 	log_info("phiguardd stopped%s", rc == EXIT_SUCCESS ? "" : " on error");

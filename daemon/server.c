@@ -34,11 +34,19 @@
  * state log and directory, syslog, stdio, and slack for NSS. */
 #define SERVER_SPARE_FDS 32
 
-enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN };
+enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN, SRC_WATCH };
 
 /* epoll hands back a pointer to this; it starts every pollable object. */
 struct src {
 	enum src_kind kind;
+};
+
+/* An outside descriptor the loop watches for the daemon (server_watch). */
+struct watch {
+	struct src src; /* first */
+	struct watch *next;
+	void (*fn)(void *arg);
+	void *arg;
 };
 
 struct conn {
@@ -47,6 +55,7 @@ struct conn {
 	int fd;
 	uint32_t events; /* registered with epoll */
 	int closing;     /* no more input; close once out is sent */
+	uint64_t ticket; /* parked: awaiting server_answer(); else 0 */
 	struct pg_peer peer;
 	int64_t deadline;
 	size_t inlen;
@@ -68,6 +77,9 @@ struct pg_server {
 	int64_t next_tick;
 	int stop;
 	struct conn *head, *tail;
+	struct conn *current; /* whose request a hook is answering */
+	struct watch *watches;
+	uint64_t next_ticket;
 	size_t nconns;
 	size_t nonroot; /* of those, from uids other than root */
 	uint64_t requests, errors;
@@ -322,11 +334,13 @@ static int conn_update(struct pg_server *srv, struct conn *c)
 {
 	uint32_t want = 0;
 
-	if (!c->closing)
+	if (!c->closing && c->ticket == 0)
 		want |= EPOLLIN;
 	if (c->outoff < c->outlen)
 		want |= EPOLLOUT;
-	if (want == 0 ||
+	/* A parked connection waits with no events: a hang-up still
+	 * comes through as EPOLLHUP. */
+	if ((want == 0 && c->ticket == 0) ||
 	    (want != c->events &&
 	     epoll_set(srv, EPOLL_CTL_MOD, c->fd, want, &c->src) != 0)) {
 		conn_close(srv, c);
@@ -399,20 +413,24 @@ static int conn_process(struct pg_server *srv, struct conn *c)
 	char *nl;
 	int rc;
 
-	while (!c->closing &&
+	while (!c->closing && c->ticket == 0 &&
 	       (nl = memchr(c->in + start, '\n', c->inlen - start)) != NULL) {
 		len = (size_t)(nl - (c->in + start));
 		if (conn_reserve(srv, c) != 0)
 			return -1;
+		srv->current = c;
 		rc = srv->hooks.request(srv->hooks.arg, &c->peer, c->in + start,
 		                        len, c->out + c->outlen,
 		                        sizeof(c->out) - c->outlen, &outlen);
+		srv->current = NULL;
+		start += len + 1;
+		refresh_deadline(srv, c);
+		if (c->ticket != 0)
+			break; /* counted when answered */
 		c->outlen += outlen;
 		srv->requests++;
 		if (rc != 0)
 			srv->errors++;
-		start += len + 1;
-		refresh_deadline(srv, c);
 	}
 	memmove(c->in, c->in + start, c->inlen - start);
 	c->inlen -= start;
@@ -421,7 +439,7 @@ static int conn_process(struct pg_server *srv, struct conn *c)
 	 * it is still on the way and cannot be told from the next request,
 	 * so answer and hang up (proto.h).
 	 */
-	if (!c->closing && c->inlen == sizeof(c->in)) {
+	if (!c->closing && c->ticket == 0 && c->inlen == sizeof(c->in)) {
 		if (conn_reserve(srv, c) != 0)
 			return -1;
 		queue(c, srv->toolong, srv->toolonglen);
@@ -565,8 +583,10 @@ static void read_signals(struct pg_server *srv)
 
 	while (read(srv->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: this version does not reload; "
-			         "restart phiguardd to apply changes");
+			if (srv->hooks.reload != NULL)
+				srv->hooks.reload(srv->hooks.arg);
+			else
+				log_info("SIGHUP: nothing to reload");
 			continue;
 		}
 		log_info("signal %u: shutting down", si.ssi_signo);
@@ -594,6 +614,12 @@ static int housekeeping(struct pg_server *srv)
 	int64_t now = time_mono_ms(), next;
 
 	while (srv->head != NULL && srv->head->deadline <= now) {
+		/* A parked connection waits for the directory, whose waits
+		 * are bounded on their own: keep it, at the back. */
+		if (srv->head->ticket != 0) {
+			refresh_deadline(srv, srv->head);
+			continue;
+		}
 		log_info("closing connection from uid %u pid %ld: no complete "
 		         "request within %d ms",
 		         (unsigned)srv->head->peer.uid,
@@ -653,6 +679,9 @@ int server_run(struct pg_server *srv)
 				accept_clients(srv);
 			else if (src->kind == SRC_SIGNAL)
 				read_signals(srv);
+			else if (src->kind == SRC_WATCH)
+				((struct watch *)src)
+				    ->fn(((struct watch *)src)->arg);
 			else
 				conn_event(srv, (struct conn *)src,
 				           ev[i].events);
@@ -665,6 +694,66 @@ int server_run(struct pg_server *srv)
 		if (conn_flush(srv, srv->head) == 0)
 			conn_close(srv, srv->head);
 	}
+	return 0;
+}
+
+uint64_t server_park(struct pg_server *srv)
+{
+	struct conn *c = srv->current;
+
+	if (c == NULL)
+		return 0;
+	if (++srv->next_ticket == 0)
+		srv->next_ticket = 1;
+	c->ticket = srv->next_ticket;
+	return c->ticket;
+}
+
+int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
+                  size_t len, int rc)
+{
+	struct conn *c;
+
+	for (c = srv->head; c != NULL && c->ticket != ticket; c = c->next)
+		;
+	if (c == NULL || ticket == 0)
+		return PG_ERR_NOTFOUND;
+	c->ticket = 0;
+	srv->requests++;
+	if (rc != 0)
+		srv->errors++;
+	/* Room for it: the connection read nothing while parked and
+	 * conn_process reserved a maximal line before the hook ran. */
+	if (len <= sizeof(c->out) - c->outlen)
+		queue(c, line, len);
+	refresh_deadline(srv, c);
+	/* Requests that arrived meanwhile are waiting in c->in. Not from
+	 * inside another request's hook, though: that would run a handler
+	 * within a handler; they wait for the client's next bytes then. */
+	if (srv->current != NULL)
+		conn_flush(srv, c);
+	else
+		conn_process(srv, c);
+	return 0;
+}
+
+int server_watch(struct pg_server *srv, int fd, void (*fn)(void *arg),
+                 void *arg)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return PG_ERR_NOMEM;
+	w->src.kind = SRC_WATCH;
+	w->fn = fn;
+	w->arg = arg;
+	if (epoll_set(srv, EPOLL_CTL_ADD, fd, EPOLLIN, &w->src) != 0) {
+		log_warn("watching fd %d", fd);
+		free(w);
+		return PG_ERR_IO;
+	}
+	w->next = srv->watches;
+	srv->watches = w;
 	return 0;
 }
 
@@ -688,6 +777,12 @@ void server_free(struct pg_server *srv)
 		close(srv->sfd);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
+	while (srv->watches != NULL) {
+		struct watch *w = srv->watches;
+
+		srv->watches = w->next;
+		free(w);
+	}
 	free(srv->path);
 	free(srv);
 }

@@ -30,6 +30,8 @@ struct pg_server_hooks {
 	               size_t len, char *out, size_t outsz, size_t *outlen);
 	/* Housekeeping, about once a minute; may be NULL. */
 	void (*tick)(void *arg);
+	/* SIGHUP; may be NULL (then it is logged and ignored). */
+	void (*reload)(void *arg);
 	void *arg;
 };
 
@@ -58,6 +60,33 @@ int server_new(const struct pg_server_params *params,
  * Returns 0, or PG_ERR_IO if the event loop itself failed.
  */
 int server_run(struct pg_server *srv);
+
+/*
+ * Called from inside a request hook: the request being answered will be
+ * answered later with server_answer(), so the hook writes nothing. The
+ * connection reads no further request until then (responses stay in
+ * order) and is not timed out meanwhile. Returns the ticket to answer
+ * with; never 0.
+ */
+uint64_t server_park(struct pg_server *srv);
+
+/*
+ * Answer the parked request of ticket with line (len bytes, ending in
+ * "\n"; rc as the request hook would return it) and resume reading that
+ * connection. Returns 0, or PG_ERR_NOTFOUND if the client has gone (the
+ * answer is dropped). Called from inside a request hook, requests the
+ * client pipelined meanwhile are answered only once it sends more.
+ */
+int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
+                  size_t len, int rc);
+
+/*
+ * Watch fd (readable) in the event loop: fn(arg) runs on the loop's
+ * thread whenever it is readable, and must drain it. Returns 0,
+ * PG_ERR_NOMEM or PG_ERR_IO. The watch lasts until server_free().
+ */
+int server_watch(struct pg_server *srv, int fd, void (*fn)(void *arg),
+                 void *arg);
 
 /* Counters for STATUS. */
 void server_stats(const struct pg_server *srv, struct pg_server_stats *out);

@@ -9,6 +9,7 @@
 #include "peer.h"
 #include "proto.h"
 
+struct pg_authz;
 struct pg_conf;
 struct pg_server;
 struct pg_state;
@@ -19,8 +20,14 @@ struct pg_daemon {
 	const struct pg_conf *conf;
 	struct pg_state *state;
 	struct pg_statelog *log;
-	const struct pg_server *server; /* for STATUS counters */
-	unsigned long seq;              /* request ids for log lines */
+	struct pg_server *server; /* STATUS counters; parking requests */
+	struct pg_authz *authz;   /* NULL: no [ldap] configured */
+	unsigned long seq;        /* request ids for log lines */
+	/* Re-read the configuration file (RELOAD, SIGHUP). 0, or
+	 * PG_ERR_CONFIG with "file:line: key: reason" in err and the old
+	 * configuration in force. */
+	int (*reload)(struct pg_daemon *d, char *err, size_t errlen);
+	void *reload_arg;
 };
 
 /* One request as a handler sees it. */
@@ -32,10 +39,15 @@ struct pg_request {
 	int64_t now;      /* wall clock, unix seconds, read once */
 };
 
+/* A handler parked its request (server_park): the answer comes later
+ * through server_answer(), and dispatch writes nothing now. */
+#define VERB_PARKED 1
+
 /*
  * A handler either fills *resp (OK, or an ERR that carries extra fields)
  * and returns 0, or returns a negative pg_err for dispatch to answer as a
- * plain ERR. A response never carries a secret: it is logged verbatim.
+ * plain ERR, or VERB_PARKED. A response never carries a secret: it is
+ * logged verbatim.
  */
 int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
                  struct pg_msg *resp);
@@ -46,6 +58,18 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp);
 int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp);
+int verb_authz(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_check(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_session(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp);
+int verb_explain(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp);
+int verb_flush(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_reload(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp);
 
 #endif

@@ -2,6 +2,7 @@
 /* The root-only admin verbs: STATUS (counters) and UNLOCK (lift a lockout). */
 #include "config.h"
 
+#include "authz.h"
 #include "err.h"
 #include "server.h"
 #include "state.h"
@@ -30,7 +31,7 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	                        ? "recovered"
 	                        : "ok")) != 0)
 		return rc;
-	return 0;
+	return d->authz != NULL ? authz_status(d->authz, resp) : 0;
 }
 
 int verb_unlock(struct pg_daemon *d, const struct pg_request *req,

@@ -175,3 +175,99 @@ out:
 	proto_msg_clear(&req);
 	return r;
 }
+
+/*
+ * Copy the value of key into out (outsz bytes) if it is 1..outsz-1 bytes,
+ * each of them in allowed, with spaces (if allowed at all) only single
+ * and inside. These values reach the PAM environment and the log: never
+ * raw daemon bytes.
+ */
+static int get_checked(const struct pg_msg *resp, const char *key,
+                       const char *allowed, char *out, size_t outsz)
+{
+	const char *v = proto_get(resp, key);
+	size_t len, i;
+
+	if (v == NULL)
+		return PG_ERR_MISSING;
+	len = strlen(v);
+	if (len == 0 || len >= outsz || v[0] == ' ' || v[len - 1] == ' ')
+		return PG_ERR_PROTO;
+	for (i = 0; i < len; i++) {
+		if (strchr(allowed, v[i]) == NULL ||
+		    (v[i] == ' ' && v[i + 1] == ' '))
+			return PG_ERR_PROTO;
+	}
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+
+static int read_authz(const struct pg_msg *resp, struct daemon_authz *a)
+{
+	const char *allowed = proto_get(resp, "allowed");
+	int r;
+
+	if (allowed == NULL)
+		return PG_ERR_MISSING;
+	/* source is informative: a missing one is not an error, a bad
+	 * one is (the whole answer is then suspect). */
+	if (proto_get(resp, "source") != NULL &&
+	    (r = get_checked(resp, "source", LOWER_DIGITS "-", a->source,
+	                     sizeof(a->source))) != 0)
+		return r;
+	if (strcmp(allowed, "yes") == 0) {
+		a->allowed = 1;
+		if ((r = get_checked(resp, "scopes", LOWER_DIGITS "._- ",
+		                     a->scopes, sizeof(a->scopes))) != 0 ||
+		    (r = get_checked(resp, "role", LOWER_DIGITS "._- ", a->role,
+		                     sizeof(a->role))) != 0)
+			return r;
+		return 0;
+	}
+	if (strcmp(allowed, "no") != 0)
+		return PG_ERR_PROTO;
+	return get_checked(resp, "reason", LOWER_DIGITS "-", a->reason,
+	                   sizeof(a->reason));
+}
+
+int daemon_authz(const struct daemon_req *d, const struct pam_items *it,
+                 struct daemon_authz *out)
+{
+	struct pg_msg req, resp;
+	struct daemon_authz a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	proto_msg_init(&req, PG_VERB_AUTHZ);
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((r = add_items(&req, it)) != 0 || (r = call(d, &req, &resp)) != 0 ||
+	    (r = proto_response_status(&resp)) != 0 ||
+	    (r = read_authz(&resp, &a)) != 0)
+		goto out;
+	*out = a;
+out:
+	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return r;
+}
+
+int daemon_session(const struct daemon_req *d, const struct pam_items *it,
+                   int open)
+{
+	struct pg_msg req, resp;
+	int r;
+
+	proto_msg_init(&req, PG_VERB_SESSION);
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((r = add_items(&req, it)) != 0 ||
+	    (r = proto_add(&req, "action", open ? "open" : "close")) != 0 ||
+	    (r = call(d, &req, &resp)) != 0)
+		goto out;
+	r = proto_response_status(&resp);
+out:
+	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return r;
+}

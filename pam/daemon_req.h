@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The module's requests to phiguardd (PREAUTH, CLAIM, REPORT; see
- * common/proto.h), each on its own connection and within one deadline. */
+/* The module's requests to phiguardd (PREAUTH, CLAIM, REPORT, AUTHZ,
+ * SESSION; see common/proto.h), each on its own connection and within one
+ * deadline. */
 #ifndef PHIGUARD_PAM_DAEMON_REQ_H
 #define PHIGUARD_PAM_DAEMON_REQ_H
 
@@ -36,9 +37,10 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
                    int64_t *locked_until);
 
 /*
- * CLAIM the step starting at unix time step_start for the user. Returns 0 if claimed, PG_ERR_REPLAY, or
- * PG_ERR_LOCKED with *locked_until set (0 if the daemon gave no time);
- * else the transport or daemon errors as for daemon_preauth().
+ * CLAIM the step starting at unix time step_start for the user. Returns 0 if
+ * claimed, PG_ERR_REPLAY, or PG_ERR_LOCKED with *locked_until set (0 if the
+ * daemon gave no time); else the transport or daemon errors as for
+ * daemon_preauth().
  */
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
                  uint64_t step_start, int64_t *locked_until);
@@ -52,5 +54,38 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 int daemon_report(const struct daemon_req *d, const struct pam_items *it,
                   const char *factor, int success, const char *reason,
                   int64_t *locked_until);
+
+#define DAEMON_REQ_MAX_SCOPES 1024 /* bytes of the scope list */
+#define DAEMON_REQ_MAX_TOKEN  64   /* bytes of a role, reason or source */
+
+/* AUTHZ's answer, every string checked: safe for the PAM environment. */
+struct daemon_authz {
+	int allowed;
+	/* allowed: one or more scope names of [a-z0-9._-], separated by
+	 * single spaces; else "". */
+	char scopes[DAEMON_REQ_MAX_SCOPES + 1];
+	/* allowed: [a-z0-9._ -], not empty, not starting or ending with a
+	 * space; else "". */
+	char role[DAEMON_REQ_MAX_TOKEN + 1];
+	/* refused: a token of [a-z0-9-] (no-rule, terminal, unknown-user,
+	 * directory-unreachable or one a newer daemon adds); else "". */
+	char reason[DAEMON_REQ_MAX_TOKEN + 1];
+	/* fresh, cache, stale or none; "" if the daemon gave none. */
+	char source[DAEMON_REQ_MAX_TOKEN + 1];
+};
+
+/*
+ * AUTHZ: may the user log in here, with which scopes? Returns 0 with *out
+ * filled (allowed or not), or the errors of daemon_preauth(); an answer
+ * with a missing, malformed or oversized field is PG_ERR_PROTO (or
+ * PG_ERR_MISSING), never a partial *out: *out is written only on success.
+ */
+int daemon_authz(const struct daemon_req *d, const struct pam_items *it,
+                 struct daemon_authz *out);
+
+/* SESSION action=open|close (open != 0). Returns 0 or the errors of
+ * daemon_preauth(). */
+int daemon_session(const struct daemon_req *d, const struct pam_items *it,
+                   int open);
 
 #endif

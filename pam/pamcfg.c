@@ -99,18 +99,41 @@ static int opt_prompt(struct pamcfg *cfg, const char *val, char *err,
 	return 0;
 }
 
-static int opt_no_token(struct pamcfg *cfg, const char *val, char *err,
-                        size_t errlen)
+/* "deny" -> 0, "ignore" -> 1: the two options that choose between them. */
+static int deny_or_ignore(const char *val, int *ignore, char *err,
+                          size_t errlen)
 {
 	if (strcmp(val, "deny") == 0) {
-		cfg->no_token = PAMCFG_NO_TOKEN_DENY;
+		*ignore = 0;
 	} else if (strcmp(val, "ignore") == 0) {
-		cfg->no_token = PAMCFG_NO_TOKEN_IGNORE;
+		*ignore = 1;
 	} else {
 		snprintf(err, errlen, "must be deny or ignore");
 		return PG_ERR_INVAL;
 	}
 	return 0;
+}
+
+static int opt_no_token(struct pamcfg *cfg, const char *val, char *err,
+                        size_t errlen)
+{
+	int ignore, r;
+
+	if ((r = deny_or_ignore(val, &ignore, err, errlen)) == 0)
+		cfg->no_token =
+		    ignore ? PAMCFG_NO_TOKEN_IGNORE : PAMCFG_NO_TOKEN_DENY;
+	return r;
+}
+
+static int opt_daemon_down(struct pamcfg *cfg, const char *val, char *err,
+                           size_t errlen)
+{
+	int ignore, r;
+
+	if ((r = deny_or_ignore(val, &ignore, err, errlen)) == 0)
+		cfg->daemon_down = ignore ? PAMCFG_DAEMON_DOWN_IGNORE
+		                          : PAMCFG_DAEMON_DOWN_DENY;
+	return r;
 }
 
 /* Seconds with at most three decimals ("2", "0.5", "1.250") to ms. */
@@ -177,6 +200,7 @@ static const struct opt opts[] = {
     {"prompt", 1, opt_prompt},
     {"no_token", 1, opt_no_token},
     {"daemon_timeout", 1, opt_daemon_timeout},
+    {"daemon_down", 1, opt_daemon_down},
     {"use_first_pass", 0, opt_use_first_pass},
     {"try_first_pass", 0, opt_try_first_pass},
     {"debug", 0, opt_debug},
@@ -190,6 +214,7 @@ void pamcfg_defaults(struct pamcfg *cfg)
 	snprintf(cfg->prompt, sizeof(cfg->prompt), "%s", PAMCFG_DEFAULT_PROMPT);
 	cfg->no_token = PAMCFG_NO_TOKEN_DENY;
 	cfg->authtok = PAMCFG_AUTHTOK_PROMPT;
+	cfg->daemon_down = PAMCFG_DAEMON_DOWN_DENY;
 	cfg->timeout_ms = PAMCFG_DEFAULT_TIMEOUT_MS;
 }
 

@@ -22,6 +22,14 @@ enum pamcfg_no_token {
 	PAMCFG_NO_TOKEN_IGNORE,   /* PAM_IGNORE without prompting */
 };
 
+/* What the account and session stages do when phiguardd cannot be asked
+ * (the auth stage always fails closed: see pam_phiguard(8)). */
+enum pamcfg_daemon_down {
+	PAMCFG_DAEMON_DOWN_DENY =
+	    0,                     /* PAM_AUTHINFO_UNAVAIL / PAM_SESSION_ERR */
+	PAMCFG_DAEMON_DOWN_IGNORE, /* PAM_IGNORE */
+};
+
 /* Where the code comes from. */
 enum pamcfg_authtok {
 	PAMCFG_AUTHTOK_PROMPT = 0, /* always prompt */
@@ -38,6 +46,7 @@ struct pamcfg {
 	char prompt[PAMCFG_MAX_PROMPT + 1];
 	enum pamcfg_no_token no_token;
 	enum pamcfg_authtok authtok;
+	enum pamcfg_daemon_down daemon_down;
 	int timeout_ms; /* bound on each daemon request, connect included */
 	int debug;
 	size_t n_unknown; /* unknown arguments seen, all of them counted */

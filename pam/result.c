@@ -7,23 +7,44 @@
 #include "err.h"
 #include "result.h"
 
-int result_to_pam(int err)
+/* The code that denies in stage when nothing more specific applies. */
+static int deny_code(enum result_stage stage)
 {
-	switch (err) {
-	case PG_OK:
+	switch (stage) {
+	case RESULT_ACCOUNT:
+		return PAM_PERM_DENIED;
+	case RESULT_SESSION:
+		return PAM_SESSION_ERR;
+	case RESULT_AUTH:
+	default:
+		return PAM_AUTH_ERR;
+	}
+}
+
+int result_to_pam_stage(enum result_stage stage, int err)
+{
+	if (err == PG_OK)
 		return PAM_SUCCESS;
-	/* The second factor was not proven. */
+	if (err == PG_ERR_NOMEM)
+		return PAM_BUF_ERR;
+	/* pam_open_session(3) and pam_close_session(3) know one failure. */
+	if (stage == RESULT_SESSION)
+		return PAM_SESSION_ERR;
+	switch (err) {
+	/* The second factor was not proven; in the account stage: the
+	 * daemon refused this user here. */
 	case PG_ERR_AUTH:
 	case PG_ERR_REPLAY:
 	case PG_ERR_LOCKED:
-		return PAM_AUTH_ERR;
+		return deny_code(stage);
 	/* A name that can never be enrolled; nothing was asked of anyone. */
 	case PG_ERR_BAD_USER:
 		return PAM_USER_UNKNOWN;
 	/*
 	 * The information needed to decide is not available: the daemon,
 	 * the token store or the config file cannot be used. Stacks may
-	 * treat this differently from a wrong code (e.g. to alert).
+	 * treat this differently from a refusal (e.g. to alert), with
+	 * [authinfo_unavail=...] in either stage.
 	 */
 	case PG_ERR_UNAVAIL:
 	case PG_ERR_TIMEOUT:
@@ -44,9 +65,12 @@ int result_to_pam(int err)
 	case PG_ERR_INVAL:
 	case PG_ERR_INTERNAL:
 		return PAM_SERVICE_ERR;
-	case PG_ERR_NOMEM:
-		return PAM_BUF_ERR;
 	default:
-		return PAM_AUTH_ERR;
+		return deny_code(stage);
 	}
+}
+
+int result_to_pam(int err)
+{
+	return result_to_pam_stage(RESULT_AUTH, err);
 }

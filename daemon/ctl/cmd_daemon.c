@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* phiguardctl's daemon commands: status and unlock, each one bounded request
- * to phiguardd over the client library. */
+/* phiguardctl's daemon commands: status, unlock, check, explain, flush and
+ * reload, each one bounded request to phiguardd over the client library. */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +58,8 @@ static size_t trusted_uids(const struct pg_conf *conf, uid_t *uids)
 
 /*
  * Send req and check the reply. Returns CTL_EXIT_OK with an OK reply in
- * *resp, CTL_EXIT_FAIL if the daemon answered ERR, CTL_EXIT_UNREACHABLE
- * if no answer came.
+ * *resp, CTL_EXIT_FAIL if the daemon answered ERR or a malformed line,
+ * CTL_EXIT_UNREACHABLE if no answer came.
  */
 static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
                        const struct pg_msg *req, struct pg_msg *resp)
@@ -71,6 +72,14 @@ static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
 
 	rc = pg_client_call(ctx->socket, CTL_DAEMON_TIMEOUT_MS, uids, n, req,
 	                    resp);
+	/* Whatever answered did answer: a broken reply is a failure of
+	 * the request, not an unreachable daemon (check's exit 3). */
+	if (rc == PG_ERR_PROTO || rc == PG_ERR_TOOLONG ||
+	    rc == PG_ERR_VERSION) {
+		ctl_errx("%s: phiguardd at %s sent a bad reply: %s", cmd,
+		         ctx->socket, pg_strerror(rc));
+		return CTL_EXIT_FAIL;
+	}
 	if (rc != 0) {
 		ctl_errx("%s: cannot reach phiguardd at %s: %s", cmd,
 		         ctx->socket, pg_strerror(rc));
@@ -88,7 +97,7 @@ static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
 	return CTL_EXIT_FAIL;
 }
 
-/* Neither command takes options other than --help. */
+/* No daemon command takes options other than --help. */
 static int no_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -102,8 +111,8 @@ static int no_options(int argc, char **argv)
 	return 0;
 }
 
-/* "93784" -> "1d 02:03:04 (93784 s)", for the uptime line. */
-static void show_uptime(const char *v)
+/* "93784" -> "1d 02:03:04 (93784 s)", for uptime and cache ages. */
+static void show_duration(const char *key, const char *v)
 {
 	unsigned long long s;
 	char *end;
@@ -111,82 +120,243 @@ static void show_uptime(const char *v)
 	errno = 0;
 	s = strtoull(v, &end, 10);
 	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0) {
-		printf("  %-10s %s\n", "uptime", v);
+		printf("  %-13s %s\n", key, v);
 		return;
 	}
-	printf("  %-10s %llud %02llu:%02llu:%02llu (%llu s)\n", "uptime",
-	       s / 86400, s / 3600 % 24, s / 60 % 60, s % 60, s);
+	printf("  %-13s %llud %02llu:%02llu:%02llu (%llu s)\n", key, s / 86400,
+	       s / 3600 % 24, s / 60 % 60, s % 60, s);
+}
+
+/*
+ * One item of an LF-separated list (proto.h LISTS). A rule is "scope
+ * role": shown as which role grants the scope.
+ */
+static void show_item(const char *key, const char *item, size_t len)
+{
+	char raw[SHOW_MAX], v[SHOW_MAX];
+	const char *sp;
+
+	if (len >= sizeof(raw))
+		len = sizeof(raw) - 1;
+	memcpy(raw, item, len);
+	raw[len] = '\0';
+	printable(raw, v, sizeof(v));
+	if (strcmp(key, "rules") == 0 && (sp = strchr(v, ' ')) != NULL)
+		printf("    %-30.*s <- %s\n", (int)(sp - v), v, sp + 1);
+	else
+		printf("    %s\n", v);
+}
+
+/*
+ * Every field of an OK reply, in the daemon's order (newer daemons may
+ * add some): durations readable, LF lists one item a line, every byte
+ * through printable().
+ */
+static void show_fields(const struct pg_msg *resp)
+{
+	char k[SHOW_MAX], v[SHOW_MAX];
+	const char *val, *nl;
+	size_t i;
+
+	for (i = 0; i < resp->nfields; i++) {
+		printable(resp->fields[i].key, k, sizeof(k));
+		val = resp->fields[i].value;
+		if (strcmp(k, "groups") == 0 || strcmp(k, "rules") == 0 ||
+		    strchr(val, '\n') != NULL) {
+			printf("  %s:%s\n", k, val[0] == '\0' ? " (none)" : "");
+			for (; val[0] != '\0'; val = nl + 1) {
+				if ((nl = strchr(val, '\n')) == NULL)
+					nl = val + strlen(val);
+				if (nl != val)
+					show_item(k, val, (size_t)(nl - val));
+				if (*nl == '\0')
+					break;
+			}
+		} else if (strcmp(k, "uptime") == 0 || strcmp(k, "age") == 0) {
+			show_duration(k, printable(val, v, sizeof(v)));
+		} else {
+			printf("  %-13s %s\n", k, printable(val, v, sizeof(v)));
+		}
+	}
+}
+
+/* A daemon command's request: its operands go into these keys, in order. */
+struct request {
+	const char *cmd;
+	enum pg_verb verb;
+	int min, max;        /* operand count */
+	const char *keys[2]; /* "user" is checked with username_check() */
+};
+
+/*
+ * Parse the command line for rq (--help only), build the request from the
+ * operands, send it, and leave the daemon's OK reply in *resp. Returns an
+ * enum ctl_exit (CTL_HELP for --help), having said why on failure.
+ */
+static int ask(const struct ctl_ctx *ctx, const struct request *rq, int argc,
+               char **argv, struct pg_msg *resp)
+{
+	struct pg_msg req;
+	const char *v;
+	int rc, n, i;
+
+	proto_msg_init(&req, rq->verb);
+	if ((rc = no_options(argc, argv)) != 0)
+		goto out;
+	rc = CTL_EXIT_USAGE;
+	n = argc - optind;
+	if (n < rq->min || n > rq->max) {
+		ctl_errx("%s: wrong number of arguments", rq->cmd);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		v = argv[optind + i];
+		if (strcmp(rq->keys[i], "user") == 0 &&
+		    username_check(v) != 0) {
+			ctl_errx("%s: invalid user name", rq->cmd);
+			goto out;
+		}
+		if (v[0] == '\0' || proto_add(&req, rq->keys[i], v) != 0) {
+			ctl_errx("%s: invalid %s", rq->cmd, rq->keys[i]);
+			goto out;
+		}
+	}
+	rc = daemon_call(ctx, rq->cmd, &req, resp);
+out:
+	proto_msg_clear(&req);
+	return rc;
 }
 
 int cmd_status(const struct ctl_ctx *ctx, int argc, char **argv)
 {
-	struct pg_msg req, resp;
-	char k[SHOW_MAX], v[SHOW_MAX];
-	size_t i;
+	static const struct request rq = {"status", PG_VERB_STATUS, 0, 0, {0}};
+	struct pg_msg resp;
 	int rc;
 
-	proto_msg_init(&req, PG_VERB_STATUS);
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
-	if ((rc = no_options(argc, argv)) != 0)
-		goto out;
-	if (argc - optind != 0) {
-		ctl_errx("status: takes no arguments");
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if ((rc = daemon_call(ctx, "status", &req, &resp)) != CTL_EXIT_OK)
+	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
 		goto out;
 	printf("phiguardd at %s:\n", ctx->socket);
-	/* Every field, in the daemon's order: newer daemons may add some. */
-	for (i = 0; i < resp.nfields; i++) {
-		printable(resp.fields[i].value, v, sizeof(v));
-		if (strcmp(resp.fields[i].key, "uptime") == 0)
-			show_uptime(v);
-		else
-			printf("  %-10s %s\n",
-			       printable(resp.fields[i].key, k, sizeof(k)), v);
-	}
+	show_fields(&resp);
 	rc = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 out:
-	proto_msg_clear(&req);
 	proto_msg_clear(&resp);
 	return rc;
 }
 
 int cmd_unlock(const struct ctl_ctx *ctx, int argc, char **argv)
 {
-	struct pg_msg req, resp;
-	const char *user, *was;
+	static const struct request rq = {
+	    "unlock", PG_VERB_UNLOCK, 1, 1, {"user"}};
+	struct pg_msg resp;
+	const char *was;
 	int rc;
 
-	proto_msg_init(&req, PG_VERB_UNLOCK);
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
-	if ((rc = no_options(argc, argv)) != 0)
-		goto out;
-	rc = CTL_EXIT_USAGE;
-	if (argc - optind != 1) {
-		ctl_errx("unlock: expected one USER");
-		goto out;
-	}
-	user = argv[optind];
-	if (username_check(user) != 0) {
-		ctl_errx("unlock: invalid user name");
-		goto out;
-	}
-	if (proto_add(&req, "user", user) != 0) {
-		ctl_errx("unlock: user name too long for a request");
-		goto out;
-	}
-	if ((rc = daemon_call(ctx, "unlock", &req, &resp)) != CTL_EXIT_OK)
+	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
 		goto out;
 	was = proto_get(&resp, "was_locked");
 	if (was != NULL && strcmp(was, "yes") == 0)
-		printf("%s: lockout cleared.\n", user);
+		printf("%s: lockout cleared.\n", argv[optind]);
 	else
-		printf("%s was not locked out; failure count cleared.\n", user);
-	rc = CTL_EXIT_OK;
+		printf("%s was not locked out; failure count cleared.\n",
+		       argv[optind]);
 out:
-	proto_msg_clear(&req);
+	proto_msg_clear(&resp);
+	return rc;
+}
+
+int cmd_check(const struct ctl_ctx *ctx, int argc, char **argv)
+{
+	static const struct request rq = {
+	    "check", PG_VERB_CHECK, 2, 2, {"user", "scope"}};
+	struct pg_msg resp;
+	char shown[SHOW_MAX];
+	const char *allowed, *reason, *source;
+	int rc;
+
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
+		goto out;
+	allowed = proto_get(&resp, "allowed");
+	source = proto_get(&resp, "source");
+	reason = proto_get(&resp, "reason");
+	/* Only an explicit yes allows: anything else is a denial. */
+	rc = CTL_EXIT_FAIL;
+	if (allowed == NULL ||
+	    (strcmp(allowed, "yes") != 0 && strcmp(allowed, "no") != 0)) {
+		ctl_errx("check: phiguardd gave no allowed=yes|no; "
+		         "treated as denied");
+		goto out;
+	}
+	if (strcmp(allowed, "yes") == 0)
+		rc = CTL_EXIT_OK;
+	printf("%s %s: %s", argv[optind], argv[optind + 1],
+	       rc == CTL_EXIT_OK ? "allowed" : "denied");
+	if (rc != CTL_EXIT_OK)
+		printf(" (%s)", reason != NULL
+		                    ? printable(reason, shown, sizeof(shown))
+		                    : "no reason given");
+	if (source != NULL)
+		printf(", source %s", printable(source, shown, sizeof(shown)));
+	printf("\n");
+out:
+	proto_msg_clear(&resp);
+	return rc;
+}
+
+int cmd_explain(const struct ctl_ctx *ctx, int argc, char **argv)
+{
+	static const struct request rq = {
+	    "explain", PG_VERB_EXPLAIN, 1, 1, {"user"}};
+	struct pg_msg resp;
+	int rc;
+
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
+		goto out;
+	printf("%s:\n", argv[optind]);
+	show_fields(&resp);
+	rc = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+out:
+	proto_msg_clear(&resp);
+	return rc;
+}
+
+int cmd_flush(const struct ctl_ctx *ctx, int argc, char **argv)
+{
+	static const struct request rq = {
+	    "flush", PG_VERB_FLUSH, 0, 1, {"user"}};
+	struct pg_msg resp;
+	uint64_t n = 0;
+	int rc;
+
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
+		goto out;
+	if (proto_get_u64(&resp, "flushed", UINT64_MAX, &n) == 0)
+		printf("%llu cache entr%s flushed.\n", (unsigned long long)n,
+		       n == 1 ? "y" : "ies");
+	else
+		printf("cache flushed.\n");
+out:
+	proto_msg_clear(&resp);
+	return rc;
+}
+
+int cmd_reload(const struct ctl_ctx *ctx, int argc, char **argv)
+{
+	static const struct request rq = {"reload", PG_VERB_RELOAD, 0, 0, {0}};
+	struct pg_msg resp;
+	int rc;
+
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
+	rc = ask(ctx, &rq, argc, argv, &resp);
+	if (rc == CTL_EXIT_OK)
+		printf("configuration reloaded.\n");
+	/* daemon_call() showed the daemon's file:line: reason. */
+	else if (rc == CTL_EXIT_FAIL)
+		ctl_errx("reload: phiguardd keeps its current configuration");
 	proto_msg_clear(&resp);
 	return rc;
 }

@@ -40,6 +40,10 @@ int cmd_list(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_status(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_unlock(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_check(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_explain(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_flush(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_reload(const struct ctl_ctx *ctx, int argc, char **argv);
 
 /* "phiguardctl: " + message (+ ": " strerror(errno) for ctl_err) on
  * stderr. Never pass a secret. Defined in phiguardctl.c. */

@@ -43,6 +43,14 @@ static const struct command {
     {"status", cmd_status, "status", "show phiguardd's status"},
     {"unlock", cmd_unlock, "unlock USER",
      "clear USER's lockout and failure count in phiguardd"},
+    {"check", cmd_check, "check USER SCOPE",
+     "does USER hold SCOPE here now? (exit 0 yes, 1 no)"},
+    {"explain", cmd_explain, "explain USER",
+     "show USER's groups, role, scopes and the rules behind them"},
+    {"flush", cmd_flush, "flush [USER]",
+     "drop USER's (or every) cached directory entry"},
+    {"reload", cmd_reload, "reload",
+     "make phiguardd re-read its configuration"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

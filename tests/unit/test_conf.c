@@ -229,10 +229,114 @@ static void test_quotes_and_comments(void **state)
 	             "t.conf:2: issuer: junk after closing quote");
 }
 
+#define LDAP_OK "[ldap]\nuri = ldap://a ldap://b\nbase = dc=x\n"
+#define ROLE_OK "[role nurse]\ngroup = nurses\nscopes = phi.read\n"
+
+static void test_ldap_and_cache(void **state)
+{
+	(void)state;
+	conf_defaults(&conf);
+	assert_int_equal(conf.ldap, 0);
+	assert_string_equal(conf.tls_reqcert, "demand");
+	assert_string_equal(conf.membership, "auto");
+	assert_int_equal(conf.network_timeout, 2);
+	assert_int_equal(conf.search_timeout, 3);
+	assert_int_equal(conf.nesting_depth, 3);
+	assert_int_equal(conf.ttl, 300);
+	assert_int_equal(conf.negative_ttl, 15);
+	assert_int_equal(conf.login_refresh, 60);
+	assert_int_equal(conf.offline_grace, 28800);
+	/* [cache] alone does not switch the directory on. */
+	assert_int_equal(parse("[cache]\nttl = 10\noffline_grace = 2\n"), 0);
+	assert_int_equal(conf.ldap, 0);
+	assert_int_equal(conf.ttl, 10);
+	assert_int_equal(conf.offline_grace, 2);
+	assert_int_equal(parse(LDAP_OK "starttls = yes\nmembership = memberuid\n"
+	                               "tls_reqcert = never\n" ROLE_OK),
+	                 0);
+	assert_int_equal(conf.ldap, 1);
+	assert_string_equal(conf.uri, "ldap://a ldap://b");
+	assert_int_equal(conf.starttls, 1);
+	assert_int_equal(conf.sasl_external, 0);
+	assert_string_equal(conf.membership, "memberuid");
+	expect_error("[ldap]\nstarttls = maybe\n",
+	             "t.conf:2: starttls: expected yes or no");
+	expect_error("[ldap]\nmembership = all\n",
+	             "t.conf:2: membership: not one of the allowed words");
+	expect_error("[ldap]\nnetwork_timeout = 0\n",
+	             "t.conf:2: network_timeout: out of range (1..60)");
+	expect_error("[ldap]\ntls_cacert = ca.pem\n",
+	             "t.conf:2: tls_cacert: must be an absolute path");
+	expect_error("\n[ldap]\nbase = dc=x\n" ROLE_OK,
+	             "t.conf:2: uri: required in [ldap]");
+	expect_error("[ldap]\nuri = ldap://a\n" ROLE_OK,
+	             "t.conf:1: base: required in [ldap]");
+	expect_error(LDAP_OK,
+	             "t.conf:1: [ldap]: no [role] section maps a group to "
+	             "scopes");
+	expect_error("[cache]\nnegative_ttl = -1\n",
+	             "t.conf:2: negative_ttl: out of range (0..3600)");
+}
+
+static void test_roles(void **state)
+{
+	const struct pg_conf_role *r;
+
+	(void)state;
+	assert_int_equal(parse(LDAP_OK "[role nurse]\ngroup = nurses\n"
+	                               "group = cn=clinical-staff,dc=x\n"
+	                               "scopes = phi.read  phi.clinical\n"
+	                               "terminals = ws-* nurse?\n"
+	                               "[ role  breakglass ]\n"
+	                               "group = breakglass\n"
+	                               "scopes = phi.all\nbreakglass = yes\n"),
+	                 0);
+	assert_int_equal(conf.nroles, 2);
+	r = &conf.roles[0];
+	assert_string_equal(r->name, "nurse");
+	assert_int_equal(r->ngroups, 2);
+	assert_string_equal(conf_role_group(&conf, r, 0), "nurses");
+	assert_string_equal(conf_role_group(&conf, r, 1),
+	                    "cn=clinical-staff,dc=x");
+	assert_string_equal(r->scopes, "phi.read  phi.clinical");
+	assert_string_equal(r->terminals, "ws-* nurse?");
+	assert_int_equal(r->breakglass, 0);
+	r = &conf.roles[1];
+	assert_string_equal(r->name, "breakglass");
+	assert_string_equal(conf_role_group(&conf, r, 0), "breakglass");
+	assert_string_equal(r->terminals, "");
+	assert_int_equal(r->breakglass, 1);
+	/* Roles need no [ldap]: the file is shared with the PAM module. */
+	assert_int_equal(parse(ROLE_OK), 0);
+
+	expect_error("[role]\n", "t.conf:1: [role]: missing name: [role NAME]");
+	expect_error("[cache x]\n", "t.conf:1: [cache x]: [cache] takes no name");
+	expect_error("[role Nurse]\n",
+	             "t.conf:1: role: name must be 1..31 of [a-z0-9._-]");
+	expect_error(ROLE_OK "[role nurse]\n",
+	             "t.conf:4: nurse: duplicate role");
+	expect_error("[role a]\ngroup = g\nscopes = phi.read PHI\n",
+	             "t.conf:3: scopes: scope \"PHI\" is not 1..31 of "
+	             "[a-z0-9._-]");
+	expect_error("[role a]\ngroup = g\nscopes = a\nscopes = b\n",
+	             "t.conf:4: scopes: duplicate key (first set on line 3)");
+	expect_error("[role a]\ngroup = g\nscope = a\n",
+	             "t.conf:3: scope: unknown key in [role a]");
+	expect_error("[role a]\ngroup = g\nbreakglass = sometimes\n",
+	             "t.conf:3: breakglass: expected yes or no");
+	expect_error("[role a]\ngroup = \"\"\n",
+	             "t.conf:2: group: must not be empty");
+	/* Checked when the section ends, reported on its header line. */
+	expect_error("[role a]\nscopes = x\n[daemon]\n",
+	             "t.conf:1: group: required in [role a]");
+	expect_error("[daemon]\n[role a]\ngroup = g\n",
+	             "t.conf:2: scopes: required in [role a]");
+}
+
 static void test_syntax_errors(void **state)
 {
-	expect_error("[ldap]\nuri = ldap://x\n",
-	             "t.conf:1: [ldap]: unknown section");
+	expect_error("[scopes]\nnurses = phi.read\n",
+	             "t.conf:1: [scopes]: unknown section");
 	expect_error("[daemon]\n[Daemon]\n",
 	             "t.conf:2: [Daemon]: unknown section");
 	expect_error("[daemon\n", "t.conf:1: [daemon: missing ']'");
@@ -318,6 +422,9 @@ static char *dump(const struct pg_conf *c, size_t *len)
 static void test_dump_round_trip(void **state)
 {
 	static struct pg_conf orig, back;
+	static const char full[] =
+	    LDAP_OK "sasl_external = yes\n[role b]\ngroup = cn=b,dc=x\n"
+	            "group = g2\nscopes = s1 s2\nbreakglass = yes\n" ROLE_OK;
 	static const char *const keys[] = {
 	    "socket",         "state_dir", "pidfile", "user",   "max_clients",
 	    "client_timeout", "log_level", "tokens",  "window", "max_failures",
@@ -348,6 +455,26 @@ static void test_dump_round_trip(void **state)
 	assert_non_null(strstr(text, "issuer = \" Org #1 ; x \"\n"));
 	assert_non_null(strstr(text, "pidfile = \"\"\n"));
 	assert_non_null(strstr(text, "user = a\"b#c\n"));
+	/* No [ldap] in, none out: a dump must not switch the directory on. */
+	assert_null(strstr(text, "[ldap]"));
+	conf_defaults(&back);
+	assert_int_equal(conf_parse("dump", text, len, &back, err, sizeof(err)),
+	                 0);
+	assert_memory_equal(&orig, &back, sizeof(orig));
+	free(text);
+
+	/* The directory and the roles, in file order. */
+	conf_defaults(&orig);
+	assert_int_equal(conf_parse("t.conf", full, strlen(full), &orig, err,
+	                            sizeof(err)),
+	                 0);
+	text = dump(&orig, &len);
+	assert_non_null(strstr(text, "\n[ldap]\n"));
+	assert_non_null(strstr(text, "\nsasl_external = yes\n"));
+	assert_non_null(strstr(text, "\n[role b]\ngroup = cn=b,dc=x\n"
+	                             "group = g2\nscopes = s1 s2\n"
+	                             "terminals = \"\"\nbreakglass = yes\n"
+	                             "\n[role nurse]\n"));
 	conf_defaults(&back);
 	assert_int_equal(conf_parse("dump", text, len, &back, err, sizeof(err)),
 	                 0);
@@ -420,6 +547,8 @@ int main(void)
 	    cmocka_unit_test(test_line_handling),
 	    cmocka_unit_test(test_error_buffer),
 	    cmocka_unit_test(test_dump_round_trip),
+	    cmocka_unit_test(test_ldap_and_cache),
+	    cmocka_unit_test(test_roles),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_load_owner),
 	};

@@ -63,6 +63,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.prompt, "Verification code: ");
 	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_DENY);
 	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_PROMPT);
+	assert_int_equal(cfg.daemon_down, PAMCFG_DAEMON_DOWN_DENY);
 	assert_int_equal(cfg.timeout_ms, 2000);
 	assert_false(cfg.debug);
 	assert_int_equal(cfg.n_unknown, 0);
@@ -71,15 +72,11 @@ static void test_defaults(void **state)
 static void test_every_option(void **state)
 {
 	const char *argv[] = {
-	    "config=/etc/pg.conf",
-	    "tokens=/etc/pg.tokens",
-	    "socket=/run/pg.sock",
-	    "window=3",
-	    "prompt=One-time code: ",
-	    "no_token=ignore",
-	    "daemon_timeout=0.5",
-	    "try_first_pass",
-	    "debug",
+	    "config=/etc/pg.conf",    "tokens=/etc/pg.tokens",
+	    "socket=/run/pg.sock",    "window=3",
+	    "prompt=One-time code: ", "no_token=ignore",
+	    "daemon_timeout=0.5",     "daemon_down=ignore",
+	    "try_first_pass",         "debug",
 	};
 	struct pamcfg cfg;
 	char err[256] = "";
@@ -93,6 +90,7 @@ static void test_every_option(void **state)
 	assert_string_equal(cfg.prompt, "One-time code: ");
 	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_IGNORE);
 	assert_int_equal(cfg.timeout_ms, 500);
+	assert_int_equal(cfg.daemon_down, PAMCFG_DAEMON_DOWN_IGNORE);
 	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_TRY);
 	assert_true(cfg.debug);
 	assert_int_equal(cfg.n_unknown, 0);
@@ -218,6 +216,21 @@ static void test_no_token(void **state)
 	refuse("no_token=allow", "no_token");
 	refuse("no_token=", "no_token");
 	refuse("no_token=DENY", "no_token");
+}
+
+static void test_daemon_down(void **state)
+{
+	const char *argv[] = {"daemon_down=ignore", "daemon_down=deny"};
+	struct pamcfg cfg;
+	char err[256];
+
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.daemon_down, PAMCFG_DAEMON_DOWN_DENY);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.daemon_down, PAMCFG_DAEMON_DOWN_IGNORE);
+	refuse("daemon_down=allow", "daemon_down");
+	refuse("daemon_down=", "daemon_down");
+	refuse("daemon_down=Ignore", "daemon_down");
 }
 
 static void test_unknown(void **state)
@@ -383,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(test_prompt),
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_no_token),
+	    cmocka_unit_test(test_daemon_down),
 	    cmocka_unit_test(test_unknown),
 	    cmocka_unit_test(test_null_argv_entry),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_default,

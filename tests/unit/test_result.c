@@ -72,12 +72,87 @@ static void test_unknown_denies(void **state)
 		assert_int_equal(result_to_pam(unknown[i]), PAM_AUTH_ERR);
 }
 
+/* Every stage: success only for 0, never PAM_IGNORE, unknown denies. */
+static void test_stages_fail_closed(void **state)
+{
+	static const enum result_stage stages[] = {RESULT_AUTH, RESULT_ACCOUNT,
+	                                           RESULT_SESSION};
+	static const int deny[] = {PAM_AUTH_ERR, PAM_PERM_DENIED,
+	                           PAM_SESSION_ERR};
+	static const int unknown[] = {PG_ERR_LAST - 1, INT_MIN, 1, INT_MAX};
+	size_t s, i;
+	int e;
+
+	for (s = 0; s < sizeof(stages) / sizeof(stages[0]); s++) {
+		assert_int_equal(result_to_pam_stage(stages[s], PG_OK),
+		                 PAM_SUCCESS);
+		for (e = PG_ERR_LAST; e < 0; e++) {
+			assert_int_not_equal(result_to_pam_stage(stages[s], e),
+			                     PAM_SUCCESS);
+			assert_int_not_equal(result_to_pam_stage(stages[s], e),
+			                     PAM_IGNORE);
+		}
+		for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+			assert_int_equal(
+			    result_to_pam_stage(stages[s], unknown[i]),
+			    deny[s]);
+	}
+}
+
+/* The account stage: a refusal is PAM_PERM_DENIED, a daemon that cannot
+ * be used PAM_AUTHINFO_UNAVAIL, as documented in pam_phiguard(8). */
+static void test_account(void **state)
+{
+	static const struct {
+		int err, pam;
+	} want[] = {
+	    {PG_ERR_AUTH, PAM_PERM_DENIED},
+	    {PG_ERR_UNAVAIL, PAM_AUTHINFO_UNAVAIL},
+	    {PG_ERR_TIMEOUT, PAM_AUTHINFO_UNAVAIL},
+	    {PG_ERR_PROTO, PAM_AUTHINFO_UNAVAIL},
+	    {PG_ERR_CRED, PAM_AUTHINFO_UNAVAIL},
+	    {PG_ERR_BAD_USER, PAM_USER_UNKNOWN},
+	    {PG_ERR_INVAL, PAM_SERVICE_ERR},
+	    {PG_ERR_NOMEM, PAM_BUF_ERR},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(
+		    result_to_pam_stage(RESULT_ACCOUNT, want[i].err),
+		    want[i].pam);
+}
+
+static void test_session(void **state)
+{
+	int e;
+
+	for (e = PG_ERR_LAST; e < 0; e++)
+		assert_int_equal(result_to_pam_stage(RESULT_SESSION, e),
+		                 e == PG_ERR_NOMEM ? PAM_BUF_ERR
+		                                   : PAM_SESSION_ERR);
+}
+
+/* The auth stage keeps its old mapping through result_to_pam(). */
+static void test_auth_is_default(void **state)
+{
+	int e;
+
+	for (e = PG_ERR_LAST - 2; e <= 2; e++)
+		assert_int_equal(result_to_pam(e),
+		                 result_to_pam_stage(RESULT_AUTH, e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_success_only_for_ok),
 	    cmocka_unit_test(test_each_code),
 	    cmocka_unit_test(test_unknown_denies),
+	    cmocka_unit_test(test_stages_fail_closed),
+	    cmocka_unit_test(test_account),
+	    cmocka_unit_test(test_session),
+	    cmocka_unit_test(test_auth_is_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Authorization in phiguardd: the policy and the directory cache on the
+ * event loop, the directory itself on a worker thread, and the answers to
+ * AUTHZ, CHECK and EXPLAIN. */
+#ifndef PHIGUARD_DAEMON_AUTHZ_H
+#define PHIGUARD_DAEMON_AUTHZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "proto.h"
+
+struct pg_authz;
+struct pg_server;
+
+/* authz_answer() parked the request: server_answer() will carry it. */
+#define AUTHZ_PARKED 1
+
+/* How long an AUTHZ waits for its login_refresh before it falls back to
+ * the cached entry: well inside the PAM client's daemon_timeout. */
+#define AUTHZ_LOGIN_REFRESH_MS 1000
+
+enum authz_kind { AUTHZ_LOGIN, AUTHZ_CHECK, AUTHZ_EXPLAIN };
+
+struct authz_query {
+	enum authz_kind kind;
+	const char *user;  /* validated by dispatch */
+	const char *scope; /* AUTHZ_CHECK only */
+	int64_t now;       /* wall clock, seconds */
+};
+
+/*
+ * The directory settings and policy of conf (which has [ldap]), checked
+ * as a whole: everything that can be wrong with them is found here, so
+ * a reload can refuse a bad file before anything changes. Returns 0, or
+ * PG_ERR_CONFIG with "[section]: key: reason" in err, or PG_ERR_NOMEM.
+ */
+int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen);
+
+/*
+ * Start authorization for conf (checked as above) on srv: the worker
+ * thread (no directory I/O before the first question) and the loop's
+ * watches. Returns 0 and *out, PG_ERR_CONFIG (err), PG_ERR_NOMEM or
+ * PG_ERR_IO.
+ */
+int authz_new(const struct pg_conf *conf, struct pg_server *srv,
+              struct pg_authz **out, char *err, size_t errlen);
+
+/* Stop the worker (waiting for a lookup in progress) and free all.
+ * Parked clients are left to the server, which closes them. Accepts
+ * NULL. */
+void authz_free(struct pg_authz *a);
+
+/*
+ * Apply a new configuration atomically: the policy and cache settings at
+ * once (cached groups are kept: scopes come from the policy at answer
+ * time), the directory settings from the worker's next lookup. On error
+ * nothing changes. Returns 0, or as authz_check_config().
+ */
+int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
+                      size_t errlen);
+
+/*
+ * Answer q into *resp (0), or park the request being served (AUTHZ_PARKED)
+ * and answer it later, once the directory has spoken or the login_refresh
+ * deadline has passed. Never blocks. Errors: PG_ERR_NOMEM.
+ */
+int authz_answer(struct pg_authz *a, const struct authz_query *q,
+                 struct pg_msg *resp);
+
+/* Drop user's cached entry (NULL: all). Returns how many went. */
+size_t authz_flush(struct pg_authz *a, const char *user);
+
+/* Add the STATUS fields of proto.h to resp. 0 or PG_ERR_TOOLONG. */
+int authz_status(struct pg_authz *a, struct pg_msg *resp);
+
+#endif

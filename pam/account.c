@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The account stage: AUTHZ at phiguardd, scopes into the PAM environment,
+ * a message the agent can act on when refused. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <security/pam_ext.h>
+
+#include "account.h"
+#include "daemon_req.h"
+#include "err.h"
+#include "result.h"
+#include "stage.h"
+
+#define ACCOUNT_EVENT "account"
+#define ENV_SCOPES    "PHIGUARD_SCOPES"
+#define ENV_ROLE      "PHIGUARD_ROLE"
+
+/* Agents read these at the login prompt: say what to do, not why in
+ * directory terms. Keep in step with pam_phiguard(8). */
+static const struct {
+	const char *reason;
+	const char *text;
+} deny_msgs[] = {
+    {"no-rule", "Your account has no access to patient data on this "
+                "terminal. Ask your supervisor to check your role."},
+    {"terminal", "Your role has no access to patient data from this "
+                 "terminal. Use a workstation approved for your role or "
+                 "ask your supervisor."},
+    {"unknown-user", "Your account was not found in the directory. Call "
+                     "the help desk."},
+    {"directory-unreachable",
+     "The directory cannot be reached and your access could not be "
+     "confirmed. Try again or call the help desk."},
+};
+
+#define MSG_OTHER                                                              \
+	"Your access to patient data could not be confirmed. Call the help "   \
+	"desk."
+#define MSG_DAEMON                                                             \
+	"The access service is not available and your access could not be "    \
+	"confirmed. Try again or call the help desk."
+
+static const char *deny_text(const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(deny_msgs) / sizeof(deny_msgs[0]); i++)
+		if (strcmp(deny_msgs[i].reason, reason) == 0)
+			return deny_msgs[i].text;
+	return MSG_OTHER;
+}
+
+/* Both variables or neither: a role without its scopes would mislead. */
+static int export_env(pam_handle_t *pamh, const struct daemon_authz *az)
+{
+	char scopes[sizeof(ENV_SCOPES) + DAEMON_REQ_MAX_SCOPES + 1];
+	char role[sizeof(ENV_ROLE) + DAEMON_REQ_MAX_TOKEN + 1];
+
+	snprintf(scopes, sizeof(scopes), ENV_SCOPES "=%s", az->scopes);
+	snprintf(role, sizeof(role), ENV_ROLE "=%s", az->role);
+	if (pam_putenv(pamh, scopes) != PAM_SUCCESS)
+		return PG_ERR_NOMEM;
+	if (pam_putenv(pamh, role) != PAM_SUCCESS) {
+		/* The name alone removes the variable. */
+		(void)pam_putenv(pamh, ENV_SCOPES);
+		return PG_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
+                      const char **argv)
+{
+	struct stage st;
+	struct daemon_authz az;
+	int r, pam_rc;
+
+	stage_init(&st, pamh, flags);
+	memset(&az, 0, sizeof(az));
+	if ((r = stage_setup(&st, argc, argv)) != 0)
+		goto out;
+	if ((r = daemon_authz(&st.dr, &st.it, &az)) != 0) {
+		st.reason = "daemon";
+		stage_detail(&st, "authz: %s", pg_strerror(r));
+		goto out;
+	}
+	if (!az.allowed) {
+		/* Checked to [a-z0-9-] by daemon_authz(): fit for the log
+		 * line, and az outlives it. */
+		st.reason = az.reason;
+		stage_detail(&st, "source=%s",
+		             az.source[0] != '\0' ? az.source : "-");
+		conv_tell(pamh, flags, PAM_ERROR_MSG, deny_text(az.reason));
+		r = PG_ERR_AUTH;
+		goto out;
+	}
+	if ((r = export_env(pamh, &az)) != 0) {
+		st.reason = "pam-env";
+		goto out;
+	}
+	st.reason = "ok";
+	stage_detail(&st, "role=%s scopes=%s source=%s", az.role, az.scopes,
+	             az.source[0] != '\0' ? az.source : "-");
+out:
+	pam_rc = stage_finish(&st, RESULT_ACCOUNT, ACCOUNT_EVENT, r);
+	if (pam_rc != PAM_SUCCESS && pam_rc != PAM_IGNORE &&
+	    strcmp(st.reason, "daemon") == 0)
+		conv_tell(pamh, flags, PAM_ERROR_MSG, MSG_DAEMON);
+	return pam_rc;
+}
