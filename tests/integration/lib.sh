@@ -146,6 +146,25 @@ CONF
 	chmod 0644 "$CONF"
 }
 
+# write_ldap_config URI [TEXT]: write_config plus a directory at URI (a
+# server of slapd.sh, bound as its service DN), this host named ws1, one
+# role mapping the sample directory's nurses, and TEXT appended.
+write_ldap_config() {
+	write_config
+	sed -i 's/^\[daemon\]$/[daemon]\nhostname = ws1/' "$CONF"
+	cat >>"$CONF" <<CONF
+[ldap]
+uri = $1
+base = $SLAPD_BASE
+bind_dn = $SLAPD_SERVICE_DN
+bind_password_file = $SLAPD_BINDPW
+[role nurse]
+group = cn=nurses, ou=groups, $SLAPD_BASE
+scopes = phi.read phi.clinical
+${2:-}
+CONF
+}
+
 # Validate the config first (sshd -t style), then start the daemon in the
 # foreground in the background, and wait (bounded) for its socket.
 # VALGRIND=1 runs it under memcheck; stop_daemon fails on its report.
@@ -231,6 +250,7 @@ add_token() {
 pam_service() {
 	name=$1
 	shift
+	set -- "$@" $(valgrind_timeout_arg "$@")
 	{
 		echo "auth     required $PAM_MODULE config=$CONF $*"
 		echo "account  required pam_permit.so"
@@ -238,6 +258,70 @@ pam_service() {
 	} >"$PAMD/$name"
 	printf 'auth required pam_deny.so\naccount required pam_deny.so\n' \
 		>"$PAMD/other"
+}
+
+# valgrind_timeout_arg ARGS...: under VALGRIND, "daemon_timeout=10"
+# unless the module arguments already set one (a daemon under memcheck can
+# take longer than the default 2 s for its first requests); else nothing.
+valgrind_timeout_arg() {
+	[ -n "${VALGRIND:-}" ] || return 0
+	case " $* " in
+	*" daemon_timeout="*) ;;
+	*) echo daemon_timeout=10 ;;
+	esac
+}
+
+# pam_service_stages NAME [MODULE ARGS...]: like pam_service, but the
+# account and session stages run pam_phiguard too, each followed by
+# pam_permit, so a PAM_IGNORE from the module leaves the decision to it.
+pam_service_stages() {
+	name=$1
+	shift
+	set -- "$@" $(valgrind_timeout_arg "$@")
+	pam_service "$name" "$@"
+	{
+		echo "auth     required $PAM_MODULE config=$CONF $*"
+		for stage in account session; do
+			echo "$stage  required $PAM_MODULE config=$CONF $*"
+			echo "$stage  required pam_permit.so"
+		done
+	} >"$PAMD/$name"
+}
+
+# A scripted stand-in daemon (fakedaemon.py) on $FAKE_SOCK, run by the
+# test's uid: fake_answers sets its replies ("VERB REPLY" lines, read at
+# every request), $FAKE_LINES collects the requests it received.
+FAKE_SOCK="$T/fake.sock"
+FAKE_SCRIPT="$T/fake.script"
+FAKE_LINES="$T/fake.lines"
+FAKE_DAEMON_PID=""
+
+fake_answers() {
+	printf '%s\n' "$@" >"$FAKE_SCRIPT"
+}
+
+fake_start() {
+	need python3
+	[ -f "$FAKE_SCRIPT" ] || fake_answers
+	: >"$FAKE_LINES"
+	rm -f "$FAKE_SOCK"
+	python3 "$top_srcdir/tests/integration/fakedaemon.py" "$FAKE_SOCK" \
+		"$FAKE_SCRIPT" "$FAKE_LINES" >>"$T/fake.log" 2>&1 &
+	FAKE_DAEMON_PID=$!
+	CLEANUP_HOOKS="$CLEANUP_HOOKS fake_stop"
+	i=0
+	while [ ! -S "$FAKE_SOCK" ]; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || die "fake daemon did not start"
+		sleep 0.05
+	done
+}
+
+fake_stop() {
+	[ -n "$FAKE_DAEMON_PID" ] || return 0
+	kill "$FAKE_DAEMON_PID" 2>/dev/null
+	wait "$FAKE_DAEMON_PID" 2>/dev/null
+	FAKE_DAEMON_PID=""
 }
 
 # at_time EPOCH: make the next run_pam calls see this fixed UTC time
