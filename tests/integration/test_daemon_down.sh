@@ -71,6 +71,9 @@ timed() {
 	[ "$rc" -eq 1 ] || fail "$what: exit $rc, want 1"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "$what"
 	max=$((max + BASELINE_MS))
+	# Under memcheck the module's own work (liboath, parsing) is several
+	# times slower than the baseline shows; a hang is still caught.
+	[ -z "${VALGRIND:-}" ] || max=$((max * 3))
 	[ "$ELAPSED" -le "$max" ] || fail "$what: took $ELAPSED ms, bound $max ms"
 }
 
