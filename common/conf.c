@@ -54,15 +54,16 @@ struct conf_key {
 		.offset = offsetof(struct pg_conf, k), .min = 0, .max = 1,     \
 		.def_long = def                                                \
 	}
-#define WORD(sec, k, list)                                                     \
+/* def must be one of list's words (a unit test checks the defaults). */
+#define WORD(sec, k, list, def)                                                \
 	{                                                                      \
 		.section = sec, .key = #k, .type = CONF_STR,                   \
 		.offset = offsetof(struct pg_conf, k),                         \
-		.size = sizeof(((struct pg_conf *)0)->k), .def_str = list[0],  \
+		.size = sizeof(((struct pg_conf *)0)->k), .def_str = def,      \
 		.words = list                                                  \
 	}
 
-/* The words of the enumerated keys, default first. They are the ones the
+/* The words of the enumerated keys. They are the ones the
  * directory client (daemon/dir_config.h) takes. */
 static const char *const reqcert_words[] = {"demand", "hard",  "try",
                                             "allow",  "never", NULL};
@@ -99,11 +100,11 @@ static const struct conf_key conf_keys[] = {
     BOOL("ldap", sasl_external, 0),
     BOOL("ldap", starttls, 0),
     STR("ldap", tls_cacert, CONF_F_PATH | CONF_F_OPTIONAL, ""),
-    WORD("ldap", tls_reqcert, reqcert_words),
+    WORD("ldap", tls_reqcert, reqcert_words, "demand"),
     NUM("ldap", network_timeout, 1, 60, 2),
     NUM("ldap", search_timeout, 1, 60, 3),
     NUM("ldap", nesting_depth, 0, 10, 3),
-    WORD("ldap", membership, membership_words),
+    WORD("ldap", membership, membership_words, "auto"),
     NUM("cache", ttl, 1, 86400, 300),
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
