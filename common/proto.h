@@ -144,8 +144,9 @@
  * HISTORY
  *   2026-11-28  v1: PREAUTH, CLAIM, REPORT, STATUS, UNLOCK.
  *   2026-11-28  v1: CLAIM carries step_start (seconds), not a step index.
- *   2026-11-28  v1: AUTHZ, CHECK, SESSION, EXPLAIN, FLUSH, RELOAD
- *               specified (daemon side in progress, issue #3).
+ *   2026-11-28  v1: AUTHZ, CHECK, SESSION, EXPLAIN, FLUSH, RELOAD. AUTHZ's
+ *               rule= lists the granting roles separated by LF; without
+ *               an [ldap] section they answer ERR code=unavailable.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
