@@ -50,9 +50,7 @@ RES="$T/results"
 ECHO_SOCK="$T/echo.sock"
 ECHO_PID=""
 echo_stop() {
-	[ -n "$ECHO_PID" ] || return 0
-	kill "$ECHO_PID" 2>/dev/null
-	wait "$ECHO_PID" 2>/dev/null
+	stop_pid "$ECHO_PID"
 	ECHO_PID=""
 }
 CLEANUP_HOOKS="$CLEANUP_HOOKS echo_stop"
@@ -120,12 +118,7 @@ esac
 REPLY_BYTES=$(($(printf '%s' "$reply" | wc -c) + 1))
 "$PGBENCH" --echo-server "$ECHO_SOCK" "$REPLY_BYTES" >>"$T/echo.log" 2>&1 &
 ECHO_PID=$!
-i=0
-while [ ! -S "$ECHO_SOCK" ]; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || die "echo server did not start"
-	sleep 0.05
-done
+wait_socket "$ECHO_SOCK" "$ECHO_PID" "echo server"
 say "CHECK reply ($REPLY_BYTES bytes): $reply"
 
 # ------------------------------------------------------------ (1)+(2) warm

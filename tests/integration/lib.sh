@@ -165,6 +165,26 @@ ${2:-}
 CONF
 }
 
+# wait_socket PATH PID WHAT: wait (10 s at most) for the process PID to
+# create the Unix socket PATH; die if it exits or takes longer.
+wait_socket() {
+	i=0
+	while [ ! -S "$1" ]; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || die "$3 did not create $1 within 10 s"
+		kill -0 "$2" 2>/dev/null || die "$3 exited at start"
+		sleep 0.05
+	done
+}
+
+# stop_pid PID: SIGTERM a helper process this test started and reap it.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 # Validate the config first (sshd -t style), then start the daemon in the
 # foreground in the background, and wait (bounded) for its socket.
 # VALGRIND=1 runs it under memcheck; stop_daemon fails on its report.
@@ -190,13 +210,7 @@ start_daemon() {
 		"$@" "$PHIGUARDD" -f --config "$CONF" >>"$DAEMON_LOG" 2>&1 &
 	fi
 	DAEMON_PID=$!
-	i=0
-	while [ ! -S "$SOCK" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || die "phiguardd did not create $SOCK within 10 s"
-		kill -0 "$DAEMON_PID" 2>/dev/null || die "phiguardd exited at start"
-		sleep 0.05
-	done
+	wait_socket "$SOCK" "$DAEMON_PID" phiguardd
 }
 
 # SIGTERM and wait; a daemon that does not exit 0 within 10 s is a failure.
@@ -309,18 +323,11 @@ fake_start() {
 		"$FAKE_SCRIPT" "$FAKE_LINES" >>"$T/fake.log" 2>&1 &
 	FAKE_DAEMON_PID=$!
 	CLEANUP_HOOKS="$CLEANUP_HOOKS fake_stop"
-	i=0
-	while [ ! -S "$FAKE_SOCK" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || die "fake daemon did not start"
-		sleep 0.05
-	done
+	wait_socket "$FAKE_SOCK" "$FAKE_DAEMON_PID" "fake daemon"
 }
 
 fake_stop() {
-	[ -n "$FAKE_DAEMON_PID" ] || return 0
-	kill "$FAKE_DAEMON_PID" 2>/dev/null
-	wait "$FAKE_DAEMON_PID" 2>/dev/null
+	stop_pid "$FAKE_DAEMON_PID"
 	FAKE_DAEMON_PID=""
 }
 

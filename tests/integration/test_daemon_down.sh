@@ -40,17 +40,10 @@ fake() {
 	rm -f "$T/fake/sock"
 	"$@" perl "$T/fake.pl" "$T/fake/sock" "$mode" >>"$T/fake.log" 2>&1 &
 	FAKE_PID=$!
-	i=0
-	while [ ! -S "$T/fake/sock" ]; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || die "fake daemon did not start"
-		sleep 0.05
-	done
+	wait_socket "$T/fake/sock" "$FAKE_PID" "fake daemon ($mode)"
 }
 stop_fake() {
-	[ -n "$FAKE_PID" ] || return 0
-	kill "$FAKE_PID" 2>/dev/null
-	wait "$FAKE_PID" 2>/dev/null
+	stop_pid "$FAKE_PID"
 	FAKE_PID=""
 }
 CLEANUP_HOOKS="stop_fake"
