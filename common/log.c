@@ -108,6 +108,7 @@ static PG_PRINTF(4, 0) void log_vemit(int prio, enum pg_log_level need,
 	}
 
 /* Warnings show at every level: they report something an admin must fix. */
+LOG_FUNC(log_alert, LOG_ALERT, PG_LOG_ERR, 0)
 LOG_FUNC(log_err, LOG_ERR, PG_LOG_ERR, 1)
 LOG_FUNC(log_errx, LOG_ERR, PG_LOG_ERR, 0)
 LOG_FUNC(log_warn, LOG_WARNING, PG_LOG_ERR, 1)

@@ -15,6 +15,10 @@ void log_setlevel(enum pg_log_level level);
 void log_setrequest(unsigned long id);
 
 #define PG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+/* LOG_ALERT: a security event someone must look at now (break-glass,
+ * push fatigue). Messages start with "ALERT <id>" so they read the same
+ * on stderr, where the priority is not shown. */
+void log_alert(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_err(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_errx(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) PG_PRINTF(1, 2);

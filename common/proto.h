@@ -45,9 +45,12 @@
  * VERBS
  *
  *   PREAUTH user= [service=] [rhost=] [tty=]                     SELF
- *     Before prompting: is the user locked out?
- *     -> OK locked=no
- *     -> OK locked=yes until=<unix seconds>
+ *     Before prompting: is the user locked out, may a push be offered?
+ *     -> OK locked=no push=yes
+ *     -> OK locked=yes until=<unix seconds> push=...
+ *     -> OK ... push=no push_until=<unix seconds>
+ *     push=no: push is suspended for the user (push fatigue, see REPORT)
+ *     until push_until; offer TOTP only. A missing push key means yes.
  *
  *   CLAIM user= step_start= [service=] [rhost=] [tty=]           SELF
  *     Claim the TOTP time step a code matched, given as the Unix time at
@@ -65,13 +68,20 @@
  *
  *   REPORT user= factor= result= [reason=] [service=] [rhost=] [tty=]  SELF
  *     The outcome of a second-factor attempt. factor = totp | push;
- *     result = success | failure. A failure is counted; max_failures
- *     failures within failure_window lock the user for lockout seconds.
- *     A success clears the failure count. reason is a short token
- *     (bad-code, replay, no-token, bad-input, conv-error, ...), never a
- *     secret.
- *     -> OK locked=no failures=<n>
- *     -> OK locked=yes until=<unix seconds> failures=<n>
+ *     result = success | failure | error (error: push only). A failure
+ *     is counted; max_failures failures within failure_window lock the
+ *     user for lockout seconds. A success clears the failure count. A
+ *     push failure (denied or unanswered) also counts towards push
+ *     fatigue: [push] push_max_unanswered of them within failure_window
+ *     suspend push for the user for lockout seconds (an ALERT log line);
+ *     a push success clears that count. result=error means the provider
+ *     failed (unreachable, TLS, malformed reply): recorded, never
+ *     counted. reason is a short token (bad-code, replay, no-token,
+ *     bad-input, conv-error, push-denied, push-timeout, ...), never a
+ *     secret. UNLOCK also ends a push suspension.
+ *     -> OK locked=no failures=<n> push=yes
+ *     -> OK locked=yes until=<unix seconds> failures=<n> push=...
+ *     -> OK ... push=no push_until=<unix seconds>
  *
  *   STATUS                                                        ROOT
  *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
@@ -147,6 +157,8 @@
  *   2026-11-28  v1: AUTHZ, CHECK, SESSION, EXPLAIN, FLUSH, RELOAD. AUTHZ's
  *               rule= lists the granting roles separated by LF; without
  *               an [ldap] section they answer ERR code=unavailable.
+ *   2026-11-29  v1: PREAUTH and REPORT answer push=yes|no [push_until=];
+ *               REPORT accepts result=error for factor=push.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

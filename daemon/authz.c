@@ -297,9 +297,8 @@ static void log_breakglass(const struct pg_authz *a, const char *user,
 	char list[PG_PROTO_MAX_LINE];
 
 	policy_scope_list(a->policy, mask, list, sizeof(list));
-	/* At error level so that it reaches every log sink; meant to page
-	 * someone. */
-	log_errx("ALERT break-glass %s: user=%s scopes=%s", what, user, list);
+	/* LOG_ALERT: meant to page someone. */
+	log_alert("ALERT break-glass %s: user=%s scopes=%s", what, user, list);
 }
 
 static int answer_login(struct pg_authz *a, const char *user,

@@ -340,6 +340,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (unsigned)conf->max_failures,
 	    conf->failure_window,
 	    conf->lockout,
+	    0, /* push fatigue: [push] push_max_unanswered, next commit */
 	};
 	const struct pg_server_params params = {
 	    conf->socket,

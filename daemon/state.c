@@ -14,14 +14,22 @@
 
 #define STATE_MIN_BUCKETS 64
 
+/* Recent event times, oldest first, in at most cap slots allocated on the
+ * first event: most users never fail, and pay nothing for it. */
+struct times {
+	int64_t *t;
+	size_t n;
+};
+
 struct entry {
 	struct entry *next; /* bucket chain */
 	uint64_t hash;
 	uint64_t last_step;
 	int64_t claimed_at;
 	int64_t locked_until;
-	size_t nfail;
-	int64_t *fail; /* max_failures slots once the first failure arrives */
+	int64_t push_until;
+	struct times fail; /* max_failures slots once the first one arrives */
+	struct times push; /* push_max_unanswered slots, likewise */
 	char name[];
 };
 
@@ -123,7 +131,8 @@ int state_new(const struct pg_state_limits *lim, struct pg_state **out)
 
 	if (lim->max_failures < 1 ||
 	    lim->max_failures > PG_STATE_MAX_FAILURES ||
-	    lim->failure_window < 1 || lim->lockout < 1)
+	    lim->failure_window < 1 || lim->lockout < 1 ||
+	    lim->push_max_unanswered > PG_STATE_MAX_FAILURES)
 		goto out;
 	rc = PG_ERR_NOMEM;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -145,7 +154,8 @@ static void entry_free(struct entry *e)
 {
 	if (e == NULL)
 		return;
-	free(e->fail);
+	free(e->fail.t);
+	free(e->push.t);
 	free(e);
 }
 
@@ -252,27 +262,60 @@ static int get_or_create(struct pg_state *st, const char *user, int64_t now,
 	return 0;
 }
 
-/* Drop failures that fell out of the sliding window (now - window, now]. */
-static void prune_failures(const struct pg_state *st, struct entry *e,
-                           int64_t now)
+static void times_clear(struct times *ts)
+{
+	free(ts->t);
+	ts->t = NULL;
+	ts->n = 0;
+}
+
+/* Drop times that fell out of the sliding window (now - window, now]. */
+static void times_prune(struct times *ts, int64_t window, int64_t now)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < e->nfail; i++)
-		if (e->fail[i] > now - st->lim.failure_window)
-			e->fail[n++] = e->fail[i];
-	e->nfail = n;
-	if (n == 0) {
-		free(e->fail);
-		e->fail = NULL;
-	}
+	for (i = 0; i < ts->n; i++)
+		if (ts->t[i] > now - window)
+			ts->t[n++] = ts->t[i];
+	ts->n = n;
+	if (n == 0)
+		times_clear(ts);
 }
 
-static void clear_failures(struct entry *e)
+/* Add now, keeping only the newest cap times: older ones cannot change a
+ * decision, so memory stays bounded per user. 0 or PG_ERR_NOMEM. */
+static int times_add(struct times *ts, size_t cap, int64_t now)
 {
-	free(e->fail);
-	e->fail = NULL;
-	e->nfail = 0;
+	if (ts->t == NULL && (ts->t = calloc(cap, sizeof(*ts->t))) == NULL)
+		return PG_ERR_NOMEM;
+	if (ts->n == cap) {
+		memmove(ts->t, ts->t + 1, (ts->n - 1) * sizeof(*ts->t));
+		ts->n--;
+	}
+	ts->t[ts->n++] = now;
+	return 0;
+}
+
+/* Copy n times (the newest cap of them) into ts; 0 or PG_ERR_NOMEM. */
+static int times_set(struct times *ts, size_t cap, const int64_t *t, size_t n)
+{
+	int64_t *copy = NULL;
+	size_t skip = 0;
+
+	/* The configured limit may have shrunk since the log was written. */
+	if (n > cap) {
+		skip = n - cap;
+		n = cap;
+	}
+	if (n > 0) {
+		if ((copy = calloc(cap, sizeof(*copy))) == NULL)
+			return PG_ERR_NOMEM;
+		memcpy(copy, t + skip, n * sizeof(*copy));
+	}
+	free(ts->t);
+	ts->t = copy;
+	ts->n = n;
+	return 0;
 }
 
 int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
@@ -316,47 +359,109 @@ int state_claim(struct pg_state *st, const char *user, uint64_t step,
 	return 0;
 }
 
-int state_report(struct pg_state *st, const char *user, int success,
-                 int64_t now, struct pg_report_result *res)
+int state_push_until(const struct pg_state *st, const char *user,
+                     int64_t now, int64_t *until)
 {
-	struct entry *e = NULL;
-	int rc, changed = 0;
+	const struct entry *e = find(st, user, NULL);
+
+	*until = e != NULL && now < e->push_until ? e->push_until : 0;
+	return 0;
+}
+
+/* The bookkeeping of state_report(); e is the user's entry, or NULL for a
+ * success of a user we hold nothing about. */
+static int report(struct pg_state *st, struct entry *e, int success,
+                  int64_t now, int *changed)
+{
+	int rc;
+
+	if (e == NULL)
+		return 0;
+	if (success) {
+		if (e->fail.n > 0) {
+			times_clear(&e->fail);
+			*changed = 1;
+		}
+		return 0;
+	}
+	times_prune(&e->fail, st->lim.failure_window, now);
+	if ((rc = times_add(&e->fail, st->lim.max_failures, now)) != 0)
+		return rc;
+	/* Not extended while locked: otherwise anyone able to type a login
+	 * name could keep a victim locked out for ever. */
+	if (now >= e->locked_until && e->fail.n >= st->lim.max_failures)
+		e->locked_until = now + st->lim.lockout;
+	*changed = 1;
+	return 0;
+}
+
+static void report_result(const struct pg_state *st, const char *user,
+                          int64_t now, int changed,
+                          struct pg_report_result *res)
+{
+	const struct entry *e = find(st, user, NULL);
 	int64_t lock;
 
-	if (success) {
-		/* A success for a user we hold nothing about changes nothing
-		 * and must not grow the table. */
-		if ((e = find(st, user, NULL)) != NULL && e->nfail > 0) {
-			clear_failures(e);
-			changed = 1;
-		}
-	} else {
-		if ((rc = get_or_create(st, user, now, &e)) != 0)
-			return rc;
-		prune_failures(st, e, now);
-		if (e->fail == NULL &&
-		    (e->fail = calloc(st->lim.max_failures,
-		                      sizeof(*e->fail))) == NULL)
-			return PG_ERR_NOMEM;
-		/* Keep only the newest max_failures: older ones cannot change
-		 * the decision, so memory stays bounded per user. */
-		if (e->nfail == st->lim.max_failures) {
-			memmove(e->fail, e->fail + 1,
-			        (e->nfail - 1) * sizeof(*e->fail));
-			e->nfail--;
-		}
-		e->fail[e->nfail++] = now;
-		/* Not extended while locked: otherwise anyone able to type a
-		 * login name could keep a victim locked out for ever. */
-		if (now >= e->locked_until && e->nfail >= st->lim.max_failures)
-			e->locked_until = now + st->lim.lockout;
-		changed = 1;
-	}
 	state_lock_until(st, user, now, &lock);
 	res->locked = lock != 0;
 	res->until = lock;
-	res->nfail = e != NULL ? (unsigned)e->nfail : 0;
+	res->nfail = e != NULL ? (unsigned)e->fail.n : 0;
 	res->changed = changed;
+	state_push_until(st, user, now, &res->push_until);
+	res->push_suspended_now = 0;
+}
+
+/* The entry a report needs: a failure creates one; a success for a user
+ * we hold nothing about changes nothing and must not grow the table. */
+static int report_entry(struct pg_state *st, const char *user, int success,
+                        int64_t now, struct entry **e)
+{
+	*e = find(st, user, NULL);
+	if (*e != NULL || success)
+		return 0;
+	return get_or_create(st, user, now, e);
+}
+
+int state_report(struct pg_state *st, const char *user, int success,
+                 int64_t now, struct pg_report_result *res)
+{
+	struct entry *e;
+	int rc, changed = 0;
+
+	if ((rc = report_entry(st, user, success, now, &e)) != 0 ||
+	    (rc = report(st, e, success, now, &changed)) != 0)
+		return rc;
+	report_result(st, user, now, changed, res);
+	return 0;
+}
+
+int state_report_push(struct pg_state *st, const char *user, int success,
+                      int64_t now, struct pg_report_result *res)
+{
+	unsigned max = st->lim.push_max_unanswered;
+	struct entry *e;
+	int rc, changed = 0, suspended = 0;
+
+	if ((rc = report_entry(st, user, success, now, &e)) != 0)
+		return rc;
+	if (e != NULL && success && e->push.n > 0) {
+		times_clear(&e->push);
+		changed = 1;
+	} else if (e != NULL && !success && max > 0) {
+		times_prune(&e->push, st->lim.failure_window, now);
+		if ((rc = times_add(&e->push, max, now)) != 0)
+			return rc;
+		/* Like a lockout, not extended while in force. */
+		if (now >= e->push_until && e->push.n >= max) {
+			e->push_until = now + st->lim.lockout;
+			suspended = 1;
+		}
+		changed = 1;
+	}
+	if ((rc = report(st, e, success, now, &changed)) != 0)
+		return rc;
+	report_result(st, user, now, changed, res);
+	res->push_suspended_now = suspended;
 	return 0;
 }
 
@@ -377,9 +482,12 @@ int state_unlock(struct pg_state *st, const char *user, int64_t now,
 	 * then the lock is lifted: the floor stays. */
 	if (e == NULL && (rc = get_or_create(st, user, now, &e)) != 0)
 		return rc;
-	*changed = e->locked_until != 0 || e->nfail != 0;
+	*changed = e->locked_until != 0 || e->fail.n != 0 ||
+	           e->push_until != 0 || e->push.n != 0;
 	e->locked_until = 0;
-	clear_failures(e);
+	e->push_until = 0;
+	times_clear(&e->fail);
+	times_clear(&e->push);
 	*was_locked = lock != 0;
 	return 0;
 }
@@ -390,8 +498,11 @@ static void to_rec(const struct entry *e, struct pg_user_rec *out)
 	out->last_step = e->last_step;
 	out->claimed_at = e->claimed_at;
 	out->locked_until = e->locked_until;
-	out->nfail = e->nfail;
-	out->fail = e->fail;
+	out->nfail = e->fail.n;
+	out->fail = e->fail.t;
+	out->push_until = e->push_until;
+	out->npush = e->push.n;
+	out->push = e->push.t;
 }
 
 int state_get(const struct pg_state *st, const char *user,
@@ -407,33 +518,28 @@ int state_get(const struct pg_state *st, const char *user,
 
 int state_put(struct pg_state *st, const struct pg_user_rec *rec)
 {
+	struct times fail = {NULL, 0}, push = {NULL, 0};
 	struct entry *e;
-	size_t n = rec->nfail, skip = 0;
-	int64_t *fail = NULL;
 	int rc;
 
-	/* The configured limit may have shrunk since the log was written. */
-	if (n > st->lim.max_failures) {
-		skip = n - st->lim.max_failures;
-		n = st->lim.max_failures;
-	}
-	if (n > 0) {
-		if ((fail = calloc(st->lim.max_failures, sizeof(*fail))) ==
-		    NULL)
-			return PG_ERR_NOMEM;
-		memcpy(fail, rec->fail + skip, n * sizeof(*fail));
-	}
 	/* Every field is set below, so the creation defaults do not matter. */
-	if ((rc = get_or_create(st, rec->user, 0, &e)) != 0) {
-		free(fail);
+	if ((rc = times_set(&fail, st->lim.max_failures, rec->fail,
+	                    rec->nfail)) != 0 ||
+	    (rc = times_set(&push, st->lim.push_max_unanswered, rec->push,
+	                    rec->npush)) != 0 ||
+	    (rc = get_or_create(st, rec->user, 0, &e)) != 0) {
+		times_clear(&fail);
+		times_clear(&push);
 		return rc;
 	}
-	free(e->fail);
+	times_clear(&e->fail);
+	times_clear(&e->push);
 	e->fail = fail;
-	e->nfail = n;
+	e->push = push;
 	e->last_step = rec->last_step;
 	e->claimed_at = rec->claimed_at;
 	e->locked_until = rec->locked_until;
+	e->push_until = rec->push_until;
 	return 0;
 }
 
@@ -465,8 +571,10 @@ int state_foreach(const struct pg_state *st,
  */
 static int forgettable(const struct pg_state *st, struct entry *e, int64_t now)
 {
-	prune_failures(st, e, now);
-	return e->nfail == 0 && now >= e->locked_until &&
+	times_prune(&e->fail, st->lim.failure_window, now);
+	times_prune(&e->push, st->lim.failure_window, now);
+	return e->fail.n == 0 && e->push.n == 0 && now >= e->locked_until &&
+	       now >= e->push_until &&
 	       (e->last_step == 0 ||
 	        e->claimed_at <= now - PG_STATE_FORGET_AFTER);
 }

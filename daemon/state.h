@@ -30,6 +30,9 @@ struct pg_state_limits {
 	unsigned max_failures;  /* failures within the window that lock */
 	int64_t failure_window; /* seconds a failure counts */
 	int64_t lockout;        /* seconds a lockout lasts */
+	/* Denied or unanswered pushes within failure_window that suspend
+	 * push for lockout seconds (push fatigue); 0 = never suspend. */
+	unsigned push_max_unanswered;
 };
 
 /*
@@ -44,6 +47,9 @@ struct pg_user_rec {
 	int64_t locked_until; /* locked while now < locked_until */
 	size_t nfail;
 	const int64_t *fail; /* failure times, oldest first */
+	int64_t push_until;  /* push offered again once now >= push_until */
+	size_t npush;
+	const int64_t *push; /* failed push times, oldest first */
 };
 
 /* What a REPORT did. */
@@ -52,6 +58,8 @@ struct pg_report_result {
 	int64_t until;  /* when locked: end of the lock */
 	unsigned nfail; /* failures now counted in the window */
 	int changed;    /* 1 if the user's state changed (persist it) */
+	int64_t push_until; /* push suspended until then; 0 = offered */
+	int push_suspended_now; /* 1 if this report started a suspension */
 };
 
 /* Create an empty state. Returns 0 and *out, PG_ERR_INVAL (a limit out of
@@ -88,7 +96,23 @@ int state_report(struct pg_state *st, const char *user, int success,
                  int64_t now, struct pg_report_result *res);
 
 /*
- * Lift user's lock and clear the failures; the last step is kept. Under
+ * state_report() for a push (factor=push): a failure (denied or
+ * unanswered) also counts towards push fatigue: push_max_unanswered of
+ * them within failure_window suspend push for the user for lockout
+ * seconds (res->push_suspended_now says this report did it). A push
+ * success clears the push failures but not a suspension in force. Same
+ * returns as state_report().
+ */
+int state_report_push(struct pg_state *st, const char *user, int success,
+                      int64_t now, struct pg_report_result *res);
+
+/* Is push suspended for user at now? *until = its end, or 0. Returns 0. */
+int state_push_until(const struct pg_state *st, const char *user,
+                     int64_t now, int64_t *until);
+
+/*
+ * Lift user's lock and clear the failures; the last step is kept.
+ * A push suspension and the push failures are cleared too. Under
  * recovery a user without an entry gets one (the step floor, unlocked).
  * Returns 0 with *was_locked and *changed set, or PG_ERR_BUSY/NOMEM.
  */

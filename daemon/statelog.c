@@ -20,10 +20,11 @@
 
 #define STATELOG_TMP      PG_STATELOG_FILE ".tmp"
 #define STATELOG_HEADER   "phiguard-state 1"
-#define STATELOG_MAX_LINE 32768
-/* "U" + name + 4 numbers + the failure times, 21 bytes per number at most,
- * + " crc\n": the longest record we write must fit. */
-_Static_assert(2 + PG_USER_MAX + 21 * (4 + PG_STATE_MAX_FAILURES) + 11 <
+#define STATELOG_MAX_LINE 65536
+/* "U" + name + 4 numbers + the failure times + " P" + 2 numbers + the push
+ * times, 21 bytes per number at most, + " crc\n": the longest record we
+ * write must fit. */
+_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 11 <
                    STATELOG_MAX_LINE,
                "STATELOG_MAX_LINE too small for a full U record");
 /* Append until the log is twice its compacted size plus this, then
@@ -42,6 +43,7 @@ struct pg_statelog {
 	int broken;      /* an append failed: compact before the next one */
 	char line[STATELOG_MAX_LINE];
 	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
+	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */
 };
 
 /* CRC-32/ISO-HDLC (the zlib one), bit by bit: records are short and a
@@ -78,19 +80,34 @@ static uint64_t nonneg(int64_t t)
 	return t < 0 ? 0 : (uint64_t)t;
 }
 
-static size_t fmt_user(char *line, const struct pg_user_rec *r)
+/* Append " <n> <t1> ... <tn>" at line + len; the new length. */
+static int fmt_times(char *line, int len, const int64_t *t, size_t n)
 {
 	size_t i;
-	int len, n;
+
+	if (len > 0 && len < STATELOG_MAX_LINE)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " %zu", n);
+	for (i = 0; i < n && len > 0 && len < STATELOG_MAX_LINE; i++)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " %" PRIu64, nonneg(t[i]));
+	return len;
+}
+
+static size_t fmt_user(char *line, const struct pg_user_rec *r)
+{
+	int len;
 
 	len = snprintf(line, STATELOG_MAX_LINE,
-	               "U %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu", r->user,
+	               "U %s %" PRIu64 " %" PRIu64 " %" PRIu64, r->user,
 	               r->last_step, nonneg(r->claimed_at),
-	               nonneg(r->locked_until), r->nfail);
-	for (i = 0; i < r->nfail && len > 0 && len < STATELOG_MAX_LINE; i++) {
-		n = snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-		             " %" PRIu64, nonneg(r->fail[i]));
-		len += n;
+	               nonneg(r->locked_until));
+	len = fmt_times(line, len, r->fail, r->nfail);
+	if ((r->push_until > 0 || r->npush > 0) && len > 0 &&
+	    len < STATELOG_MAX_LINE) {
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " P %" PRIu64, nonneg(r->push_until));
+		len = fmt_times(line, len, r->push, r->npush);
 	}
 	return seal(line, len);
 }
@@ -215,6 +232,21 @@ static int parse_time(char **p, int64_t *out)
 	return 0;
 }
 
+/* "<n> <t1> ... <tn>" into t (PG_STATE_MAX_FAILURES slots). */
+static int parse_times(char **p, int64_t *t, size_t *n_out)
+{
+	uint64_t n;
+	size_t i;
+
+	if (parse_num(field(p), PG_STATE_MAX_FAILURES, &n) != 0)
+		return PG_ERR_INVAL;
+	for (i = 0; i < n; i++)
+		if (parse_time(p, &t[i]) != 0)
+			return PG_ERR_INVAL;
+	*n_out = (size_t)n;
+	return 0;
+}
+
 /*
  * Apply one record (NUL-terminated, crc and "\n" already removed).
  * PG_ERR_INVAL means damage; other errors are our own failures.
@@ -224,9 +256,8 @@ static int apply_record(struct pg_statelog *log, struct pg_state *st, char *rec)
 	char *p = rec;
 	const char *type = field(&p);
 	struct pg_user_rec u;
-	uint64_t n, floor;
+	uint64_t floor;
 	int64_t until;
-	size_t i;
 
 	if (strcmp(type, "R") == 0) {
 		if (parse_num(field(&p), UINT64_MAX, &floor) != 0 ||
@@ -237,20 +268,22 @@ static int apply_record(struct pg_statelog *log, struct pg_state *st, char *rec)
 	}
 	if (strcmp(type, "U") != 0)
 		return PG_ERR_INVAL;
+	memset(&u, 0, sizeof(u));
 	u.user = field(&p);
 	if (u.user == NULL || username_check(u.user) != 0 ||
 	    parse_num(field(&p), UINT64_MAX, &u.last_step) != 0 ||
 	    parse_time(&p, &u.claimed_at) != 0 ||
 	    parse_time(&p, &u.locked_until) != 0 ||
-	    parse_num(field(&p), PG_STATE_MAX_FAILURES, &n) != 0)
+	    parse_times(&p, log->fail, &u.nfail) != 0)
 		return PG_ERR_INVAL;
-	for (i = 0; i < n; i++)
-		if (parse_time(&p, &log->fail[i]) != 0)
-			return PG_ERR_INVAL;
+	u.fail = log->fail;
+	u.push = log->push;
+	if (p != NULL && (strcmp(field(&p), "P") != 0 ||
+	                  parse_time(&p, &u.push_until) != 0 ||
+	                  parse_times(&p, log->push, &u.npush) != 0))
+		return PG_ERR_INVAL;
 	if (p != NULL)
 		return PG_ERR_INVAL;
-	u.nfail = (size_t)n;
-	u.fail = log->fail;
 	return state_put(st, &u);
 }
 

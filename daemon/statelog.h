@@ -8,8 +8,11 @@
  *
  *   phiguard-state 1 <crc>                       first line: format version
  *   R <floor-step> <until> <crc>                 recovery in force
- *   U <user> <last-step> <claimed-at> <locked-until> <n> <t1> ... <tn> <crc>
+ *   U <user> <last-step> <claimed-at> <locked-until> <n> <t1> ... <tn>
+ *     [P <push-until> <m> <p1> ... <pm>] <crc>
  *
+ * The P part (push fatigue: suspension end and failed push times) is
+ * written only when the user has some; logs from before it read as none.
  * Fields are separated by one space; numbers are unsigned decimal; times
  * are unix seconds. A U record is the whole state of one user and the last
  * one wins, so replay is "apply in order". <user> is written like a

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The login-path verbs: PREAUTH (locked?), CLAIM (a TOTP step, once) and
- * REPORT (the outcome of a second factor, for lockout). */
+/* The login-path verbs: PREAUTH (locked? push offered?), CLAIM (a TOTP
+ * step, once) and REPORT (the outcome of a second factor, for lockout and
+ * push fatigue). */
 #include "config.h"
 
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "state.h"
 #include "statelog.h"
 #include "verbs.h"
@@ -25,14 +27,31 @@ static int lock_fields(struct pg_msg *resp, int64_t until)
 	return 0;
 }
 
+/* Append "push=yes" or "push=no push_until=T". */
+static int push_fields(struct pg_msg *resp, int64_t push_until)
+{
+	int rc;
+
+	if (push_until == 0)
+		return proto_add(resp, "push", "yes");
+	if ((rc = proto_add(resp, "push", "no")) != 0 ||
+	    (rc = proto_add_i64(resp, "push_until", push_until)) != 0)
+		return rc;
+	return 0;
+}
+
 int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
                  struct pg_msg *resp)
 {
-	int64_t until;
+	int64_t until, push_until;
+	int rc;
 
 	state_lock_until(d->state, req->user, req->now, &until);
+	state_push_until(d->state, req->user, req->now, &push_until);
 	proto_msg_init(resp, PG_VERB_OK);
-	return lock_fields(resp, until);
+	if ((rc = lock_fields(resp, until)) != 0)
+		return rc;
+	return push_fields(resp, push_until);
 }
 
 int verb_claim(struct pg_daemon *d, const struct pg_request *req,
@@ -93,17 +112,41 @@ static int reason_ok(const char *s)
 	return i > 0;
 }
 
-/* key must be present and one of a, b; 1 when it equals a. */
-static int get_choice(const struct pg_msg *msg, const char *key, const char *a,
-                      const char *b, int *is_a)
+/* key must be present and one of choices (NULL-terminated); its index. */
+static int get_choice(const struct pg_msg *msg, const char *key,
+                      const char *const *choices, int *index)
 {
 	const char *v = proto_get(msg, key);
+	int i;
 
 	if (v == NULL)
 		return PG_ERR_MISSING;
-	if (strcmp(v, a) != 0 && strcmp(v, b) != 0)
-		return PG_ERR_INVAL;
-	*is_a = strcmp(v, a) == 0;
+	for (i = 0; choices[i] != NULL; i++)
+		if (strcmp(v, choices[i]) == 0) {
+			*index = i;
+			return 0;
+		}
+	return PG_ERR_INVAL;
+}
+
+enum report_factor { REPORT_TOTP, REPORT_PUSH };
+enum report_result { REPORT_SUCCESS, REPORT_FAILURE, REPORT_ERROR };
+
+static const char *const report_factors[] = {"totp", "push", NULL};
+static const char *const report_results[] = {"success", "failure", "error",
+                                             NULL};
+
+/* The current lock and push state as a REPORT answer. */
+static int report_answer(struct pg_msg *resp,
+                         const struct pg_report_result *res)
+{
+	int rc;
+
+	proto_msg_init(resp, PG_VERB_OK);
+	if ((rc = lock_fields(resp, res->locked ? res->until : 0)) != 0 ||
+	    (rc = proto_add_u64(resp, "failures", res->nfail)) != 0 ||
+	    (rc = push_fields(resp, res->push_until)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -112,14 +155,17 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 {
 	struct pg_report_result res;
 	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
-	int totp, success, rc;
+	int factor, result, rc;
 
-	if ((rc = get_choice(req->msg, "factor", "totp", "push", &totp)) != 0)
+	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) !=
+	    0)
 		bad = "factor";
-	else if ((rc = get_choice(req->msg, "result", "success", "failure",
-	                          &success)) != 0)
+	else if ((rc = get_choice(req->msg, "result", report_results,
+	                          &result)) != 0 ||
+	         (result == REPORT_ERROR && factor != REPORT_PUSH)) {
+		rc = rc != 0 ? rc : PG_ERR_INVAL;
 		bad = "result";
-	else if (reason != NULL && !reason_ok(reason)) {
+	} else if (reason != NULL && !reason_ok(reason)) {
 		bad = "reason";
 		rc = PG_ERR_INVAL;
 	}
@@ -127,17 +173,33 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		proto_make_error(resp, rc, bad);
 		return 0;
 	}
-	/* Both factors count alike: lockout protects the account, not the
-	 * factor. The factor is in the decision log line. */
-	if ((rc = state_report(d->state, req->user, success, req->now, &res)) !=
-	    0)
+	if (result == REPORT_ERROR) {
+		/* The provider failed, not the user: recorded (the
+		 * decision log line has it), never counted. */
+		memset(&res, 0, sizeof(res));
+		state_lock_until(d->state, req->user, req->now, &res.until);
+		res.locked = res.until != 0;
+		state_push_until(d->state, req->user, req->now,
+		                 &res.push_until);
+		return report_answer(resp, &res);
+	}
+	/* Both factors count alike towards lockout: it protects the
+	 * account, not the factor. Pushes also count towards push fatigue. */
+	if (factor == REPORT_PUSH)
+		rc = state_report_push(d->state, req->user,
+		                       result == REPORT_SUCCESS, req->now, &res);
+	else
+		rc = state_report(d->state, req->user,
+		                  result == REPORT_SUCCESS, req->now, &res);
+	if (rc != 0)
 		return rc;
 	if (res.changed &&
 	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
 		return rc;
-	proto_msg_init(resp, PG_VERB_OK);
-	if ((rc = lock_fields(resp, res.locked ? res.until : 0)) != 0 ||
-	    (rc = proto_add_u64(resp, "failures", res.nfail)) != 0)
-		return rc;
-	return 0;
+	if (res.push_suspended_now)
+		log_alert("ALERT push-fatigue user=%s: push suspended until "
+		         "%lld after repeated denied or unanswered pushes; "
+		         "TOTP only",
+		         req->user, (long long)res.push_until);
+	return report_answer(resp, &res);
 }

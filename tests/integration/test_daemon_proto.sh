@@ -220,13 +220,13 @@ pg req "v1 PREAUTH user=nurse1 service=login tty=tty1" \
 	"v1 UNLOCK user=nurse1" \
 	"v1 FROB x=1"
 expect_lines "verbs" \
-	"v1 OK locked=no" \
+	"v1 OK locked=no push=yes" \
 	"v1 OK claimed=yes" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 OK claimed=yes" \
-	"v1 OK locked=no failures=0" \
-	"v1 OK locked=no failures=1" \
+	"v1 OK locked=no failures=0 push=yes" \
+	"v1 OK locked=no failures=1 push=yes" \
 	"v1 OK was_locked=no" \
 	"v1 ERR code=unknown-verb msg=FROB"
 pg req "v1 STATUS"
@@ -253,7 +253,7 @@ expect_lines "field errors" \
 	"v1 ERR code=missing-field msg=result" \
 	"v1 ERR code=invalid msg=reason" \
 	"v1 ERR code=missing-field msg=user" \
-	"v1 OK locked=no"
+	"v1 OK locked=no push=yes"
 
 # --- malformed lines: ERR, and the connection stays usable ------------------
 pg req "v2 PREAUTH user=nurse1" "v1 PREAUTH User=nurse1" \
@@ -272,11 +272,11 @@ expect_lines "malformed" \
 	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
 	"v1 ERR code=protocol msg=malformed%20protocol%20line" \
 	"v1 ERR code=unknown-verb msg=OK" \
-	"v1 OK locked=no"
+	"v1 OK locked=no push=yes"
 
 # --- line length limit -----------------------------------------------------
 pg size 4096
-expect_lines "4096-byte line" "v1 OK locked=no" "open"
+expect_lines "4096-byte line" "v1 OK locked=no push=yes" "open"
 pg size 4097
 expect_lines "4097-byte line" "v1 ERR code=too-long msg=line%20too%20long" "closed"
 
@@ -286,11 +286,11 @@ pg pipeline "v1 CLAIM user=pipe step_start=5" "v1 CLAIM user=pipe step_start=5" 
 expect_lines "pipelined" "v1 OK claimed=yes" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 ERR code=unknown-verb msg=FROB" "v1 OK claimed=yes" \
-	"v1 OK locked=no"
+	"v1 OK locked=no push=yes"
 
 # --- slow, idle, greedy and deaf clients -----------------------------------
 pg drip
-expect_out '^other: v1 OK locked=no$' "a client is served while another drips"
+expect_out '^other: v1 OK locked=no push=yes$' "a client is served while another drips"
 expect_out '^other served in 0\.' "the dripping client does not stall others"
 expect_out '^drip closed after [1-4]\.' "a dripping client is closed after client_timeout"
 pg idle
@@ -301,7 +301,7 @@ expect_out '^v1 OK version=' "a slot frees up when a client leaves"
 pg noread
 expect_out '^closed by daemon$' "a client that never reads is dropped"
 pg req "v1 PREAUTH user=nurse1"
-expect_lines "served after the deaf client" "v1 OK locked=no"
+expect_lines "served after the deaf client" "v1 OK locked=no push=yes"
 grep -q 'not reading its responses' "$DAEMON_LOG" ||
 	fail "the deaf client's disconnection is not logged"
 
@@ -312,7 +312,7 @@ as_nobody req "v1 STATUS" "v1 PREAUTH user=root" "v1 PREAUTH user=nobody" \
 expect_lines "non-root peer" \
 	"v1 ERR code=permission msg=root%20only" \
 	"v1 ERR code=permission msg=may%20only%20ask%20about%20yourself" \
-	"v1 OK locked=no" \
+	"v1 OK locked=no push=yes" \
 	"v1 OK claimed=yes" \
 	"v1 ERR code=permission msg=may%20only%20ask%20about%20yourself" \
 	"v1 ERR code=permission msg=root%20only" \
@@ -330,26 +330,50 @@ pg req "v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=clerk1 factor=totp result=failure reason=bad-code" \
 	"v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step_start=10"
-sed -n 1,2p "$OUT" | grep -c '^v1 OK locked=no failures=[12]$' | grep -qx 2 ||
+sed -n 1,2p "$OUT" | grep -c '^v1 OK locked=no failures=[12] push=yes$' | grep -qx 2 ||
 	fail "first two failures do not lock"
-expect_out '^v1 OK locked=yes until=[0-9]+ failures=3$' "third failure locks"
-expect_out '^v1 OK locked=yes until=[0-9]+$' "PREAUTH reports the lock"
+expect_out '^v1 OK locked=yes until=[0-9]+ failures=3 push=yes$' "third failure locks"
+expect_out '^v1 OK locked=yes until=[0-9]+ push=yes$' "PREAUTH reports the lock"
 expect_out '^v1 ERR code=locked msg=user%20is%20locked%20out until=[0-9]+$' "CLAIM while locked"
 grep -q 'REPORT user=clerk1 uid=0 pid=[0-9]* factor=totp result=failure reason=bad-code -> OK locked=yes' \
 	"$DAEMON_LOG" || fail "lockout decision not logged"
 
+# --- push fatigue ----------------------------------------------------------
+# result=error (the provider failed) is recorded, never counted; denied or
+# unanswered pushes count, and push_max_unanswered (3) of them suspend push.
+pg req "v1 REPORT user=pushy factor=push result=error reason=provider-unreachable" \
+	"v1 REPORT user=pushy factor=totp result=error" \
+	"v1 REPORT user=pushy factor=push result=failure reason=push-denied" \
+	"v1 REPORT user=pushy factor=push result=failure reason=push-timeout" \
+	"v1 PREAUTH user=pushy"
+expect_lines "push errors are not counted" \
+	"v1 OK locked=no failures=0 push=yes" \
+	"v1 ERR code=invalid msg=result" \
+	"v1 OK locked=no failures=1 push=yes" \
+	"v1 OK locked=no failures=2 push=yes" \
+	"v1 OK locked=no push=yes"
+pg req "v1 REPORT user=pushy factor=push result=failure reason=push-denied" \
+	"v1 PREAUTH user=pushy"
+expect_out '^v1 OK locked=yes until=[0-9]+ failures=3 push=no push_until=[0-9]+$' "third failed push suspends push"
+expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "PREAUTH reports the suspension"
+grep -q 'ALERT push-fatigue user=pushy' "$DAEMON_LOG" || fail "push suspension not alerted"
+
 # --- persistence across restarts -------------------------------------------
 restart_daemon
+pg req "v1 PREAUTH user=pushy" "v1 UNLOCK user=pushy" "v1 PREAUTH user=pushy"
+expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "push suspension survives a restart"
+expect_out '^v1 OK was_locked=yes$' "UNLOCK of a suspended user"
+expect_lines "UNLOCK ends the suspension" "*" "*" "v1 OK locked=no push=yes"
 pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step_start=59240124" \
 	"v1 UNLOCK user=clerk1" "v1 PREAUTH user=clerk1" \
 	"v1 CLAIM user=clerk1 step_start=10"
 expect_out '^v1 OK locked=yes until=' "lock survives a restart"
 expect_lines "after restart" "*" \
 	"v1 ERR code=replay msg=step%20already%20used" \
-	"v1 OK was_locked=yes" "v1 OK locked=no" "v1 OK claimed=yes"
+	"v1 OK was_locked=yes" "v1 OK locked=no push=yes" "v1 OK claimed=yes"
 restart_daemon
 pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step_start=10"
-expect_lines "unlock survives a restart" "v1 OK locked=no" \
+expect_lines "unlock survives a restart" "v1 OK locked=no push=yes" \
 	"v1 ERR code=replay msg=step%20already%20used"
 
 # --- SIGTERM ---------------------------------------------------------------
@@ -397,7 +421,7 @@ if command -v valgrind >/dev/null 2>&1 && [ "${SANITIZERS:-no}" != yes ]; then
 		"v1 UNLOCK user=vg" "v1 FROB" "v2"
 	expect_out '^v1 OK claimed=yes$' "CLAIM under valgrind"
 	as_nobody req "v1 PREAUTH user=nobody"
-	expect_lines "peer check under valgrind" "v1 OK locked=no"
+	expect_lines "peer check under valgrind" "v1 OK locked=no push=yes"
 	pg size 4097
 	stop_daemon
 	unset VALGRIND

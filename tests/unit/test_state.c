@@ -25,7 +25,7 @@
 
 #define T0 1700000000 /* an arbitrary "now" */
 
-static const struct pg_state_limits lim3 = {3, 300, 900};
+static const struct pg_state_limits lim3 = {3, 300, 900, 2};
 
 /* Each test gets a fresh state (*ctx) and a fresh tu_tmpdir. */
 static int setup(void **ctx)
@@ -55,6 +55,107 @@ static int64_t lock_of(const struct pg_state *st, const char *user, int64_t t)
 
 	assert_int_equal(state_lock_until(st, user, t, &until), 0);
 	return until;
+}
+
+static int64_t push_of(const struct pg_state *st, const char *user,
+                       int64_t t)
+{
+	int64_t until = -1;
+
+	assert_int_equal(state_push_until(st, user, t, &until), 0);
+	return until;
+}
+
+/* ------------------------------------------------------- push fatigue */
+
+/* Defaults-like limits: push is suspended before the account locks. */
+static const struct pg_state_limits lim_push = {5, 300, 900, 3};
+
+static void test_push_fatigue_suspends(void **ctx)
+{
+	struct pg_report_result r;
+	struct pg_state *st;
+	int i;
+
+	(void)ctx;
+	assert_int_equal(state_new(&lim_push, &st), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(state_report_push(st, "nurse1", 0, T0 + i, &r),
+		                 0);
+		assert_false(r.push_suspended_now);
+		assert_int_equal(r.push_until, 0);
+	}
+	assert_int_equal(push_of(st, "nurse1", T0 + 2), 0);
+	assert_int_equal(state_report_push(st, "nurse1", 0, T0 + 2, &r), 0);
+	assert_true(r.push_suspended_now);
+	assert_int_equal(r.push_until, T0 + 2 + 900);
+	assert_true(r.changed);
+	/* Each push failure also counted towards the lockout. */
+	assert_int_equal(r.nfail, 3);
+	assert_false(r.locked);
+	assert_int_equal(push_of(st, "nurse1", T0 + 3), T0 + 2 + 900);
+	/* Other users are not affected. */
+	assert_int_equal(push_of(st, "nurse2", T0 + 3), 0);
+	/* Not extended while in force, and over after lockout seconds. */
+	assert_int_equal(state_report_push(st, "nurse1", 0, T0 + 100, &r), 0);
+	assert_false(r.push_suspended_now);
+	assert_int_equal(r.push_until, T0 + 2 + 900);
+	assert_int_equal(push_of(st, "nurse1", T0 + 2 + 900), 0);
+	state_free(st);
+}
+
+static void test_push_fatigue_window_and_success(void **ctx)
+{
+	struct pg_report_result r;
+	struct pg_state *st;
+
+	(void)ctx;
+	assert_int_equal(state_new(&lim_push, &st), 0);
+	/* Spread over more than failure_window: never three at once. */
+	assert_int_equal(state_report_push(st, "u", 0, T0, &r), 0);
+	assert_int_equal(state_report_push(st, "u", 0, T0 + 200, &r), 0);
+	assert_int_equal(state_report_push(st, "u", 0, T0 + 400, &r), 0);
+	assert_int_equal(r.push_until, 0);
+	/* An approved push clears the count ... */
+	assert_int_equal(state_report_push(st, "u", 1, T0 + 402, &r), 0);
+	assert_true(r.changed);
+	assert_int_equal(r.nfail, 0);
+	assert_int_equal(state_report_push(st, "u", 0, T0 + 403, &r), 0);
+	assert_int_equal(state_report_push(st, "u", 0, T0 + 404, &r), 0);
+	assert_int_equal(r.push_until, 0);
+	/* ... a TOTP failure does not count towards push fatigue ... */
+	assert_int_equal(state_report(st, "u", 0, T0 + 405, &r), 0);
+	assert_int_equal(r.push_until, 0);
+	/* ... but the third failed push within the window does. */
+	assert_int_equal(state_report_push(st, "u", 0, T0 + 406, &r), 0);
+	assert_true(r.push_suspended_now);
+	state_free(st);
+}
+
+static void test_push_fatigue_unlock_and_off(void **ctx)
+{
+	static const struct pg_state_limits off = {5, 300, 900, 0};
+	struct pg_report_result r;
+	struct pg_state *st;
+	int i, was, changed;
+
+	(void)ctx;
+	assert_int_equal(state_new(&lim_push, &st), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(state_report_push(st, "u", 0, T0 + i, &r), 0);
+	assert_int_not_equal(push_of(st, "u", T0 + 3), 0);
+	assert_int_equal(state_unlock(st, "u", T0 + 3, &was, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(push_of(st, "u", T0 + 3), 0);
+	state_free(st);
+
+	/* 0 = never suspend; the failures still count for lockout. */
+	assert_int_equal(state_new(&off, &st), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(state_report_push(st, "u", 0, T0 + i, &r), 0);
+	assert_int_equal(r.push_until, 0);
+	assert_true(r.locked);
+	state_free(st);
 }
 
 /* ------------------------------------------------------------ lockout */
@@ -335,6 +436,10 @@ static int cmp_one(const struct pg_user_rec *a, void *arg)
 	assert_int_equal(a->nfail, b.nfail);
 	for (i = 0; i < a->nfail; i++)
 		assert_int_equal(a->fail[i], b.fail[i]);
+	assert_int_equal(a->push_until, b.push_until);
+	assert_int_equal(a->npush, b.npush);
+	for (i = 0; i < a->npush; i++)
+		assert_int_equal(a->push[i], b.push[i]);
 	c->n++;
 	return 0;
 }
@@ -378,6 +483,14 @@ static struct pg_state *populate(void)
 	assert_int_equal(statelog_record(log, st, "dave", T0), 0);
 	assert_int_equal(state_unlock(st, "dave", T0 + 1, &was, &ch), 0);
 	assert_int_equal(statelog_record(log, st, "dave", T0 + 1), 0);
+	/* erin: push suspended (two failed pushes); fred: one failed push. */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(state_report_push(st, "erin", 0, T0 + i, &r),
+		                 0);
+		assert_int_equal(statelog_record(log, st, "erin", T0 + i), 0);
+	}
+	assert_int_equal(state_report_push(st, "fred", 0, T0, &r), 0);
+	assert_int_equal(statelog_record(log, st, "fred", T0), 0);
 	statelog_free(log);
 	return st;
 }
@@ -396,6 +509,9 @@ static void test_round_trip(void **ctx)
 	assert_int_equal(state_get(read, "bob", &rec), 0);
 	assert_int_equal(rec.locked_until, T0 + 2 + 900);
 	assert_int_equal(rec.nfail, 3);
+	assert_int_equal(state_get(read, "erin", &rec), 0);
+	assert_int_equal(rec.push_until, T0 + 1 + 900);
+	assert_int_equal(rec.npush, 2);
 	/* The used step survives the restart. */
 	assert_int_equal(state_claim(read, "alice", 1000, T0 + 10, &until),
 	                 PG_ERR_REPLAY);
@@ -579,12 +695,48 @@ static void test_known_checksum(void **ctx)
 	assert_false(recovered);
 	assert_int_equal(state_get(read, "nurse1", &rec), 0);
 	assert_int_equal(rec.last_step, 100);
+	assert_int_equal(rec.npush, 0);
 	state_free(read);
+}
+
+/* The push part of a U record, checksummed by zlib; a short or unknown
+ * part is damage even with a right checksum. */
+static void test_push_part(void **ctx)
+{
+	static const char good[] =
+	    "phiguard-state 1 d4e851d5\n"
+	    "U nurse1 100 1795901525 0 0 P 1795902000 2 1795901400 1795901500 "
+	    "7c737c80\n";
+	static const char *const bad[] = {
+	    "U nurse1 100 1795901525 0 0 P 1795902000 2 1795901400 7d142a5d\n",
+	    "U nurse1 100 1795901525 0 0 Q 1795902000 0 2e413a46\n"};
+	char text[256];
+	struct pg_state *read;
+	struct pg_user_rec rec;
+	int recovered;
+	size_t i;
+
+	tu_write_file(tu_path(PG_STATELOG_FILE), good, 0600);
+	read = load(1795901525, &recovered, NULL);
+	assert_false(recovered);
+	assert_int_equal(state_get(read, "nurse1", &rec), 0);
+	assert_int_equal(rec.push_until, 1795902000);
+	assert_int_equal(rec.npush, 2);
+	assert_int_equal(rec.push[1], 1795901500);
+	state_free(read);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "phiguard-state 1 d4e851d5\n%s",
+		         bad[i]);
+		tu_write_file(tu_path(PG_STATELOG_FILE), text, 0600);
+		read = load(1795901525, &recovered, NULL);
+		assert_true(recovered);
+		state_free(read);
+	}
 }
 
 static void test_fewer_max_failures(void **ctx)
 {
-	static const struct pg_state_limits lim2 = {2, 300, 900};
+	static const struct pg_state_limits lim2 = {2, 300, 900, 1};
 	struct pg_state *written = populate(), *read;
 	struct pg_statelog *log;
 	struct pg_user_rec rec;
@@ -637,6 +789,9 @@ int main(void)
 	    T(test_unlock),
 	    T(test_sweep),
 	    T(test_user_cap),
+	    T(test_push_fatigue_suspends),
+	    T(test_push_fatigue_window_and_success),
+	    T(test_push_fatigue_unlock_and_off),
 	    T(test_round_trip),
 	    T(test_compaction_equals_replay),
 	    T(test_torn_last_line),
@@ -645,6 +800,7 @@ int main(void)
 	    T(test_damaged_last_complete_line),
 	    T(test_garbage_file),
 	    T(test_known_checksum),
+	    T(test_push_part),
 	    T(test_fewer_max_failures),
 	    T(test_check_dir),
 #undef T
