@@ -476,6 +476,39 @@ static struct job *find_flight(const struct pg_authz *a, const char *user)
 	return NULL;
 }
 
+/* Append j to queue q; the caller holds a->mu. The queues are short, so
+ * appending by walking is fine. */
+static void enqueue(struct job **q, struct job *j)
+{
+	while (*q != NULL)
+		q = &(*q)->next;
+	j->next = NULL;
+	*q = j;
+}
+
+/*
+ * A client now waits for background job j (a refresh-ahead, or the
+ * offline retry): move it to the urgent queue if the worker has not taken
+ * it yet, so the client does not wait behind up to AUTHZ_MAX_BACKGROUND
+ * other lookups.
+ */
+static void promote(struct pg_authz *a, struct job *j)
+{
+	struct job **p;
+
+	pthread_mutex_lock(&a->mu);
+	for (p = &a->background_q; *p != NULL && *p != j; p = &(*p)->next)
+		;
+	if (*p == j) {
+		*p = j->next;
+		enqueue(&a->urgent_q, j);
+		pthread_cond_signal(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	j->urgent = 1;
+	a->background--;
+}
+
 /* Queue work for user (NULL: a fail-back probe). Returns the job, which a
  * caller may add a waiter to, or NULL (no memory, or background work is
  * at its bound). */
@@ -484,10 +517,11 @@ static struct job *submit(struct pg_authz *a, const char *user, int urgent,
 {
 	struct job *j = user != NULL ? find_flight(a, user) : NULL;
 	size_t len = user != NULL ? strlen(user) + 1 : 1;
-	struct job **q;
 
 	if (j != NULL) {
 		j->store |= store;
+		if (urgent && !j->urgent)
+			promote(a, j);
 		return j;
 	}
 	if (!urgent && a->background >= AUTHZ_MAX_BACKGROUND)
@@ -504,12 +538,8 @@ static struct job *submit(struct pg_authz *a, const char *user, int urgent,
 	if (!urgent)
 		a->background++;
 	pthread_mutex_lock(&a->mu);
-	/* Urgent work goes first: a client is waiting for it. The queues
-	 * are short, so appending by walking is fine. */
-	for (q = urgent ? &a->urgent_q : &a->background_q; *q != NULL;
-	     q = &(*q)->next)
-		;
-	*q = j;
+	/* Urgent work goes first: a client is waiting for it. */
+	enqueue(urgent ? &a->urgent_q : &a->background_q, j);
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	return j;
@@ -529,8 +559,6 @@ static int park(struct pg_authz *a, struct job *j, const struct authz_query *q,
 		snprintf(w->scope, sizeof(w->scope), "%s", q->scope);
 	w->next = j->waiters;
 	j->waiters = w;
-	/* A job with a waiter is urgent even if it was queued as a
-	 * background refresh; the worker will see it soon enough. */
 	return AUTHZ_PARKED;
 }
 

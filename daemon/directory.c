@@ -42,6 +42,7 @@ struct server {
 	 * call runs. */
 	struct ldap_conncb cb;
 	struct sockguard *guard;
+	int tcp_up; /* conn_added ran during the guarded call */
 };
 
 struct dir {
@@ -232,6 +233,7 @@ static int conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
 	if (s->guard != NULL &&
 	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
 		sockguard_setfd(s->guard, fd);
+	s->tcp_up = 1;
 	return 0;
 }
 
@@ -254,6 +256,7 @@ static int guarded_call(struct attempt *a, LDAP *ld, int with_starttls,
 	if ((rc = sockguard_start(&g, deadline)) != 0)
 		return rc;
 	a->s->guard = &g;
+	a->s->tcp_up = with_starttls;
 	lrc =
 	    with_starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
 	a->s->guard = NULL;
@@ -262,10 +265,21 @@ static int guarded_call(struct attempt *a, LDAP *ld, int with_starttls,
 		log_warnx("directory: %s: TLS handshake timed out", a->s->uri);
 		return PG_ERR_TIMEOUT;
 	}
-	if (lrc != LDAP_SUCCESS)
-		return ldap_fail(a, ld, with_starttls ? "StartTLS" : "connect",
-		                 lrc);
-	return 0;
+	if (lrc == LDAP_SUCCESS)
+		return 0;
+	rc = ldap_fail(a, ld, with_starttls ? "StartTLS" : "connect", lrc);
+	/* Debian's libldap (GnuTLS) gives no reason for a refused
+	 * certificate; the connection was up, so say what to check. */
+	if (a->s->tcp_up &&
+	    (lrc == LDAP_CONNECT_ERROR || lrc == LDAP_SERVER_DOWN))
+		log_warnx("directory: %s: TLS handshake failed: is the "
+		          "server's certificate signed by %s and issued for "
+		          "the host name in the URI?",
+		          a->s->uri,
+		          a->d->cfg.tls_cacert[0] != '\0' ? a->d->cfg.tls_cacert
+		                                         : "a CA of the system "
+		                                           "store");
+	return rc;
 }
 
 /*
