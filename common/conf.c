@@ -69,6 +69,16 @@ static const char *const reqcert_words[] = {"demand", "hard",  "try",
                                             "allow",  "never", NULL};
 static const char *const membership_words[] = {"auto", "memberof", "member",
                                                "memberuid", NULL};
+static const char *const provider_words[] = {"none", "duo", "privacyidea",
+                                             NULL};
+static const char *const factors_words[] = {"totp,push", "totp", "push",
+                                            NULL};
+static const char *const failmode_words[] = {"secure", "safe", NULL};
+static const char *const trigger_words[] = {"empty", "password", NULL};
+static const char *const audit_sync_words[] = {"batch", "always", NULL};
+static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
+static const char *const audit_checks_words[] = {"denied", "all", "none",
+                                                 NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -109,6 +119,38 @@ static const struct conf_key conf_keys[] = {
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
     NUM("cache", offline_grace, 0, 604800, 28800),
+    STR("audit", audit_file, CONF_F_PATH,
+        LOCALSTATEDIR "/log/phiguard/audit.log"),
+    WORD("audit", audit_sync, audit_sync_words, "batch"),
+    WORD("audit", audit_failure, audit_failure_words, "deny"),
+    WORD("audit", audit_checks, audit_checks_words, "denied"),
+    NUM("audit", audit_rotate_size, 4096, 2147483647L, 67108864L),
+    NUM("audit", audit_head_interval, 1, 86400, 3600),
+    WORD("push", provider, provider_words, "none"),
+    WORD("push", factors, factors_words, "totp,push"),
+    WORD("push", failmode, failmode_words, "secure"),
+    NUM("push", push_timeout, 2, 600, 60),
+    NUM("push", connect_timeout, 1, 60, 5),
+    STR("push", ca_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    STR("push", proxy, CONF_F_OPTIONAL, ""),
+    NUM("push", push_max_unanswered, 1, 100, 3),
+    STR("push", host, CONF_F_OPTIONAL, ""),
+    STR("push", ikey, CONF_F_OPTIONAL, ""),
+    STR("push", skey_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    STR("push", url, CONF_F_OPTIONAL, ""),
+    STR("push", realm, CONF_F_OPTIONAL, ""),
+    STR("push", service_user, CONF_F_OPTIONAL, ""),
+    STR("push", service_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    WORD("push", trigger, trigger_words, "empty"),
+    NUM("detect", spray_users, 2, 100, 5),
+    NUM("detect", spray_window, 1, 604800, 600),
+    NUM("detect", spray_block, 0, 604800, 0),
+    NUM("detect", hour_min_logins, 1, 500, 20),
+    NUM("detect", hour_percent, 0, 100, 2),
+    STR("detect", alert_webhook, CONF_F_OPTIONAL, ""),
+    STR("detect", alert_webhook_ca, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    STR("detect", alert_webhook_proxy, CONF_F_OPTIONAL, ""),
+    NUM("detect", alert_webhook_timeout, 1, 60, 5),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -141,6 +183,8 @@ struct conf_parser {
 	unsigned seen[N_KEYS];              /* line a key was set on, or 0 */
 	unsigned role_seen[ROLE_NKEYS];     /* same, in the current [role] */
 	unsigned ldap_line;                 /* first [ldap] header, or 0 */
+	unsigned push_line;                 /* first [push] header, or 0 */
+	unsigned detect_line;               /* first [detect] header, or 0 */
 	struct pg_conf *conf;
 	char *err;
 	size_t errlen;
@@ -153,12 +197,17 @@ static int role_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int role_keyval(struct conf_parser *p, const char *key, size_t klen,
                        const char *val, size_t vlen);
 static int role_leave(struct conf_parser *p);
+static int push_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int detect_enter(struct conf_parser *p, const char *arg, size_t alen);
 
 static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL},
     {"totp", 0, NULL, table_keyval, NULL},
     {"ldap", 0, ldap_enter, table_keyval, NULL},
     {"cache", 0, NULL, table_keyval, NULL},
+    {"audit", 0, NULL, table_keyval, NULL},
+    {"push", 0, push_enter, table_keyval, NULL},
+    {"detect", 0, detect_enter, table_keyval, NULL},
     {"role", 1, role_enter, role_keyval, role_leave},
 };
 
@@ -471,11 +520,125 @@ static int role_leave(struct conf_parser *p)
 	return rc;
 }
 
+static int push_enter(struct conf_parser *p, const char *arg, size_t alen)
+{
+	(void)arg;
+	(void)alen;
+	if (p->push_line == 0)
+		p->push_line = p->line;
+	return 0;
+}
+
+/* No whitespace, control or quote bytes: these values go into URLs and
+ * HTTP headers. */
+static bool is_token(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '"')
+			return false;
+	return true;
+}
+
+/* A Duo API host: name or IPv4 with an optional :port, nothing else. */
+static bool is_host_port(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == ':')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == ':'))
+			return false;
+	}
+	if (colon == NULL)
+		return true;
+	if (strchr(colon + 1, ':') != NULL || colon[1] == '\0' ||
+	    strlen(colon + 1) > 5)
+		return false;
+	for (i = 1; colon[i] != '\0'; i++)
+		if (colon[i] < '0' || colon[i] > '9')
+			return false;
+	return true;
+}
+
+/* The [push] keys that only make sense together. */
+static int push_finish(struct conf_parser *p)
+{
+	const struct pg_conf *c = p->conf;
+
+	p->line = p->push_line;
+	if (!is_token(c->proxy))
+		return conf_error(p, "proxy", 5, "must not contain blanks");
+	if (strcmp(c->provider, "duo") == 0) {
+		if (c->host[0] == '\0' || c->ikey[0] == '\0' ||
+		    c->skey_file[0] == '\0')
+			return conf_error(p, "provider", 8,
+			                  "duo needs host, ikey and skey_file");
+		if (!is_host_port(c->host))
+			return conf_error(p, "host", 4,
+			                  "must be a host name[:port]");
+		if (!is_token(c->ikey))
+			return conf_error(p, "ikey", 4,
+			                  "must not contain blanks");
+	} else if (strcmp(c->provider, "privacyidea") == 0) {
+		/* Plain http would send the service password and the
+		 * decision in clear. */
+		if (strncmp(c->url, "https://", 8) != 0 || c->url[8] == '\0' ||
+		    !is_token(c->url))
+			return conf_error(p, "url", 3,
+			                  "privacyidea needs an https:// url");
+		if ((c->service_user[0] == '\0') !=
+		    (c->service_password_file[0] == '\0'))
+			return conf_error(p, "service_user", 12,
+			                  "service_user and "
+			                  "service_password_file go together");
+		if (!is_token(c->service_user) || !is_token(c->realm))
+			return conf_error(p, "service_user", 12,
+			                  "service_user and realm must not "
+			                  "contain blanks");
+	}
+	return 0;
+}
+
+static int detect_enter(struct conf_parser *p, const char *arg, size_t alen)
+{
+	(void)arg;
+	(void)alen;
+	if (p->detect_line == 0)
+		p->detect_line = p->line;
+	return 0;
+}
+
+/* Alerts name users and sources: never in clear, never via a proxy
+ * the environment picked. */
+static int detect_finish(struct conf_parser *p)
+{
+	const struct pg_conf *c = p->conf;
+
+	p->line = p->detect_line;
+	if (c->alert_webhook[0] != '\0' &&
+	    (strncmp(c->alert_webhook, "https://", 8) != 0 ||
+	     c->alert_webhook[8] == '\0' || !is_token(c->alert_webhook)))
+		return conf_error(p, "alert_webhook", 13,
+		                  "must be an https:// URL");
+	if (!is_token(c->alert_webhook_proxy))
+		return conf_error(p, "alert_webhook_proxy", 19,
+		                  "must not contain blanks");
+	return 0;
+}
+
 /* The checks on the whole text, once it is all read. */
 static int conf_finish(struct conf_parser *p)
 {
 	const struct pg_conf *c = p->conf;
+	int rc;
 
+	if ((rc = push_finish(p)) != 0 || (rc = detect_finish(p)) != 0)
+		return rc;
 	if (!c->ldap)
 		return 0;
 	p->line = p->ldap_line;

@@ -86,6 +86,49 @@ struct pg_conf {
 	long login_refresh; /* 60 (0..86400); 0 = refresh at every login */
 	long offline_grace; /* 28800 (0..604800) */
 
+	/* [audit]: phiguardd's audit trail (daemon/audit.h). */
+	char audit_file[PG_CONF_MAX_PATH]; /* LOCALSTATEDIR
+	                                      "/log/phiguard/audit.log" */
+	char audit_sync[8];     /* "batch" | "always" */
+	char audit_failure[8];  /* "deny" | "syslog" */
+	char audit_checks[8];   /* "denied" | "all" | "none" */
+	long audit_rotate_size; /* 64 MiB (4096..2^31-1 bytes) */
+	long audit_head_interval; /* 3600 s (1..86400) */
+
+	/* [push]: the push second factor, read by the PAM module (and
+	 * push_max_unanswered by phiguardd). Cross-key rules (a provider's
+	 * required keys, https:// only) are checked at the end of the
+	 * parse. */
+	char provider[16];    /* "none" | "duo" | "privacyidea" */
+	char factors[16];     /* "totp,push" | "totp" | "push" */
+	char failmode[8];     /* "secure" | "safe" */
+	long push_timeout;    /* 60 s for the whole push (2..600) */
+	long connect_timeout; /* 5 s per request connect (1..60) */
+	char ca_file[PG_CONF_MAX_PATH]; /* "" = the system CA store */
+	char proxy[256];      /* "" = no proxy (never the environment's) */
+	long push_max_unanswered; /* 3 (1..100) */
+	char host[256];       /* duo: API host[:port] */
+	char ikey[64];        /* duo: integration key */
+	char skey_file[PG_CONF_MAX_PATH]; /* duo: secret key, root-only */
+	char url[512];        /* privacyidea: https:// base URL */
+	char realm[128];      /* privacyidea: "" = the default realm */
+	char service_user[128]; /* privacyidea: "" = no service account */
+	char service_password_file[PG_CONF_MAX_PATH]; /* with service_user */
+	char trigger[16]; /* privacyidea: "empty" pass or the "password"
+	                     (PAM_AUTHTOK) to trigger the challenge */
+
+	/* [detect]: threat detection and alert delivery (daemon/detect.h,
+	 * daemon/webhook.h). */
+	long spray_users;     /* 5 distinct users from one source (2..100) */
+	long spray_window;    /* 600 s (1..604800) */
+	long spray_block;     /* 0 s = alert only (0..604800) */
+	long hour_min_logins; /* 20 (1..500) */
+	long hour_percent;    /* 2 % (0..100; 0 = no hour alerts) */
+	char alert_webhook[512]; /* "" = off; https:// only */
+	char alert_webhook_ca[PG_CONF_MAX_PATH]; /* "" = system CA store */
+	char alert_webhook_proxy[256]; /* "" = no proxy (never the env's) */
+	long alert_webhook_timeout;    /* 5 s per attempt (1..60) */
+
 	/* [role NAME] sections, in file order */
 	size_t nroles;
 	struct pg_conf_role roles[PG_CONF_MAX_ROLES];

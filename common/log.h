@@ -23,6 +23,8 @@ void log_err(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_errx(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) PG_PRINTF(1, 2);
+/* LOG_NOTICE, shown at every level: the audit trail's syslog copy. */
+void log_notice(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
 

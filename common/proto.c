@@ -19,6 +19,7 @@ static const char *const verb_names[] = {
     [PG_VERB_AUTHZ] = "AUTHZ",   [PG_VERB_CHECK] = "CHECK",
     [PG_VERB_SESSION] = "SESSION", [PG_VERB_EXPLAIN] = "EXPLAIN",
     [PG_VERB_FLUSH] = "FLUSH",   [PG_VERB_RELOAD] = "RELOAD",
+    [PG_VERB_AUDIT] = "AUDIT",
 };
 
 #define N_VERBS (sizeof(verb_names) / sizeof(verb_names[0]))

@@ -103,13 +103,20 @@
  *     -> OK allowed=no reason=<reason> source=fresh|cache|stale|none
  *        reason = no-rule (no mapped group), unknown-user,
  *                 directory-unreachable, terminal (no scope applies on
- *                 this terminal)
+ *                 this terminal), audit-unavailable (the audit trail
+ *                 cannot be written and [audit] audit_failure = deny)
+ *     An allowed=yes answer whose scopes include some granted only by a
+ *     break-glass role also carries breakglass=<those scopes> (recorded
+ *     as a "break-glass" audit event).
  *
  *   CHECK user= scope=                                            SELF
  *     Does user hold scope on this terminal now? For applications; never
  *     waits for the directory on a cached user.
- *     -> OK allowed=yes source=...
+ *     -> OK allowed=yes source=... [breakglass=<scope>]
  *     -> OK allowed=no reason=<reason> source=...
+ *     breakglass=: the scope is held only through a break-glass role;
+ *     such an allow is refused (allowed=no reason=audit-unavailable)
+ *     while the audit trail is down under audit_failure = deny.
  *
  *   SESSION user= action=open|close [service=] [tty=] [rhost=]    SELF
  *     A login session opened or closed (audit).
@@ -132,7 +139,24 @@
  *     -> OK reloaded=yes
  *     -> ERR code=config msg=<file:line: key: reason>
  *
- *   STATUS (above) also carries, once the directory is configured:
+ *   AUDIT action=head|rotate                                      ROOT
+ *     The audit trail (phiguardd(8) AUDIT TRAIL). head: the hash of the
+ *     last line written, to compare with a later
+ *     "phiguardctl audit verify --head". rotate: the current file
+ *     becomes FILE.N and a new one starts, chained to the old one's last
+ *     line (as SIGUSR1 does); answered once done.
+ *     -> OK head=<64 hex> file=<path> records=<n>     (head)
+ *     -> OK rotated=<path of the old file> head=<64 hex>   (rotate)
+ *     -> ERR code=io msg=...    (the rotation failed; writing goes on)
+ *
+ *   While the audit trail cannot be written and [audit] audit_failure =
+ *   deny, CLAIM answers ERR code=unavailable msg=audit-unavailable and
+ *   AUTHZ allowed=no reason=audit-unavailable: no new login without its
+ *   record.
+ *
+ *   STATUS (above) also carries audit=ok|failed [audit_reason=<text>]
+ *           audit_head=<64 hex> audit_records=<n> audit_lost=<n>, and,
+ *           once the directory is configured:
  *           directory=online|offline server=<uri> cache_entries=<n>
  *           cache_hits=<n> cache_misses=<n> refresh_queue=<n>
  *
@@ -159,6 +183,8 @@
  *               an [ldap] section they answer ERR code=unavailable.
  *   2026-11-29  v1: PREAUTH and REPORT answer push=yes|no [push_until=];
  *               REPORT accepts result=error for factor=push.
+ *   2026-11-29  v1: AUDIT (head, rotate); STATUS audit fields; AUTHZ and
+ *               CHECK breakglass=; reason/msg audit-unavailable.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -191,6 +217,7 @@ enum pg_verb {
 	PG_VERB_EXPLAIN,
 	PG_VERB_FLUSH,
 	PG_VERB_RELOAD,
+	PG_VERB_AUDIT,
 };
 
 struct pg_field {

@@ -16,8 +16,8 @@ BUILD="build-essential autoconf autoconf-archive automake libtool pkg-config
 # generator, a directory server, the sanitizer/fuzzer runtimes, and the
 # small tools the test scripts use.
 TEST="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
-	faketime slapd ldap-utils openssl valgrind clang libclang-rt-14-dev
-	python3 procps util-linux man-db"
+	faketime slapd ldap-utils openssl curl valgrind clang libclang-rt-14-dev
+	python3 procps util-linux man-db systemd"
 
 missing=""
 for pkg in $BUILD $TEST; do

@@ -327,10 +327,17 @@ static int answer_login(struct pg_authz *a, const char *user,
 	                    policy_role_name(a->policy, (size_t)r.role))) !=
 	        0 ||
 	    (rc = proto_add(resp, "rule", rules)) != 0 ||
-	    (rc = proto_add(resp, "source", source)) != 0)
+	    (rc = proto_add(resp, "source", source)) != 0 ||
+	    (rc = proto_add_i64(resp, "age",
+	                        now > e->fetched_at ? now - e->fetched_at
+	                                            : 0)) != 0)
 		return rc;
-	return proto_add_i64(resp, "age",
-	                     now > e->fetched_at ? now - e->fetched_at : 0);
+	/* For the audit trail's break-glass record (dispatch.c). */
+	if (r.breakglass == 0 ||
+	    (rc = policy_scope_list(a->policy, r.breakglass, scopes,
+	                            sizeof(scopes))) != 0)
+		return rc;
+	return proto_add(resp, "breakglass", scopes);
 }
 
 static int answer_check(struct pg_authz *a, const char *user, const char *scope,
@@ -361,9 +368,12 @@ static int answer_check(struct pg_authz *a, const char *user, const char *scope,
 	if (e->memo_breakglass & bit)
 		log_breakglass(a, user, bit, "check");
 	proto_msg_init(resp, PG_VERB_OK);
-	if (proto_add(resp, "allowed", "yes") != 0)
+	if (proto_add(resp, "allowed", "yes") != 0 ||
+	    proto_add(resp, "source", source) != 0)
 		return PG_ERR_TOOLONG;
-	return proto_add(resp, "source", source);
+	/* For the audit trail's break-glass record (dispatch.c). */
+	return (e->memo_breakglass & bit) ? proto_add(resp, "breakglass", scope)
+	                                  : 0;
 }
 
 /* Join DNs of e's groups with LF, and "scope role" pairs likewise. */

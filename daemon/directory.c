@@ -982,6 +982,31 @@ int dir_probe(struct dir *d)
 
 /* ------------------------------------------------------------ handle */
 
+/* A simple bind over ldap:// without StartTLS sends the bind password in
+ * clear. Allowed (a site may tunnel it), but never silently; loopback is
+ * the exception, where nothing crosses a wire. */
+static void warn_cleartext(const struct dir_config *cfg, const struct server *s)
+{
+	LDAPURLDesc *lud = NULL;
+	int loopback = 0;
+
+	if (s->scheme != DIR_SCHEME_LDAP || cfg->starttls ||
+	    cfg->bind_dn[0] == '\0')
+		return;
+	if (ldap_url_parse(s->uri, &lud) == LDAP_URL_SUCCESS &&
+	    lud->lud_host != NULL)
+		loopback = strcmp(lud->lud_host, "localhost") == 0 ||
+		           strncmp(lud->lud_host, "127.", 4) == 0 ||
+		           strcmp(lud->lud_host, "::1") == 0;
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	if (!loopback)
+		log_warnx("directory: %s: simple bind without TLS: the bind "
+		          "password crosses the network in clear; use "
+		          "ldaps:// or starttls = yes",
+		          s->uri);
+}
+
 int dir_new(const struct dir_config *cfg, struct dir **out, char *err,
             size_t errlen)
 {
@@ -1009,6 +1034,7 @@ int dir_new(const struct dir_config *cfg, struct dir **out, char *err,
 		d->srv[i].cb.lc_add = conn_added;
 		d->srv[i].cb.lc_del = conn_deleted;
 		d->srv[i].cb.lc_arg = &d->srv[i];
+		warn_cleartext(cfg, &d->srv[i]);
 	}
 #ifdef HAVE_GETRANDOM
 	if (getrandom(&d->rng, sizeof d->rng, GRND_NONBLOCK) !=

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The verb table (after OpenSSH's mon_table): who may call what, and the
- * one path every request takes from line to logged response. */
+ * one path every request takes from line to logged and audited response. */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
+#include "auditmap.h"
+#include "conf.h"
 #include "dispatch.h"
 #include "err.h"
 #include "log.h"
+#include "server.h"
+#include "state.h"
 #include "username.h"
 
 #define D_ROOT_ONLY 0x1 /* uid 0 only */
@@ -37,6 +43,7 @@ static const struct dispatch_entry dispatch_table[] = {
     /* user= is optional: the handler checks it. */
     {PG_VERB_FLUSH, D_ROOT_ONLY, verb_flush},
     {PG_VERB_RELOAD, D_ROOT_ONLY, verb_reload},
+    {PG_VERB_AUDIT, D_ROOT_ONLY, verb_audit},
 };
 
 /*
@@ -143,6 +150,179 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 		log_debug("%s", line);
 }
 
+/* ------------------------------------------------------------- audit */
+
+/* A parked request waiting for its answer, for the audit record. */
+struct dispatch_parked {
+	struct dispatch_parked *next;
+	uint64_t ticket;
+	struct audit_req ar;
+};
+
+static const char *nz(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static int record(struct pg_daemon *d, const struct audit_req *ar,
+                  const struct audit_event *e)
+{
+	struct audit_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.event = e->event;
+	r.user = ar->has_user ? ar->user : NULL;
+	r.service = nz(ar->service);
+	r.tty = nz(ar->tty);
+	r.rhost = nz(ar->rhost);
+	r.factor = e->factor;
+	r.decision = e->decision;
+	r.scopes = e->scopes;
+	r.reason = e->reason;
+	r.rule = e->rule;
+	r.source = e->source;
+	r.uid = e->admin ? ar->uid : -1;
+	return audit_record(d->audit, &r, e->alert);
+}
+
+/* What a grant becomes when the trail cannot take its record. */
+static void refusal(enum pg_verb verb, struct pg_msg *resp)
+{
+	const char *s = proto_get(resp, "source");
+	char source[32];
+
+	snprintf(source, sizeof(source), "%s", s != NULL ? s : "none");
+	if (verb == PG_VERB_CLAIM) {
+		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+		return;
+	}
+	proto_msg_init(resp, PG_VERB_OK);
+	if (proto_add(resp, "allowed", "no") != 0 ||
+	    proto_add(resp, "reason", "audit-unavailable") != 0 ||
+	    proto_add(resp, "source", source) != 0)
+		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+}
+
+/*
+ * The single place requests become audit records: the events auditmap
+ * finds in ar + resp. A grant that cannot be recorded while
+ * audit_failure = deny (trail failing, or its record did not fit the
+ * queue) is turned into a refusal in *resp first, and the refusal is
+ * recorded instead. Returns 1 if *resp was replaced.
+ */
+static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
+                        struct pg_msg *resp)
+{
+	enum audit_checks checks;
+	struct audit_events ev;
+	int refuse = 0;
+	size_t i;
+
+	if (d->audit == NULL)
+		return 0;
+	checks = auditmap_checks(d->conf->audit_checks);
+	auditmap_events(ar, resp, checks, &ev);
+	for (i = 0; i < ev.n; i++)
+		if (ev.ev[i].grant && audit_refusing(d->audit))
+			refuse = 1;
+	for (i = 0; !refuse && i < ev.n; i++)
+		if (record(d, ar, &ev.ev[i]) == PG_ERR_BUSY && ev.ev[i].grant)
+			refuse = 1; /* not even queued */
+	if (!refuse)
+		return 0;
+	log_info("%s user=%s: grant refused: the audit trail cannot record it",
+	         proto_verb_name(ar->verb), ar->has_user ? ar->user : "-");
+	refusal(ar->verb, resp);
+	auditmap_events(ar, resp, checks, &ev);
+	for (i = 0; i < ev.n; i++)
+		record(d, ar, &ev.ev[i]);
+	return 1;
+}
+
+/* Keep ar until ticket is answered; the oldest goes beyond the cap (its
+ * client is long gone: every parked wait is bounded). */
+static void park_audit(struct pg_daemon *d, uint64_t ticket,
+                       const struct audit_req *ar)
+{
+	struct dispatch_parked *p, **pp;
+
+	if (ticket == 0 || d->audit == NULL)
+		return;
+	if (d->nparked >= DISPATCH_MAX_PARKED) {
+		for (pp = &d->parked; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		free(*pp);
+		*pp = NULL;
+		d->nparked--;
+	}
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		log_errx("no memory to keep the audit context of a parked "
+		         "request");
+		return;
+	}
+	p->ticket = ticket;
+	p->ar = *ar;
+	p->next = d->parked;
+	d->parked = p;
+	d->nparked++;
+}
+
+int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
+                      size_t len, int rc, char *out, size_t outsz,
+                      size_t *outlen)
+{
+	struct dispatch_parked *p, **pp;
+	struct pg_msg resp;
+
+	for (pp = &d->parked; *pp != NULL && (*pp)->ticket != ticket;
+	     pp = &(*pp)->next)
+		;
+	if ((p = *pp) != NULL) {
+		*pp = p->next;
+		d->nparked--;
+	}
+	if (p != NULL && len > 0 &&
+	    proto_parse(line, len - 1, &resp) == 0 &&
+	    audit_answer(d, &p->ar, &resp) &&
+	    proto_format(&resp, out, outsz, outlen) == 0) {
+		free(p);
+		return proto_response_status(&resp);
+	}
+	free(p);
+	if (len >= outsz)
+		len = 0;
+	memcpy(out, line, len);
+	out[len] = '\0';
+	*outlen = len;
+	return rc;
+}
+
+void dispatch_audit_event(struct pg_daemon *d, const char *event,
+                          const char *decision, const char *reason)
+{
+	struct audit_rec r;
+
+	if (d->audit == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.event = event;
+	r.decision = decision;
+	r.reason = reason;
+	r.uid = -1;
+	audit_record(d->audit, &r, 0);
+}
+
+void dispatch_free_parked(struct pg_daemon *d)
+{
+	struct dispatch_parked *p;
+
+	while ((p = d->parked) != NULL) {
+		d->parked = p->next;
+		free(p);
+	}
+	d->nparked = 0;
+}
+
 int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
                   const char *line, size_t len, char *out, size_t outsz,
                   size_t *outlen)
@@ -151,6 +331,8 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL)};
 	const char *text = NULL, *verb = "(malformed)";
 	struct pg_msg req, resp;
+	struct audit_req ar;
+	int64_t until = 0;
 	int rc, checked = 0; /* reached the permission check */
 
 	log_setrequest(++d->seq);
@@ -168,9 +350,22 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 		/* Permission refusals are decisions worth an info line. */
 		checked = rc == 0 || rc == PG_ERR_PERM || rc == PG_ERR_BAD_USER;
 	}
-	if (rc == 0)
+	if (checked) {
+		/* Whether this request is the one that locks the user. */
+		if (r.user != NULL && d->state != NULL)
+			state_lock_until(d->state, r.user, r.now, &until);
+		auditmap_request(&ar, &req, r.user, (long)peer->uid,
+		                 until != 0);
+	}
+	if (rc == 0 && auditmap_may_grant(req.verb) &&
+	    audit_refusing(d->audit)) {
+		/* No new login without its record: not even asked. */
+		proto_msg_init(&resp, PG_VERB_OK);
+		refusal(req.verb, &resp);
+	} else if (rc == 0)
 		rc = ent->handler(d, &r, &resp);
 	if (rc == VERB_PARKED) {
+		park_audit(d, server_parked_ticket(d->server), &ar);
 		/* Logged when answered (authz.c). */
 		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
 		          r.user != NULL ? r.user : "-", (unsigned)peer->uid);
@@ -182,6 +377,8 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	if (rc != 0)
 		proto_make_error(&resp, rc,
 		                 text != NULL ? text : pg_strerror(rc));
+	if (checked)
+		audit_answer(d, &ar, &resp);
 	if (proto_format(&resp, out, outsz, outlen) != 0) {
 		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
 		proto_format(&resp, out, outsz, outlen);

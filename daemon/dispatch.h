@@ -5,6 +5,7 @@
 #define PHIGUARD_DAEMON_DISPATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "peer.h"
 #include "verbs.h"
@@ -21,5 +22,26 @@
 int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
                   const char *line, size_t len, char *out, size_t outsz,
                   size_t *outlen);
+
+/* Parked requests remembered for their audit record, at most. */
+#define DISPATCH_MAX_PARKED 4096
+
+/*
+ * The late answer of a parked request (the pg_server_hooks answering
+ * contract): recorded in the audit trail like any answer, and replaced by
+ * a refusal if it grants what the trail cannot record. line is len bytes
+ * with its "\n"; the line to send goes to out.
+ */
+int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
+                      size_t len, int rc, char *out, size_t outsz,
+                      size_t *outlen);
+
+/* Record an event born outside any request (daemon start and stop, a
+ * SIGHUP reload): no user, no peer. */
+void dispatch_audit_event(struct pg_daemon *d, const char *event,
+                          const char *decision, const char *reason);
+
+/* Forget the parked requests' audit contexts (at shutdown). */
+void dispatch_free_parked(struct pg_daemon *d);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "authz.h"
 #include "conf.h"
 #include "dispatch.h"
@@ -109,6 +110,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/* The trail's directory must exist; the file, if there, be a regular
+ * file (the daemon creates it). */
+static int check_audit_file(const char *path, char *err, size_t errlen)
+{
+	char dir[PG_CONF_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%.*s",
+	         slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%.400s: not a directory", dir);
+		return -1;
+	}
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%.400s: not a regular file", path);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What --check-config adds to the parser: things that are only wrong on
  * this machine. Prints "file: key: reason" lines; returns the count.
@@ -134,6 +156,10 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	    peer_user_ids(conf->user, &uid, &gid) != 0) {
 		fprintf(stderr, "%s: user: %s: no such user\n", path,
 		        conf->user);
+		bad++;
+	}
+	if (check_audit_file(conf->audit_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: audit_file: %s\n", path, err);
 		bad++;
 	}
 	if (conf->ldap && authz_check_config(conf, err, sizeof(err)) != 0) {
@@ -319,10 +345,56 @@ out:
 static void daemon_sighup(void *arg)
 {
 	struct pg_daemon *d = arg;
-	char err[PG_CONF_ERRLEN];
+	char err[PG_CONF_ERRLEN], why[PG_CONF_ERRLEN + 16];
 
-	/* Refusals are logged by daemon_reload. */
-	(void)d->reload(d, err, sizeof(err));
+	/* Refusals are logged by daemon_reload; RELOAD requests are
+	 * audited by dispatch, the signal here. */
+	if (d->reload(d, err, sizeof(err)) == 0)
+		dispatch_audit_event(d, "reload", "allow", "sighup");
+	else {
+		snprintf(why, sizeof(why), "sighup: %s", err);
+		dispatch_audit_event(d, "reload", "deny", why);
+	}
+}
+
+static void daemon_sigusr1(void *arg)
+{
+	struct pg_daemon *d = arg;
+
+	if (d->audit == NULL || audit_rotate(d->audit, 0, -1, "signal") != 0)
+		log_warnx("SIGUSR1: an audit rotation is already pending");
+}
+
+static int daemon_answering(void *arg, uint64_t ticket, const char *line,
+                            size_t len, int rc, char *out, size_t outsz,
+                            size_t *outlen)
+{
+	return dispatch_answered(arg, ticket, line, len, rc, out, outsz,
+	                         outlen);
+}
+
+/* [audit] as the writer takes it; host as the policy sees it. */
+static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
+{
+	struct audit_params p;
+	char host[256];
+
+	if (conf->hostname[0] != '\0')
+		snprintf(host, sizeof(host), "%s", conf->hostname);
+	else if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	p.file = conf->audit_file;
+	p.sync_always = strcmp(conf->audit_sync, "always") == 0;
+	p.fail_deny = strcmp(conf->audit_failure, "deny") == 0;
+	p.rotate_size = conf->audit_rotate_size;
+	p.head_interval = conf->audit_head_interval;
+	p.host = host;
+	if (audit_new(&p, d->server, &d->audit) != 0) {
+		log_errx("cannot start the audit trail writer");
+		return PG_ERR_IO;
+	}
+	return 0;
 }
 
 static void daemon_tick(void *arg)
@@ -340,7 +412,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (unsigned)conf->max_failures,
 	    conf->failure_window,
 	    conf->lockout,
-	    0, /* push fatigue: [push] push_max_unanswered, next commit */
+	    (unsigned)conf->push_max_unanswered,
 	};
 	const struct pg_server_params params = {
 	    conf->socket,
@@ -348,7 +420,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (int)conf->client_timeout * 1000,
 	};
 	struct pg_server_hooks hooks = {daemon_request, daemon_tick,
-	                                daemon_sighup, NULL};
+	                                daemon_sighup,  NULL,
+	                                daemon_sigusr1, daemon_answering};
 	struct reloader reloader = {o->config, NULL};
 	struct pg_state *st = NULL;
 	struct pg_statelog *slog = NULL;
@@ -402,6 +475,11 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		         conf->state_dir);
 		goto out;
 	}
+	/* Opened as the final user too: rotation creates files. */
+	if (start_audit(conf, &d) != 0)
+		goto out;
+	dispatch_audit_event(&d, "daemon-start", NULL,
+	                     recovered ? "state-recovered" : NULL);
 	log_info("phiguardd %s serving on %s%s", PACKAGE_VERSION, conf->socket,
 	         recovered ? " (state recovered)" : "");
 	notify_parent(&notify, 0);
@@ -415,7 +493,13 @@ out:
 	if (have_pidfile && unlink(conf->pidfile) != 0)
 		log_debug("cannot remove pidfile %s: %s", conf->pidfile,
 		          strerror(errno));
+	if (d.audit != NULL)
+		dispatch_audit_event(&d, "daemon-stop", NULL,
+		                     rc == EXIT_SUCCESS ? NULL : "error");
+	/* Parked clients get their answers (and records) first. */
 	authz_free(d.authz);
+	audit_free(d.audit);
+	dispatch_free_parked(&d);
 	server_free(srv);
 	free(reloader.current);
 	statelog_free(slog);

@@ -139,6 +139,7 @@ static int setup_signals(struct pg_server *srv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	/* Blocked and read from a descriptor: no work in signal context. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return PG_ERR_IO;
@@ -589,6 +590,13 @@ static void read_signals(struct pg_server *srv)
 				log_info("SIGHUP: nothing to reload");
 			continue;
 		}
+		if (si.ssi_signo == SIGUSR1) {
+			if (srv->hooks.user1 != NULL)
+				srv->hooks.user1(srv->hooks.arg);
+			else
+				log_info("SIGUSR1: ignored");
+			continue;
+		}
 		log_info("signal %u: shutting down", si.ssi_signo);
 		srv->stop = 1;
 	}
@@ -709,11 +717,23 @@ uint64_t server_park(struct pg_server *srv)
 	return c->ticket;
 }
 
+uint64_t server_parked_ticket(const struct pg_server *srv)
+{
+	return srv->current != NULL ? srv->current->ticket : 0;
+}
+
 int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
                   size_t len, int rc)
 {
+	char alt[PG_PROTO_MAX_LINE + 1];
 	struct conn *c;
 
+	/* The daemon sees every late answer, delivered or not (audit). */
+	if (srv->hooks.answering != NULL && ticket != 0) {
+		rc = srv->hooks.answering(srv->hooks.arg, ticket, line, len, rc,
+		                          alt, sizeof(alt), &len);
+		line = alt;
+	}
 	for (c = srv->head; c != NULL && c->ticket != ticket; c = c->next)
 		;
 	if (c == NULL || ticket == 0)

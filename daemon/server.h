@@ -33,6 +33,18 @@ struct pg_server_hooks {
 	/* SIGHUP; may be NULL (then it is logged and ignored). */
 	void (*reload)(void *arg);
 	void *arg;
+	/* SIGUSR1; may be NULL (then it is logged and ignored). */
+	void (*user1)(void *arg);
+	/*
+	 * A parked request is being answered (server_answer), even if its
+	 * client has gone: write the line to send instead (ending in "\n";
+	 * a copy of line if unchanged) into out (outsz >= PG_PROTO_MAX_LINE
+	 * + 1) and its length to *outlen; return the rc to count. May be
+	 * NULL.
+	 */
+	int (*answering)(void *arg, uint64_t ticket, const char *line,
+	                 size_t len, int rc, char *out, size_t outsz,
+	                 size_t *outlen);
 };
 
 struct pg_server_stats {
@@ -43,7 +55,7 @@ struct pg_server_stats {
 };
 
 /*
- * Ignore SIGPIPE, route SIGTERM, SIGINT and SIGHUP to the loop (signalfd),
+ * Ignore SIGPIPE, route SIGTERM, SIGINT, SIGHUP and SIGUSR1 to the loop (signalfd),
  * raise RLIMIT_NOFILE for max_clients if allowed, and listen on the socket
  * (created mode 0666: the peer check decides who may ask what). A stale
  * socket is removed only if nobody answers on it; any other file at that
@@ -69,6 +81,10 @@ int server_run(struct pg_server *srv);
  * with; never 0.
  */
 uint64_t server_park(struct pg_server *srv);
+
+/* Called from inside a request hook: the ticket of the request being
+ * answered if the hook parked it, else 0. */
+uint64_t server_parked_ticket(const struct pg_server *srv);
 
 /*
  * Answer the parked request of ticket with line (len bytes, ending in

@@ -9,8 +9,10 @@
 #include "peer.h"
 #include "proto.h"
 
+struct pg_audit;
 struct pg_authz;
 struct pg_conf;
+struct dispatch_parked;
 struct pg_server;
 struct pg_state;
 struct pg_statelog;
@@ -22,6 +24,11 @@ struct pg_daemon {
 	struct pg_statelog *log;
 	struct pg_server *server; /* STATUS counters; parking requests */
 	struct pg_authz *authz;   /* NULL: no [ldap] configured */
+	struct pg_audit *audit;   /* the audit trail (NULL only in tests) */
+	/* Parked requests, for the audit record of their late answer
+	 * (dispatch.c); at most DISPATCH_MAX_PARKED. */
+	struct dispatch_parked *parked;
+	size_t nparked;
 	unsigned long seq;        /* request ids for log lines */
 	/* Re-read the configuration file (RELOAD, SIGHUP). 0, or
 	 * PG_ERR_CONFIG with "file:line: key: reason" in err and the old
@@ -71,5 +78,7 @@ int verb_flush(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp);
 int verb_reload(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp);
+int verb_audit(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
 
 #endif

@@ -1,13 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The root-only admin verbs: STATUS (counters) and UNLOCK (lift a lockout). */
+/* The root-only admin verbs: STATUS (counters), UNLOCK (lift a lockout) and
+ * AUDIT (the trail's head, rotation). */
 #include "config.h"
 
+#include <string.h>
+
+#include "audit.h"
 #include "authz.h"
 #include "err.h"
 #include "server.h"
 #include "state.h"
 #include "statelog.h"
 #include "verbs.h"
+
+/* STATUS's audit=ok|failed [audit_reason=] audit_head= audit_records=
+ * audit_lost=. */
+static int audit_fields(struct pg_audit *a, struct pg_msg *resp)
+{
+	struct audit_status st;
+	int rc;
+
+	audit_get_status(a, &st);
+	if ((rc = proto_add(resp, "audit", st.failed ? "failed" : "ok")) != 0 ||
+	    (st.failed &&
+	     (rc = proto_add(resp, "audit_reason", st.reason)) != 0) ||
+	    (rc = proto_add(resp, "audit_head", st.head)) != 0 ||
+	    (rc = proto_add_u64(resp, "audit_records", st.records)) != 0)
+		return rc;
+	return proto_add_u64(resp, "audit_lost", st.lost);
+}
 
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
@@ -31,6 +52,8 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	                        ? "recovered"
 	                        : "ok")) != 0)
 		return rc;
+	if (d->audit != NULL && (rc = audit_fields(d->audit, resp)) != 0)
+		return rc;
 	return d->authz != NULL ? authz_status(d->authz, resp) : 0;
 }
 
@@ -48,4 +71,34 @@ int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
 		return rc;
 	proto_msg_init(resp, PG_VERB_OK);
 	return proto_add(resp, "was_locked", was_locked ? "yes" : "no");
+}
+
+int verb_audit(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	const char *action = proto_get(req->msg, "action");
+	struct audit_status st;
+	int rc;
+
+	if (action == NULL)
+		return PG_ERR_MISSING;
+	if (d->audit == NULL)
+		return PG_ERR_UNAVAIL;
+	if (strcmp(action, "head") == 0) {
+		audit_get_status(d->audit, &st);
+		proto_msg_init(resp, PG_VERB_OK);
+		if ((rc = proto_add(resp, "head", st.head)) != 0 ||
+		    (rc = proto_add(resp, "file", st.file)) != 0)
+			return rc;
+		return proto_add_u64(resp, "records", st.records);
+	}
+	if (strcmp(action, "rotate") != 0)
+		return PG_ERR_INVAL;
+	/* Answered by the writer once the new file has its first line. */
+	if (!audit_rotate_room(d->audit))
+		return PG_ERR_BUSY;
+	if ((rc = audit_rotate(d->audit, server_park(d->server),
+	                       (long)req->peer->uid, "request")) != 0)
+		return rc;
+	return VERB_PARKED;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The TOTP auth flow: each step returns 0 or a pg_err and names the reason
- * that goes to the log line and to the daemon's REPORT. */
+/* The auth flow: PREAUTH, then the offered second factor (a TOTP code, or
+ * a push in auth_push.c); each step returns 0 or a pg_err and names the
+ * reason that goes to the log line and to the daemon's REPORT. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "auth_push.h"
 #include "conf.h"
 #include "conv.h"
 #include "daemon_req.h"
@@ -23,12 +25,16 @@
 
 #define AUTH_EVENT  "auth"
 #define AUTH_FACTOR "totp"
+/* One prompt for both factors: a code, or nothing for a push. */
+#define AUTH_BOTH_PROMPT                                                       \
+	"Verification code (or press Enter for a push to your phone): "
 
 struct auth {
 	struct stage st; /* st.reason also goes to the daemon's REPORT */
 	struct pg_token_list tokens; /* holds secrets: wiped */
 	char *answer;                /* the raw reply: wiped */
 	char code[TOTP_MAX_DIGITS + 1];
+	unsigned factors; /* PAMCFG_FACTOR_* offered to this user now */
 };
 
 static void tell_locked(struct auth *a, int64_t until)
@@ -50,23 +56,42 @@ static void tell_locked(struct auth *a, int64_t until)
 	conv_tell(a->st.pamh, a->st.flags, PAM_ERROR_MSG, msg);
 }
 
+/* Push suspended by the daemon (push fatigue): TOTP only, logged. */
+static void push_suspended(struct auth *a, int64_t until)
+{
+	char when[32] = "unknown";
+	time_t t = (time_t)until;
+	struct tm tm;
+
+	if (until > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pamlog_msg(a->st.pamh, LOG_NOTICE,
+	           "push suspended for this user until %s (too many denied "
+	           "or unanswered pushes): offering a verification code only",
+	           when);
+	a->factors = PAMCFG_FACTOR_TOTP;
+}
+
 static int preauth(struct auth *a)
 {
-	int64_t until = 0;
+	struct daemon_state ds;
 	int r;
 
-	if ((r = daemon_preauth(&a->st.dr, &a->st.it, &until)) != 0) {
+	if ((r = daemon_preauth_state(&a->st.dr, &a->st.it, &ds)) != 0) {
 		a->st.reason = "daemon";
 		stage_detail(&a->st, "preauth: %s", pg_strerror(r));
 		return r;
 	}
-	if (until != 0) {
+	if (ds.locked_until != 0) {
 		/* No prompt: a locked user must not be able to keep
 		 * guessing, and a right code would not help anyway. */
-		tell_locked(a, until);
+		tell_locked(a, ds.locked_until);
 		a->st.reason = "locked";
 		return PG_ERR_LOCKED;
 	}
+	a->factors = a->st.cfg.factors;
+	if ((a->factors & PAMCFG_FACTOR_PUSH) && !ds.push)
+		push_suspended(a, ds.push_until);
 	return 0;
 }
 
@@ -95,7 +120,7 @@ static int load_tokens(struct auth *a)
 }
 
 /* The answer: from an earlier module (use/try_first_pass) or one prompt. */
-static int get_answer(struct auth *a)
+static int get_answer(struct auth *a, const char *prompt)
 {
 	int r;
 
@@ -112,7 +137,7 @@ static int get_answer(struct auth *a)
 		}
 	}
 	if (a->answer == NULL &&
-	    conv_ask(a->st.pamh, a->st.cfg.prompt, &a->answer) != 0) {
+	    conv_ask(a->st.pamh, prompt, &a->answer) != 0) {
 		a->st.reason = "conv-error";
 		return PG_ERR_AUTH;
 	}
@@ -148,14 +173,17 @@ static int check_code(struct auth *a, uint64_t *step_start)
 	}
 }
 
-/* Answer, verify, CLAIM, REPORT. */
-static int second_factor(struct auth *a)
+/*
+ * Verify the answer, CLAIM, REPORT. r is get_answer()'s result: a failed
+ * conversation (or a missing PAM_AUTHTOK) is reported like a wrong code.
+ */
+static int totp_factor(struct auth *a, int r)
 {
 	uint64_t step_start = 0;
 	int64_t until = 0;
-	int r, rr;
+	int rr;
 
-	if ((r = get_answer(a)) == 0 && (r = check_code(a, &step_start)) == 0) {
+	if (r == 0 && (r = check_code(a, &step_start)) == 0) {
 		pamlog_debug(a->st.pamh, a->st.cfg.debug,
 		             "code matches the step starting at %llu",
 		             (unsigned long long)step_start);
@@ -188,7 +216,9 @@ static int second_factor(struct auth *a)
 		return r;
 	if (r == 0)
 		a->st.reason = "ok";
-	rr = daemon_report(&a->st.dr, &a->st.it, AUTH_FACTOR, r == 0,
+	rr = daemon_report(&a->st.dr, &a->st.it, AUTH_FACTOR,
+	                   r == 0 ? DAEMON_REPORT_SUCCESS
+	                          : DAEMON_REPORT_FAILURE,
 	                   a->st.reason, &until);
 	if (rr != 0) {
 		/* Fail closed even after a good code: the daemon must see
@@ -199,6 +229,47 @@ static int second_factor(struct auth *a)
 	if (r != 0 && until != 0)
 		tell_locked(a, until);
 	return r;
+}
+
+/* A push; under failmode=safe a failed provider leads to the TOTP
+ * prompt instead. */
+static int push_factor(struct auth *a)
+{
+	int64_t until = 0;
+	int r;
+
+	r = auth_push_run(&a->st, &until);
+	if (r == AUTH_PUSH_FALLBACK) {
+		pamlog_msg(a->st.pamh, LOG_NOTICE,
+		           "push provider failed (%s); failmode=safe: "
+		           "prompting for a verification code",
+		           a->st.reason);
+		return totp_factor(a, get_answer(a, a->st.cfg.prompt));
+	}
+	if (r != 0 && until != 0)
+		tell_locked(a, until);
+	return r;
+}
+
+/*
+ * The factors offered: both -> one prompt, an empty answer is a push and
+ * anything else a code; push only -> a push without a prompt; TOTP only
+ * (or push suspended) -> the code prompt.
+ */
+static int second_factor(struct auth *a)
+{
+	int r;
+
+	if (a->factors == PAMCFG_FACTOR_PUSH)
+		return push_factor(a);
+	if (!(a->factors & PAMCFG_FACTOR_PUSH))
+		return totp_factor(a, get_answer(a, a->st.cfg.prompt));
+	if ((r = get_answer(a, AUTH_BOTH_PROMPT)) == 0 && a->answer[0] == '\0') {
+		secret_strfree(a->answer);
+		a->answer = NULL;
+		return push_factor(a);
+	}
+	return totp_factor(a, r);
 }
 
 int auth_authenticate(pam_handle_t *pamh, int flags, int argc,
@@ -217,7 +288,7 @@ int auth_authenticate(pam_handle_t *pamh, int flags, int argc,
 	           (r = preauth(&a)) == 0 && (r = load_tokens(&a)) == 0) {
 		/* The admin lets unenrolled users through other modules;
 		 * prompting first would only cost them a keystroke. */
-		if (a.tokens.n == 0 &&
+		if (a.tokens.n == 0 && !(a.factors & PAMCFG_FACTOR_PUSH) &&
 		    a.st.cfg.no_token == PAMCFG_NO_TOKEN_IGNORE) {
 			a.st.reason = "no-token";
 			ignore = 1;

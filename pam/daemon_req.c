@@ -97,25 +97,54 @@ static int read_locked(const struct pg_msg *resp, int64_t *locked_until)
 	return 0;
 }
 
-/* Send req and read locked= from the daemon's OK reply. */
-static int call_locked(const struct daemon_req *d, const struct pg_msg *req,
-                       int64_t *locked_until)
+/* push=yes (or absent) -> 1; push=no [push_until=N] -> 0 and N (0 if
+ * not given); anything else is a protocol error. */
+static int read_push(const struct pg_msg *resp, struct daemon_state *st)
 {
+	const char *push = proto_get(resp, "push");
+	uint64_t until = 0;
+	int r;
+
+	st->push_until = 0;
+	if (push == NULL || strcmp(push, "yes") == 0) {
+		st->push = 1;
+		return 0;
+	}
+	if (strcmp(push, "no") != 0)
+		return PG_ERR_PROTO;
+	st->push = 0;
+	if (proto_get(resp, "push_until") != NULL) {
+		if ((r = proto_get_u64(resp, "push_until",
+		                       DAEMON_REQ_MAX_UNTIL, &until)) != 0)
+			return r;
+		st->push_until = (int64_t)until;
+	}
+	return 0;
+}
+
+/* Send req and read locked= and push= from the daemon's OK reply. */
+static int call_state(const struct daemon_req *d, const struct pg_msg *req,
+                      struct daemon_state *out)
+{
+	struct daemon_state st;
 	struct pg_msg resp;
 	int r;
 
+	memset(&st, 0, sizeof(st));
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	if ((r = call(d, req, &resp)) != 0 ||
-	    (r = proto_response_status(&resp)) != 0)
+	    (r = proto_response_status(&resp)) != 0 ||
+	    (r = read_locked(&resp, &st.locked_until)) != 0 ||
+	    (r = read_push(&resp, &st)) != 0)
 		goto out;
-	r = read_locked(&resp, locked_until);
+	*out = st;
 out:
 	proto_msg_clear(&resp);
 	return r;
 }
 
-int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
-                   int64_t *locked_until)
+int daemon_preauth_state(const struct daemon_req *d,
+                         const struct pam_items *it, struct daemon_state *out)
 {
 	struct pg_msg req;
 	int r;
@@ -123,9 +152,20 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
 	proto_msg_init(&req, PG_VERB_PREAUTH);
 	if ((r = add_items(&req, it)) != 0)
 		goto out;
-	r = call_locked(d, &req, locked_until);
+	r = call_state(d, &req, out);
 out:
 	proto_msg_clear(&req);
+	return r;
+}
+
+int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
+                   int64_t *locked_until)
+{
+	struct daemon_state st;
+	int r;
+
+	if ((r = daemon_preauth_state(d, it, &st)) == 0)
+		*locked_until = st.locked_until;
 	return r;
 }
 
@@ -157,20 +197,24 @@ out:
 }
 
 int daemon_report(const struct daemon_req *d, const struct pam_items *it,
-                  const char *factor, int success, const char *reason,
+                  const char *factor, int result, const char *reason,
                   int64_t *locked_until)
 {
+	struct daemon_state st;
 	struct pg_msg req;
+	const char *res = result == DAEMON_REPORT_SUCCESS ? "success"
+	                  : result == DAEMON_REPORT_ERROR ? "error"
+	                                                  : "failure";
 	int r;
 
 	proto_msg_init(&req, PG_VERB_REPORT);
 	if ((r = add_items(&req, it)) != 0 ||
 	    (r = proto_add(&req, "factor", factor)) != 0 ||
-	    (r = proto_add(&req, "result", success ? "success" : "failure")) !=
-	        0 ||
+	    (r = proto_add(&req, "result", res)) != 0 ||
 	    (r = proto_add(&req, "reason", reason)) != 0)
 		goto out;
-	r = call_locked(d, &req, locked_until);
+	if ((r = call_state(d, &req, &st)) == 0)
+		*locked_until = st.locked_until;
 out:
 	proto_msg_clear(&req);
 	return r;

@@ -36,6 +36,22 @@ void daemon_req_init(struct daemon_req *d, const char *socket, int timeout_ms);
 int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
                    int64_t *locked_until);
 
+/* PREAUTH's answer in full. */
+struct daemon_state {
+	int64_t locked_until; /* 0 = not locked */
+	int push;             /* 1: a push may be offered (push=yes or absent) */
+	int64_t push_until;   /* push=no: end of the suspension, 0 if not given */
+};
+
+/*
+ * PREAUTH with the push answer: push=yes or no push key -> push 1;
+ * push=no [push_until=N] -> push 0. Any other push value, or a bad
+ * push_until, is PG_ERR_PROTO. Errors as for daemon_preauth(); *out is
+ * written only on success.
+ */
+int daemon_preauth_state(const struct daemon_req *d,
+                         const struct pam_items *it, struct daemon_state *out);
+
 /*
  * CLAIM the step starting at unix time step_start for the user. Returns 0 if
  * claimed, PG_ERR_REPLAY, or PG_ERR_LOCKED with *locked_until set (0 if the
@@ -45,14 +61,19 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
                  uint64_t step_start, int64_t *locked_until);
 
+#define DAEMON_REPORT_FAILURE 0 /* counted towards lockout (and push fatigue) */
+#define DAEMON_REPORT_SUCCESS 1
+#define DAEMON_REPORT_ERROR   2 /* push only: the provider failed; not counted */
+
 /*
- * REPORT the outcome of one attempt (factor "totp"; reason a short token
- * such as "bad-code", never a secret). Returns 0 and sets *locked_until
- * as for daemon_preauth() (a failure may just have locked the user), or
- * the errors of daemon_preauth().
+ * REPORT the outcome of one attempt (factor "totp" or "push"; result one
+ * of DAEMON_REPORT_*; reason a short token such as "bad-code" or
+ * "push-denied", never a secret). Returns 0 and sets *locked_until as for
+ * daemon_preauth() (a failure may just have locked the user), or the
+ * errors of daemon_preauth_state().
  */
 int daemon_report(const struct daemon_req *d, const struct pam_items *it,
-                  const char *factor, int success, const char *reason,
+                  const char *factor, int result, const char *reason,
                   int64_t *locked_until);
 
 #define DAEMON_REQ_MAX_SCOPES 1024 /* bytes of the scope list */

@@ -168,6 +168,37 @@ bad:
 	return PG_ERR_INVAL;
 }
 
+/* "totp", "push", "totp,push" or "push,totp". */
+static int opt_factors(struct pamcfg *cfg, const char *val, char *err,
+                       size_t errlen)
+{
+	if (strcmp(val, "totp") == 0)
+		cfg->factors = PAMCFG_FACTOR_TOTP;
+	else if (strcmp(val, "push") == 0)
+		cfg->factors = PAMCFG_FACTOR_PUSH;
+	else if (strcmp(val, "totp,push") == 0 || strcmp(val, "push,totp") == 0)
+		cfg->factors = PAMCFG_FACTOR_TOTP | PAMCFG_FACTOR_PUSH;
+	else {
+		snprintf(err, errlen, "must be totp, push or totp,push");
+		return PG_ERR_INVAL;
+	}
+	return 0;
+}
+
+static int opt_failmode(struct pamcfg *cfg, const char *val, char *err,
+                        size_t errlen)
+{
+	if (strcmp(val, "secure") == 0)
+		cfg->failmode = PAMCFG_FAILMODE_SECURE;
+	else if (strcmp(val, "safe") == 0)
+		cfg->failmode = PAMCFG_FAILMODE_SAFE;
+	else {
+		snprintf(err, errlen, "must be secure or safe");
+		return PG_ERR_INVAL;
+	}
+	return 0;
+}
+
 static int opt_use_first_pass(struct pamcfg *cfg, const char *val, char *err,
                               size_t errlen)
 {
@@ -201,6 +232,8 @@ static const struct opt opts[] = {
     {"no_token", 1, opt_no_token},
     {"daemon_timeout", 1, opt_daemon_timeout},
     {"daemon_down", 1, opt_daemon_down},
+    {"factors", 1, opt_factors},
+    {"failmode", 1, opt_failmode},
     {"use_first_pass", 0, opt_use_first_pass},
     {"try_first_pass", 0, opt_try_first_pass},
     {"debug", 0, opt_debug},
@@ -287,6 +320,23 @@ int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 		snprintf(cfg->socket, sizeof(cfg->socket), "%s", conf.socket);
 	if (cfg->window < 0)
 		cfg->window = conf.window;
+	if (cfg->factors == 0)
+		opt_factors(cfg, conf.factors, err, errlen);
+	if (cfg->failmode == PAMCFG_FAILMODE_UNSET)
+		opt_failmode(cfg, conf.failmode, err, errlen);
+	push_cfg_from_conf(&cfg->push, &conf);
+	if (cfg->push.provider == PUSH_NONE) {
+		/* Push is offered only with a provider; asked for alone,
+		 * nothing could be offered at all. */
+		if (cfg->factors == PAMCFG_FACTOR_PUSH) {
+			snprintf(err, errlen,
+			         "%s: factors=push but [push] provider = none",
+			         cfg->config);
+			r = PG_ERR_CONFIG;
+			goto out;
+		}
+		cfg->factors &= ~(unsigned)PAMCFG_FACTOR_PUSH;
+	}
 out:
 	return r;
 }

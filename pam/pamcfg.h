@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "push.h"
 
 #define PAMCFG_DEFAULT_PROMPT     "Verification code: "
 #define PAMCFG_MAX_PROMPT         255 /* bytes */
@@ -37,6 +38,17 @@ enum pamcfg_authtok {
 	PAMCFG_AUTHTOK_USE,        /* PAM_AUTHTOK or deny */
 };
 
+/* Second factors offered (bits); 0 = take [push] factors from the file. */
+#define PAMCFG_FACTOR_TOTP 0x1
+#define PAMCFG_FACTOR_PUSH 0x2
+
+/* What a push provider failure (unreachable, TLS, bad reply) does. */
+enum pamcfg_failmode {
+	PAMCFG_FAILMODE_UNSET = 0, /* take [push] failmode from the file */
+	PAMCFG_FAILMODE_SECURE,    /* deny */
+	PAMCFG_FAILMODE_SAFE,      /* fall back to the TOTP prompt */
+};
+
 struct pamcfg {
 	char config[PG_CONF_MAX_PATH];
 	int config_set; /* config= given: a missing file is an error */
@@ -48,6 +60,9 @@ struct pamcfg {
 	enum pamcfg_authtok authtok;
 	enum pamcfg_daemon_down daemon_down;
 	int timeout_ms; /* bound on each daemon request, connect included */
+	unsigned factors; /* PAMCFG_FACTOR_* bits; 0 until resolved */
+	enum pamcfg_failmode failmode;
+	struct push_cfg push; /* [push] of the file, once resolved */
 	int debug;
 	size_t n_unknown; /* unknown arguments seen, all of them counted */
 	const char *unknown[PAMCFG_MAX_UNKNOWN]; /* the first ones; borrowed
@@ -70,7 +85,10 @@ int pamcfg_parse_args(struct pamcfg *cfg, int argc, const char **argv,
 
 /*
  * Read cfg->config (root-owned, not group/other-writable) and take from it
- * every value no argument set: [daemon] socket, [totp] tokens and window.
+ * every value no argument set: [daemon] socket, [totp] tokens and window,
+ * [push] factors and failmode, and the [push] provider settings. Push is
+ * dropped from the factors when no provider is configured, unless it is
+ * the only factor asked for: that is a PG_ERR_CONFIG.
  * The default config file may be missing (built-in defaults then apply);
  * a file named by config= may not. Returns 0, or the conf_load() errors
  * (PG_ERR_NOTFOUND, PG_ERR_UNSAFE_FILE, PG_ERR_IO, PG_ERR_CONFIG, ...)

@@ -75,14 +75,21 @@ int stage_setup(struct stage *s, int argc, const char **argv)
 	pamlog_debug(
 	    s->pamh, s->cfg.debug,
 	    "config=%s tokens=%s socket=%s window=%ld "
-	    "daemon_timeout=%dms no_token=%s code_from=%s daemon_down=%s",
+	    "daemon_timeout=%dms no_token=%s code_from=%s daemon_down=%s "
+	    "factors=%s%s%s failmode=%s push=%s",
 	    s->cfg.config, s->cfg.tokens, s->cfg.socket, s->cfg.window,
 	    s->cfg.timeout_ms,
 	    s->cfg.no_token == PAMCFG_NO_TOKEN_DENY ? "deny" : "ignore",
 	    s->cfg.authtok == PAMCFG_AUTHTOK_USE   ? "authtok"
 	    : s->cfg.authtok == PAMCFG_AUTHTOK_TRY ? "authtok-or-prompt"
 	                                           : "prompt",
-	    s->cfg.daemon_down == PAMCFG_DAEMON_DOWN_DENY ? "deny" : "ignore");
+	    s->cfg.daemon_down == PAMCFG_DAEMON_DOWN_DENY ? "deny" : "ignore",
+	    (s->cfg.factors & PAMCFG_FACTOR_TOTP) ? "totp" : "",
+	    s->cfg.factors == (PAMCFG_FACTOR_TOTP | PAMCFG_FACTOR_PUSH) ? ","
+	                                                                 : "",
+	    (s->cfg.factors & PAMCFG_FACTOR_PUSH) ? "push" : "",
+	    s->cfg.failmode == PAMCFG_FAILMODE_SAFE ? "safe" : "secure",
+	    push_provider_name(s->cfg.push.provider));
 	return 0;
 }
 

@@ -97,6 +97,12 @@ static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
 	return CTL_EXIT_FAIL;
 }
 
+int ctl_daemon_call(const struct ctl_ctx *ctx, const char *cmd,
+                    const struct pg_msg *req, struct pg_msg *resp)
+{
+	return daemon_call(ctx, cmd, req, resp);
+}
+
 /* No daemon command takes options other than --help. */
 static int no_options(int argc, char **argv)
 {

@@ -44,6 +44,17 @@ int cmd_check(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_explain(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_flush(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_reload(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_audit(const struct ctl_ctx *ctx, int argc, char **argv);
+
+/*
+ * Send req to phiguardd (bounded by CTL_DAEMON_TIMEOUT_MS) and check the
+ * reply: CTL_EXIT_OK with the OK reply in *resp, CTL_EXIT_FAIL after
+ * saying why if it answered ERR or garbage, CTL_EXIT_UNREACHABLE if no
+ * answer came. cmd names the command in messages. In cmd_daemon.c.
+ */
+struct pg_msg;
+int ctl_daemon_call(const struct ctl_ctx *ctx, const char *cmd,
+                    const struct pg_msg *req, struct pg_msg *resp);
 
 /* "phiguardctl: " + message (+ ": " strerror(errno) for ctl_err) on
  * stderr. Never pass a secret. Defined in phiguardctl.c. */

@@ -51,6 +51,14 @@ static const struct command {
      "drop USER's (or every) cached directory entry"},
     {"reload", cmd_reload, "reload",
      "make phiguardd re-read its configuration"},
+    {"audit", cmd_audit,
+     "audit verify [--head HEX] [--anchor HEX] [FILE...]\n"
+     "       " PROG " audit show [--user USER] [--since TIME] "
+     "[--until TIME]\n"
+     "                     [--event PATTERN] [--json|--table] [FILE...]\n"
+     "       " PROG " audit head\n"
+     "       " PROG " audit rotate",
+     "verify, show or rotate the audit trail; print its head"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -50,6 +50,14 @@ PG_FAILURE_WINDOW="${PG_FAILURE_WINDOW:-300}"
 PG_LOCKOUT="${PG_LOCKOUT:-900}"
 PG_CLIENT_TIMEOUT="${PG_CLIENT_TIMEOUT:-5}"
 PG_MAX_CLIENTS="${PG_MAX_CLIENTS:-64}"
+# The audit trail ([audit]); AUDIT_DIR may be a mount point a test sets.
+AUDIT_DIR="${AUDIT_DIR:-$T/audit}"
+AUDIT_FILE="$AUDIT_DIR/audit.log"
+PG_AUDIT_SYNC="${PG_AUDIT_SYNC:-batch}"
+PG_AUDIT_FAILURE="${PG_AUDIT_FAILURE:-deny}"
+PG_AUDIT_CHECKS="${PG_AUDIT_CHECKS:-denied}"
+PG_AUDIT_ROTATE_SIZE="${PG_AUDIT_ROTATE_SIZE:-67108864}"
+mkdir -p "$AUDIT_DIR"
 
 # Sanitizer builds: the ASan runtime must come first or be told not to care
 # (pam_wrapper and faketime are preloaded in front of it).
@@ -142,6 +150,13 @@ window = $PG_WINDOW
 max_failures = $PG_MAX_FAILURES
 failure_window = $PG_FAILURE_WINDOW
 lockout = $PG_LOCKOUT
+
+[audit]
+audit_file = $AUDIT_FILE
+audit_sync = $PG_AUDIT_SYNC
+audit_failure = $PG_AUDIT_FAILURE
+audit_checks = $PG_AUDIT_CHECKS
+audit_rotate_size = $PG_AUDIT_ROTATE_SIZE
 CONF
 	chmod 0644 "$CONF"
 }

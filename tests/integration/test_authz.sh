@@ -318,6 +318,7 @@ expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 2
 expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 3
 expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 4
 expect '^v1 OK$' 5
-expect 'state=ok$' 6
+# No directory fields after the audit trail's.
+expect 'state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0$' 6
 
 finish

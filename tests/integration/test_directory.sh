@@ -269,6 +269,15 @@ if dt -c "uri=$SLAPD_URI_a" -c sasl_external=yes -c bind_dn= \
 	fail "sasl_external over ldap:// accepted"
 fi
 
+# --- a simple bind over ldap:// without StartTLS is warned about, except
+# on loopback (192.0.2.1 is TEST-NET-1: never answers, fails over to a)
+: >"$T/dirtest.log"
+dt -c "uri=ldap://192.0.2.1/ $SLAPD_URI_a" lookup nurse1
+grep -q 'ldap://192.0.2.1/: simple bind without TLS' "$T/dirtest.log" ||
+	fail "no warning for a clear-text simple bind"
+grep -q "$SLAPD_URI_a: simple bind without TLS" "$T/dirtest.log" &&
+	fail "a loopback server was warned about"
+
 # --- failover: the first URI refuses connections
 closed=$(free_port)
 dt -c "uri=ldap://127.0.0.1:$closed/ $SLAPD_URI_b" lookup nurse1

@@ -535,9 +535,165 @@ static void test_load_owner(void **state)
 	assert_int_equal(conf_load(path, 0, &conf, err, sizeof(err)), 0);
 }
 
+#define DUO_OK                                                                 \
+	"[push]\nprovider = duo\nhost = api-abcd1234.duosecurity.com\n"       \
+	"ikey = DIXYZV6YM8IFYVWBINCA\nskey_file = /etc/phiguard/duo.skey\n"
+
+static void test_push(void **state)
+{
+	(void)state;
+	conf_defaults(&conf);
+	assert_string_equal(conf.provider, "none");
+	assert_string_equal(conf.factors, "totp,push");
+	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.push_timeout, 60);
+	assert_int_equal(conf.connect_timeout, 5);
+	assert_int_equal(conf.push_max_unanswered, 3);
+	assert_string_equal(conf.ca_file, "");
+	assert_string_equal(conf.proxy, "");
+	/* Without a provider the rest need not be set. */
+	assert_int_equal(parse("[push]\nfactors = totp\nfailmode = safe\n"
+	                       "push_timeout = 5\nconnect_timeout = 1\n"
+	                       "push_max_unanswered = 1\n"),
+	                 0);
+	assert_string_equal(conf.factors, "totp");
+	assert_string_equal(conf.failmode, "safe");
+	assert_int_equal(conf.push_timeout, 5);
+	assert_int_equal(parse(DUO_OK "ca_file = /etc/ca.pem\n"
+	                              "proxy = http://proxy:3128\n"),
+	                 0);
+	assert_string_equal(conf.provider, "duo");
+	assert_string_equal(conf.host, "api-abcd1234.duosecurity.com");
+	assert_string_equal(conf.proxy, "http://proxy:3128");
+	assert_int_equal(parse("[push]\nprovider = duo\nhost = localhost:8443\n"
+	                       "ikey = X\nskey_file = /k\n"),
+	                 0);
+	assert_int_equal(
+	    parse("[push]\nprovider = privacyidea\nurl = https://pi.example/\n"
+	          "realm = staff\nservice_user = svc\n"
+	          "service_password_file = /etc/phiguard/pi.pw\n"),
+	    0);
+	assert_string_equal(conf.url, "https://pi.example/");
+	assert_string_equal(conf.trigger, "empty");
+	assert_int_equal(parse("[push]\ntrigger = password\n"), 0);
+	assert_string_equal(conf.trigger, "password");
+	expect_error("[push]\ntrigger = pin\n",
+	             "t.conf:2: trigger: not one of the allowed words");
+	/* Words, ranges, paths. */
+	expect_error("[push]\nprovider = okta\n",
+	             "t.conf:2: provider: not one of the allowed words");
+	expect_error("[push]\nfactors = sms\n",
+	             "t.conf:2: factors: not one of the allowed words");
+	expect_error("[push]\nfailmode = open\n",
+	             "t.conf:2: failmode: not one of the allowed words");
+	expect_error("[push]\npush_timeout = 1\n",
+	             "t.conf:2: push_timeout: out of range (2..600)");
+	expect_error("[push]\nconnect_timeout = 61\n",
+	             "t.conf:2: connect_timeout: out of range (1..60)");
+	expect_error("[push]\nskey_file = duo.skey\n",
+	             "t.conf:2: skey_file: must be an absolute path");
+	expect_error("[push]\nca_file = ca.pem\n",
+	             "t.conf:2: ca_file: must be an absolute path");
+	/* Cross-key rules, on the [push] header line. */
+	expect_error("\n[push]\nprovider = duo\nhost = h\nikey = i\n",
+	             "t.conf:2: provider: duo needs host, ikey and skey_file");
+	expect_error("[push]\nprovider = duo\nhost = https://h/\nikey = i\n"
+	             "skey_file = /k\n",
+	             "t.conf:1: host: must be a host name[:port]");
+	expect_error("[push]\nprovider = duo\nhost = h:99999999\nikey = i\n"
+	             "skey_file = /k\n",
+	             "t.conf:1: host: must be a host name[:port]");
+	expect_error("[push]\nprovider = privacyidea\nurl = http://pi/\n",
+	             "t.conf:1: url: privacyidea needs an https:// url");
+	expect_error("[push]\nprovider = privacyidea\n",
+	             "t.conf:1: url: privacyidea needs an https:// url");
+	expect_error("[push]\nprovider = privacyidea\nurl = https://pi/\n"
+	             "service_user = svc\n",
+	             "t.conf:1: service_user: service_user and "
+	             "service_password_file go together");
+	expect_error("[push]\nproxy = \"http://a b\"\n",
+	             "t.conf:1: proxy: must not contain blanks");
+}
+
+static void test_detect(void **state)
+{
+	FILE *f;
+	char *dump = NULL;
+	size_t len = 0;
+
+	(void)state;
+	conf_defaults(&conf);
+	assert_int_equal(conf.spray_users, 5);
+	assert_int_equal(conf.spray_window, 600);
+	assert_int_equal(conf.spray_block, 0);
+	assert_int_equal(conf.hour_min_logins, 20);
+	assert_int_equal(conf.hour_percent, 2);
+	assert_string_equal(conf.alert_webhook, "");
+	assert_string_equal(conf.alert_webhook_ca, "");
+	assert_string_equal(conf.alert_webhook_proxy, "");
+	assert_int_equal(conf.alert_webhook_timeout, 5);
+	assert_int_equal(parse("[detect]\nspray_users = 2\nspray_window = 60\n"
+	                       "spray_block = 3600\nhour_min_logins = 500\n"
+	                       "hour_percent = 0\n"
+	                       "alert_webhook = https://siem.example/hook?k=1\n"
+	                       "alert_webhook_ca = /etc/phiguard/siem-ca.pem\n"
+	                       "alert_webhook_proxy = http://proxy:3128\n"
+	                       "alert_webhook_timeout = 60\n"),
+	                 0);
+	assert_int_equal(conf.spray_users, 2);
+	assert_int_equal(conf.spray_window, 60);
+	assert_int_equal(conf.spray_block, 3600);
+	assert_int_equal(conf.hour_min_logins, 500);
+	assert_int_equal(conf.hour_percent, 0);
+	assert_string_equal(conf.alert_webhook, "https://siem.example/hook?k=1");
+	assert_string_equal(conf.alert_webhook_ca, "/etc/phiguard/siem-ca.pem");
+	assert_string_equal(conf.alert_webhook_proxy, "http://proxy:3128");
+	assert_int_equal(conf.alert_webhook_timeout, 60);
+	/* The dump carries every [detect] key and parses back the same. */
+	assert_non_null(f = open_memstream(&dump, &len));
+	conf_dump(&conf, f);
+	fclose(f);
+	assert_non_null(strstr(dump, "[detect]"));
+	assert_non_null(strstr(dump, "spray_block = 3600"));
+	assert_int_equal(parse(dump), 0);
+	assert_string_equal(conf.alert_webhook, "https://siem.example/hook?k=1");
+	assert_int_equal(conf.spray_block, 3600);
+	free(dump);
+	/* Ranges. */
+	expect_error("[detect]\nspray_users = 1\n",
+	             "t.conf:2: spray_users: out of range (2..100)");
+	expect_error("[detect]\nspray_users = 101\n",
+	             "t.conf:2: spray_users: out of range (2..100)");
+	expect_error("[detect]\nspray_window = 0\n",
+	             "t.conf:2: spray_window: out of range (1..604800)");
+	expect_error("[detect]\nspray_block = -1\n",
+	             "t.conf:2: spray_block: out of range (0..604800)");
+	expect_error("[detect]\nhour_min_logins = 501\n",
+	             "t.conf:2: hour_min_logins: out of range (1..500)");
+	expect_error("[detect]\nhour_percent = 101\n",
+	             "t.conf:2: hour_percent: out of range (0..100)");
+	expect_error("[detect]\nalert_webhook_timeout = 0\n",
+	             "t.conf:2: alert_webhook_timeout: out of range (1..60)");
+	expect_error("[detect]\nalert_webhook_ca = ca.pem\n",
+	             "t.conf:2: alert_webhook_ca: must be an absolute path");
+	expect_error("[detect]\nspray = 5\n",
+	             "t.conf:2: spray: unknown key in [detect]");
+	/* HTTPS only, reported on the [detect] header line. */
+	expect_error("\n[detect]\nalert_webhook = http://siem.example/\n",
+	             "t.conf:2: alert_webhook: must be an https:// URL");
+	expect_error("[detect]\nalert_webhook = https://\n",
+	             "t.conf:1: alert_webhook: must be an https:// URL");
+	expect_error("[detect]\nalert_webhook = \"https://a b/\"\n",
+	             "t.conf:1: alert_webhook: must be an https:// URL");
+	expect_error("[detect]\nalert_webhook_proxy = \"http://a b\"\n",
+	             "t.conf:1: alert_webhook_proxy: must not contain blanks");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_push),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_ranges),

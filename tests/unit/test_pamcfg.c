@@ -262,6 +262,32 @@ static void test_null_argv_entry(void **state)
 	assert_int_equal(cfg.n_unknown, 0);
 }
 
+static void test_factors_failmode(void **state)
+{
+	struct pamcfg cfg;
+	char err[256];
+	const char *a1[] = {"factors=totp", "failmode=safe"};
+	const char *a2[] = {"factors=push,totp", "failmode=secure"};
+	const char *a3[] = {"factors=push"};
+
+	assert_int_equal(parse(&cfg, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, 0);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_UNSET);
+	assert_int_equal(parse(&cfg, ARGC(a1), a1, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SAFE);
+	assert_int_equal(parse(&cfg, ARGC(a2), a2, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP | PAMCFG_FACTOR_PUSH);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SECURE);
+	assert_int_equal(parse(&cfg, ARGC(a3), a3, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_PUSH);
+	refuse("factors=sms", "factors");
+	refuse("factors=", "factors");
+	refuse("factors=totp,", "factors");
+	refuse("failmode=open", "failmode");
+	refuse("failmode=", "failmode");
+}
+
 /* ---- pamcfg_resolve: needs root-owned files, as the module does. */
 
 /* The config's path in tu_tmpdir; set by setup_dir(). */
@@ -350,6 +376,44 @@ static void test_resolve_args_win(void **state)
 	assert_int_equal(cfg.window, 0);
 }
 
+static void test_resolve_push(void **state)
+{
+	struct pamcfg cfg;
+	char arg[160], err[256] = "";
+	const char *argv[] = {arg, "failmode=safe"};
+	const char *only_push[] = {arg, "factors=push"};
+
+	need_root();
+	/* No provider: push is not offered, whatever factors says. */
+	tu_write_file(conf_path, "[push]\nfailmode = secure\n", 0644);
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SECURE);
+	assert_int_equal(cfg.push.provider, PUSH_NONE);
+	/* ... and push alone cannot work: a config error. */
+	assert_int_equal(
+	    parse(&cfg, ARGC(only_push), only_push, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "factors=push"));
+	/* A provider: the file's settings, the arguments on top. */
+	tu_write_file(conf_path,
+	              "[push]\nprovider = duo\nhost = localhost:8443\n"
+	              "ikey = DIX\nskey_file = /etc/k\nfactors = push\n"
+	              "push_timeout = 7\nconnect_timeout = 2\n",
+	              0644);
+	assert_int_equal(parse(&cfg, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_PUSH);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SAFE);
+	assert_int_equal(cfg.push.provider, PUSH_DUO);
+	assert_int_equal(cfg.push.timeout_ms, 7000);
+	assert_int_equal(cfg.push.connect_timeout_ms, 2000);
+	assert_string_equal(cfg.push.host, "localhost:8443");
+	assert_string_equal(cfg.push.skey_file, "/etc/k");
+}
+
 static void test_resolve_bad_file(void **state)
 {
 	struct pamcfg cfg, before;
@@ -399,6 +463,9 @@ int main(void)
 	    cmocka_unit_test(test_daemon_down),
 	    cmocka_unit_test(test_unknown),
 	    cmocka_unit_test(test_null_argv_entry),
+	    cmocka_unit_test(test_factors_failmode),
+	    cmocka_unit_test_setup_teardown(test_resolve_push, setup_dir,
+	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_default,
 	                                    setup_dir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_explicit,
