@@ -10,6 +10,9 @@
 #include "proto.h"
 
 #define PG_DEFAULT_SOCKET "/run/phiguard/phiguardd.sock"
+/* The unprivileged user phiguardd runs as under its systemd unit: its
+ * clients trust this uid (if the user exists) besides root. */
+#define PG_DAEMON_USER "phiguard"
 
 struct pg_client; /* opaque */
 

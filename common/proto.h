@@ -51,6 +51,10 @@
  *     -> OK ... push=no push_until=<unix seconds>
  *     push=no: push is suspended for the user (push fatigue, see REPORT)
  *     until push_until; offer TOTP only. A missing push key means yes.
+ *     -> OK locked=yes until=<unix seconds> reason=source-blocked push=...
+ *     The request's source (rhost, else tty) is refused for a while after
+ *     a spraying alert ([detect] spray_block); CLAIM from it then gets
+ *     ERR code=locked msg=source-blocked until=<unix seconds>.
  *
  *   CLAIM user= step_start= [service=] [rhost=] [tty=]           SELF
  *     Claim the TOTP time step a code matched, given as the Unix time at
@@ -182,7 +186,8 @@
  *               rule= lists the granting roles separated by LF; without
  *               an [ldap] section they answer ERR code=unavailable.
  *   2026-11-29  v1: PREAUTH and REPORT answer push=yes|no [push_until=];
- *               REPORT accepts result=error for factor=push.
+ *               REPORT accepts result=error for factor=push. PREAUTH may
+ *               add reason=source-blocked ([detect] spray_block).
  *   2026-11-29  v1: AUDIT (head, rotate); STATUS audit fields; AUTHZ and
  *               CHECK breakglass=; reason/msg audit-unavailable.
  */

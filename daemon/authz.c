@@ -291,16 +291,6 @@ static void rule_list(const struct pg_authz *a, const struct policy_result *r,
 	}
 }
 
-static void log_breakglass(const struct pg_authz *a, const char *user,
-                           uint64_t mask, const char *what)
-{
-	char list[PG_PROTO_MAX_LINE];
-
-	policy_scope_list(a->policy, mask, list, sizeof(list));
-	/* LOG_ALERT: meant to page someone. */
-	log_alert("ALERT break-glass %s: user=%s scopes=%s", what, user, list);
-}
-
 static int answer_login(struct pg_authz *a, const char *user,
                         const struct cache_entry *e, const char *source,
                         int64_t now, struct pg_msg *resp)
@@ -318,8 +308,6 @@ static int answer_login(struct pg_authz *a, const char *user,
 	                            sizeof(scopes))) != 0)
 		return rc;
 	rule_list(a, &r, rules, sizeof(rules));
-	if (r.breakglass != 0)
-		log_breakglass(a, user, r.breakglass, "login");
 	proto_msg_init(resp, PG_VERB_OK);
 	if ((rc = proto_add(resp, "allowed", "yes")) != 0 ||
 	    (rc = proto_add(resp, "scopes", scopes)) != 0 ||
@@ -332,7 +320,7 @@ static int answer_login(struct pg_authz *a, const char *user,
 	                        now > e->fetched_at ? now - e->fetched_at
 	                                            : 0)) != 0)
 		return rc;
-	/* For the audit trail's break-glass record (dispatch.c). */
+	/* For the audit trail's break-glass record and alert (dispatch.c). */
 	if (r.breakglass == 0 ||
 	    (rc = policy_scope_list(a->policy, r.breakglass, scopes,
 	                            sizeof(scopes))) != 0)
@@ -365,8 +353,6 @@ static int answer_check(struct pg_authz *a, const char *user, const char *scope,
 	bit = id >= 0 ? UINT64_C(1) << id : 0;
 	if (!(e->memo_scopes & bit))
 		return deny(resp, "no-rule", source);
-	if (e->memo_breakglass & bit)
-		log_breakglass(a, user, bit, "check");
 	proto_msg_init(resp, PG_VERB_OK);
 	if (proto_add(resp, "allowed", "yes") != 0 ||
 	    proto_add(resp, "source", source) != 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert.h"
 #include "audit.h"
 #include "auditmap.h"
 #include "conf.h"
@@ -203,6 +204,18 @@ static void refusal(enum pg_verb verb, struct pg_msg *resp)
 		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
 }
 
+/* A break-glass grant is always an alert (alert.h), besides its record. */
+static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
+                             const char *scopes)
+{
+	struct detect_alert a;
+
+	detect_alert_breakglass(&a, ar->user, nz(ar->rhost), nz(ar->tty),
+	                        (int64_t)time(NULL),
+	                        scopes != NULL ? scopes : "");
+	alert_emit(d, &a);
+}
+
 /*
  * The single place requests become audit records: the events auditmap
  * finds in ar + resp. A grant that cannot be recorded while
@@ -228,8 +241,12 @@ static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
 	for (i = 0; !refuse && i < ev.n; i++)
 		if (record(d, ar, &ev.ev[i]) == PG_ERR_BUSY && ev.ev[i].grant)
 			refuse = 1; /* not even queued */
-	if (!refuse)
+	if (!refuse) {
+		for (i = 0; i < ev.n; i++)
+			if (strcmp(ev.ev[i].event, "break-glass") == 0)
+				breakglass_alert(d, ar, ev.ev[i].scopes);
 		return 0;
+	}
 	log_info("%s user=%s: grant refused: the audit trail cannot record it",
 	         proto_verb_name(ar->verb), ar->has_user ? ar->user : "-");
 	refusal(ar->verb, resp);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "audit.h"
 #include "authz.h"
 #include "conf.h"
@@ -328,6 +329,10 @@ static int daemon_reload(struct pg_daemon *d, char *err, size_t errlen)
 		authz_free(d->authz);
 		d->authz = NULL;
 	}
+	/* conf_load() has checked [detect] against detect.h's ranges, so
+	 * this cannot fail after authz took the new config. */
+	if ((rc = alert_reconfigure(d, nc, err, errlen)) != 0)
+		goto out;
 	log_info("configuration reloaded from %s%s", r->path,
 	         nc->ldap ? "" : " (no [ldap]: authorization off)");
 	free(r->current);
@@ -400,10 +405,12 @@ static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 static void daemon_tick(void *arg)
 {
 	struct pg_daemon *d = arg;
-	size_t n = state_sweep(d->state, (int64_t)time(NULL));
+	int64_t now = (int64_t)time(NULL);
+	size_t n = state_sweep(d->state, now);
 
 	if (n > 0)
 		log_debug("forgot %zu idle user(s)", n);
+	alert_tick(d, now);
 }
 
 static int run(const struct pg_conf *conf, const struct options *o)
@@ -431,6 +438,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
 
 	memset(&d, 0, sizeof(d));
+	d.hours_dirfd = -1;
 	/* Files get the modes we ask for (state 0600, pidfile 0644). */
 	umask(022);
 	if (!o->foreground && daemonize(&notify) != 0)
@@ -476,7 +484,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		goto out;
 	}
 	/* Opened as the final user too: rotation creates files. */
-	if (start_audit(conf, &d) != 0)
+	if (start_audit(conf, &d) != 0 || alert_start(&d, conf) != 0)
 		goto out;
 	dispatch_audit_event(&d, "daemon-start", NULL,
 	                     recovered ? "state-recovered" : NULL);
@@ -498,6 +506,7 @@ out:
 		                     rc == EXIT_SUCCESS ? NULL : "error");
 	/* Parked clients get their answers (and records) first. */
 	authz_free(d.authz);
+	alert_stop(&d);
 	audit_free(d.audit);
 	dispatch_free_parked(&d);
 	server_free(srv);

@@ -11,6 +11,8 @@
 
 struct pg_audit;
 struct pg_authz;
+struct pg_detect;
+struct pg_webhook;
 struct pg_conf;
 struct dispatch_parked;
 struct pg_server;
@@ -25,6 +27,11 @@ struct pg_daemon {
 	struct pg_server *server; /* STATUS counters; parking requests */
 	struct pg_authz *authz;   /* NULL: no [ldap] configured */
 	struct pg_audit *audit;   /* the audit trail (NULL only in tests) */
+	/* Threat detection (alert.h); NULL only in tests. */
+	struct pg_detect *detect;
+	struct pg_webhook *webhook; /* NULL: no alert_webhook */
+	int hours_dirfd;            /* state_dir, for the learned hours */
+	int64_t hours_saved_at;
 	/* Parked requests, for the audit record of their late answer
 	 * (dispatch.c); at most DISPATCH_MAX_PARKED. */
 	struct dispatch_parked *parked;

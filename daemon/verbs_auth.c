@@ -6,8 +6,8 @@
 
 #include <string.h>
 
+#include "alert.h"
 #include "err.h"
-#include "log.h"
 #include "state.h"
 #include "statelog.h"
 #include "verbs.h"
@@ -40,16 +40,30 @@ static int push_fields(struct pg_msg *resp, int64_t push_until)
 	return 0;
 }
 
+/* The refused source (spray_block) of a request, or 0. */
+static int64_t source_block(struct pg_daemon *d, const struct pg_request *req)
+{
+	int64_t until = 0;
+
+	if (!alert_source_blocked(d, proto_get(req->msg, "rhost"),
+	                          proto_get(req->msg, "tty"), req->now, &until))
+		return 0;
+	return until;
+}
+
 int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
                  struct pg_msg *resp)
 {
-	int64_t until, push_until;
+	int64_t until, push_until, blocked = source_block(d, req);
 	int rc;
 
 	state_lock_until(d->state, req->user, req->now, &until);
 	state_push_until(d->state, req->user, req->now, &push_until);
 	proto_msg_init(resp, PG_VERB_OK);
-	if ((rc = lock_fields(resp, until)) != 0)
+	/* A refused source is answered as a lock: no prompt, no guess. */
+	if ((rc = lock_fields(resp, blocked > until ? blocked : until)) != 0 ||
+	    (blocked != 0 &&
+	     (rc = proto_add(resp, "reason", "source-blocked")) != 0))
 		return rc;
 	return push_fields(resp, push_until);
 }
@@ -74,6 +88,10 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 		proto_make_error(resp, PG_ERR_INVAL,
 		                 "step_start is in the future");
 		return 0;
+	}
+	if ((until = source_block(d, req)) != 0) {
+		proto_make_error(resp, PG_ERR_LOCKED, "source-blocked");
+		return proto_add_i64(resp, "until", until);
 	}
 	rc = state_claim(d->state, req->user, step_start, req->now, &until);
 	if (rc == PG_ERR_LOCKED) {
@@ -155,6 +173,10 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 {
 	struct pg_report_result res;
 	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
+	const char *rhost = proto_get(req->msg, "rhost");
+	const char *tty = proto_get(req->msg, "tty");
+	struct detect_alert a;
+	int64_t was_locked;
 	int factor, result, rc;
 
 	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) !=
@@ -185,6 +207,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	}
 	/* Both factors count alike towards lockout: it protects the
 	 * account, not the factor. Pushes also count towards push fatigue. */
+	state_lock_until(d->state, req->user, req->now, &was_locked);
 	if (factor == REPORT_PUSH)
 		rc = state_report_push(d->state, req->user,
 		                       result == REPORT_SUCCESS, req->now, &res);
@@ -196,10 +219,20 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	if (res.changed &&
 	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
 		return rc;
-	if (res.push_suspended_now)
-		log_alert("ALERT push-fatigue user=%s: push suspended until "
-		         "%lld after repeated denied or unanswered pushes; "
-		         "TOTP only",
-		         req->user, (long long)res.push_until);
+	if (result == REPORT_SUCCESS) {
+		alert_success(d, req->user, rhost, tty, req->now);
+		return report_answer(resp, &res);
+	}
+	alert_failure(d, req->user, rhost, tty, req->now);
+	if (res.locked && was_locked == 0) {
+		detect_alert_bruteforce(&a, req->user, rhost, tty, req->now,
+		                        res.nfail, res.until);
+		alert_emit(d, &a);
+	}
+	if (res.push_suspended_now) {
+		detect_alert_pushfatigue(&a, req->user, rhost, tty, req->now,
+		                         res.push_until);
+		alert_emit(d, &a);
+	}
 	return report_answer(resp, &res);
 }

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "curlsafe.h"
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"
@@ -131,25 +132,10 @@ static enum attempt post(struct pg_webhook *w, CURL *h, struct curl_slist *hdrs,
 		if (rc == CURLE_OK)                                            \
 			rc = curl_easy_setopt(h, opt, val);                    \
 	} while (0)
+	rc = curlsafe_setopts(h, w->ca_file, w->proxy);
 	SET(CURLOPT_URL, w->url);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (w->ca_file[0] != '\0') {
-		SET(CURLOPT_CAINFO, w->ca_file);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
-	/* Explicit, so the environment's proxies never apply: "" = none. */
-	SET(CURLOPT_PROXY, w->proxy);
-	SET(CURLOPT_NOPROXY, "");
-	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, w->timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, w->timeout_ms);
-	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SET(CURLOPT_HTTPHEADER, hdrs);
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_POSTFIELDS, body);

@@ -27,7 +27,7 @@ void daemon_req_init(struct daemon_req *d, const char *socket, int timeout_ms)
 	d->trusted[d->n_trusted++] = 0;
 	/* A lookup error is treated as "no such user": root alone is
 	 * trusted, which fails closed. */
-	if (getpwnam_r(DAEMON_REQ_USER, &pw, buf, sizeof(buf), &res) == 0 &&
+	if (getpwnam_r(PG_DAEMON_USER, &pw, buf, sizeof(buf), &res) == 0 &&
 	    res != NULL && res->pw_uid != 0)
 		d->trusted[d->n_trusted++] = res->pw_uid;
 }

@@ -8,10 +8,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "client.h"
 #include "conv.h"
 
-#define DAEMON_REQ_USER                                                        \
-	"phiguard" /* the unprivileged uid phiguardd may run as */
 
 /* How to reach the daemon, and whom to believe is the daemon. */
 struct daemon_req {
@@ -23,7 +22,7 @@ struct daemon_req {
 
 /*
  * Set up *d. The daemon's peer uid must be root or, if the user exists,
- * DAEMON_REQ_USER. socket is borrowed and must outlive *d.
+ * PG_DAEMON_USER. socket is borrowed and must outlive *d.
  */
 void daemon_req_init(struct daemon_req *d, const char *socket, int timeout_ms);
 

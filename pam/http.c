@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curlsafe.h"
 #include "err.h"
 #include "http.h"
 #include "secret.h"
@@ -210,28 +211,12 @@ static int setup(struct http_client *c, const struct http_req *req,
 		if (rc == CURLE_OK)                                            \
 			rc = curl_easy_setopt(h, opt, val);                    \
 	} while (0)
+	/* The environment's proxies, which the user controls, never apply. */
+	rc = curlsafe_setopts(h, c->cfg.ca_file, c->cfg.proxy);
 	SET(CURLOPT_URL, req->url);
-	/* HTTPS and nothing else, also after a (refused) redirect. */
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (c->cfg.ca_file[0] != '\0') {
-		/* A private CA replaces the system store, not adds to it. */
-		SET(CURLOPT_CAINFO, c->cfg.ca_file);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
-	/* "" disables every proxy, including http(s)_proxy and
-	 * ALL_PROXY from the environment, which the user controls. */
-	SET(CURLOPT_PROXY, c->cfg.proxy);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
 	SET(CURLOPT_TIMEOUT_MS, (long)left);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
-	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SET(CURLOPT_HTTPHEADER, hdrs);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, col);

@@ -464,6 +464,27 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+/* phiguardctl alerts [OPTIONS] [FILE...]: audit show of the "alert"
+ * records (the alert's id is their reason). */
+int cmd_alerts(const struct ctl_ctx *ctx, int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+	char event[] = "--event=alert";
+	int i, rc;
+
+	if (args == NULL) {
+		ctl_errx("alerts: out of memory");
+		return CTL_EXIT_FAIL;
+	}
+	args[0] = argv[0];
+	args[1] = event;
+	for (i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	rc = cmd_show(ctx, argc + 1, args);
+	free(args);
+	return rc;
+}
+
 /* ---------------------------------------------------------- head, rotate */
 
 static int no_operands(int argc, char **argv, const char *cmd)

@@ -37,23 +37,36 @@ static const char *printable(const char *v, char *out, size_t size)
 	return out;
 }
 
+/* Add name's uid to uids (n entries) unless unknown or already there. */
+static size_t trust_user(const char *name, uid_t *uids, size_t n)
+{
+	const struct passwd *pw;
+	size_t i;
+
+	if (name[0] == '\0' || (pw = getpwnam(name)) == NULL)
+		return n;
+	for (i = 0; i < n; i++)
+		if (uids[i] == pw->pw_uid)
+			return n;
+	uids[n] = pw->pw_uid;
+	return n + 1;
+}
+
 /*
- * The uids phiguardd may run as: root, the [daemon] user it drops to, and
- * our own uid (a test daemon). Anyone else listening on the socket path is
- * not the daemon.
+ * The uids phiguardd may run as: root, the user of its systemd unit
+ * (PG_DAEMON_USER, as the PAM module trusts), the [daemon] user it drops
+ * to, and our own uid (a test daemon). Anyone else listening on the
+ * socket path is not the daemon. uids has room for 4.
  */
 static size_t trusted_uids(const struct pg_conf *conf, uid_t *uids)
 {
-	const struct passwd *pw;
 	size_t n = 0;
 
 	uids[n++] = 0;
 	if (geteuid() != 0)
 		uids[n++] = geteuid();
-	if (conf->user[0] != '\0' && (pw = getpwnam(conf->user)) != NULL &&
-	    pw->pw_uid != 0 && pw->pw_uid != geteuid())
-		uids[n++] = pw->pw_uid;
-	return n;
+	n = trust_user(PG_DAEMON_USER, uids, n);
+	return trust_user(conf->user, uids, n);
 }
 
 /*
@@ -66,7 +79,7 @@ static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
 {
 	char shown[SHOW_MAX];
 	const char *msg;
-	uid_t uids[3];
+	uid_t uids[4];
 	size_t n = trusted_uids(ctx->conf, uids);
 	int rc;
 

@@ -45,6 +45,7 @@ int cmd_explain(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_flush(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_reload(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_audit(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_alerts(const struct ctl_ctx *ctx, int argc, char **argv);
 
 /*
  * Send req to phiguardd (bounded by CTL_DAEMON_TIMEOUT_MS) and check the

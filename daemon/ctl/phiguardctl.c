@@ -59,6 +59,10 @@ static const struct command {
      "       " PROG " audit head\n"
      "       " PROG " audit rotate",
      "verify, show or rotate the audit trail; print its head"},
+    {"alerts", cmd_alerts,
+     "alerts [--since TIME] [--until TIME] [--user USER] [--json] "
+     "[FILE...]",
+     "list the alerts in the audit trail (spraying, brute force, ...)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -152,7 +152,7 @@ authz nurse1
 expect '^v1 OK allowed=yes scopes=phi.read%20phi.clinical role=nurse rule=nurse source=fresh age=0$'
 authz super1
 expect 'allowed=yes scopes=phi.read%20phi.write%20phi.audit%20phi.clinical%20phi.all role=supervisor '
-dlog "ALERT break-glass login: user=super1 scopes=phi.all"
+dlog "ALERT PG-ALERT-BREAKGLASS kind=breakglass .*user=super1 .*detail=\"break-glass grant: phi\.all\""
 authz frontdesk1
 expect 'allowed=yes scopes=phi.demographics role=frontdesk '
 authz billing1

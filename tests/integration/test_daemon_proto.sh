@@ -356,7 +356,8 @@ pg req "v1 REPORT user=pushy factor=push result=failure reason=push-denied" \
 	"v1 PREAUTH user=pushy"
 expect_out '^v1 OK locked=yes until=[0-9]+ failures=3 push=no push_until=[0-9]+$' "third failed push suspends push"
 expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "PREAUTH reports the suspension"
-grep -q 'ALERT push-fatigue user=pushy' "$DAEMON_LOG" || fail "push suspension not alerted"
+grep -Eq 'ALERT PG-ALERT-PUSHFATIGUE kind=pushfatigue .*user=pushy ' "$DAEMON_LOG" || fail "push suspension not alerted"
+grep -Eq 'ALERT PG-ALERT-BRUTEFORCE kind=bruteforce .*user=pushy ' "$DAEMON_LOG" || fail "lockout not alerted"
 
 # --- persistence across restarts -------------------------------------------
 restart_daemon

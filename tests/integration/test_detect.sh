@@ -1,0 +1,107 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Threat detection end to end, through the real module and phiguardd: a
+# code-spraying run from one remote host raises PG-ALERT-SPRAY (syslog
+# line, audit record, `phiguardctl alerts`) and, with spray_block, that
+# host is refused without a prompt while another host is not; a lockout
+# raises PG-ALERT-BRUTEFORCE; a login at an hour the agent never works,
+# after a learned routine that survived a restart, raises PG-ALERT-HOUR,
+# and the routine itself raises nothing.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+
+SECRET=JBSWY3DPEHPK3PXP
+# The daemon's local time decides the hour: make it UTC, like the clocks.
+TZ=UTC
+export TZ
+
+PG_MAX_FAILURES=3
+# detect_config [EXTRA [detect] LINES]
+detect_config() {
+	write_config
+	{
+		echo "[detect]"
+		echo "spray_users = 3"
+		echo "spray_window = 600"
+		echo "spray_block = 120"
+		echo "hour_min_logins = 5"
+		echo "hour_percent = 10"
+	} >>"$CONF"
+}
+
+# A service that takes PAM_RHOST / PAM_TTY from the environment.
+{
+	echo "auth required $PAM_WRAPPER_MODULES/pam_set_items.so"
+	echo "auth required $PAM_MODULE config=$CONF $(valgrind_timeout_arg)"
+	echo "account required pam_permit.so"
+} >"$PAMD/items"
+printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$PAMD/other"
+
+for u in agent1 agent2 agent3 agent4 agent5 night1; do
+	add_token "$u" SHA1 6 30 "$SECRET"
+done
+
+alerts() { ctl alerts "$@" >"$T/alerts" 2>&1 || fail "phiguardctl alerts: $(cat "$T/alerts")"; }
+n_alerts() { grep -c "$1" "$T/alerts" || true; }
+
+# --- spraying from one host ------------------------------------------------
+detect_config
+start_daemon
+wrong=000000
+[ "$(totp_code "$SECRET")" != "$wrong" ] || wrong=111111
+for u in agent1 agent2; do
+	PAM_RHOST=203.0.113.7 expect_rc 1 "$u wrong code" -- run_pam items "$u" auth -a "$wrong"
+done
+grep -q 'PG-ALERT-SPRAY' "$DAEMON_LOG" && fail "spray alert before spray_users users"
+PAM_RHOST=203.0.113.7 expect_rc 1 "agent3 wrong code" -- run_pam items agent3 auth -a "$wrong"
+grep -Eq 'ALERT PG-ALERT-SPRAY kind=spray .*source_type=rhost source=203\.0\.113\.7 ' "$DAEMON_LOG" ||
+	fail "no spray alert after 3 users from one host"
+# Refused without a prompt now, even with the right code ...
+PAM_RHOST=203.0.113.7 expect_rc 1 "blocked host, right code" -- run_pam items agent4 auth -a "$(totp_code "$SECRET")"
+expect_no_out '^prompt:' "a blocked host was prompted"
+expect_out '^error: Too many failed verification attempts' "blocked host's message"
+# ... while another host is served.
+wait_fresh_step
+PAM_RHOST=198.51.100.2 expect_rc 0 "other host" -- run_pam items agent5 auth -a "$(totp_code "$SECRET")"
+alerts
+[ "$(n_alerts 'reason=PG-ALERT-SPRAY')" -eq 1 ] ||
+	fail "want one spray alert in the trail: $(cat "$T/alerts")"
+grep -q 'alert .*rhost=203\.0\.113\.7' "$T/alerts" || fail "spray alert without its source: $(cat "$T/alerts")"
+
+# --- lockout: brute force ------------------------------------------------
+for i in 1 2 3; do
+	PAM_TTY=tty3 run_pam items agent1 auth -a "$wrong" || true
+done
+grep -Eq 'ALERT PG-ALERT-BRUTEFORCE kind=bruteforce .*user=agent1 ' "$DAEMON_LOG" ||
+	fail "no brute-force alert on lockout"
+alerts --user agent1
+[ "$(n_alerts 'reason=PG-ALERT-BRUTEFORCE')" -eq 1 ] ||
+	fail "want one brute-force alert for agent1: $(cat "$T/alerts")"
+stop_daemon
+
+# --- an unusual hour, after a routine learned across a restart -----------
+# Five day-shift logins (09:00-09:04 UTC, one a day apart), the daemon
+# restarted in between: quiet. Then one at 03:00: an alert.
+DAY=1795510800 # 2026-11-23 09:00:00 UTC
+day=0
+while [ $day -lt 5 ]; do
+	t=$((DAY + day * 86400 + day * 60))
+	PG_DAEMON_TIME=$t start_daemon
+	at_time $t
+	expect_rc 0 "day login $day" -- run_pam items night1 auth -a "$(totp_code "$SECRET" SHA1 6 $t)"
+	at_time ""
+	stop_daemon
+	day=$((day + 1))
+done
+grep -q 'PG-ALERT-HOUR' "$DAEMON_LOG" && fail "hour alert during the routine"
+t=$((DAY + 6 * 86400 - 6 * 3600)) # 03:00 UTC
+PG_DAEMON_TIME=$t start_daemon
+at_time $t
+expect_rc 0 "night login" -- run_pam items night1 auth -a "$(totp_code "$SECRET" SHA1 6 $t)"
+at_time ""
+grep -Eq 'ALERT PG-ALERT-HOUR kind=hour severity=warning .*user=night1 ' "$DAEMON_LOG" ||
+	fail "no alert for a 03:00 login after a day-shift routine"
+alerts --user night1
+[ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 1 ] || fail "hour alert not in the trail: $(cat "$T/alerts")"
+[ -s "$STATE_DIR/hours" ] || fail "learned hours not saved in state_dir"
+
+finish
