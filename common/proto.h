@@ -163,6 +163,10 @@
  *           once the directory is configured:
  *           directory=online|offline server=<uri> cache_entries=<n>
  *           cache_hits=<n> cache_misses=<n> refresh_queue=<n>
+ *   and last, per verb answered since the start (this STATUS excluded):
+ *           verbs=<"VERB count mean_us max_us" LF list>
+ *   (time from the request line read to its answer; a parked AUTHZ
+ *   counts its wait for the directory).
  *
  * ERRORS
  *   The names are those of enum pg_err (err.h): protocol, too-long,
@@ -188,6 +192,7 @@
  *   2026-11-29  v1: PREAUTH and REPORT answer push=yes|no [push_until=];
  *               REPORT accepts result=error for factor=push. PREAUTH may
  *               add reason=source-blocked ([detect] spray_block).
+ *               STATUS ends with verbs= (per-verb counts and latency).
  *   2026-11-29  v1: AUDIT (head, rotate); STATUS audit fields; AUTHZ and
  *               CHECK breakglass=; reason/msg audit-unavailable.
  */

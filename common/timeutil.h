@@ -8,6 +8,9 @@
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t time_mono_ms(void);
 
+/* Microseconds on CLOCK_MONOTONIC (request latency figures). */
+int64_t time_mono_us(void);
+
 /* Milliseconds left until deadline (a time_mono_ms() value), never < 0. */
 int time_left_ms(int64_t deadline);
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "state.h"
+#include "timeutil.h"
 #include "username.h"
 
 #define D_ROOT_ONLY 0x1 /* uid 0 only */
@@ -157,6 +158,7 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 struct dispatch_parked {
 	struct dispatch_parked *next;
 	uint64_t ticket;
+	int64_t start_us; /* when its line was read, for verbstats */
 	struct audit_req ar;
 };
 
@@ -259,7 +261,7 @@ static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
 /* Keep ar until ticket is answered; the oldest goes beyond the cap (its
  * client is long gone: every parked wait is bounded). */
 static void park_audit(struct pg_daemon *d, uint64_t ticket,
-                       const struct audit_req *ar)
+                       const struct audit_req *ar, int64_t start_us)
 {
 	struct dispatch_parked *p, **pp;
 
@@ -278,6 +280,7 @@ static void park_audit(struct pg_daemon *d, uint64_t ticket,
 		return;
 	}
 	p->ticket = ticket;
+	p->start_us = start_us;
 	p->ar = *ar;
 	p->next = d->parked;
 	d->parked = p;
@@ -297,6 +300,8 @@ int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
 	if ((p = *pp) != NULL) {
 		*pp = p->next;
 		d->nparked--;
+		verbstats_add(&d->stats, p->ar.verb,
+		              time_mono_us() - p->start_us);
 	}
 	if (p != NULL && len > 0 &&
 	    proto_parse(line, len - 1, &resp) == 0 &&
@@ -349,7 +354,7 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	const char *text = NULL, *verb = "(malformed)";
 	struct pg_msg req, resp;
 	struct audit_req ar;
-	int64_t until = 0;
+	int64_t until = 0, start_us = time_mono_us();
 	int rc, checked = 0; /* reached the permission check */
 
 	log_setrequest(++d->seq);
@@ -382,7 +387,7 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	} else if (rc == 0)
 		rc = ent->handler(d, &r, &resp);
 	if (rc == VERB_PARKED) {
-		park_audit(d, server_parked_ticket(d->server), &ar);
+		park_audit(d, server_parked_ticket(d->server), &ar, start_us);
 		/* Logged when answered (authz.c). */
 		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
 		          r.user != NULL ? r.user : "-", (unsigned)peer->uid);
@@ -401,6 +406,8 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 		proto_format(&resp, out, outsz, outlen);
 	}
 	log_decision(peer, &req, verb, r.user, checked, out, *outlen);
+	if (checked)
+		verbstats_add(&d->stats, req.verb, time_mono_us() - start_us);
 	/* Today's verbs carry no secret; wipe anyway so tomorrow's need not
 	 * remember to. */
 	proto_msg_clear(&req);

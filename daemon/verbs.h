@@ -8,6 +8,7 @@
 
 #include "peer.h"
 #include "proto.h"
+#include "verbstats.h"
 
 struct pg_audit;
 struct pg_authz;
@@ -37,6 +38,7 @@ struct pg_daemon {
 	struct dispatch_parked *parked;
 	size_t nparked;
 	unsigned long seq;        /* request ids for log lines */
+	struct verbstats stats;   /* per-verb counts and latency (STATUS) */
 	/* Re-read the configuration file (RELOAD, SIGHUP). 0, or
 	 * PG_ERR_CONFIG with "file:line: key: reason" in err and the old
 	 * configuration in force. */

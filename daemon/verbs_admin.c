@@ -33,6 +33,7 @@ static int audit_fields(struct pg_audit *a, struct pg_msg *resp)
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
 {
+	char verbs[VERBSTATS_MAX * 80];
 	struct pg_server_stats ss;
 	size_t users, locked;
 	int rc;
@@ -54,7 +55,12 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 		return rc;
 	if (d->audit != NULL && (rc = audit_fields(d->audit, resp)) != 0)
 		return rc;
-	return d->authz != NULL ? authz_status(d->authz, resp) : 0;
+	if (d->authz != NULL && (rc = authz_status(d->authz, resp)) != 0)
+		return rc;
+	/* Counted when answered: this STATUS is not in its own figures. */
+	if ((rc = verbstats_format(&d->stats, verbs, sizeof(verbs))) != 0)
+		return rc;
+	return proto_add(resp, "verbs", verbs);
 }
 
 int verb_unlock(struct pg_daemon *d, const struct pg_request *req,

@@ -198,7 +198,7 @@ expect 'ERR code=permission' 3
 expect 'ERR code=permission' 4
 expect 'ERR code=permission' 5
 req "v1 STATUS"
-expect 'directory=online server=ldap://[^ ]+ cache_entries=[0-9]+ cache_hits=[0-9]+ cache_misses=[0-9]+ refresh_queue=[0-9]+$'
+expect 'directory=online server=ldap://[^ ]+ cache_entries=[0-9]+ cache_hits=[0-9]+ cache_misses=[0-9]+ refresh_queue=[0-9]+ verbs=[^ ]*$'
 
 # --- a frozen directory does not delay cached users ---------------------
 # With login_refresh = 0 every login refreshes first; a frozen directory
@@ -319,6 +319,6 @@ expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 3
 expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 4
 expect '^v1 OK$' 5
 # No directory fields after the audit trail's.
-expect 'state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0$' 6
+expect 'state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 verbs=[^ ]+$' 6
 
 finish
