@@ -145,8 +145,11 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	snprintf(line + pos, sizeof(line) - pos, " -> %.*s", (int)(outlen - 4),
 	         out + 3);
 	/* Lines that never got past parsing or the verb lookup are noise a
-	 * local user could flood the log with; decisions are not. */
-	if (decided)
+	 * local user could flood the log with; decisions are not. An allowed
+	 * CHECK is an application's hot path: debug (denials stay at info;
+	 * the audit trail records CHECKs per audit_checks). */
+	if (decided && !(req->verb == PG_VERB_CHECK &&
+	                 strncmp(out, "v1 OK allowed=yes", 17) == 0))
 		log_info("%s", line);
 	else
 		log_debug("%s", line);
