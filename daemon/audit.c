@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "thread.h"
 #include "timeutil.h"
 
 /* Rotations asked for and not yet done, at most. */
@@ -740,7 +740,6 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
               struct pg_audit **out)
 {
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	struct pg_audit *a;
 	char *slash;
 	int rc = PG_ERR_NOMEM;
@@ -784,11 +783,7 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
 		a->next_retry = time_mono_ms() + AUDIT_RETRY_MS;
 	}
 	a->next_head = time_mono_ms() + a->head_interval_ms;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&a->th, NULL, writer_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (thread_start(&a->th, writer_main, a) != 0) {
 		rc = PG_ERR_IO;
 		goto out;
 	}

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "thread.h"
 #include "timeutil.h"
 
 /* The loop's timer: parked logins' deadlines are checked this often,
@@ -904,7 +904,6 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 	                         {0, AUTHZ_TICK_MS * 1000000L}};
 	struct dir_config *cfg = NULL;
 	struct pg_authz *a;
-	sigset_t all, old;
 	int rc = PG_ERR_NOMEM;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -929,12 +928,7 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 	if ((rc = server_watch(srv, a->efd, on_done, a)) != 0 ||
 	    (rc = server_watch(srv, a->tfd, on_tick, a)) != 0)
 		goto out;
-	/* The worker takes no signal: they are the loop's (signalfd). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&a->worker, NULL, worker_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (thread_start(&a->worker, worker_main, a) != 0) {
 		rc = PG_ERR_IO;
 		goto out;
 	}

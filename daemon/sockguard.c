@@ -5,13 +5,13 @@
 
 #include "sockguard.h"
 
-#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "err.h"
 #include "log.h"
+#include "thread.h"
 #include "timeutil.h"
 
 static void *sockguard_main(void *arg)
@@ -50,7 +50,6 @@ static void *sockguard_main(void *arg)
 int sockguard_start(struct sockguard *g, int64_t deadline)
 {
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	int err;
 
 	g->deadline = deadline;
@@ -63,12 +62,7 @@ int sockguard_start(struct sockguard *g, int64_t deadline)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&g->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	/* Signals stay with the daemon's own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(&g->thread, NULL, sockguard_main, g);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err != 0) {
+	if ((err = thread_start(&g->thread, sockguard_main, g)) != 0) {
 		log_warnx("sockguard: cannot start a watchdog thread: %s",
 		          strerror(err));
 		pthread_cond_destroy(&g->cv);

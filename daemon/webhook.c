@@ -16,6 +16,7 @@
 #include "curlsafe.h"
 #include "err.h"
 #include "log.h"
+#include "thread.h"
 #include "timeutil.h"
 #include "webhook.h"
 
@@ -325,7 +326,7 @@ int webhook_new(const struct webhook_cfg *cfg, struct pg_webhook **out,
 		goto out;
 	}
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&w->thread, NULL, worker, w) != 0) {
+	if (thread_start(&w->thread, worker, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 		pg_err_set(err, errlen, "alert_webhook: cannot start thread");
