@@ -78,7 +78,9 @@
  *     push failure (denied or unanswered) also counts towards push
  *     fatigue: [push] push_max_unanswered of them within failure_window
  *     suspend push for the user for lockout seconds (an ALERT log line);
- *     a push success clears that count. result=error means the provider
+ *     a push success clears that count. result=sent (push only) says a
+ *     push is on its way, for the audit trail; nothing is counted. The
+ *     rest of this paragraph: result=error means the provider
  *     failed (unreachable, TLS, malformed reply): recorded, never
  *     counted. reason is a short token (bad-code, replay, no-token,
  *     bad-input, conv-error, push-denied, push-timeout, ...), never a
@@ -190,7 +192,7 @@
  *               rule= lists the granting roles separated by LF; without
  *               an [ldap] section they answer ERR code=unavailable.
  *   2026-11-29  v1: PREAUTH and REPORT answer push=yes|no [push_until=];
- *               REPORT accepts result=error for factor=push. PREAUTH may
+ *               REPORT accepts result=error|sent for factor=push. PREAUTH may
  *               add reason=source-blocked ([detect] spray_block).
  *               STATUS ends with verbs= (per-verb counts and latency).
  *   2026-11-29  v1: AUDIT (head, rotate); STATUS audit fields; AUTHZ and

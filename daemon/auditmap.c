@@ -89,6 +89,10 @@ static void report(const struct audit_req *ar, const struct pg_msg *resp,
 			decision = "allow";
 		} else if (is(ar->result, "error"))
 			event = "push-error";
+		else if (is(ar->result, "sent")) {
+			event = "push-sent";
+			decision = NULL;
+		}
 		else if (is(reason, "push-denied"))
 			event = "push-denied";
 		else if (is(reason, "push-timeout"))

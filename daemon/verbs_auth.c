@@ -148,11 +148,16 @@ static int get_choice(const struct pg_msg *msg, const char *key,
 }
 
 enum report_factor { REPORT_TOTP, REPORT_PUSH };
-enum report_result { REPORT_SUCCESS, REPORT_FAILURE, REPORT_ERROR };
+enum report_result {
+	REPORT_SUCCESS,
+	REPORT_FAILURE,
+	REPORT_ERROR, /* push: the provider failed */
+	REPORT_SENT,  /* push: on its way (audit only) */
+};
 
 static const char *const report_factors[] = {"totp", "push", NULL};
 static const char *const report_results[] = {"success", "failure", "error",
-                                             NULL};
+                                             "sent", NULL};
 
 /* The current lock and push state as a REPORT answer. */
 static int report_answer(struct pg_msg *resp,
@@ -184,7 +189,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		bad = "factor";
 	else if ((rc = get_choice(req->msg, "result", report_results,
 	                          &result)) != 0 ||
-	         (result == REPORT_ERROR && factor != REPORT_PUSH)) {
+	         (result >= REPORT_ERROR && factor != REPORT_PUSH)) {
 		rc = rc != 0 ? rc : PG_ERR_INVAL;
 		bad = "result";
 	} else if (reason != NULL && !reason_ok(reason)) {
@@ -195,9 +200,9 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		proto_make_error(resp, rc, bad);
 		return 0;
 	}
-	if (result == REPORT_ERROR) {
-		/* The provider failed, not the user: recorded (the
-		 * decision log line has it), never counted. */
+	if (result >= REPORT_ERROR) {
+		/* The provider failed, not the user, or nothing happened
+		 * yet: recorded (log line, audit trail), never counted. */
 		memset(&res, 0, sizeof(res));
 		state_lock_until(d->state, req->user, req->now, &res.until);
 		res.locked = res.until != 0;

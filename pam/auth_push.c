@@ -145,6 +145,18 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 		(void)conv_authtok(st->pamh, &pass);
 	(void)push_start(&p, &st->cfg.push, st->it.user, st->it.rhost,
 	                 st->it.service, pass);
+	/* The daemon hears of the push before the user does (audit: a push
+	 * sent and never resolved is itself worth a record). */
+	if (p.res.outcome == PUSH_PENDING &&
+	    (rr = daemon_report(&st->dr, &st->it, "push", DAEMON_REPORT_SENT,
+	                        "sent", locked_until)) != 0) {
+		stage_detail(st, "report: %s", pg_strerror(rr));
+		st->reason = "daemon";
+		log_push(st, &p);
+		push_done(&p);
+		secret_strfree(pass);
+		return rr;
+	}
 	if (p.res.outcome == PUSH_PENDING) {
 		if (tell_sent(st, &p) != 0) {
 			/* Interrupted: no more polling, and no pass. */

@@ -204,6 +204,7 @@ int daemon_report(const struct daemon_req *d, const struct pam_items *it,
 	struct pg_msg req;
 	const char *res = result == DAEMON_REPORT_SUCCESS ? "success"
 	                  : result == DAEMON_REPORT_ERROR ? "error"
+	                  : result == DAEMON_REPORT_SENT  ? "sent"
 	                                                  : "failure";
 	int r;
 

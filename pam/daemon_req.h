@@ -63,6 +63,7 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 #define DAEMON_REPORT_FAILURE 0 /* counted towards lockout (and push fatigue) */
 #define DAEMON_REPORT_SUCCESS 1
 #define DAEMON_REPORT_ERROR   2 /* push only: the provider failed; not counted */
+#define DAEMON_REPORT_SENT    3 /* push only: a push is on its way; not counted */
 
 /*
  * REPORT the outcome of one attempt (factor "totp" or "push"; result one

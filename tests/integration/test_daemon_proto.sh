@@ -346,10 +346,14 @@ grep -q 'REPORT user=clerk1 uid=0 pid=[0-9]* factor=totp result=failure reason=b
 # unanswered pushes count, and push_max_unanswered (3) of them suspend push.
 pg req "v1 REPORT user=pushy factor=push result=error reason=provider-unreachable" \
 	"v1 REPORT user=pushy factor=totp result=error" \
+	"v1 REPORT user=pushy factor=push result=sent reason=sent" \
+	"v1 REPORT user=pushy factor=totp result=sent" \
 	"v1 REPORT user=pushy factor=push result=failure reason=push-denied" \
 	"v1 REPORT user=pushy factor=push result=failure reason=push-timeout" \
 	"v1 PREAUTH user=pushy"
 expect_lines "push errors are not counted" \
+	"v1 OK locked=no failures=0 push=yes" \
+	"v1 ERR code=invalid msg=result" \
 	"v1 OK locked=no failures=0 push=yes" \
 	"v1 ERR code=invalid msg=result" \
 	"v1 OK locked=no failures=1 push=yes" \
@@ -359,6 +363,7 @@ pg req "v1 REPORT user=pushy factor=push result=failure reason=push-denied" \
 	"v1 PREAUTH user=pushy"
 expect_out '^v1 OK locked=yes until=[0-9]+ failures=3 push=no push_until=[0-9]+$' "third failed push suspends push"
 expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "PREAUTH reports the suspension"
+grep -q 'audit event=push-sent user=pushy ' "$DAEMON_LOG" || fail "no push-sent audit record"
 grep -Eq 'ALERT PG-ALERT-PUSHFATIGUE kind=pushfatigue .*user=pushy ' "$DAEMON_LOG" || fail "push suspension not alerted"
 grep -Eq 'ALERT PG-ALERT-BRUTEFORCE kind=bruteforce .*user=pushy ' "$DAEMON_LOG" || fail "lockout not alerted"
 

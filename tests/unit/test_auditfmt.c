@@ -390,6 +390,14 @@ static void test_map(void **state)
 	auditmap_events(&ar, &resp, AUDIT_CHECKS_DENIED, &ev);
 	assert_string_equal(ev.ev[0].event, "push-timeout");
 
+	msg(&req, "v1 REPORT user=n factor=push result=sent reason=sent");
+	msg(&resp, "v1 OK locked=no failures=0 push=yes");
+	auditmap_request(&ar, &req, "n", 0, 0);
+	auditmap_events(&ar, &resp, AUDIT_CHECKS_DENIED, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.ev[0].event, "push-sent");
+	assert_null(ev.ev[0].decision);
+
 	msg(&req, "v1 CLAIM user=n step_start=30");
 	msg(&resp, "v1 ERR code=replay msg=x");
 	auditmap_request(&ar, &req, "n", 0, 0);
