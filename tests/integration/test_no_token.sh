@@ -36,10 +36,12 @@ done
 # The conversation is identical for an enrolled user with a wrong code.
 run_pam login ghost auth -a 000000
 grep -v '^PWRAP' "$OUT" >"$T/ghost.conv"
+log_lines >"$T/ghost.log"
 run_pam login enrolled auth -a 000000
 grep -v '^PWRAP' "$OUT" >"$T/enrolled.conv"
+log_lines >>"$T/ghost.log"
 cmp -s "$T/ghost.conv" "$T/enrolled.conv" ||
-	fail "an unenrolled user sees a different conversation: $(diff "$T/ghost.conv" "$T/enrolled.conv" | tr '\n' ' ')"
+	fail "an unenrolled user sees a different conversation: $(diff "$T/ghost.conv" "$T/enrolled.conv" | tr '\n' ' ') (module log: $(tr '\n' ' ' <"$T/ghost.log"))"
 
 # ignore: PAM_IGNORE, no prompt, logged as such.
 expect_rc 0 "ignore: unenrolled through the stack" -- run_pam ignorestack ghost auth
