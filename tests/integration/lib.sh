@@ -289,14 +289,15 @@ pam_service() {
 		>"$PAMD/other"
 }
 
-# valgrind_timeout_arg ARGS...: under VALGRIND, "daemon_timeout=10"
-# unless the module arguments already set one (a daemon under memcheck can
-# take longer than the default 2 s for its first requests); else nothing.
+# valgrind_timeout_arg ARGS...: under VALGRIND, "daemon_timeout=30" (the
+# module's maximum) unless the module arguments already set one: a daemon
+# and a module both under memcheck, two such tests at once on two CPUs,
+# once took more than 10 s for a request in CI. Else nothing.
 valgrind_timeout_arg() {
 	[ -n "${VALGRIND:-}" ] || return 0
 	case " $* " in
 	*" daemon_timeout="*) ;;
-	*) echo daemon_timeout=10 ;;
+	*) echo daemon_timeout=30 ;;
 	esac
 }
 
