@@ -28,45 +28,9 @@ BENCH_SYNC="${BENCH_SYNC:-batch}"
 
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
-need cc taskset awk python3
 TESTNAME=bench-audit
-PGBENCH="$T/pgbench"
-cc -O2 -Wall -Wextra -Werror -pthread -o "$PGBENCH" "$top_srcdir/tests/bench/pgbench.c" ||
-	die "cannot build pgbench"
-NCPU=$(nproc)
-ALLCPUS="0-$((NCPU - 1))"
-RES="$T/results"
-: >"$RES"
-say() { printf '%s: %s\n' "$TESTNAME" "$*" >&2; }
+. "$top_srcdir/tests/bench/lib.sh"
 
-oneshot() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-field() {
-	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-median() {
-	sort -n | awk '{ a[NR] = $1 } END {
-		if (NR == 0) print "n/a";
-		else if (NR % 2) print a[(NR + 1) / 2];
-		else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-pin() {
-	if [ "$1" = pinned ]; then
-		taskset -apc 0 "$2" >/dev/null
-	else
-		taskset -apc "$ALLCPUS" "$2" >/dev/null
-	fi
-}
 set_checks() {
 	sed -i "s/^audit_checks = .*/audit_checks = $1/" "$CONF"
 	oneshot "v1 RELOAD" | grep -q reloaded=yes || die "reload to $1 failed"

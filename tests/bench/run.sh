@@ -36,16 +36,8 @@ BENCH_USERS="${BENCH_USERS:-100000}"
 . "$top_srcdir/tests/integration/lib.sh"
 SLAPD_DEBUG=stats
 . "$top_srcdir/tests/integration/slapd.sh"
-need cc taskset awk
-
 TESTNAME=bench
-PGBENCH="$T/pgbench"
-cc -O2 -Wall -Wextra -Werror -pthread -o "$PGBENCH" "$top_srcdir/tests/bench/pgbench.c" ||
-	die "cannot build pgbench"
-NCPU=$(nproc)
-ALLCPUS="0-$((NCPU - 1))"
-RES="$T/results"
-: >"$RES"
+. "$top_srcdir/tests/bench/lib.sh"
 
 ECHO_SOCK="$T/echo.sock"
 ECHO_PID=""
@@ -55,45 +47,8 @@ echo_stop() {
 }
 CLEANUP_HOOKS="$CLEANUP_HOOKS echo_stop"
 
-say() { printf '%s: %s\n' "$TESTNAME" "$*" >&2; }
-
-# oneshot LINE...: the daemon's reply to each line, on one connection.
-oneshot() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-
-# field NAME LINE: the value of NAME=... in a pgbench or protocol line.
-field() {
-	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
-}
-
-median() {
-	sort -n | awk '{ a[NR] = $1 } END {
-		if (NR == 0) print "n/a";
-		else if (NR % 2) print a[(NR + 1) / 2];
-		else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
 rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
-}
-
-# Pin every thread of a running server to CPU 0, or let it run anywhere.
-pin() {
-	if [ "$1" = pinned ]; then
-		taskset -apc 0 "$2" >/dev/null
-	else
-		taskset -apc "$ALLCPUS" "$2" >/dev/null
-	fi
 }
 
 CHECK_LINE="v1 CHECK user=nurse1 scope=phi.read.clinical"

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# What the benchmarks share (tests/bench/run.sh, audit.sh). Sourced after
+# tests/integration/lib.sh and slapd.sh, with TESTNAME set: builds pgbench
+# into $T and provides the helpers below. Not run on its own.
+
+need cc taskset awk python3
+PGBENCH="$T/pgbench"
+cc -O2 -Wall -Wextra -Werror -pthread -o "$PGBENCH" "$top_srcdir/tests/bench/pgbench.c" ||
+	die "cannot build pgbench"
+NCPU=$(nproc)
+ALLCPUS="0-$((NCPU - 1))"
+RES="$T/results"
+: >"$RES"
+
+say() { printf '%s: %s\n' "$TESTNAME" "$*" >&2; }
+
+# oneshot LINE...: the daemon's reply to each line, on one connection.
+oneshot() {
+	python3 - "$SOCK" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+for line in sys.argv[2:]:
+    s.sendall(line.encode() + b"\n")
+    print(f.readline().decode(errors="replace").rstrip("\n"))
+PY
+}
+
+# field NAME LINE: the value of NAME=... in a pgbench or protocol line.
+field() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
+}
+
+# median: of the numbers on standard input, one per line ("n/a" if none).
+median() {
+	sort -n | awk '{ a[NR] = $1 } END {
+		if (NR == 0) print "n/a";
+		else if (NR % 2) print a[(NR + 1) / 2];
+		else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# pin pinned|unpinned PID: every thread of PID on CPU 0, or anywhere.
+pin() {
+	if [ "$1" = pinned ]; then
+		taskset -apc 0 "$2" >/dev/null
+	else
+		taskset -apc "$ALLCPUS" "$2" >/dev/null
+	fi
+}
