@@ -33,7 +33,7 @@ TESTNAME=bench-audit
 
 set_checks() {
 	sed -i "s/^audit_checks = .*/audit_checks = $1/" "$CONF"
-	oneshot "v1 RELOAD" | grep -q reloaded=yes || die "reload to $1 failed"
+	pgreq "v1 RELOAD" | grep -q reloaded=yes || die "reload to $1 failed"
 }
 
 CHECK_LINE="v1 CHECK user=nurse1 scope=phi.read.clinical"
@@ -51,7 +51,7 @@ sed -i 's/^log_level = .*/log_level = 1/' "$CONF"
 # that would grow by gigabytes; the trail itself is written as usual.
 DAEMON_LOG=/dev/null
 start_daemon
-reply=$(oneshot "$CHECK_LINE" "$CHECK_LINE" | tail -n 1)
+reply=$(pgreq "$CHECK_LINE" "$CHECK_LINE" | tail -n 1)
 case "$reply" in
 *allowed=yes*source=cache*) ;;
 *) die "warm CHECK answered: $reply" ;;

@@ -14,20 +14,6 @@ RES="$T/results"
 
 say() { printf '%s: %s\n' "$TESTNAME" "$*" >&2; }
 
-# oneshot LINE...: the daemon's reply to each line, on one connection.
-oneshot() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-
 # field NAME LINE: the value of NAME=... in a pgbench or protocol line.
 field() {
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1

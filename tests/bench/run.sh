@@ -65,7 +65,7 @@ scopes = phi.read.clinical
 sed -i 's/^log_level = .*/log_level = 1/' "$CONF"
 start_daemon
 
-reply=$(oneshot "$CHECK_LINE" "$CHECK_LINE" | tail -n 1)
+reply=$(pgreq "$CHECK_LINE" "$CHECK_LINE" | tail -n 1)
 case "$reply" in
 *allowed=yes*source=cache*) ;;
 *) die "warm CHECK answered: $reply" ;;
@@ -126,7 +126,7 @@ meets() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
 # ------------------------------------------------------------ (3) cold
 pin unpinned "$DAEMON_PID"
 srch_count() { grep -c ' SRCH base=' "$SLAPD_DIR_a/log"; }
-oneshot "v1 FLUSH user=nurse1" "v1 AUTHZ user=nurse1" >"$OUT"
+pgreq "v1 FLUSH user=nurse1" "v1 AUTHZ user=nurse1" >"$OUT"
 grep -q 'allowed=yes.*source=fresh' "$OUT" ||
 	die "cold AUTHZ did not come fresh from the directory: $(cat "$OUT")"
 sleep 0.2
@@ -224,7 +224,7 @@ scopes = phi.read.clinical
 "
 sed -i 's/^log_level = .*/log_level = 1/' "$CONF"
 start_daemon
-oneshot "v1 AUTHZ user=bench0" >"$OUT"
+pgreq "v1 AUTHZ user=bench0" >"$OUT"
 grep -q 'allowed=yes' "$OUT" || die "bench0 not allowed: $(cat "$OUT")"
 sleep 0.5
 RSS0=$(rss_kib "$DAEMON_PID")
@@ -235,7 +235,7 @@ warm=$("$PGBENCH" -c 32 -P 4 -r "1:$((BENCH_USERS - 1))" -e allowed=yes \
 WARM_S=$(($(date +%s) - t0))
 sleep 0.5
 RSS1=$(rss_kib "$DAEMON_PID")
-status=$(oneshot "v1 STATUS")
+status=$(pgreq "v1 STATUS")
 ENTRIES=$(field cache_entries "$status")
 # The entries are what was added; a second pass must be all cache hits.
 hits=$("$PGBENCH" -c 8 -P 16 -r "0:$((BENCH_USERS - 1))" -e source=cache \

@@ -407,6 +407,21 @@ now_ms() {
 }
 
 # ctl ARGS...: phiguardctl against this test's config and daemon.
+# pgreq LINE...: the daemon's answer to each request line, in order, on one
+# connection (python3: a raw client for what no command sends).
+pgreq() {
+	python3 - "$SOCK" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+for line in sys.argv[2:]:
+    s.sendall(line.encode() + b"\n")
+    print(f.readline().decode(errors="replace").rstrip("\n"))
+PY
+}
+
 ctl() {
 	"$PHIGUARDCTL" --config "$CONF" "$@"
 }

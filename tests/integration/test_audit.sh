@@ -18,20 +18,6 @@ write_config
 pam_service login
 start_daemon
 
-# pgreq LINE...: the daemon's answer to each line, on one connection.
-pgreq() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-
 # The trail's files (not the torn fragments kept aside).
 trail_files() {
 	ls "$AUDIT_DIR"/audit.log "$AUDIT_DIR"/audit.log.[0-9]* 2>/dev/null
@@ -249,6 +235,12 @@ anchor=$(tail -n 1 "$AUDIT_FILE.1" | python3 -c 'import hashlib,sys; print(hashl
 expect_rc 0 "archived start with --anchor" -- verify_out --anchor "$anchor" $REST
 
 # --- SIGKILL mid-write ------------------------------------------------
+# The default rotation size again: with 4096 bytes, the load below made
+# size rotations land at random points, even between the kill and the
+# records this part checks (daemon-start chained to the last complete line,
+# daemon-stop the last line).
+PG_AUDIT_ROTATE_SIZE=67108864
+write_config
 start_daemon
 python3 - "$SOCK" 2>/dev/null <<'PY' &
 import socket, sys

@@ -18,19 +18,6 @@ breakglass = yes"
 write_ldap_config "$SLAPD_URI_a" "$ROLES"
 start_daemon
 
-pgreq() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-
 # show_n PATTERN: how many records audit show (table) has matching PATTERN.
 show_n() {
 	ctl audit show 2>/dev/null | grep -Ec -- "$1"

@@ -26,19 +26,6 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 pam_service login
 
-pgreq() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
-}
-
 # status_audit: the audit= field of STATUS.
 status_audit() {
 	pgreq "v1 STATUS" | tr ' ' '\n' | sed -n 's/^audit=//p'
