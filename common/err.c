@@ -39,6 +39,7 @@ static const struct err_entry err_table[] = {
     {PG_ERR_MISSING, "missing-field", "required field missing"},
     {PG_ERR_AUTH, "auth-failed", "authentication failed"},
     {PG_ERR_CRED, "credentials", "daemon peer not trusted"},
+    {PG_ERR_AMBIGUOUS, "ambiguous", "name matches more than one entry"},
 };
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))

@@ -35,7 +35,8 @@ enum pg_err {
 	PG_ERR_MISSING = -19,     /* "missing-field": a required key is absent */
 	PG_ERR_AUTH = -20,        /* "auth-failed": wrong code / factor failed */
 	PG_ERR_CRED = -21,        /* "credentials": daemon peer not trusted */
-	PG_ERR_LAST = -21
+	PG_ERR_AMBIGUOUS = -22,   /* "ambiguous": a name matches several entries */
+	PG_ERR_LAST = -22
 };
 
 /* Human-readable text for an error; never NULL. */

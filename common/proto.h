@@ -107,7 +107,9 @@
  *     -> OK allowed=yes scopes=<scope list> role=<role> rule=<role list>
  *           source=fresh|cache|stale age=<s>
  *     -> OK allowed=no reason=<reason> source=fresh|cache|stale|none
- *        reason = no-rule (no mapped group), unknown-user,
+ *        reason = no-rule (no mapped group), unknown-user (no entry
+ *                 whose user_attr value is the name byte for byte),
+ *                 ambiguous-user (several such entries),
  *                 directory-unreachable, terminal (no scope applies on
  *                 this terminal), audit-unavailable (the audit trail
  *                 cannot be written and [audit] audit_failure = deny)
@@ -197,6 +199,9 @@
  *               STATUS ends with verbs= (per-verb counts and latency).
  *   2026-11-29  v1: AUDIT (head, rotate); STATUS audit fields; AUTHZ and
  *               CHECK breakglass=; reason/msg audit-unavailable.
+ *   2026-12-03  v1: AUTHZ/CHECK reason=ambiguous-user; unknown-user also
+ *               for entries whose name differs from the asked one only by
+ *               case (the match is exact now).
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

@@ -248,6 +248,12 @@ static const char *verdict_reason(enum policy_verdict v)
 	return v == POLICY_TERMINAL ? "terminal" : "no-rule";
 }
 
+static const char *negative_reason(const struct cache_entry *e)
+{
+	return e->negative == CACHE_NEG_AMBIGUOUS ? "ambiguous-user"
+	                                          : "unknown-user";
+}
+
 static int deny(struct pg_msg *resp, const char *reason, const char *source)
 {
 	int rc;
@@ -300,7 +306,7 @@ static int answer_login(struct pg_authz *a, const char *user,
 	int rc;
 
 	if (e->negative)
-		return deny(resp, "unknown-user", source);
+		return deny(resp, negative_reason(e), source);
 	eval_entry(a, e, &r);
 	if (r.verdict != POLICY_ALLOW)
 		return deny(resp, verdict_reason(r.verdict), source);
@@ -337,7 +343,7 @@ static int answer_check(struct pg_authz *a, const char *user, const char *scope,
 	int id;
 
 	if (e->negative)
-		return deny(resp, "unknown-user", source);
+		return deny(resp, negative_reason(e), source);
 	/* Evaluated once per entry and policy: the same user's next CHECKs
 	 * are a bit test. */
 	if (e->memo_gen != a->gen) {
@@ -376,7 +382,9 @@ static int answer_explain(struct pg_authz *a, const struct cache_entry *e,
 
 	proto_msg_init(resp, PG_VERB_OK);
 	if (e == NULL || e->negative) {
-		if ((rc = proto_add(resp, "found", "no")) != 0)
+		if ((rc = proto_add(resp, "found", "no")) != 0 ||
+		    (e != NULL &&
+		     (rc = proto_add(resp, "reason", negative_reason(e))) != 0))
 			return rc;
 		return proto_add(resp, "source", e == NULL ? "none" : source);
 	}
@@ -602,9 +610,13 @@ static void absorb(struct pg_authz *a, struct job *j, int64_t now)
 		break;
 	case PG_ERR_NOTFOUND:
 	case PG_ERR_BAD_USER:
+	case PG_ERR_AMBIGUOUS:
 		set_online(a, 1, now);
 		if (j->store &&
-		    cache_store_negative(a->cache, j->user, now) != 0)
+		    cache_store_negative(a->cache, j->user, now,
+		                         j->rc == PG_ERR_AMBIGUOUS
+		                             ? CACHE_NEG_AMBIGUOUS
+		                             : CACHE_NEG_UNKNOWN) != 0)
 			log_errx("no memory to cache user=%s", j->user);
 		break;
 	case PG_ERR_UNAVAIL:
@@ -647,7 +659,8 @@ static void finish_waiter(struct pg_authz *a, struct job *j,
 		return;
 	}
 	e = cache_find(a->cache, j->user);
-	if (j->rc == 0 || j->rc == PG_ERR_NOTFOUND || j->rc == PG_ERR_BAD_USER)
+	if (j->rc == 0 || j->rc == PG_ERR_NOTFOUND ||
+	    j->rc == PG_ERR_BAD_USER || j->rc == PG_ERR_AMBIGUOUS)
 		source = "fresh";
 	else if (e != NULL) {
 		/* The refresh failed: what the cache holds, by the rules. */

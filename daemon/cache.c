@@ -195,13 +195,14 @@ out:
 	return rc;
 }
 
-int cache_store_negative(struct pg_cache *c, const char *user, int64_t now)
+int cache_store_negative(struct pg_cache *c, const char *user, int64_t now,
+                         int why)
 {
 	struct cache_entry *e = entry_new(user, now);
 
 	if (e == NULL)
 		return PG_ERR_NOMEM;
-	e->negative = 1;
+	e->negative = (uint8_t)why;
 	replace(c, e);
 	return 0;
 }

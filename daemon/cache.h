@@ -32,7 +32,7 @@ struct cache_entry {
 	uint32_t memo_gen;
 	uint32_t groups_len; /* bytes of groups */
 	uint16_t ngroups;
-	uint8_t negative; /* the directory said: no such user */
+	uint8_t negative; /* enum cache_negative, or 0 */
 	uint8_t server;   /* index of the URI that answered */
 	uint8_t memo_verdict; /* enum policy_verdict */
 	char user[];
@@ -75,9 +75,16 @@ int cache_store(struct pg_cache *c, const char *user,
                 const struct dir_result *r, unsigned server, int64_t now,
                 struct cache_entry **out);
 
-/* Record that the directory has no such user, at time now. 0 or
- * PG_ERR_NOMEM. */
-int cache_store_negative(struct pg_cache *c, const char *user, int64_t now);
+/* Why an entry is negative (cache_entry.negative; 0: it is not). */
+enum cache_negative {
+	CACHE_NEG_UNKNOWN = 1,   /* no entry has exactly this name */
+	CACHE_NEG_AMBIGUOUS = 2, /* several entries have it */
+};
+
+/* Record that the directory has no usable entry for user (why: enum
+ * cache_negative), at time now. 0 or PG_ERR_NOMEM. */
+int cache_store_negative(struct pg_cache *c, const char *user, int64_t now,
+                         int why);
 
 /* Drop user's entry (user NULL: every entry). Returns how many went. */
 size_t cache_flush(struct pg_cache *c, const char *user);

@@ -18,6 +18,7 @@
 #include <lber.h>
 #include <ldap.h>
 
+#include "dn.h"
 #include "err.h"
 #include "ldapescape.h"
 #include "log.h"
@@ -509,27 +510,6 @@ static int found_init(struct found *f)
 	return f->r == NULL ? PG_ERR_NOMEM : 0;
 }
 
-/* The visited-set key: the DN in LDAPv3 normal form, ASCII lower-cased, so
- * "CN=Nurses, ou=groups" and "cn=nurses,ou=groups" are one group. */
-static char *dn_key(const char *dn)
-{
-	char *norm = NULL, *key, *p;
-
-	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm,
-	                      LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
-	    norm != NULL) {
-		key = strdup(norm);
-		ldap_memfree(norm);
-	} else {
-		key = strdup(dn);
-	}
-	if (key != NULL)
-		for (p = key; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-	return key;
-}
-
 /* The value of the DN's first RDN if that is a single cn=value, else NULL
  * (also on allocation failure: the cn attribute is the fallback). */
 static char *rdn_cn(const char *dn)
@@ -564,8 +544,14 @@ static int found_add(struct found *f, const char *dn, const char *cn_attr,
 	struct dir_group *g;
 	char *key;
 	size_t i;
+	int rc;
 
-	if ((key = dn_key(dn)) == NULL)
+	/* A server's DN always parses; text is the fallback regardless. */
+	if ((rc = dn_key(dn, &key)) == PG_ERR_INVAL)
+		key = strdup(dn);
+	else if (rc != 0)
+		return rc;
+	if (key == NULL)
 		return PG_ERR_NOMEM;
 	for (i = 0; i < r->ngroups; i++) {
 		if (strcmp(f->keys[i], key) == 0) {
@@ -696,8 +682,8 @@ out:
 
 /* Groups of the level [from, to) as member/uniqueMember terms, in chunks;
  * what the searches find becomes the next level. */
-static int parent_level(struct attempt *a, LDAP *ld, struct found *f,
-                        size_t from, size_t to, unsigned depth)
+static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
+                             size_t from, size_t to, unsigned depth)
 {
 	struct term t[2 * FILTER_CHUNK];
 	size_t i, n;
@@ -718,7 +704,170 @@ static int parent_level(struct attempt *a, LDAP *ld, struct found *f,
 	return rc;
 }
 
+/* Add each memberOf value in mo (may be NULL) at depth. */
+static int add_memberof(struct found *f, struct berval **mo, unsigned depth)
+{
+	size_t i;
+	char *mdn;
+	int rc;
+
+	for (i = 0; mo != NULL && mo[i] != NULL; i++) {
+		if ((mdn = strndup(mo[i]->bv_val, mo[i]->bv_len)) == NULL)
+			return PG_ERR_NOMEM;
+		rc = found_add(f, mdn, NULL, depth);
+		free(mdn);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Groups of the level [from, to) by their own memberOf values (a base
+ * read each): nesting in a directory whose membership shows only there. */
+static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
+                               size_t from, size_t to, unsigned depth)
+{
+	char mo_name[] = "memberOf", *attrs[] = {mo_name, NULL};
+	LDAPMessage *res, *e;
+	struct berval **mo;
+	size_t i;
+	int rc = 0;
+
+	for (i = from; i < to && rc == 0; i++) {
+		rc = do_search(a, ld, f->r->groups[i].dn, LDAP_SCOPE_BASE,
+		               "(objectClass=*)", attrs, 1, &res);
+		if (rc != 0)
+			break;
+		e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+		mo = e != NULL ? ldap_get_values_len(ld, e, "memberOf") : NULL;
+		rc = add_memberof(f, mo, depth);
+		ldap_value_free_len(mo);
+		ldap_msgfree(res);
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------ lookup */
+
+/* Whether entry e has name as a value of attr, byte for byte. The search
+ * matched with the attribute's own rule (caseIgnoreMatch for uid), which
+ * would let "ADMIN1" log in with admin1's entry. */
+static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
+                       const char *name)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	size_t len = strlen(name), i;
+	int found = 0;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == len &&
+		        memcmp(v[i]->bv_val, name, len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
+/*
+ * The one entry of res named user exactly, in *out. Entries the server
+ * matched by a looser rule (another case) do not count; two exact ones
+ * make the name ambiguous. Both refusals are logged with their reason.
+ */
+static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
+                     const char *user, LDAPMessage **out)
+{
+	const char *attr = a->d->cfg.user_attr;
+	LDAPMessage *e, *exact = NULL;
+	size_t nexact = 0, nloose = 0;
+
+	for (e = ldap_first_entry(ld, res); e != NULL;
+	     e = ldap_next_entry(ld, e)) {
+		if (!entry_named(ld, e, attr, user)) {
+			nloose++;
+			continue;
+		}
+		if (nexact++ == 0)
+			exact = e;
+	}
+	if (nexact > 1) {
+		log_warnx("directory: %s=%s: %zu entries carry exactly this "
+		          "name; refused as ambiguous",
+		          attr, user, nexact);
+		return PG_ERR_AMBIGUOUS;
+	}
+	if (nexact == 0) {
+		if (nloose > 0)
+			log_warnx("directory: %s=%s: no entry with exactly this "
+			          "name (%zu differ in case or spelling); "
+			          "treated as unknown",
+			          attr, user, nloose);
+		return PG_ERR_NOTFOUND;
+	}
+	*out = exact;
+	return 0;
+}
+
+/*
+ * The user's direct groups (depth 0) from the sources cfg->membership
+ * names: memberOf values mo of the entry, and a search of groups naming
+ * the entry's dn (member, uniqueMember) or the login name (memberUid).
+ * auto takes both, since a memberOf overlay tracks only one attribute.
+ */
+static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
+                         const char *user, const char *dn,
+                         struct berval **mo)
+{
+	enum dir_membership mode = a->d->cfg.membership;
+	struct term t[3];
+	size_t n = 0;
+	int rc;
+
+	if (mode == DIR_MEMBERSHIP_MEMBEROF || mode == DIR_MEMBERSHIP_AUTO)
+		if ((rc = add_memberof(f, mo, 0)) != 0 ||
+		    mode == DIR_MEMBERSHIP_MEMBEROF)
+			return rc;
+	if (mode != DIR_MEMBERSHIP_MEMBERUID) {
+		t[n].attr = "member";
+		t[n++].value = dn;
+		t[n].attr = "uniqueMember";
+		t[n++].value = dn;
+	}
+	if (mode != DIR_MEMBERSHIP_MEMBER) {
+		/* memberUid is caseExactIA5Match (RFC 2307): exact, as the
+		 * name itself was matched. */
+		t[n].attr = "memberUid";
+		t[n++].value = user;
+	}
+	return group_search(a, ld, f, t, n, 0);
+}
+
+/*
+ * Breadth-first upward: level k's parents are level k+1. Groups already
+ * found are not added again, so a cycle ends the walk. Parents come from
+ * the same source as the direct groups: member/uniqueMember searches, and
+ * the groups' own memberOf values where memberOf is used (memberof, or
+ * auto when the user entry had memberOf values).
+ */
+static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
+                         int by_memberof)
+{
+	enum dir_membership mode = a->d->cfg.membership;
+	size_t from = 0, to = f->r->ngroups;
+	unsigned level;
+	int rc;
+
+	for (level = 1;
+	     level <= (unsigned)a->d->cfg.nesting_depth && from < to;
+	     level++) {
+		if (mode != DIR_MEMBERSHIP_MEMBEROF &&
+		    (rc = parents_by_member(a, ld, f, from, to, level)) != 0)
+			return rc;
+		if (by_memberof &&
+		    (rc = parents_by_memberof(a, ld, f, from, to, level)) != 0)
+			return rc;
+		from = to;
+		to = f->r->ngroups;
+	}
+	return 0;
+}
 
 /* The whole lookup on one connection. */
 static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
@@ -727,90 +876,47 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	const struct dir_config *cfg = &a->d->cfg;
 	const char *base = cfg->user_base[0] ? cfg->user_base : cfg->base_dn;
 	enum dir_membership mode = cfg->membership;
-	char mo_name[] = "memberOf", none[] = LDAP_NO_ATTRS;
-	char *mo_attrs[] = {mo_name, NULL}, *no_attrs[] = {none, NULL};
-	struct term t[3], ut = {cfg->user_attr, user};
-	LDAPMessage *res = NULL, *e;
+	char mo_name[] = "memberOf", ua_name[DIR_ATTR_MAX];
+	char *attrs[] = {ua_name, mo_name, NULL};
+	struct term ut = {cfg->user_attr, user};
+	LDAPMessage *res = NULL, *e = NULL;
 	struct berval **mo = NULL;
-	char *filter = NULL, *dn = NULL, *mdn;
-	size_t i, n = 0, from, to;
-	unsigned level;
-	int rc, use_memberof;
+	char *filter = NULL, *dn = NULL;
+	int rc, uses_memberof;
 
+	uses_memberof =
+	    mode == DIR_MEMBERSHIP_AUTO || mode == DIR_MEMBERSHIP_MEMBEROF;
+	snprintf(ua_name, sizeof(ua_name), "%s", cfg->user_attr);
+	if (!uses_memberof)
+		attrs[1] = NULL;
 	if ((rc = filter_build(&ut, 1, &filter)) != 0)
 		goto out;
-	/* Size limit 2: a second match makes the name ambiguous. */
-	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter,
-	               mode == DIR_MEMBERSHIP_AUTO ||
-	                       mode == DIR_MEMBERSHIP_MEMBEROF
-	                   ? mo_attrs
-	                   : no_attrs,
-	               2, &res);
-	if (rc == PG_ERR_TOOLONG ||
-	    (rc == 0 && ldap_count_entries(ld, res) > 1)) {
-		log_warnx("directory: %s=%s matches more than one entry; "
-		          "treated as unknown",
-		          cfg->user_attr, user);
-		rc = PG_ERR_NOTFOUND;
-		goto out;
+	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
+	               DIR_USER_MATCH_MAX, &res);
+	if (rc == PG_ERR_TOOLONG) {
+		log_warnx("directory: %s=%s matches more than %d entries; "
+		          "refused as ambiguous",
+		          cfg->user_attr, user, DIR_USER_MATCH_MAX);
+		rc = PG_ERR_AMBIGUOUS;
 	}
-	if (rc != 0)
+	if (rc == 0 && res == NULL)
+		rc = PG_ERR_NOTFOUND; /* the base does not exist */
+	if (rc != 0 || (rc = pick_user(a, ld, res, user, &e)) != 0)
 		goto out;
-	if ((e = ldap_first_entry(ld, res)) == NULL) {
-		rc = PG_ERR_NOTFOUND;
-		goto out;
-	}
 	if ((dn = ldap_get_dn(ld, e)) == NULL ||
 	    (f->r->user_dn = strdup(dn)) == NULL) {
 		rc = PG_ERR_NOMEM;
 		goto out;
 	}
-	if (mode == DIR_MEMBERSHIP_AUTO || mode == DIR_MEMBERSHIP_MEMBEROF)
+	if (uses_memberof)
 		mo = ldap_get_values_len(ld, e, "memberOf");
-	use_memberof =
-	    mode == DIR_MEMBERSHIP_MEMBEROF ||
-	    (mode == DIR_MEMBERSHIP_AUTO && mo != NULL && mo[0] != NULL);
-	if (use_memberof) {
-		for (i = 0; mo != NULL && mo[i] != NULL; i++) {
-			mdn = strndup(mo[i]->bv_val, mo[i]->bv_len);
-			if (mdn == NULL) {
-				rc = PG_ERR_NOMEM;
-				goto out;
-			}
-			rc = found_add(f, mdn, NULL, 0);
-			free(mdn);
-			if (rc != 0)
-				goto out;
-		}
-	} else {
-		if (mode != DIR_MEMBERSHIP_MEMBERUID) {
-			t[n].attr = "member";
-			t[n++].value = dn;
-			t[n].attr = "uniqueMember";
-			t[n++].value = dn;
-		}
-		if (mode != DIR_MEMBERSHIP_MEMBER) {
-			t[n].attr = "memberUid";
-			t[n++].value = user;
-		}
-		if ((rc = group_search(a, ld, f, t, n, 0)) != 0)
-			goto out;
-	}
-	/* Breadth-first upward: level k's parents are level k+1. Groups
-	 * already found are not added again, so a cycle ends the walk. */
-	from = 0;
-	to = f->r->ngroups;
-	for (level = 1; level <= (unsigned)cfg->nesting_depth && from < to;
-	     level++) {
-		if ((rc = parent_level(a, ld, f, from, to, level)) != 0)
-			goto out;
-		from = to;
-		to = f->r->ngroups;
-	}
-	rc = 0;
+	if ((rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
+		goto out;
+	rc = nested_groups(a, ld, f,
+	                   mode == DIR_MEMBERSHIP_MEMBEROF ||
+	                       (uses_memberof && mo != NULL && mo[0] != NULL));
 out:
-	if (mo != NULL)
-		ldap_value_free_len(mo);
+	ldap_value_free_len(mo);
 	if (dn != NULL)
 		ldap_memfree(dn);
 	if (res != NULL)

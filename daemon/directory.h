@@ -12,6 +12,9 @@
 /* A lookup that finds more groups than this fails with PG_ERR_TOOLONG
  * rather than hand back a set it had to cut short. */
 #define DIR_MAX_GROUPS 1024
+/* Entries a user search may return: every case variant of a name is
+ * fetched so that the exact one is found among them. */
+#define DIR_USER_MATCH_MAX 16
 
 /* A group the user belongs to, directly (depth 0) or through depth nested
  * groups. */
@@ -100,8 +103,10 @@ void dir_free(struct dir *d);
  * deadline, because libldap with GnuTLS does not.
  *
  * Returns 0 and sets *out (free with dir_result_free()). Errors:
- * PG_ERR_BAD_USER (name fails username_check), PG_ERR_NOTFOUND (no entry,
- * or more than one, has user_attr = user), PG_ERR_UNAVAIL (no server could
+ * PG_ERR_BAD_USER (name fails username_check), PG_ERR_NOTFOUND (no entry
+ * has a user_attr value equal to user byte for byte: entries the server
+ * matched in another case do not count), PG_ERR_AMBIGUOUS (more than one
+ * entry has, or over DIR_USER_MATCH_MAX entries match), PG_ERR_UNAVAIL (no server could
  * be reached, or all are in backoff), PG_ERR_TIMEOUT (the last server tried
  * timed out), PG_ERR_CONFIG (a server refused our credentials or access,
  * or the password file failed its checks; no backoff, as the server is

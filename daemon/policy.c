@@ -3,7 +3,6 @@
  * groups become a scope bitset and the role behind each scope. */
 #include "config.h"
 
-#include <ctype.h>
 #include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dn.h"
 #include "err.h"
 #include "policy.h"
 
@@ -21,7 +21,7 @@ struct policy_role {
 	uint64_t scopes;
 };
 
-/* A role's group, normalized once: a DN (policy_dn_normalize) or a cn. */
+/* A role's group, normalized once: a DN's dn_key() or a cn. */
 struct policy_rgroup {
 	char *name;
 	bool is_dn;
@@ -32,46 +32,13 @@ struct pg_policy {
 	size_t nroles, ngroups, nscopes;
 	struct policy_role roles[PG_CONF_MAX_ROLES];
 	struct policy_rgroup *groups;
+	bool has_dn; /* some group is a DN: users' group DNs need keys */
 	char scopes[POLICY_MAX_SCOPES][PG_CONF_SCOPE_NAME];
 };
 
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-int policy_dn_normalize(const char *dn, char *out, size_t outsz)
-{
-	size_t o = 0;
-	const char *s = dn;
-	char c;
-
-	while (is_blank(*s))
-		s++;
-	while (*s != '\0') {
-		c = *s++;
-		if (c == '\\' && *s != '\0') {
-			/* An escaped byte is data, never a separator. */
-			if (o + 2 >= outsz)
-				return PG_ERR_TOOLONG;
-			out[o++] = c;
-			out[o++] = (char)tolower((unsigned char)*s++);
-			continue;
-		}
-		if (c == ',' || c == '=' || c == '+') {
-			while (o > 0 && is_blank(out[o - 1]))
-				o--;
-			while (is_blank(*s))
-				s++;
-		}
-		if (o + 1 >= outsz)
-			return PG_ERR_TOOLONG;
-		out[o++] = (char)tolower((unsigned char)c);
-	}
-	while (o > 0 && is_blank(out[o - 1]) && (o < 2 || out[o - 2] != '\\'))
-		o--;
-	out[o] = '\0';
-	return 0;
 }
 
 int policy_scope_id(const struct pg_policy *p, const char *name)
@@ -140,18 +107,16 @@ static bool terminals_match(const char *list, const char *host)
 static int add_group(struct pg_policy *p, const char *g, unsigned role)
 {
 	struct policy_rgroup *rg = &p->groups[p->ngroups];
-	char norm[PG_CONF_GROUP_MAX];
 	int rc;
 
 	rg->is_dn = strchr(g, '=') != NULL;
 	if (rg->is_dn) {
-		if ((rc = policy_dn_normalize(g, norm, sizeof(norm))) != 0)
+		if ((rc = dn_key(g, &rg->name)) != 0)
 			return rc;
-		g = norm;
-	}
-	if ((rg->name = strdup(g)) == NULL)
+	} else if ((rg->name = strdup(g)) == NULL)
 		return PG_ERR_NOMEM;
 	rg->role = role;
+	p->has_dn |= rg->is_dn;
 	p->ngroups++;
 	return 0;
 }
@@ -187,13 +152,21 @@ int policy_new(const struct pg_conf *conf, const char *hostname,
 			rc = PG_ERR_CONFIG;
 			goto out;
 		}
-		for (g = 0; g < cr->ngroups; g++)
-			if ((rc = add_group(p, conf_role_group(conf, cr, g),
-			                    (unsigned)i)) != 0) {
+		for (g = 0; g < cr->ngroups; g++) {
+			const char *gv = conf_role_group(conf, cr, g);
+
+			if ((rc = add_group(p, gv, (unsigned)i)) == 0)
+				continue;
+			if (rc == PG_ERR_INVAL) {
+				snprintf(err, errlen,
+				         "[role %s]: group: not a valid DN: %s",
+				         cr->name, gv);
+				rc = PG_ERR_CONFIG;
+			} else
 				snprintf(err, errlen, "[role %s]: group: %s",
 				         cr->name, pg_strerror(rc));
-				goto out;
-			}
+			goto out;
+		}
 		p->nroles++;
 	}
 	*out = p;
@@ -216,30 +189,35 @@ void policy_free(struct pg_policy *p)
 	free(p);
 }
 
-/* The roles (bit per index) mapping any of the user's groups. */
+/* Whether role group rg names group g: DNs by dn_key() (key: g's, or
+ * NULL if it has none), cns case-insensitively like caseIgnoreMatch. */
+static bool group_matches(const struct policy_rgroup *rg,
+                          const struct policy_group *g, const char *key)
+{
+	if (rg->is_dn)
+		return key != NULL && strcmp(rg->name, key) == 0;
+	return g->cn != NULL && strcasecmp(rg->name, g->cn) == 0;
+}
+
+/* The roles (bit per index) mapping any of the user's groups. A group
+ * whose DN cannot be parsed or keyed (no memory) matches no DN rule: a
+ * refusal, never a wrong grant. */
 static uint32_t matched_roles(const struct pg_policy *p,
                               const struct policy_group *groups, size_t n)
 {
-	char dn[PG_CONF_GROUP_MAX];
-	const struct policy_rgroup *rg;
 	uint32_t matched = 0;
-	bool have_dn;
+	char *key;
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		/* A DN too long to normalize cannot equal a configured one,
-		 * which is bounded by the same size. */
-		have_dn =
-		    groups[i].dn != NULL &&
-		    policy_dn_normalize(groups[i].dn, dn, sizeof(dn)) == 0;
-		for (j = 0; j < p->ngroups; j++) {
-			rg = &p->groups[j];
-			if (rg->is_dn
-			        ? have_dn && strcmp(rg->name, dn) == 0
-			        : groups[i].cn != NULL &&
-			              strcasecmp(rg->name, groups[i].cn) == 0)
-				matched |= UINT32_C(1) << rg->role;
-		}
+		key = NULL;
+		if (p->has_dn && groups[i].dn != NULL &&
+		    dn_key(groups[i].dn, &key) != 0)
+			key = NULL;
+		for (j = 0; j < p->ngroups; j++)
+			if (group_matches(&p->groups[j], &groups[i], key))
+				matched |= UINT32_C(1) << p->groups[j].role;
+		free(key);
 	}
 	return matched;
 }

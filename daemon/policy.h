@@ -49,9 +49,9 @@ int policy_new(const struct pg_conf *conf, const char *hostname,
 void policy_free(struct pg_policy *p);
 
 /*
- * Map groups (n of them) to scopes. Role groups containing '=' match a
- * group's DN, others its cn; both case-insensitively, DNs after
- * normalization (policy_dn_normalize). Never fails.
+ * Map groups (n of them) to scopes. Role groups containing '=' are DNs
+ * and match a group's DN as DNs (dn.h: parsed, RFC 4514 escapes and
+ * case folded); others match its cn case-insensitively. Never fails.
  */
 void policy_eval(const struct pg_policy *p, const struct policy_group *groups,
                  size_t n, struct policy_result *res);
@@ -74,12 +74,5 @@ int policy_scope_id(const struct pg_policy *p, const char *name);
  */
 int policy_scope_list(const struct pg_policy *p, uint64_t mask, char *out,
                       size_t outsz);
-
-/*
- * A DN in the form compared: lower case, no blanks around ',', '=' or
- * '+' (escaped characters "\\," are kept with their backslash). Returns 0,
- * or PG_ERR_TOOLONG if it does not fit outsz bytes with the NUL.
- */
-int policy_dn_normalize(const char *dn, char *out, size_t outsz);
 
 #endif

@@ -30,6 +30,8 @@ static const struct {
                  "ask your supervisor."},
     {"unknown-user", "Your account was not found in the directory. Call "
                      "the help desk."},
+    {"ambiguous-user", "Your user name matches more than one account in "
+                       "the directory. Call the help desk."},
     {"directory-unreachable",
      "The directory cannot be reached and your access could not be "
      "confirmed. Try again or call the help desk."},

@@ -36,6 +36,7 @@ int result_to_pam_stage(enum result_stage stage, int err)
 	case PG_ERR_AUTH:
 	case PG_ERR_REPLAY:
 	case PG_ERR_LOCKED:
+	case PG_ERR_AMBIGUOUS:
 		return deny_code(stage);
 	/* A name that can never be enrolled; nothing was asked of anyone. */
 	case PG_ERR_BAD_USER:

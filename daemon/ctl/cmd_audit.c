@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "err.h"
 #include "proto.h"
+#include "sanitize.h"
 
 /* The trail's files, mapped, and their lines in chain order. */
 struct trail {
@@ -307,19 +308,13 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 enum { V_TIME, V_HOST, V_EVENT, V_USER, V_SERVICE, V_TTY, V_RHOST, V_FACTOR,
        V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_PREV };
 
-/* A value for the terminal: non-printable bytes become '?', cut at max. */
+/* A value for the terminal: UTF-8 kept, controls and escape sequences
+ * dropped (sanitize.h), cut at a character boundary to fit. */
 static const char *shown(const char *v, char *out, size_t size)
 {
-	size_t i;
-
 	if (v == NULL)
 		return "-";
-	for (i = 0; v[i] != '\0' && i + 1 < size; i++)
-		out[i] = ((unsigned char)v[i] >= 0x20 &&
-		          (unsigned char)v[i] < 0x7f)
-		             ? v[i]
-		             : '?';
-	out[i] = '\0';
+	sanitize_text(v, strlen(v), out, size);
 	return out;
 }
 

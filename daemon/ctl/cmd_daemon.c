@@ -17,23 +17,20 @@
 #include "commands.h"
 #include "err.h"
 #include "proto.h"
+#include "sanitize.h"
 #include "username.h"
 
 /* Longest value echoed from a reply; the rest is cut. */
 #define SHOW_MAX 200
 
 /*
- * Copy a value from the daemon into out for the terminal: bytes that are
- * not printable ASCII become '?', so a reply cannot smuggle escape
- * sequences onto an admin's screen.
+ * Copy a value from the daemon into out for the terminal: UTF-8 text as
+ * it is (a DN an admin copies into a policy), controls and escape
+ * sequences dropped so a reply cannot reach an admin's screen with them.
  */
 static const char *printable(const char *v, char *out, size_t size)
 {
-	size_t i;
-
-	for (i = 0; v[i] != '\0' && i + 1 < size; i++)
-		out[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
-	out[i] = '\0';
+	sanitize_text(v, strlen(v), out, size);
 	return out;
 }
 

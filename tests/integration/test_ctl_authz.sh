@@ -62,8 +62,8 @@ c 2 "check, empty scope" check nurse1 ''
 [ $? -eq 3 ] || fail "check without a daemon: want exit 3"
 
 # --- explain: lists one item a line, rules as scope <- role, ages
-# readable, control bytes from the daemon neutralised.
-fake_answers 'EXPLAIN v1 OK found=yes dn=uid%3Dnurse1,ou%3Dpeople,dc%3Dexample groups=cn%3Dnurses,ou%3Dgroups,dc%3Dexample%0Acn%3Dstaff,ou%3Dgroups,dc%3Dexample role=nurse scopes=phi.read.demographics%20phi.read.clinical rules=phi.read.demographics%20nurse%0Aphi.read.clinical%20nurse source=cache age=75 server=ldap://127.0.0.1:3389 note=%1B[2J'
+# readable, escape sequences and controls from the daemon removed.
+fake_answers 'EXPLAIN v1 OK found=yes dn=uid%3Dnurse1,ou%3Dpeople,dc%3Dexample groups=cn%3Dnurses,ou%3Dgroups,dc%3Dexample%0Acn%3Dstaff,ou%3Dgroups,dc%3Dexample role=nurse scopes=phi.read.demographics%20phi.read.clinical rules=phi.read.demographics%20nurse%0Aphi.read.clinical%20nurse source=cache age=75 server=ldap://127.0.0.1:3389 note=%1B[2Jsafe%C3%A9%E2%80%AE'
 c 0 "explain" explain nurse1
 sent 'v1 EXPLAIN user=nurse1' "explain request"
 out_has '^nurse1:$' "explain header"
@@ -76,7 +76,8 @@ out_has '^  scopes +phi\.read\.demographics phi\.read\.clinical$' "explain scope
 out_has '^    phi\.read\.clinical +<- nurse$' "explain rule"
 out_has '^  age +0d 00:01:15 \(75 s\)$' "explain age"
 out_has '^  server +ldap://127\.0\.0\.1:3389$' "explain server"
-out_has '^  note +\?\[2J$' "escape byte replaced"
+# The escape sequence and the bidi override go; UTF-8 text stays.
+out_has "^  note +safe$(printf '\303\251')\$" "escape sequence removed, UTF-8 kept"
 ! grep -q "$(printf '\033')" "$CTL_OUT" || fail "explain printed an ESC byte"
 fake_answers 'EXPLAIN v1 OK found=no groups= scopes= rules='
 c 0 "explain, unknown user" explain ghost

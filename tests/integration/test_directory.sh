@@ -131,9 +131,14 @@ dt -c "uri=$SLAPD_URI_a" lookup nurse1 lookup norole1 lookup billing1
 expect_searches nurse1 5 "depth 3"
 expect_searches norole1 2 "no groups: no parent search"
 expect_searches billing1 4 "depth 3"
-# memberOf directory: no direct-group search at all.
-dt -c "uri=$SLAPD_URI_mo" lookup nurse1
+# memberOf directory, membership=memberof: the user's memberOf values,
+# then one base read of memberOf per group and level, no group search.
+dt -c "uri=$SLAPD_URI_mo" -c membership=memberof lookup nurse1
 expect_searches nurse1 4 "memberOf"
+# auto takes memberOf and searches groups too (an overlay tracks only one
+# attribute), per level both the member search and the memberOf reads.
+dt -c "uri=$SLAPD_URI_mo" lookup nurse1
+expect_searches nurse1 8 "memberOf, auto"
 
 # nesting_depth bounds the walk; 0 means no parent search.
 check_groups nurse1 'nurses' -c "uri=$SLAPD_URI_a" -c nesting_depth=0
@@ -144,7 +149,8 @@ expect_searches super1 2 "nesting_depth=0"
 check_groups super1 'breakglass|clinical-staff|nurses|supervisors' \
 	-c "uri=$SLAPD_URI_a" -c nesting_depth=2
 expect_searches super1 4 "nesting_depth=2"
-check_groups nurse1 'nurses' -c "uri=$SLAPD_URI_mo" -c nesting_depth=0
+check_groups nurse1 'nurses' -c "uri=$SLAPD_URI_mo" -c nesting_depth=0 \
+	-c membership=memberof
 expect_searches nurse1 1 "memberOf, nesting_depth=0"
 # The cycle ends at the visited set, not at the depth limit.
 check_groups nurse2 'all-agents|clinical-staff|cycle-a|cycle-b|lab-techs|nurses' \
@@ -160,9 +166,27 @@ check_groups nurse2 'lab-techs' -c "uri=$SLAPD_URI_a" -c membership=memberuid
 check_groups "$TEMP" 'lab-techs' -c "uri=$SLAPD_URI_a" -c membership=memberuid
 # Membership shows only through memberOf there: a member search finds none.
 check_groups nurse1 '' -c "uri=$SLAPD_URI_mo" -c membership=member
+# Nesting through the groups' own memberOf values: with member searches
+# alone the memberOf directory loses clinical-staff and all-agents.
 check_groups nurse1 'all-agents|clinical-staff|nurses' -c "uri=$SLAPD_URI_mo" \
 	-c membership=memberof
+check_groups super1 'all-agents|breakglass|clinical-staff|nurses|supervisors' \
+	-c "uri=$SLAPD_URI_mo" -c membership=memberof
+check_groups nurse2 'all-agents|clinical-staff|cycle-a|cycle-b|lab-techs|nurses' \
+	-c "uri=$SLAPD_URI_mo" -c membership=memberof -c nesting_depth=10
 check_groups nurse1 '' -c "uri=$SLAPD_URI_a" -c membership=memberof
+# An overlay records one membership attribute: auto adds what memberOf
+# cannot show (here a posixGroup listing nurse1 by memberUid).
+ldap_modify mo <<LDIF || die "ldapmodify lab-techs failed"
+dn: cn=lab-techs,ou=groups,$SLAPD_BASE
+changetype: modify
+add: memberUid
+memberUid: nurse1
+LDIF
+check_groups nurse1 'all-agents|clinical-staff|lab-techs|nurses' \
+	-c "uri=$SLAPD_URI_mo" -c membership=auto
+check_groups nurse1 'all-agents|clinical-staff|nurses' -c "uri=$SLAPD_URI_mo" \
+	-c membership=memberof
 
 # --- unknown user and filter injection: nothing found, no group matched.
 dt -c "uri=$SLAPD_URI_a" lookup ghost

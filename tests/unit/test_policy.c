@@ -217,22 +217,57 @@ static void test_too_many_scopes(void **state)
 	assert_null(p);
 }
 
-static void test_dn_normalize(void **state)
+/* A role's DN and the directory's spelling of it are compared as DNs. */
+static void test_dn_groups(void **state)
 {
-	char out[64];
+	static const char text[] =
+	    "[role billing]\n"
+	    "group = cn=Billing\\, Claims & Co, " BASE "\n"
+	    "scopes = phi.billing\n"
+	    "[role it]\n"
+	    "group = CN=Back\\\\slash,OU=Groups,DC=Mercy,DC=Example\n"
+	    "scopes = phi.it\n";
+	struct policy_group slapd[] = {
+	    {"cn=Billing\\2C Claims & Co," BASE, "Billing, Claims & Co"}};
+	struct policy_group other[] = {{"cn=Billing," BASE, "Billing"}};
+	struct policy_group slash[] = {{"cn=back\\5Cslash," BASE, NULL}};
+	struct pg_policy *p = NULL;
+	struct policy_result r;
+	char err[PG_CONF_ERRLEN];
 
 	(void)state;
+	conf_defaults(&conf);
 	assert_int_equal(
-	    policy_dn_normalize(" CN=A B , OU=X+UID = y ", out, sizeof(out)),
+	    conf_parse("t.conf", text, strlen(text), &conf, err, sizeof(err)),
 	    0);
-	assert_string_equal(out, "cn=a b,ou=x+uid=y");
-	/* An escaped comma is data: blanks next to it stay. */
+	assert_int_equal(policy_new(&conf, "h", &p, err, sizeof(err)), 0);
+	policy_eval(p, slapd, 1, &r);
+	assert_int_equal(r.verdict, POLICY_ALLOW);
+	assert_int_equal(r.scopes, bits(p, "phi.billing", NULL));
+	policy_eval(p, other, 1, &r);
+	assert_int_equal(r.verdict, POLICY_NO_RULE);
+	policy_eval(p, slash, 1, &r);
+	assert_int_equal(r.scopes, bits(p, "phi.it", NULL));
+	policy_free(p);
+}
+
+/* A group value with '=' that is not a DN is a config error. */
+static void test_bad_dn(void **state)
+{
+	static const char text[] = "[role a]\ngroup = cn=a,,dc=x\n"
+	                           "scopes = s\n";
+	struct pg_policy *p = NULL;
+	char err[PG_CONF_ERRLEN];
+
+	(void)state;
+	conf_defaults(&conf);
 	assert_int_equal(
-	    policy_dn_normalize("cn=a\\, b,dc=X", out, sizeof(out)), 0);
-	assert_string_equal(out, "cn=a\\, b,dc=x");
-	assert_int_equal(policy_dn_normalize("cn=abcdef", out, 10), 0);
-	assert_int_equal(policy_dn_normalize("cn=abcdefg", out, 10),
-	                 PG_ERR_TOOLONG);
+	    conf_parse("t.conf", text, strlen(text), &conf, err, sizeof(err)),
+	    0);
+	assert_int_equal(policy_new(&conf, "h", &p, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "[role a]: group: not a valid DN: cn=a,,dc=x");
+	assert_null(p);
 }
 
 int main(void)
@@ -243,7 +278,8 @@ int main(void)
 	    cmocka_unit_test(test_breakglass),
 	    cmocka_unit_test(test_terminals),
 	    cmocka_unit_test(test_too_many_scopes),
-	    cmocka_unit_test(test_dn_normalize),
+	    cmocka_unit_test(test_dn_groups),
+	    cmocka_unit_test(test_bad_dn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,7 @@ static void test_each_code(void **state)
 	    {PG_ERR_MISSING, PAM_AUTHINFO_UNAVAIL},
 	    {PG_ERR_AUTH, PAM_AUTH_ERR},
 	    {PG_ERR_CRED, PAM_AUTHINFO_UNAVAIL},
+	    {PG_ERR_AMBIGUOUS, PAM_AUTH_ERR},
 	};
 	size_t i;
 

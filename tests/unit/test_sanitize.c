@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "pam/push.h"
-#include "pam/sanitize.h"
+#include "sanitize.h"
 
 static const char *san(const char *in, size_t len)
 {

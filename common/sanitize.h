@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Making text from a push provider safe to show on the user's terminal and
- * to write to the log. */
-#ifndef PHIGUARD_PAM_SANITIZE_H
-#define PHIGUARD_PAM_SANITIZE_H
+/* Making untrusted text (a push provider's, a directory's) safe to show on a
+ * terminal and to write to the log. */
+#ifndef PHIGUARD_COMMON_SANITIZE_H
+#define PHIGUARD_COMMON_SANITIZE_H
 
 #include <stddef.h>
 
