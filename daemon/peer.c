@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,8 +61,12 @@ int peer_user_ids(const char *user, uid_t *uid, gid_t *gid)
 		rc = PG_ERR_IO;
 		goto out;
 	}
+	/* A name service that matches names ignoring case (SSSD with
+	 * case_sensitive = false, nslcd's ignorecase) returns "nobody" for
+	 * "Nobody": the entry must carry the name asked for, byte for byte,
+	 * or a local account could ask about a directory person's name. */
 	rc = PG_ERR_NOTFOUND;
-	if (res == NULL)
+	if (res == NULL || strcmp(res->pw_name, user) != 0)
 		goto out;
 	*uid = res->pw_uid;
 	*gid = res->pw_gid;

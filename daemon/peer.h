@@ -25,7 +25,8 @@ int peer_is_root(const struct pg_peer *peer);
 
 /*
  * Resolve user through NSS (getpwnam_r) to its uid and gid. Returns 0 and
- * sets both, PG_ERR_NOTFOUND (no such user) or PG_ERR_NOMEM / PG_ERR_IO
+ * sets both, PG_ERR_NOTFOUND (no such user, or NSS answered with an
+ * entry whose name differs, e.g. in case) or PG_ERR_NOMEM / PG_ERR_IO
  * (lookup failed). Outputs are written only on success.
  */
 int peer_user_ids(const char *user, uid_t *uid, gid_t *gid);
