@@ -14,6 +14,7 @@
 
 #include <ldap.h>
 
+#include "conf.h"
 #include "err.h"
 #include "safefile.h"
 #include "secret.h"
@@ -144,8 +145,8 @@ void dir_config_defaults(struct dir_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->user_attr, sizeof cfg->user_attr, "uid");
 	cfg->tls_reqcert = DIR_REQCERT_DEMAND;
-	cfg->network_timeout_ms = 2000;
-	cfg->search_timeout_ms = 3000;
+	cfg->network_timeout_ms = PG_CONF_NETWORK_TIMEOUT * 1000L;
+	cfg->search_timeout_ms = PG_CONF_SEARCH_TIMEOUT * 1000L;
 	cfg->nesting_depth = 3;
 	cfg->membership = DIR_MEMBERSHIP_AUTO;
 	cfg->retry_min_ms = 1000;

@@ -58,7 +58,7 @@ struct dir_config {
 	char tls_cacert[DIR_PATH_MAX];  /* "" = libldap's default trust */
 	enum dir_reqcert tls_reqcert;   /* demand */
 	long network_timeout_ms;        /* 2000: connect and TLS handshake */
-	long search_timeout_ms;         /* 3000: each bind, StartTLS, search */
+	long search_timeout_ms;         /* 2000: each bind, StartTLS, search */
 	long nesting_depth;             /* 3; 0 = no search for parent groups */
 	enum dir_membership membership; /* auto */
 	long retry_min_ms; /* 1000: first backoff of a failed server */

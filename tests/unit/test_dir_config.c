@@ -56,7 +56,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.user_attr, "uid");
 	assert_int_equal(c.tls_reqcert, DIR_REQCERT_DEMAND);
 	assert_int_equal(c.network_timeout_ms, 2000);
-	assert_int_equal(c.search_timeout_ms, 3000);
+	assert_int_equal(c.search_timeout_ms, 2000);
 	assert_int_equal(c.nesting_depth, 3);
 	assert_int_equal(c.membership, DIR_MEMBERSHIP_AUTO);
 	assert_int_equal(c.starttls, 0);
