@@ -163,12 +163,38 @@ static int prepare(const struct pg_conf *c, struct dir_config **cfg,
 	return rc;
 }
 
-int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen)
+/* Whether cfg's timeouts fit inside the module's default daemon_timeout;
+ * if not, 1 and the warning in out. */
+static int timeouts_warning(const struct dir_config *cfg, char *out,
+                            size_t outsz)
+{
+	char why[PG_CONF_ERRLEN - sizeof("[ldap]: ") + 1];
+
+	if (!dir_config_fits(cfg, PG_CONF_DAEMON_TIMEOUT_MS, why, sizeof(why)))
+		return 0;
+	snprintf(out, outsz, "[ldap]: %s", why);
+	return 1;
+}
+
+static void log_timeouts(const struct dir_config *cfg)
+{
+	char w[PG_CONF_ERRLEN];
+
+	if (timeouts_warning(cfg, w, sizeof(w)))
+		log_warnx("%s", w);
+}
+
+int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
+                       char *warn, size_t warnlen)
 {
 	struct dir_config *cfg;
 	struct pg_policy *pol;
 	int rc = prepare(conf, &cfg, &pol, err, errlen);
 
+	if (warnlen > 0)
+		warn[0] = '\0';
+	if (rc == 0)
+		timeouts_warning(cfg, warn, warnlen);
 	free(cfg);
 	policy_free(pol);
 	return rc;
@@ -918,6 +944,7 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 	    (rc = cache_new(&a->cache)) != 0)
 		goto out;
 	apply_settings(a, conf, cfg);
+	log_timeouts(cfg);
 	a->new_cfg = cfg;
 	cfg = NULL;
 	rc = PG_ERR_IO;
@@ -957,6 +984,7 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 	if (++a->gen == 0)
 		a->gen = 1;
 	apply_settings(a, conf, cfg);
+	log_timeouts(cfg);
 	pthread_mutex_lock(&a->mu);
 	free(a->new_cfg);
 	a->new_cfg = cfg;

@@ -35,8 +35,13 @@ struct authz_query {
  * as a whole: everything that can be wrong with them is found here, so
  * a reload can refuse a bad file before anything changes. Returns 0, or
  * PG_ERR_CONFIG with "[section]: key: reason" in err, or PG_ERR_NOMEM.
+ * On 0, warn (warnlen bytes) holds what is valid but will not work as
+ * meant ("" if nothing): [ldap] timeouts that do not fit inside the PAM
+ * module's default daemon_timeout. authz_new() and authz_reconfigure()
+ * log the same warning.
  */
-int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen);
+int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
+                       char *warn, size_t warnlen);
 
 /*
  * Start authorization for conf (checked as above) on srv: the worker
