@@ -508,6 +508,9 @@ static int answer(struct pg_authz *a, enum authz_kind kind, const char *user,
 static void deliver(struct pg_authz *a, const struct waiter *w,
                     const char *user, struct pg_msg *resp, int rc)
 {
+	const char *verb = w->kind == AUTHZ_LOGIN   ? "AUTHZ"
+	                   : w->kind == AUTHZ_CHECK ? "CHECK"
+	                                            : "EXPLAIN";
 	char out[PG_PROTO_MAX_LINE + 1];
 	size_t len = 0;
 
@@ -517,14 +520,16 @@ static void deliver(struct pg_authz *a, const struct waiter *w,
 		proto_make_error(resp, PG_ERR_INTERNAL, NULL);
 		proto_format(resp, out, sizeof(out), &len);
 	}
-	log_info("%s user=%s (after directory wait) -> %.*s",
-	         w->kind == AUTHZ_LOGIN   ? "AUTHZ"
-	         : w->kind == AUTHZ_CHECK ? "CHECK"
-	                                  : "EXPLAIN",
-	         user, len > 4 ? (int)(len - 4) : 0, out + 3);
+	/* Logged after: what the client got, which the audit trail (told
+	 * by server_answer) records too. */
 	if (server_answer(a->srv, w->ticket, out, len,
 	                  proto_response_status(resp)) != 0)
-		log_debug("client of user=%s left before its answer", user);
+		log_info("%s user=%s (after directory wait) -> late: the "
+		         "client had stopped waiting; nothing delivered",
+		         verb, user);
+	else
+		log_info("%s user=%s (after directory wait) -> %.*s", verb,
+		         user, len > 4 ? (int)(len - 4) : 0, out + 3);
 }
 
 /* --------------------------------------------------------------- the jobs */

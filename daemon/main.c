@@ -374,11 +374,11 @@ static void daemon_sigusr1(void *arg)
 		log_warnx("SIGUSR1: an audit rotation is already pending");
 }
 
-static int daemon_answering(void *arg, uint64_t ticket, const char *line,
-                            size_t len, int rc, char *out, size_t outsz,
-                            size_t *outlen)
+static int daemon_answering(void *arg, uint64_t ticket, int gone,
+                            const char *line, size_t len, int rc, char *out,
+                            size_t outsz, size_t *outlen)
 {
-	return dispatch_answered(arg, ticket, line, len, rc, out, outsz,
+	return dispatch_answered(arg, ticket, gone, line, len, rc, out, outsz,
 	                         outlen);
 }
 
