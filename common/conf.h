@@ -12,6 +12,17 @@
 #define PG_CONF_ERRLEN 512
 #define PG_CONF_MAX_PATH 1024
 
+/*
+ * Defaults that must fit together (pam_phiguard(8), phiguard.conf(5)): a
+ * hung [ldap] server costs a cold login at most network_timeout +
+ * search_timeout before the next server is asked, and the module's
+ * default daemon_timeout must leave room for that answer. phiguardd's
+ * directory client takes its defaults from here too.
+ */
+#define PG_CONF_NETWORK_TIMEOUT   2    /* s, [ldap] network_timeout */
+#define PG_CONF_SEARCH_TIMEOUT    2    /* s, [ldap] search_timeout */
+#define PG_CONF_DAEMON_TIMEOUT_MS 5000 /* pam_phiguard daemon_timeout= */
+
 /* Policy limits. Roles and their groups live inside struct pg_conf (no
  * pointers, so the PAM module and phiguardctl keep it on the stack and
  * copy it freely); these bound its size to about 30 KiB. */
@@ -76,7 +87,7 @@ struct pg_conf {
 	char tls_cacert[PG_CONF_MAX_PATH]; /* "" = libldap's default */
 	char tls_reqcert[16];         /* "demand" */
 	long network_timeout;         /* 2 s (1..60) */
-	long search_timeout;          /* 3 s (1..60) */
+	long search_timeout;          /* 2 s (1..60) */
 	long nesting_depth;           /* 3 (0..10) */
 	char membership[16];          /* "auto" */
 

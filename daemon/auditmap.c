@@ -154,6 +154,22 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 	}
 }
 
+void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
+                   enum audit_checks checks, struct audit_events *out)
+{
+	int check = ar->verb == PG_VERB_CHECK;
+	struct audit_event *e;
+
+	memset(out, 0, sizeof(*out));
+	if ((!check && ar->verb != PG_VERB_AUTHZ) ||
+	    (check && checks == AUDIT_CHECKS_NONE))
+		return;
+	e = add(out, check ? "check-late" : "authz-late", "deny");
+	e->reason = "late";
+	e->source = nz(proto_get(resp, "source"));
+	e->scopes = check ? nz(ar->scope) : NULL;
+}
+
 void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
                      enum audit_checks checks, struct audit_events *out)
 {

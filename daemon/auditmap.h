@@ -81,6 +81,17 @@ struct audit_events {
 void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
                      enum audit_checks checks, struct audit_events *out);
 
+/*
+ * The events of request ar whose answer resp was never delivered (its
+ * client had stopped waiting, e.g. a PAM module past daemon_timeout): what
+ * the client got is no answer, so AUTHZ gives "authz-late" and CHECK
+ * "check-late" (unless audit_checks is none), decision deny, reason
+ * "late", with resp's source; never a grant or a break-glass record.
+ * Other verbs give none. Strings borrow as auditmap_events().
+ */
+void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
+                   enum audit_checks checks, struct audit_events *out);
+
 /* 1 if a request of this verb can make a grant (CLAIM, AUTHZ, CHECK of
  * a break-glass scope): what audit_failure = deny refuses up front. */
 int auditmap_may_grant(enum pg_verb verb);

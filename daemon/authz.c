@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Authorization: cache and policy answered on the event loop, directory
- * lookups on one worker thread, results handed back through an eventfd,
- * clients on a cold miss parked until their lookup is done. */
+ * lookups on one worker thread, fail-back probes on a short-lived thread
+ * of their own, results handed back through an eventfd, clients on a cold
+ * miss parked until their lookup is done. */
 #include "config.h"
 
 #include <errno.h>
@@ -45,14 +46,29 @@ struct waiter {
 	char scope[PG_CONF_SCOPE_NAME];
 };
 
+/* A fail-back probe: its network part runs on a thread of its own, so a
+ * hung server it waits for delays no lookup; the worker then applies the
+ * outcome, which takes no I/O. */
+#define PROBE_SKIP    1 /* rc[i]: in backoff, not probed */
+#define PROBE_PENDING 2 /* rc[i]: not probed (yet); a pg_err once probed */
+struct probe {
+	struct pg_authz *a;
+	pthread_t thread;
+	uint32_t gen; /* of the directory settings it probes with */
+	size_t n;     /* servers 0..n-1: those preferred to the active one */
+	int rc[DIR_MAX_URIS];
+	struct dir_config cfg;
+};
+
 /* One piece of directory work. The loop owns everything but rc, res and
- * the queue links while the worker holds it. */
+ * the queue links while the worker holds it (and a probe's rc while its
+ * thread does). */
 struct job {
-	struct job *next;   /* worker queue, then done list */
-	struct job *flight; /* the loop's in-flight list */
-	int probe;          /* dir_probe() rather than a lookup */
-	int store;          /* put the result in the cache */
-	int urgent;         /* a client waits */
+	struct job *next;    /* worker queue, then done list */
+	struct job *flight;  /* the loop's in-flight list */
+	struct probe *probe; /* a fail-back probe rather than a lookup */
+	int store;           /* put the result in the cache */
+	int urgent;          /* a client waits */
 	struct waiter *waiters;
 	int rc;
 	struct dir_result *res;
@@ -75,6 +91,9 @@ struct pg_authz {
 	uint64_t hits, misses;
 	unsigned ticks;
 	int64_t last_probe;
+	struct job *probing;       /* whose probe thread has not been joined */
+	struct dir_config dir_cfg; /* what the worker has, or gets next */
+	uint32_t dir_gen;          /* its generation, for probes */
 	int efd, tfd;
 	/* Shared with the worker, under mu. */
 	pthread_mutex_t mu;
@@ -83,7 +102,9 @@ struct pg_authz {
 	int started, stop;
 	struct job *urgent_q, *background_q, *done;
 	struct dir_config *new_cfg; /* for the worker to pick up */
+	uint32_t new_gen;           /* its dir_gen */
 	struct dir_status status;
+	int64_t status_ms; /* time_mono_ms() when status was taken */
 };
 
 /* ---------------------------------------------------------- configuration */
@@ -163,12 +184,38 @@ static int prepare(const struct pg_conf *c, struct dir_config **cfg,
 	return rc;
 }
 
-int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen)
+/* Whether cfg's timeouts fit inside the module's default daemon_timeout;
+ * if not, 1 and the warning in out. */
+static int timeouts_warning(const struct dir_config *cfg, char *out,
+                            size_t outsz)
+{
+	char why[PG_CONF_ERRLEN - sizeof("[ldap]: ") + 1];
+
+	if (!dir_config_fits(cfg, PG_CONF_DAEMON_TIMEOUT_MS, why, sizeof(why)))
+		return 0;
+	snprintf(out, outsz, "[ldap]: %s", why);
+	return 1;
+}
+
+static void log_timeouts(const struct dir_config *cfg)
+{
+	char w[PG_CONF_ERRLEN];
+
+	if (timeouts_warning(cfg, w, sizeof(w)))
+		log_warnx("%s", w);
+}
+
+int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
+                       char *warn, size_t warnlen)
 {
 	struct dir_config *cfg;
 	struct pg_policy *pol;
 	int rc = prepare(conf, &cfg, &pol, err, errlen);
 
+	if (warnlen > 0)
+		warn[0] = '\0';
+	if (rc == 0)
+		timeouts_warning(cfg, warn, warnlen);
 	free(cfg);
 	policy_free(pol);
 	return rc;
@@ -177,6 +224,7 @@ int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen)
 static void apply_settings(struct pg_authz *a, const struct pg_conf *c,
                            const struct dir_config *cfg)
 {
+	a->dir_cfg = *cfg;
 	a->ttls.ttl = c->ttl;
 	a->ttls.negative_ttl = c->negative_ttl;
 	a->ttls.login_refresh = c->login_refresh;
@@ -187,10 +235,25 @@ static void apply_settings(struct pg_authz *a, const struct pg_conf *c,
 
 /* ----------------------------------------------------------------- worker */
 
-static void run_job(struct dir *d, struct job *j)
+/* A probe's outcome, in URI order, as far as its thread got. */
+static void apply_probe(struct dir *d, uint32_t gen, const struct probe *p)
 {
-	if (j->probe)
-		j->rc = dir_probe(d);
+	size_t i;
+
+	if (p->gen != gen) {
+		log_debug("directory: a probe with settings since replaced: "
+		          "outcome dropped");
+		return;
+	}
+	for (i = 0; i < p->n; i++)
+		if (p->rc[i] <= 0 && dir_probe_apply(d, i, p->rc[i]))
+			break;
+}
+
+static void run_job(struct dir *d, uint32_t gen, struct job *j)
+{
+	if (j->probe != NULL)
+		apply_probe(d, gen, j->probe);
 	else
 		j->rc = dir_lookup(d, j->user, &j->res);
 }
@@ -202,12 +265,14 @@ static void *worker_main(void *arg)
 	struct dir_config *cfg;
 	char err[PG_CONF_ERRLEN];
 	uint64_t one = 1;
+	uint32_t gen = 0;
 	struct job *j;
 
 	pthread_mutex_lock(&a->mu);
 	while (!a->stop) {
 		if ((cfg = a->new_cfg) != NULL) {
 			a->new_cfg = NULL;
+			gen = a->new_gen;
 			dir_free(d);
 			d = NULL;
 			/* Checked by prepare(); a failure here is memory. */
@@ -225,12 +290,14 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&a->mu);
 		if (d != NULL)
-			run_job(d, j);
+			run_job(d, gen, j);
 		else
 			j->rc = PG_ERR_NOMEM;
 		pthread_mutex_lock(&a->mu);
-		if (d != NULL)
+		if (d != NULL) {
 			dir_status(d, &a->status);
+			a->status_ms = time_mono_ms();
+		}
 		j->next = a->done;
 		a->done = j;
 		if (write(a->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
@@ -449,6 +516,9 @@ static int answer(struct pg_authz *a, enum authz_kind kind, const char *user,
 static void deliver(struct pg_authz *a, const struct waiter *w,
                     const char *user, struct pg_msg *resp, int rc)
 {
+	const char *verb = w->kind == AUTHZ_LOGIN   ? "AUTHZ"
+	                   : w->kind == AUTHZ_CHECK ? "CHECK"
+	                                            : "EXPLAIN";
 	char out[PG_PROTO_MAX_LINE + 1];
 	size_t len = 0;
 
@@ -458,14 +528,16 @@ static void deliver(struct pg_authz *a, const struct waiter *w,
 		proto_make_error(resp, PG_ERR_INTERNAL, NULL);
 		proto_format(resp, out, sizeof(out), &len);
 	}
-	log_info("%s user=%s (after directory wait) -> %.*s",
-	         w->kind == AUTHZ_LOGIN   ? "AUTHZ"
-	         : w->kind == AUTHZ_CHECK ? "CHECK"
-	                                  : "EXPLAIN",
-	         user, len > 4 ? (int)(len - 4) : 0, out + 3);
+	/* Logged after: what the client got, which the audit trail (told
+	 * by server_answer) records too. */
 	if (server_answer(a->srv, w->ticket, out, len,
 	                  proto_response_status(resp)) != 0)
-		log_debug("client of user=%s left before its answer", user);
+		log_info("%s user=%s (after directory wait) -> late: the "
+		         "client had stopped waiting; nothing delivered",
+		         verb, user);
+	else
+		log_info("%s user=%s (after directory wait) -> %.*s", verb,
+		         user, len > 4 ? (int)(len - 4) : 0, out + 3);
 }
 
 /* --------------------------------------------------------------- the jobs */
@@ -475,7 +547,7 @@ static struct job *find_flight(const struct pg_authz *a, const char *user)
 	struct job *j;
 
 	for (j = a->flight; j != NULL; j = j->flight)
-		if (!j->probe && strcmp(j->user, user) == 0)
+		if (j->probe == NULL && strcmp(j->user, user) == 0)
 			return j;
 	return NULL;
 }
@@ -513,14 +585,13 @@ static void promote(struct pg_authz *a, struct job *j)
 	a->background--;
 }
 
-/* Queue work for user (NULL: a fail-back probe). Returns the job, which a
- * caller may add a waiter to, or NULL (no memory, or background work is
- * at its bound). */
+/* Queue a lookup of user. Returns the job, which a caller may add a
+ * waiter to, or NULL (no memory, or background work is at its bound). */
 static struct job *submit(struct pg_authz *a, const char *user, int urgent,
                           int store)
 {
-	struct job *j = user != NULL ? find_flight(a, user) : NULL;
-	size_t len = user != NULL ? strlen(user) + 1 : 1;
+	struct job *j = find_flight(a, user);
+	size_t len = strlen(user) + 1;
 
 	if (j != NULL) {
 		j->store |= store;
@@ -532,9 +603,7 @@ static struct job *submit(struct pg_authz *a, const char *user, int urgent,
 		return NULL;
 	if ((j = calloc(1, sizeof(*j) + len)) == NULL)
 		return NULL;
-	if (user != NULL)
-		memcpy(j->user, user, len);
-	j->probe = user == NULL;
+	memcpy(j->user, user, len);
 	j->store = store;
 	j->urgent = urgent;
 	j->flight = a->flight;
@@ -708,7 +777,84 @@ static void job_free(struct job *j)
 		free(w);
 	}
 	dir_result_free(j->res);
+	free(j->probe);
 	free(j);
+}
+
+/* ------------------------------------------------------------- fail-back */
+
+/* The probe's thread: the network part, then the outcome to the worker,
+ * first in line (applying it takes no I/O). */
+static void *probe_main(void *arg)
+{
+	struct job *j = arg;
+	struct probe *p = j->probe;
+	struct pg_authz *a = p->a;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->rc[i] == PROBE_SKIP)
+			continue;
+		if ((p->rc[i] = dir_probe_server(&p->cfg, i)) == 0)
+			break;
+	}
+	pthread_mutex_lock(&a->mu);
+	enqueue(&a->urgent_q, j);
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Server i's backoff has expired, by a status taken age ms ago. */
+static int probe_due(const struct dir_status *st, size_t i, int64_t age)
+{
+	return st->servers[i].retry_in_ms <= age;
+}
+
+/* Probe the servers preferred to the active one (st: the worker's last
+ * status, age ms old) whose backoff has expired, if any. Returns 1 if a
+ * probe began. */
+static int start_probe(struct pg_authz *a, const struct dir_status *st,
+                       int64_t age)
+{
+	size_t i, n = st->active < DIR_MAX_URIS ? st->active : 0;
+	struct probe *p = NULL;
+	struct job *j;
+
+	for (i = 0; i < n && !probe_due(st, i, age); i++)
+		;
+	if (i == n)
+		return 0;
+	if ((j = calloc(1, sizeof(*j) + 1)) == NULL ||
+	    (p = calloc(1, sizeof(*p))) == NULL) {
+		free(j);
+		return 0;
+	}
+	j->probe = p;
+	p->a = a;
+	p->gen = a->dir_gen;
+	p->cfg = a->dir_cfg;
+	p->n = n;
+	for (i = 0; i < n; i++)
+		p->rc[i] = probe_due(st, i, age) ? PROBE_PENDING : PROBE_SKIP;
+	j->flight = a->flight;
+	a->flight = j;
+	a->background++;
+	if (thread_start(&p->thread, probe_main, j) != 0) {
+		log_warnx("no thread for a fail-back probe");
+		unlink_flight(a, j);
+		job_free(j);
+		return 0;
+	}
+	a->probing = j;
+	return 1;
+}
+
+/* A probe's job is back from the worker: its thread has ended. */
+static void end_probe(struct pg_authz *a, struct job *j)
+{
+	pthread_join(j->probe->thread, NULL);
+	a->probing = NULL;
 }
 
 /* The eventfd: collect finished jobs, oldest first, and answer. */
@@ -734,7 +880,9 @@ static void on_done(void *arg)
 	while ((j = rev) != NULL) {
 		rev = j->next;
 		unlink_flight(a, j);
-		if (!j->probe)
+		if (j->probe != NULL)
+			end_probe(a, j);
+		else
 			absorb(a, j, now);
 		for (w = j->waiters; w != NULL; w = w->next)
 			finish_waiter(a, j, w, now);
@@ -806,6 +954,7 @@ static void housekeep(struct pg_authz *a, int64_t now)
 {
 	struct ahead h = {a, now, AUTHZ_REFRESH_BURST, NULL, INT64_MIN};
 	struct dir_status st;
+	int64_t age;
 
 	cache_each(a->cache, ahead_one, &h);
 	/* Offline, the way back is a lookup that succeeds: try the most
@@ -814,12 +963,12 @@ static void housekeep(struct pg_authz *a, int64_t now)
 		submit(a, h.retry, 0, 1);
 	pthread_mutex_lock(&a->mu);
 	st = a->status;
+	age = time_mono_ms() - a->status_ms;
 	pthread_mutex_unlock(&a->mu);
 	if (a->online && st.nservers > 1 && st.active != 0 &&
-	    now - a->last_probe >= AUTHZ_PROBE_EVERY) {
+	    a->probing == NULL && now - a->last_probe >= AUTHZ_PROBE_EVERY &&
+	    start_probe(a, &st, age))
 		a->last_probe = now;
-		submit(a, NULL, 0, 0);
-	}
 }
 
 static void on_tick(void *arg)
@@ -931,7 +1080,10 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 	    (rc = cache_new(&a->cache)) != 0)
 		goto out;
 	apply_settings(a, conf, cfg);
+	log_timeouts(cfg);
+	a->dir_gen = 1;
 	a->new_cfg = cfg;
+	a->new_gen = a->dir_gen;
 	cfg = NULL;
 	rc = PG_ERR_IO;
 	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -970,9 +1122,13 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 	if (++a->gen == 0)
 		a->gen = 1;
 	apply_settings(a, conf, cfg);
+	log_timeouts(cfg);
+	/* A probe running with the old settings: its outcome is dropped. */
+	a->dir_gen++;
 	pthread_mutex_lock(&a->mu);
 	free(a->new_cfg);
 	a->new_cfg = cfg;
+	a->new_gen = a->dir_gen;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	return 0;
@@ -993,6 +1149,9 @@ void authz_free(struct pg_authz *a)
 		pthread_mutex_unlock(&a->mu);
 		pthread_join(a->worker, NULL);
 	}
+	/* Its job is on the flight list, freed below. */
+	if (a->probing != NULL)
+		pthread_join(a->probing->probe->thread, NULL);
 	/* Every job, queued, done or in neither, is on the flight list.
 	 * Clients still parked (a reload without [ldap]) get an answer. */
 	while ((j = a->flight) != NULL) {

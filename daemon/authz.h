@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Authorization in phiguardd: the policy and the directory cache on the
- * event loop, the directory itself on a worker thread, and the answers to
- * AUTHZ, CHECK and EXPLAIN. */
+ * event loop, the directory itself on a worker thread (fail-back probes
+ * on one of their own), and the answers to AUTHZ, CHECK and EXPLAIN. */
 #ifndef PHIGUARD_DAEMON_AUTHZ_H
 #define PHIGUARD_DAEMON_AUTHZ_H
 
@@ -35,8 +35,13 @@ struct authz_query {
  * as a whole: everything that can be wrong with them is found here, so
  * a reload can refuse a bad file before anything changes. Returns 0, or
  * PG_ERR_CONFIG with "[section]: key: reason" in err, or PG_ERR_NOMEM.
+ * On 0, warn (warnlen bytes) holds what is valid but will not work as
+ * meant ("" if nothing): [ldap] timeouts that do not fit inside the PAM
+ * module's default daemon_timeout. authz_new() and authz_reconfigure()
+ * log the same warning.
  */
-int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen);
+int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
+                       char *warn, size_t warnlen);
 
 /*
  * Start authorization for conf (checked as above) on srv: the worker
@@ -47,7 +52,8 @@ int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen);
 int authz_new(const struct pg_conf *conf, struct pg_server *srv,
               struct pg_authz **out, char *err, size_t errlen);
 
-/* Stop the worker (waiting for a lookup in progress) and free all.
+/* Stop the worker (waiting for a lookup or fail-back probe in progress,
+ * each bounded by the directory timeouts) and free all.
  * Parked clients are left to the server, which closes them. Accepts
  * NULL. */
 void authz_free(struct pg_authz *a);

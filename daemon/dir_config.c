@@ -14,6 +14,7 @@
 
 #include <ldap.h>
 
+#include "conf.h"
 #include "err.h"
 #include "safefile.h"
 #include "secret.h"
@@ -144,8 +145,8 @@ void dir_config_defaults(struct dir_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->user_attr, sizeof cfg->user_attr, "uid");
 	cfg->tls_reqcert = DIR_REQCERT_DEMAND;
-	cfg->network_timeout_ms = 2000;
-	cfg->search_timeout_ms = 3000;
+	cfg->network_timeout_ms = PG_CONF_NETWORK_TIMEOUT * 1000L;
+	cfg->search_timeout_ms = PG_CONF_SEARCH_TIMEOUT * 1000L;
 	cfg->nesting_depth = 3;
 	cfg->membership = DIR_MEMBERSHIP_AUTO;
 	cfg->retry_min_ms = 1000;
@@ -345,6 +346,37 @@ int dir_config_check(const struct dir_config *cfg, char *err, size_t errlen)
 		secret_strfree(pw);
 	}
 	return 0;
+}
+
+/* ms as seconds the way phiguard.conf writes them: "2", "1.5". */
+static void seconds(long ms, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%ld.%03ld", ms / 1000, ms % 1000);
+
+	while (n > 0 && (size_t)n < outsz && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && (size_t)n < outsz && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
+int dir_config_fits(const struct dir_config *cfg, long limit_ms, char *msg,
+                    size_t msglen)
+{
+	char net[32], search[32], limit[32];
+
+	if (cfg->network_timeout_ms + cfg->search_timeout_ms < limit_ms)
+		return 0;
+	seconds(cfg->network_timeout_ms, net, sizeof net);
+	seconds(cfg->search_timeout_ms, search, sizeof search);
+	seconds(limit_ms, limit, sizeof limit);
+	snprintf(msg, msglen,
+	         "network_timeout (%s s) + search_timeout (%s s), what one "
+	         "hung server may cost a cold login, reach the PAM module's "
+	         "default daemon_timeout (%s s): the module would give up "
+	         "before the next server answers; lower them, or raise "
+	         "daemon_timeout= in the PAM stack",
+	         net, search, limit);
+	return 1;
 }
 
 const char *dir_config_reqcert_name(enum dir_reqcert v)

@@ -58,7 +58,7 @@ struct dir_config {
 	char tls_cacert[DIR_PATH_MAX];  /* "" = libldap's default trust */
 	enum dir_reqcert tls_reqcert;   /* demand */
 	long network_timeout_ms;        /* 2000: connect and TLS handshake */
-	long search_timeout_ms;         /* 3000: each bind, StartTLS, search */
+	long search_timeout_ms;         /* 2000: each bind, StartTLS, search */
 	long nesting_depth;             /* 3; 0 = no search for parent groups */
 	enum dir_membership membership; /* auto */
 	long retry_min_ms; /* 1000: first backoff of a failed server */
@@ -89,6 +89,18 @@ int dir_config_set(struct dir_config *cfg, const char *key, const char *value,
  * 0 or PG_ERR_CONFIG with the reason in err (or PG_ERR_NOMEM).
  */
 int dir_config_check(const struct dir_config *cfg, char *err, size_t errlen);
+
+/*
+ * Whether a hung server leaves a client that waits limit_ms (the PAM
+ * module's default daemon_timeout) time for the next server's answer: one
+ * server costs a lookup at most network_timeout_ms + search_timeout_ms
+ * (directory.h). Returns 0 if that is below limit_ms; else 1, with a
+ * warning for the log in msg (msglen bytes) naming both values, the limit
+ * and what to change. A warning, not an error: the module may be given a
+ * longer daemon_timeout= that the daemon cannot see.
+ */
+int dir_config_fits(const struct dir_config *cfg, long limit_ms, char *msg,
+                    size_t msglen);
 
 /* The scheme of uri; 0, or -1 if it is not an LDAP URL of these three. */
 int dir_config_scheme(const char *uri, enum dir_scheme *out);

@@ -1042,46 +1042,91 @@ static int probe_rootdse(struct attempt *a, LDAP *ld)
 	return rc;
 }
 
+/* The network part of a probe, on a connection of its own. */
+static int probe_one(struct dir *d, struct server *s)
+{
+	struct attempt a = {d, s, 0, 0, 0};
+	LDAP *ld = NULL;
+	int rc;
+
+	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
+	             d->cfg.search_timeout_ms;
+	if ((rc = srv_open(&a, &ld)) == 0 && (rc = probe_rootdse(&a, ld)) == 0)
+		rc = srv_bind(&a, ld);
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+/* A server of the configuration, not yet connected. Returns 0, or -1 if
+ * uri is not one of the LDAP URLs dir_config_check() accepts. */
+static int srv_init(struct server *s, const char *uri)
+{
+	memcpy(s->uri, uri, DIR_URI_MAX);
+	s->cb.lc_add = conn_added;
+	s->cb.lc_del = conn_deleted;
+	s->cb.lc_arg = s;
+	return dir_config_scheme(s->uri, &s->scheme);
+}
+
+int dir_probe_server(const struct dir_config *cfg, size_t index)
+{
+	struct dir *d;
+	int rc;
+
+	if (cfg == NULL || index >= cfg->nuris)
+		return PG_ERR_INVAL;
+	/* A throwaway handle (heap: it is large) holding only this server:
+	 * the caller's handle, and the thread using it, are left alone. */
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return PG_ERR_NOMEM;
+	d->cfg = *cfg;
+	d->nsrv = cfg->nuris;
+	rc = srv_init(&d->srv[index], cfg->uris[index]) == 0
+	         ? probe_one(d, &d->srv[index])
+	         : PG_ERR_CONFIG;
+	free(d);
+	return rc;
+}
+
+int dir_probe_apply(struct dir *d, size_t index, int rc)
+{
+	struct server *s;
+	size_t old;
+
+	/* Lookups have tried the servers since the probe began, in order:
+	 * what they left active is newer news than the probe. */
+	if (d == NULL || index >= d->active)
+		return 0;
+	s = &d->srv[index];
+	if (rc != 0) {
+		if (is_server_failure(rc))
+			mark_failed(d, s, rc);
+		else
+			s->last_err = rc;
+		return 0;
+	}
+	mark_ok(s);
+	old = d->active;
+	d->active = index;
+	log_info("directory: failing back from %s to %s", d->srv[old].uri,
+	         s->uri);
+	/* Its connection opens at the next lookup. */
+	srv_close(&d->srv[old]);
+	return 1;
+}
+
 int dir_probe(struct dir *d)
 {
-	struct attempt a = {d, NULL, 0, 0, 0};
-	LDAP *ld;
-	size_t i, old;
-	int rc;
+	size_t i;
 
 	if (d == NULL)
 		return PG_ERR_INVAL;
 	for (i = 0; i < d->active; i++) {
-		struct server *s = &d->srv[i];
-
-		if (in_backoff(s, time_mono_ms()))
+		if (in_backoff(&d->srv[i], time_mono_ms()))
 			continue;
-		a.s = s;
-		a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
-		             d->cfg.search_timeout_ms;
-		ld = NULL;
-		if ((rc = srv_open(&a, &ld)) != 0 ||
-		    (rc = probe_rootdse(&a, ld)) != 0 ||
-		    (rc = srv_bind(&a, ld)) != 0) {
-			if (ld != NULL)
-				ldap_unbind_ext_s(ld, NULL, NULL);
-			if (is_server_failure(rc))
-				mark_failed(d, s, rc);
-			else
-				s->last_err = rc;
-			continue;
-		}
-		/* Switch first, close the old connection after: a lookup
-		 * never finds itself without a working server. */
-		srv_close(s);
-		s->ld = ld;
-		mark_ok(s);
-		old = d->active;
-		d->active = i;
-		log_info("directory: failing back from %s to %s",
-		         d->srv[old].uri, s->uri);
-		srv_close(&d->srv[old]);
-		break;
+		if (dir_probe_apply(d, i, dir_probe_server(&d->cfg, i)))
+			break;
 	}
 	return d->active == 0 ? 0 : PG_ERR_UNAVAIL;
 }
@@ -1131,15 +1176,11 @@ int dir_new(const struct dir_config *cfg, struct dir **out, char *err,
 	d->cfg = *cfg;
 	d->nsrv = cfg->nuris;
 	for (i = 0; i < d->nsrv; i++) {
-		memcpy(d->srv[i].uri, cfg->uris[i], DIR_URI_MAX);
-		if (dir_config_scheme(d->srv[i].uri, &d->srv[i].scheme) != 0) {
+		if (srv_init(&d->srv[i], cfg->uris[i]) != 0) {
 			/* dir_config_check() parsed it already. */
 			rc = PG_ERR_INTERNAL;
 			goto out;
 		}
-		d->srv[i].cb.lc_add = conn_added;
-		d->srv[i].cb.lc_del = conn_deleted;
-		d->srv[i].cb.lc_arg = &d->srv[i];
 		warn_cleartext(cfg, &d->srv[i]);
 	}
 #ifdef HAVE_GETRANDOM

@@ -57,7 +57,7 @@ struct dir;
 /*
  * Create a client for a configuration that passes dir_config_check()
  * (which it runs; the reason goes to err). No network I/O happens here:
- * connections are made by the first dir_lookup() or dir_probe(). On
+ * connections are made by the first dir_lookup(). On
  * success *out is set; free it with dir_free(). Errors: PG_ERR_CONFIG,
  * PG_ERR_NOMEM.
  *
@@ -119,15 +119,36 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out);
 void dir_result_free(struct dir_result *r);
 
 /*
- * Fail-back check, for the caller to run now and then while lookups go to
- * a server other than the first URI: each more preferred server whose
- * backoff has expired is probed, in URI order, on a new connection (TLS
- * as configured, then an anonymous read of the root DSE); the first that
- * answers is bound and becomes the active server, and only then is the
- * connection to the previous one closed. A server that fails the probe
- * goes (further) into backoff. Returns 0 if the first URI's server is
- * the active one (now or already; no I/O then), PG_ERR_UNAVAIL if a less
- * preferred one still is.
+ * The network part of a fail-back check: probe server index of cfg (a
+ * configuration that passed dir_config_check(), e.g. a copy of the one a
+ * handle was made from) on a connection of its own, closed before this
+ * returns: TLS as configured, an anonymous read of the root DSE, then the
+ * configured bind. It touches no handle, so it may run on a thread of its
+ * own while another thread does lookups; it blocks for at most
+ * network_timeout_ms + search_timeout_ms. Returns 0 if the server
+ * answered, else as dir_lookup() (PG_ERR_TIMEOUT, PG_ERR_UNAVAIL,
+ * PG_ERR_CONFIG, PG_ERR_NOMEM), or PG_ERR_INVAL (no such server).
+ */
+int dir_probe_server(const struct dir_config *cfg, size_t index);
+
+/*
+ * Apply to d what dir_probe_server() returned (rc) for server index of
+ * d's configuration, without network I/O. Only a server still preferred
+ * to the active one is affected (otherwise lookups have learned more
+ * since): a failure puts it (further) into backoff, as a failed lookup
+ * does (credentials refused: last_err only); an answer makes it healthy
+ * and the active server, and closes the previous one's connection (the
+ * new one connects at the next lookup). Returns 1 if it failed back to
+ * index, else 0.
+ */
+int dir_probe_apply(struct dir *d, size_t index, int rc);
+
+/*
+ * Both of the above in one call, for each more preferred server whose
+ * backoff has expired, in URI order, until one answers: a fail-back check
+ * for a caller that may block (up to the time above per server probed).
+ * Returns 0 if the first URI's server is the active one (now or already;
+ * no I/O then), PG_ERR_UNAVAIL if a less preferred one still is.
  */
 int dir_probe(struct dir *d);
 

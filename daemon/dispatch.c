@@ -290,9 +290,26 @@ static void park_audit(struct pg_daemon *d, uint64_t ticket,
 	d->nparked++;
 }
 
-int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
-                      size_t len, int rc, char *out, size_t outsz,
-                      size_t *outlen)
+/* An answer its client never got (it stopped waiting): the trail says
+ * so, and never records the grant it would have been. Returns 0 (the line
+ * goes nowhere, so it stays as it is). */
+static int audit_late(struct pg_daemon *d, const struct audit_req *ar,
+                      const struct pg_msg *resp)
+{
+	struct audit_events ev;
+	size_t i;
+
+	if (d->audit == NULL)
+		return 0;
+	auditmap_late(ar, resp, auditmap_checks(d->conf->audit_checks), &ev);
+	for (i = 0; i < ev.n; i++)
+		record(d, ar, &ev.ev[i]);
+	return 0;
+}
+
+int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
+                      const char *line, size_t len, int rc, char *out,
+                      size_t outsz, size_t *outlen)
 {
 	struct dispatch_parked *p, **pp;
 	struct pg_msg resp;
@@ -308,7 +325,8 @@ int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
 	}
 	if (p != NULL && len > 0 &&
 	    proto_parse(line, len - 1, &resp) == 0 &&
-	    audit_answer(d, &p->ar, &resp) &&
+	    (gone ? audit_late(d, &p->ar, &resp)
+	          : audit_answer(d, &p->ar, &resp)) &&
 	    proto_format(&resp, out, outsz, outlen) == 0) {
 		free(p);
 		return proto_response_status(&resp);

@@ -29,12 +29,14 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 /*
  * The late answer of a parked request (the pg_server_hooks answering
  * contract): recorded in the audit trail like any answer, and replaced by
- * a refusal if it grants what the trail cannot record. line is len bytes
- * with its "\n"; the line to send goes to out.
+ * a refusal if it grants what the trail cannot record; or, if its client
+ * is gone, recorded as what the client got: no answer (auditmap_late()),
+ * never as a grant. line is len bytes with its "\n"; the line to send goes
+ * to out.
  */
-int dispatch_answered(struct pg_daemon *d, uint64_t ticket, const char *line,
-                      size_t len, int rc, char *out, size_t outsz,
-                      size_t *outlen);
+int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
+                      const char *line, size_t len, int rc, char *out,
+                      size_t outsz, size_t *outlen);
 
 /* Record an event born outside any request (daemon start and stop, a
  * SIGHUP reload): no user, no peer. */

@@ -139,7 +139,7 @@ static int check_audit_file(const char *path, char *err, size_t errlen)
 static int check_environment(const char *path, const struct pg_conf *conf)
 {
 	struct sockaddr_un sun;
-	char err[PG_CONF_ERRLEN];
+	char err[PG_CONF_ERRLEN], warn[PG_CONF_ERRLEN];
 	int bad = 0;
 	uid_t uid;
 	gid_t gid;
@@ -163,9 +163,13 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 		fprintf(stderr, "%s: audit_file: %s\n", path, err);
 		bad++;
 	}
-	if (conf->ldap && authz_check_config(conf, err, sizeof(err)) != 0) {
+	if (conf->ldap && authz_check_config(conf, err, sizeof(err), warn,
+	                                     sizeof(warn)) != 0) {
 		fprintf(stderr, "%s: %s\n", path, err);
 		bad++;
+	} else if (conf->ldap && warn[0] != '\0') {
+		/* The module's arguments are not ours to see: not an error. */
+		fprintf(stderr, "%s: warning: %s\n", path, warn);
 	}
 	return bad;
 }
@@ -370,11 +374,11 @@ static void daemon_sigusr1(void *arg)
 		log_warnx("SIGUSR1: an audit rotation is already pending");
 }
 
-static int daemon_answering(void *arg, uint64_t ticket, const char *line,
-                            size_t len, int rc, char *out, size_t outsz,
-                            size_t *outlen)
+static int daemon_answering(void *arg, uint64_t ticket, int gone,
+                            const char *line, size_t len, int rc, char *out,
+                            size_t outsz, size_t *outlen)
 {
-	return dispatch_answered(arg, ticket, line, len, rc, out, outsz,
+	return dispatch_answered(arg, ticket, gone, line, len, rc, out, outsz,
 	                         outlen);
 }
 

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -722,21 +723,34 @@ uint64_t server_parked_ticket(const struct pg_server *srv)
 	return srv->current != NULL ? srv->current->ticket : 0;
 }
 
+/* The peer has closed its end (a PAM module that stopped waiting), though
+ * the loop may not have taken its EPOLLHUP yet: that will close c. */
+static int conn_hung_up(const struct conn *c)
+{
+	struct pollfd p = {c->fd, 0, 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
                   size_t len, int rc)
 {
 	char alt[PG_PROTO_MAX_LINE + 1];
-	struct conn *c;
+	struct conn *c = NULL;
+	int gone;
 
+	if (ticket != 0)
+		for (c = srv->head; c != NULL && c->ticket != ticket;
+		     c = c->next)
+			;
+	gone = c == NULL || conn_hung_up(c);
 	/* The daemon sees every late answer, delivered or not (audit). */
 	if (srv->hooks.answering != NULL && ticket != 0) {
-		rc = srv->hooks.answering(srv->hooks.arg, ticket, line, len, rc,
-		                          alt, sizeof(alt), &len);
+		rc = srv->hooks.answering(srv->hooks.arg, ticket, gone, line,
+		                          len, rc, alt, sizeof(alt), &len);
 		line = alt;
 	}
-	for (c = srv->head; c != NULL && c->ticket != ticket; c = c->next)
-		;
-	if (c == NULL || ticket == 0)
+	if (gone)
 		return PG_ERR_NOTFOUND;
 	c->ticket = 0;
 	srv->requests++;

@@ -37,12 +37,13 @@ struct pg_server_hooks {
 	void (*user1)(void *arg);
 	/*
 	 * A parked request is being answered (server_answer), even if its
-	 * client has gone: write the line to send instead (ending in "\n";
-	 * a copy of line if unchanged) into out (outsz >= PG_PROTO_MAX_LINE
-	 * + 1) and its length to *outlen; return the rc to count. May be
-	 * NULL.
+	 * client has gone: gone is 1 if the answer cannot be delivered (the
+	 * connection is closed, or its peer has hung up), else 0. Write the
+	 * line to send instead (ending in "\n"; a copy of line if unchanged)
+	 * into out (outsz >= PG_PROTO_MAX_LINE + 1) and its length to
+	 * *outlen; return the rc to count. May be NULL.
 	 */
-	int (*answering)(void *arg, uint64_t ticket, const char *line,
+	int (*answering)(void *arg, uint64_t ticket, int gone, const char *line,
 	                 size_t len, int rc, char *out, size_t outsz,
 	                 size_t *outlen);
 };
@@ -89,9 +90,11 @@ uint64_t server_parked_ticket(const struct pg_server *srv);
 /*
  * Answer the parked request of ticket with line (len bytes, ending in
  * "\n"; rc as the request hook would return it) and resume reading that
- * connection. Returns 0, or PG_ERR_NOTFOUND if the client has gone (the
- * answer is dropped). Called from inside a request hook, requests the
- * client pipelined meanwhile are answered only once it sends more.
+ * connection. Returns 0, or PG_ERR_NOTFOUND if the client has gone (closed,
+ * or hung up though the loop has not seen it yet: the answer is dropped,
+ * and the answering hook was told). Called from inside a request hook,
+ * requests the client pipelined meanwhile are answered only once it sends
+ * more.
  */
 int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
                   size_t len, int rc);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Starting the daemon's helper threads (directory worker, audit writer,
- * TLS watchdog, webhook) the one way: with every signal blocked, so that
- * signals stay with the event loop's signalfd. */
+/* Starting the daemon's helper threads (directory worker, fail-back
+ * probe, audit writer, TLS watchdog, webhook) the one way: with every
+ * signal blocked, so that signals stay with the event loop's signalfd. */
 #ifndef PHIGUARD_DAEMON_THREAD_H
 #define PHIGUARD_DAEMON_THREAD_H
 

@@ -442,6 +442,46 @@ static void test_map(void **state)
 	assert_int_equal(auditmap_checks("denied"), AUDIT_CHECKS_DENIED);
 }
 
+/* Answers whose client had stopped waiting: no grant, no break-glass,
+ * whatever they said. */
+static void test_map_late(void **state)
+{
+	struct pg_msg req, resp;
+	struct audit_req ar;
+	struct audit_events ev;
+
+	(void)state;
+	msg(&req, "v1 AUTHZ user=n service=login");
+	auditmap_request(&ar, &req, "n", 0, 0);
+	msg(&resp, "v1 OK allowed=yes scopes=phi.all role=r rule=r "
+	           "source=fresh age=0 breakglass=phi.all");
+	auditmap_late(&ar, &resp, AUDIT_CHECKS_DENIED, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.ev[0].event, "authz-late");
+	assert_string_equal(ev.ev[0].decision, "deny");
+	assert_string_equal(ev.ev[0].reason, "late");
+	assert_string_equal(ev.ev[0].source, "fresh");
+	assert_null(ev.ev[0].scopes);
+	assert_false(ev.ev[0].grant);
+	assert_false(ev.ev[0].alert);
+	msg(&resp, "v1 OK allowed=no reason=directory-unreachable source=none");
+	auditmap_late(&ar, &resp, AUDIT_CHECKS_NONE, &ev);
+	assert_string_equal(ev.ev[0].event, "authz-late");
+	msg(&req, "v1 CHECK user=n scope=phi.read");
+	auditmap_request(&ar, &req, "n", 0, 0);
+	msg(&resp, "v1 OK allowed=yes source=fresh");
+	auditmap_late(&ar, &resp, AUDIT_CHECKS_ALL, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.ev[0].event, "check-late");
+	assert_string_equal(ev.ev[0].scopes, "phi.read");
+	auditmap_late(&ar, &resp, AUDIT_CHECKS_NONE, &ev);
+	assert_int_equal(ev.n, 0);
+	msg(&req, "v1 EXPLAIN user=n");
+	auditmap_request(&ar, &req, "n", 0, 0);
+	auditmap_late(&ar, &resp, AUDIT_CHECKS_ALL, &ev);
+	assert_int_equal(ev.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_reordered),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_map),
+	    cmocka_unit_test(test_map_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -240,7 +240,7 @@ static void test_ldap_and_cache(void **state)
 	assert_string_equal(conf.tls_reqcert, "demand");
 	assert_string_equal(conf.membership, "auto");
 	assert_int_equal(conf.network_timeout, 2);
-	assert_int_equal(conf.search_timeout, 3);
+	assert_int_equal(conf.search_timeout, 2);
 	assert_int_equal(conf.nesting_depth, 3);
 	assert_int_equal(conf.ttl, 300);
 	assert_int_equal(conf.negative_ttl, 15);

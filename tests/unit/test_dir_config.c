@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 
+#include "conf.h"
 #include "daemon/dir_config.h"
 #include "err.h"
 #include "secret.h"
@@ -56,13 +57,48 @@ static void test_defaults(void **state)
 	assert_string_equal(c.user_attr, "uid");
 	assert_int_equal(c.tls_reqcert, DIR_REQCERT_DEMAND);
 	assert_int_equal(c.network_timeout_ms, 2000);
-	assert_int_equal(c.search_timeout_ms, 3000);
+	assert_int_equal(c.search_timeout_ms, 2000);
 	assert_int_equal(c.nesting_depth, 3);
 	assert_int_equal(c.membership, DIR_MEMBERSHIP_AUTO);
 	assert_int_equal(c.starttls, 0);
 	assert_int_equal(c.sasl_external, 0);
 	/* No server and no base: defaults alone are not a configuration. */
 	expect_check_fails(&c, "uri");
+}
+
+/* The timeouts against the PAM module's wait (conf.h's default). */
+static void test_fits(void **state)
+{
+	struct dir_config c;
+	char msg[512];
+
+	(void)state;
+	dir_config_defaults(&c);
+	/* The defaults fit, with room for the next server's answer. */
+	assert_int_equal(
+	    dir_config_fits(&c, PG_CONF_DAEMON_TIMEOUT_MS, msg, sizeof msg), 0);
+	assert_true(c.network_timeout_ms + c.search_timeout_ms <
+	            PG_CONF_DAEMON_TIMEOUT_MS);
+	/* The old defaults (2 s + 3 s) reach the new limit exactly. */
+	assert_int_equal(set(&c, "search_timeout_ms", "3000"), 0);
+	assert_int_equal(dir_config_fits(&c, 5000, msg, sizeof msg), 1);
+	assert_non_null(strstr(msg, "network_timeout (2 s) + "
+	                            "search_timeout (3 s)"));
+	assert_non_null(strstr(msg, "daemon_timeout (5 s)"));
+	assert_non_null(strstr(msg, "lower them, or raise daemon_timeout="));
+	/* Just below the limit fits; fractions are shown as such. */
+	assert_int_equal(set(&c, "network_timeout_ms", "1500"), 0);
+	assert_int_equal(set(&c, "search_timeout_ms", "3499"), 0);
+	assert_int_equal(dir_config_fits(&c, 5000, msg, sizeof msg), 0);
+	assert_int_equal(set(&c, "search_timeout_ms", "3500"), 0);
+	assert_int_equal(dir_config_fits(&c, 5000, msg, sizeof msg), 1);
+	assert_non_null(strstr(msg, "network_timeout (1.5 s) + "
+	                            "search_timeout (3.5 s)"));
+	assert_int_equal(dir_config_fits(&c, 2250, msg, sizeof msg), 1);
+	assert_non_null(strstr(msg, "daemon_timeout (2.25 s)"));
+	/* A short buffer is cut, not overrun. */
+	assert_int_equal(dir_config_fits(&c, 5000, msg, 8), 1);
+	assert_int_equal(strlen(msg), 7);
 }
 
 static void test_uri_list(void **state)
@@ -314,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_fits),
 	    cmocka_unit_test(test_uri_list),
 	    cmocka_unit_test(test_set_kinds),
 	    cmocka_unit_test(test_check_rules),

@@ -64,7 +64,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.no_token, PAMCFG_NO_TOKEN_DENY);
 	assert_int_equal(cfg.authtok, PAMCFG_AUTHTOK_PROMPT);
 	assert_int_equal(cfg.daemon_down, PAMCFG_DAEMON_DOWN_DENY);
-	assert_int_equal(cfg.timeout_ms, 2000);
+	assert_int_equal(cfg.timeout_ms, 5000);
 	assert_false(cfg.debug);
 	assert_int_equal(cfg.n_unknown, 0);
 }
