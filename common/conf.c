@@ -663,6 +663,9 @@ const char *conf_role_group(const struct pg_conf *conf,
 	return g;
 }
 
+#define INLINE_COMMENT "inline comments are not allowed: put the comment " \
+                       "on its own line"
+
 static int section_line(struct conf_parser *p, const char *s, size_t len)
 {
 	const char *close = memchr(s, ']', len);
@@ -676,8 +679,10 @@ static int section_line(struct conf_parser *p, const char *s, size_t len)
 		return conf_error(p, s, len, "missing ']'");
 	for (rest = close + 1; rest < s + len && is_space(*rest); rest++)
 		;
-	if (rest < s + len && !is_comment(*rest))
-		return conf_error(p, s, len, "junk after ']'");
+	if (rest < s + len)
+		return conf_error(p, s, len, "%s",
+		                  is_comment(*rest) ? INLINE_COMMENT
+		                                    : "junk after ']'");
 	while (name < close && is_space(*name))
 		name++;
 	nlen = (size_t)(close - name);
@@ -713,11 +718,13 @@ static int section_line(struct conf_parser *p, const char *s, size_t len)
 }
 
 /*
- * Split "key = value" and unquote the value. An unquoted value ends at a
- * '#' or ';' that follows whitespace (an inline comment) and loses its
- * trailing whitespace; a value in double quotes is taken literally up to
- * the next '"', which is how a value keeps a " #" or edge spaces. There
- * are no escapes, so a quoted value cannot contain '"'.
+ * Split "key = value" and unquote the value: in double quotes, taken
+ * literally up to the next '"' (no escapes, so a quoted value cannot hold
+ * '"'); else up to the end of the line, less trailing blanks. There are
+ * no inline comments: "group = Team #5" silently cut to "Team" could name
+ * another group, and kept whole it would surprise whoever meant a
+ * comment; so a '#' or ';' that starts an unquoted value or follows a
+ * blank in it is an error, as is anything after the quotes.
  */
 static int keyval_line(struct conf_parser *p, const char *s, size_t len)
 {
@@ -747,16 +754,21 @@ static int keyval_line(struct conf_parser *p, const char *s, size_t len)
 			                  "missing closing quote");
 		for (s = q + 1; s < end && is_space(*s); s++)
 			;
-		if (s < end && !is_comment(*s))
-			return conf_error(p, key, klen,
-			                  "junk after closing quote");
+		if (s < end)
+			return conf_error(p, key, klen, "%s",
+			                  is_comment(*s)
+			                      ? INLINE_COMMENT
+			                      : "junk after closing quote");
 		end = q;
 	} else {
 		val = s;
 		for (q = val; q < end; q++)
-			if (is_comment(*q) && q > val && is_space(q[-1]))
-				break;
-		end = q;
+			if (is_comment(*q) && (q == val || is_space(q[-1])))
+				return conf_error(
+				    p, key, klen,
+				    INLINE_COMMENT ", or quote the value if "
+				                   "'%c' belongs to it",
+				    *q);
 		while (end > val && is_space(end[-1]))
 			end--;
 	}
@@ -859,8 +871,8 @@ static bool needs_quotes(const char *v)
 
 	if (len == 0 || v[0] == '"' || is_space(v[0]) || is_space(v[len - 1]))
 		return true;
-	for (i = 1; i < len; i++)
-		if (is_comment(v[i]) && is_space(v[i - 1]))
+	for (i = 0; i < len; i++)
+		if (is_comment(v[i]) && (i == 0 || is_space(v[i - 1])))
 			return true;
 	return false;
 }

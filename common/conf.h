@@ -142,12 +142,15 @@ void conf_defaults(struct pg_conf *conf);
 /*
  * Parse text (len bytes, need not be NUL-terminated) named `name` in
  * errors, on top of what *conf already holds (call conf_defaults first).
- * Syntax: "[section]" lines, "key = value" lines, '#' or ';' comments,
- * blank lines; values may be double-quoted. Unknown section or key,
- * duplicate key, out-of-range number, over-long value, a key before any
- * section: error. Returns 0 or PG_ERR_CONFIG with "name:line: key: reason"
- * in err (errlen bytes). On error *conf may be partially updated: parse
- * into a scratch copy and swap on success.
+ * Syntax: "[section]" lines, "key = value" lines, blank lines, and
+ * comment lines whose first non-blank byte is '#' or ';'. There are no
+ * inline comments: an unquoted value that starts with '#' or ';' or has
+ * one after a blank is an error, as is anything after a closing quote or
+ * a header's ']'. Values may be double-quoted (taken literally). Unknown
+ * section or key, duplicate key, out-of-range number, over-long value, a
+ * key before any section: error. Returns 0 or PG_ERR_CONFIG with
+ * "name:line: key: reason" in err (errlen bytes). On error *conf may be
+ * partially updated: parse into a scratch copy and swap on success.
  */
 int conf_parse(const char *name, const char *text, size_t len,
 	       struct pg_conf *conf, char *err, size_t errlen);

@@ -205,9 +205,11 @@ static void test_quotes_and_comments(void **state)
 	                       "; another\n"
 	                       "\n"
 	                       "   \t\n"
-	                       "  [totp]   # section comment\n"
-	                       "\tissuer=\"My Org # 1\"  ; trailing\n"
-	                       "  window\t=\t2 # two steps\n"),
+	                       "  # indented comment\n"
+	                       "  [totp]\n"
+	                       "\t; indented too\n"
+	                       "\tissuer=\"My Org # 1\"  \n"
+	                       "  window\t=\t2\n"),
 	                 0);
 	assert_string_equal(conf.issuer, "My Org # 1");
 	assert_int_equal(conf.window, 2);
@@ -222,11 +224,53 @@ static void test_quotes_and_comments(void **state)
 	assert_string_equal(conf.issuer, "say \"hi\"");
 	assert_int_equal(parse("[ totp ]\nissuer = x\n"), 0);
 	assert_string_equal(conf.issuer, "x");
+	/* Quoted, a '#' belongs to the value. */
+	assert_int_equal(parse("[role a]\ngroup = \"Team #5\"\nscopes = s\n"),
+	                 0);
+	assert_string_equal(conf_role_group(&conf, &conf.roles[0], 0),
+	                    "Team #5");
 
 	expect_error("[totp]\nissuer = \"open\n",
 	             "t.conf:2: issuer: missing closing quote");
 	expect_error("[totp]\nissuer = \"a\" b\n",
 	             "t.conf:2: issuer: junk after closing quote");
+}
+
+/*
+ * There are no inline comments. These used to be cut at the comment
+ * ("Team #5" became "Team", which could name another group); now each is
+ * an error, so nothing is silently cut or silently kept.
+ */
+static void test_no_inline_comments(void **state)
+{
+	expect_error("[role a]\ngroup = Team #5\nscopes = s\n",
+	             "t.conf:2: group: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nwindow = 2 # two steps\n",
+	             "t.conf:2: window: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nissuer = a\t;b\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if ';' "
+	             "belongs to it");
+	/* A value cannot start with one either, blank or not before it. */
+	expect_error("[totp]\nissuer = #1\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nissuer=;1\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if ';' "
+	             "belongs to it");
+	/* Nor after a closing quote or a header. */
+	expect_error("[totp]\nissuer = \"My Org\"  ; trailing\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line");
+	expect_error("[totp]   # section comment\n",
+	             "t.conf:1: [totp]   # section comment: inline comments "
+	             "are not allowed: put the comment on its own line");
 }
 
 #define LDAP_OK "[ldap]\nuri = ldap://a ldap://b\nbase = dc=x\n"
@@ -450,9 +494,11 @@ static void test_dump_round_trip(void **state)
 	/* Values that need quoting survive too. */
 	snprintf(orig.issuer, sizeof(orig.issuer), " Org #1 ; x ");
 	snprintf(orig.user, sizeof(orig.user), "a\"b#c");
+	snprintf(orig.hostname, sizeof(orig.hostname), "#h");
 	orig.window = 0;
 	text = dump(&orig, &len);
 	assert_non_null(strstr(text, "issuer = \" Org #1 ; x \"\n"));
+	assert_non_null(strstr(text, "hostname = \"#h\"\n"));
 	assert_non_null(strstr(text, "pidfile = \"\"\n"));
 	assert_non_null(strstr(text, "user = a\"b#c\n"));
 	/* No [ldap] in, none out: a dump must not switch the directory on. */
@@ -699,6 +745,7 @@ int main(void)
 	    cmocka_unit_test(test_ranges),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_quotes_and_comments),
+	    cmocka_unit_test(test_no_inline_comments),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_line_handling),
 	    cmocka_unit_test(test_error_buffer),
