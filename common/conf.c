@@ -170,6 +170,13 @@ struct conf_section {
 	              const char *val, size_t vlen);
 	/* Called when the section ends: next header or end of text. */
 	int (*leave)(struct conf_parser *p);
+	/* Cross-key checks, once the whole text is read (may be NULL). */
+	int (*finish)(struct conf_parser *p);
+	/* The keys that switch the section's feature off, back at their
+	 * defaults, when a reader that goes on (conf_select.warn) met an
+	 * error in it: half a configuration could, say, widen the CAs
+	 * trusted or ask another realm. NULL: its keys stand alone. */
+	const char *const *off;
 };
 
 /* Keys of a [role] section that may be given once. */
@@ -178,37 +185,49 @@ enum { ROLE_SCOPES, ROLE_TERMINALS, ROLE_BREAKGLASS, ROLE_NKEYS };
 struct conf_parser {
 	const char *name;
 	unsigned line;
+	const struct conf_select *sel;      /* NULL: everything, strictly */
 	const struct conf_section *section; /* NULL before the first one */
+	bool skip;          /* in a section (or before any) not read */
+	bool whole;         /* the section is selected with all its keys */
+	int cur_key;        /* conf_keys index of this line's key, or -1 */
 	unsigned section_line;              /* its header line */
 	unsigned seen[N_KEYS];              /* line a key was set on, or 0 */
 	unsigned role_seen[ROLE_NKEYS];     /* same, in the current [role] */
 	unsigned ldap_line;                 /* first [ldap] header, or 0 */
 	unsigned push_line;                 /* first [push] header, or 0 */
 	unsigned detect_line;               /* first [detect] header, or 0 */
+	unsigned broken; /* bit i: conf_sections[i] had an error gone past */
 	struct pg_conf *conf;
-	char *err;
-	size_t errlen;
+	char msg[PG_CONF_ERRLEN]; /* the last error */
 };
 
 static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
                         const char *val, size_t vlen);
 static int ldap_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int ldap_finish(struct conf_parser *p);
 static int role_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int role_keyval(struct conf_parser *p, const char *key, size_t klen,
                        const char *val, size_t vlen);
 static int role_leave(struct conf_parser *p);
 static int push_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int push_finish(struct conf_parser *p);
 static int detect_enter(struct conf_parser *p, const char *arg, size_t alen);
+static int detect_finish(struct conf_parser *p);
+
+static const char *const push_off[] = {"provider", "proxy", NULL};
+static const char *const detect_off[] = {"alert_webhook",
+                                         "alert_webhook_proxy", NULL};
 
 static const struct conf_section conf_sections[] = {
-    {"daemon", 0, NULL, table_keyval, NULL},
-    {"totp", 0, NULL, table_keyval, NULL},
-    {"ldap", 0, ldap_enter, table_keyval, NULL},
-    {"cache", 0, NULL, table_keyval, NULL},
-    {"audit", 0, NULL, table_keyval, NULL},
-    {"push", 0, push_enter, table_keyval, NULL},
-    {"detect", 0, detect_enter, table_keyval, NULL},
-    {"role", 1, role_enter, role_keyval, role_leave},
+    {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"totp", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
+    {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
+    {"detect", 0, detect_enter, table_keyval, NULL, detect_finish,
+     detect_off},
+    {"role", 1, role_enter, role_keyval, role_leave, NULL, NULL},
 };
 
 #define N_SECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -221,17 +240,17 @@ __attribute__((format(printf, 4, 5))) static int
 conf_error(struct conf_parser *p, const char *item, size_t ilen,
            const char *fmt, ...)
 {
-	char reason[PG_CONF_ERRLEN];
 	va_list ap;
+	int n;
 
-	if (p->err == NULL || p->errlen == 0)
-		return PG_ERR_CONFIG;
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%u: %.*s: %s", p->name, p->line,
-	         (int)(ilen > ERR_NAME_MAX ? ERR_NAME_MAX : ilen), item,
-	         reason);
+	n = snprintf(p->msg, sizeof(p->msg), "%s:%u: %.*s: ", p->name,
+	             p->line,
+	             (int)(ilen > ERR_NAME_MAX ? ERR_NAME_MAX : ilen), item);
+	if (n >= 0 && (size_t)n < sizeof(p->msg)) {
+		va_start(ap, fmt);
+		vsnprintf(p->msg + n, sizeof(p->msg) - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
 	return PG_ERR_CONFIG;
 }
 
@@ -243,6 +262,67 @@ static bool is_space(char c)
 static bool is_comment(char c)
 {
 	return c == '#' || c == ';';
+}
+
+static int control_error(struct conf_parser *p, size_t col)
+{
+	return conf_error(p, "(line)", 6, "control character at column %zu",
+	                  col);
+}
+
+/* A reader that reports an error and goes on (conf_select.warn). */
+static bool lenient(const struct conf_parser *p)
+{
+	return p->sel != NULL && p->sel->warn != NULL;
+}
+
+/*
+ * Is the section named by word (wlen bytes) read? *whole: with every key
+ * and its cross-key checks, not just some of its keys.
+ */
+static bool reads_section(const struct conf_parser *p, const char *word,
+                          size_t wlen, bool *whole)
+{
+	const char *const *e;
+	bool any = false;
+
+	*whole = p->sel == NULL;
+	if (p->sel == NULL)
+		return true;
+	for (e = p->sel->keys; *e != NULL; e++) {
+		if (strlen(*e) < wlen || memcmp(*e, word, wlen) != 0)
+			continue;
+		if ((*e)[wlen] == '\0')
+			*whole = any = true;
+		else if ((*e)[wlen] == '.')
+			any = true;
+	}
+	return any;
+}
+
+static bool reads_whole(const struct conf_parser *p, const char *section)
+{
+	bool whole;
+
+	return reads_section(p, section, strlen(section), &whole) && whole;
+}
+
+/* Is key (klen bytes) of the current section read? */
+static bool reads_key(const struct conf_parser *p, const char *key,
+                      size_t klen)
+{
+	const char *const *e;
+	size_t slen;
+
+	if (p->sel == NULL || p->whole)
+		return true;
+	slen = strlen(p->section->name);
+	for (e = p->sel->keys; *e != NULL; e++)
+		if (strlen(*e) == slen + 1 + klen &&
+		    memcmp(*e, p->section->name, slen) == 0 &&
+		    (*e)[slen] == '.' && memcmp(*e + slen + 1, key, klen) == 0)
+			return true;
+	return false;
 }
 
 static int set_long(struct conf_parser *p, const struct conf_key *k,
@@ -327,28 +407,46 @@ static int set_str(struct conf_parser *p, const struct conf_key *k,
 	return 0;
 }
 
-static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
-                        const char *val, size_t vlen)
+/* Whole fields, so a key set back to its default leaves no bytes of the
+ * value it had (a dump parsed again compares equal). */
+static void set_default(struct pg_conf *conf, const struct conf_key *k)
+{
+	char *dst = (char *)conf + k->offset;
+
+	if (k->type != CONF_STR) {
+		*(long *)dst = k->def_long;
+		return;
+	}
+	memset(dst, 0, k->size);
+	snprintf(dst, k->size, "%s", k->def_str);
+}
+
+/* The conf_keys index of section's key (klen bytes), or -1. */
+static int key_index(const char *section, const char *key, size_t klen)
 {
 	const struct conf_key *k;
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++) {
 		k = &conf_keys[i];
-		if (strcmp(k->section, p->section->name) == 0 &&
-		    strlen(k->key) == klen && memcmp(k->key, key, klen) == 0)
-			break;
+		if (strcmp(k->section, section) == 0 &&
+		    word_is(k->key, key, klen))
+			return (int)i;
 	}
-	if (i == N_KEYS)
+	return -1;
+}
+
+/* keyval_line() has looked the key up (p->cur_key) and refused a
+ * duplicate. */
+static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
+                        const char *val, size_t vlen)
+{
+	const struct conf_key *k;
+
+	if (p->cur_key < 0)
 		return conf_error(p, key, klen, "unknown key in [%s]",
 		                  p->section->name);
-	/* Not last-wins: with a key set twice an admin cannot tell from the
-	 * file which value is in force. */
-	if (p->seen[i] != 0)
-		return conf_error(p, key, klen,
-		                  "duplicate key (first set on line %u)",
-		                  p->seen[i]);
-	p->seen[i] = p->line;
+	k = &conf_keys[p->cur_key];
 	if (k->type == CONF_LONG)
 		return set_long(p, k, key, klen, val, vlen);
 	if (k->type == CONF_BOOL)
@@ -631,14 +729,11 @@ static int detect_finish(struct conf_parser *p)
 	return 0;
 }
 
-/* The checks on the whole text, once it is all read. */
-static int conf_finish(struct conf_parser *p)
+/* [ldap] needs a server, a base, and (if read) a role to grant. */
+static int ldap_finish(struct conf_parser *p)
 {
 	const struct pg_conf *c = p->conf;
-	int rc;
 
-	if ((rc = push_finish(p)) != 0 || (rc = detect_finish(p)) != 0)
-		return rc;
 	if (!c->ldap)
 		return 0;
 	p->line = p->ldap_line;
@@ -647,9 +742,52 @@ static int conf_finish(struct conf_parser *p)
 	if (c->base[0] == '\0')
 		return conf_error(p, "base", 4, "required in [ldap]");
 	/* Every user would be denied: surely not what was meant. */
-	if (c->nroles == 0)
+	if (c->nroles == 0 && reads_whole(p, "role"))
 		return conf_error(p, "[ldap]", 6,
 		                  "no [role] section maps a group to scopes");
+	return 0;
+}
+
+static unsigned section_bit(const struct conf_section *sec)
+{
+	return 1u << (sec - conf_sections);
+}
+
+/*
+ * The cross-key checks of a section read whole. A reader that goes on
+ * gets the error, and a section with any error switched off (its off
+ * keys back at their defaults, which pass).
+ */
+static int finish_section(struct conf_parser *p,
+                          const struct conf_section *sec)
+{
+	const char *const *k;
+	int rc = 0, i;
+
+	if (!reads_whole(p, sec->name))
+		return 0;
+	if (!(p->broken & section_bit(sec)) && (rc = sec->finish(p)) == 0)
+		return 0;
+	if (!lenient(p))
+		return rc;
+	if (rc != 0)
+		p->sel->warn(p->sel->arg, p->msg);
+	for (k = sec->off; k != NULL && *k != NULL; k++)
+		if ((i = key_index(sec->name, *k, strlen(*k))) >= 0)
+			set_default(p->conf, &conf_keys[i]);
+	return sec->finish(p);
+}
+
+/* The checks on the whole text, once it is all read. */
+static int conf_finish(struct conf_parser *p)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < N_SECTIONS; i++)
+		if (conf_sections[i].finish != NULL &&
+		    (rc = finish_section(p, &conf_sections[i])) != 0)
+			return rc;
 	return 0;
 }
 
@@ -663,71 +801,203 @@ const char *conf_role_group(const struct pg_conf *conf,
 	return g;
 }
 
-static int section_line(struct conf_parser *p, const char *s, size_t len)
-{
-	const char *close = memchr(s, ']', len);
-	const char *name = s + 1;
-	const struct conf_section *sec = NULL;
-	const char *rest, *arg;
-	size_t nlen, wlen, alen, i;
-	int rc;
+/* A header "[ word arg ]" taken apart; close is NULL without ']'. */
+struct header {
+	const char *close, *word, *arg;
+	size_t wlen, alen;
+	const struct conf_section *sec; /* NULL: no such section */
+};
 
-	if (close == NULL)
-		return conf_error(p, s, len, "missing ']'");
-	for (rest = close + 1; rest < s + len && is_space(*rest); rest++)
+static void header_split(const char *s, size_t len, struct header *h)
+{
+	const char *end, *name;
+	size_t nlen, i;
+
+	h->close = memchr(s, ']', len);
+	end = h->close != NULL ? h->close : s + len;
+	for (name = s + 1; name < end && is_space(*name); name++)
 		;
-	if (rest < s + len && !is_comment(*rest))
-		return conf_error(p, s, len, "junk after ']'");
-	while (name < close && is_space(*name))
-		name++;
-	nlen = (size_t)(close - name);
+	nlen = (size_t)(end - name);
 	while (nlen > 0 && is_space(name[nlen - 1]))
 		nlen--;
 	/* "[role nurse]": the word, then the argument after blanks. */
-	for (wlen = 0; wlen < nlen && !is_space(name[wlen]); wlen++)
+	h->word = name;
+	for (h->wlen = 0; h->wlen < nlen && !is_space(name[h->wlen]);
+	     h->wlen++)
 		;
-	for (arg = name + wlen; arg < name + nlen && is_space(*arg); arg++)
+	for (h->arg = name + h->wlen;
+	     h->arg < name + nlen && is_space(*h->arg); h->arg++)
 		;
-	alen = (size_t)(name + nlen - arg);
-	for (i = 0; i < N_SECTIONS; i++) {
-		sec = &conf_sections[i];
-		if (strlen(sec->name) == wlen &&
-		    memcmp(sec->name, name, wlen) == 0)
-			break;
-	}
-	if (i == N_SECTIONS)
-		return conf_error(p, s, (size_t)(close - s) + 1,
-		                  "unknown section");
-	if (sec->has_arg && alen == 0)
-		return conf_error(p, s, (size_t)(close - s) + 1,
-		                  "missing name: [%s NAME]", sec->name);
-	if (!sec->has_arg && alen > 0)
-		return conf_error(p, s, (size_t)(close - s) + 1,
-		                  "[%s] takes no name", sec->name);
-	if (p->section != NULL && p->section->leave != NULL &&
-	    (rc = p->section->leave(p)) != 0)
+	h->alen = (size_t)(name + nlen - h->arg);
+	h->sec = NULL;
+	for (i = 0; i < N_SECTIONS; i++)
+		if (word_is(conf_sections[i].name, h->word, h->wlen))
+			h->sec = &conf_sections[i];
+}
+
+#define INLINE_COMMENT "inline comments are not allowed: put the comment " \
+                       "on its own line"
+
+/* ctl_col: the column of a control byte in the line, or 0. */
+static int header_check(struct conf_parser *p, const char *s, size_t len,
+                        const struct header *h, size_t ctl_col)
+{
+	const char *rest;
+	size_t ilen;
+
+	if (ctl_col != 0)
+		return control_error(p, ctl_col);
+	if (h->close == NULL)
+		return conf_error(p, s, len, "missing ']'");
+	for (rest = h->close + 1; rest < s + len && is_space(*rest); rest++)
+		;
+	if (rest < s + len)
+		return conf_error(p, s, len, "%s",
+		                  is_comment(*rest) ? INLINE_COMMENT
+		                                    : "junk after ']'");
+	ilen = (size_t)(h->close - s) + 1;
+	if (h->sec == NULL)
+		return conf_error(p, s, ilen, "unknown section");
+	if (h->sec->has_arg && h->alen == 0)
+		return conf_error(p, s, ilen, "missing name: [%s NAME]",
+		                  h->sec->name);
+	if (!h->sec->has_arg && h->alen > 0)
+		return conf_error(p, s, ilen, "[%s] takes no name",
+		                  h->sec->name);
+	return 0;
+}
+
+static int section_end(struct conf_parser *p)
+{
+	if (p->section == NULL || p->section->leave == NULL)
+		return 0;
+	return p->section->leave(p);
+}
+
+/* End the current section; enter h's (NULL: one that is not read). */
+static int section_enter(struct conf_parser *p, const struct header *h,
+                         bool whole)
+{
+	int rc;
+
+	if ((rc = section_end(p)) != 0)
 		return rc;
-	p->section = sec;
+	p->section = NULL;
+	p->skip = true;
+	if (h == NULL)
+		return 0;
 	p->section_line = p->line;
-	return sec->enter != NULL ? sec->enter(p, arg, alen) : 0;
+	if (h->sec->enter != NULL &&
+	    (rc = h->sec->enter(p, h->arg, h->alen)) != 0)
+		return rc;
+	p->section = h->sec;
+	p->skip = false;
+	p->whole = whole;
+	return 0;
 }
 
 /*
- * Split "key = value" and unquote the value. An unquoted value ends at a
- * '#' or ';' that follows whitespace (an inline comment) and loses its
- * trailing whitespace; a value in double quotes is taken literally up to
- * the next '"', which is how a value keeps a " #" or edge spaces. There
- * are no escapes, so a quoted value cannot contain '"'.
+ * A header line. One of a section this reader does not read is skipped
+ * unchecked, with everything up to the next header; so is a broken one of
+ * a section it reads, once reported (for a reader that goes on).
  */
-static int keyval_line(struct conf_parser *p, const char *s, size_t len)
+static int section_line(struct conf_parser *p, const char *s, size_t len,
+                        size_t ctl_col)
+{
+	struct header h;
+	bool whole;
+	int rc;
+
+	header_split(s, len, &h);
+	if (!reads_section(p, h.word, h.wlen, &whole))
+		return section_enter(p, NULL, false);
+	if ((rc = header_check(p, s, len, &h, ctl_col)) != 0) {
+		/* Not section_enter(): only sections without a leave()
+		 * are read by a reader that goes on after an error. */
+		if (h.sec != NULL)
+			p->broken |= section_bit(h.sec);
+		p->section = NULL;
+		p->skip = true;
+		return rc;
+	}
+	return section_enter(p, &h, whole);
+}
+
+/*
+ * The value after "key =" (s to end, blanks skipped): in double quotes,
+ * taken literally up to the next '"' (no escapes, so a quoted value
+ * cannot hold '"'); else up to the end of the line, less trailing blanks.
+ * There are no inline comments: "group = Team #5" silently cut to "Team"
+ * could name another group, and kept whole it would surprise whoever
+ * meant a comment; so a '#' or ';' that starts an unquoted value or
+ * follows a blank in it is an error, as is anything after the quotes.
+ */
+static int value_split(struct conf_parser *p, const char *key, size_t klen,
+                       const char *s, const char *end, const char **val,
+                       size_t *vlen)
+{
+	const char *q;
+
+	if (s < end && *s == '"') {
+		q = memchr(s + 1, '"', (size_t)(end - s - 1));
+		if (q == NULL)
+			return conf_error(p, key, klen,
+			                  "missing closing quote");
+		*val = s + 1;
+		*vlen = (size_t)(q - s - 1);
+		for (s = q + 1; s < end && is_space(*s); s++)
+			;
+		if (s < end)
+			return conf_error(p, key, klen, "%s",
+			                  is_comment(*s)
+			                      ? INLINE_COMMENT
+			                      : "junk after closing quote");
+		return 0;
+	}
+	for (q = s; q < end; q++)
+		if (is_comment(*q) && (q == s || is_space(q[-1])))
+			return conf_error(p, key, klen,
+			                  INLINE_COMMENT ", or quote the value "
+			                                 "if '%c' belongs to it",
+			                  *q);
+	while (end > s && is_space(end[-1]))
+		end--;
+	*val = s;
+	*vlen = (size_t)(end - s);
+	return 0;
+}
+
+/*
+ * "key = value" in a section that is read. A key of the table is looked
+ * up (p->cur_key) and marked seen before anything else can fail, so a
+ * reader that goes on keeps the default for it even if it comes again.
+ */
+static int keyval_line(struct conf_parser *p, const char *s, size_t len,
+                       size_t ctl_col)
 {
 	const char *end = s + len;
-	const char *key = s, *val, *q;
-	size_t klen;
+	const char *key = s, *val = NULL;
+	size_t klen, vlen = 0;
+	int rc;
 
 	while (s < end && !is_space(*s) && *s != '=')
 		s++;
 	klen = (size_t)(s - key);
+	if (!reads_key(p, key, klen))
+		return 0;
+	if (p->section != NULL && p->section->keyval == table_keyval)
+		p->cur_key = key_index(p->section->name, key, klen);
+	if (p->cur_key >= 0) {
+		/* Not last-wins: with a key set twice an admin cannot tell
+		 * from the file which value is in force. */
+		if (p->seen[p->cur_key] != 0)
+			return conf_error(p, key, klen,
+			                  "duplicate key (first set on line %u)",
+			                  p->seen[p->cur_key]);
+		p->seen[p->cur_key] = p->line;
+	}
+	if (ctl_col != 0)
+		return control_error(p, ctl_col);
 	while (s < end && is_space(*s))
 		s++;
 	if (s == end || *s != '=')
@@ -736,105 +1006,148 @@ static int keyval_line(struct conf_parser *p, const char *s, size_t len)
 		return conf_error(p, "=", 1, "missing key");
 	if (p->section == NULL)
 		return conf_error(p, key, klen, "key before any [section]");
-	s++;
-	while (s < end && is_space(*s))
-		s++;
-	if (s < end && *s == '"') {
-		val = s + 1;
-		q = memchr(val, '"', (size_t)(end - val));
-		if (q == NULL)
-			return conf_error(p, key, klen,
-			                  "missing closing quote");
-		for (s = q + 1; s < end && is_space(*s); s++)
-			;
-		if (s < end && !is_comment(*s))
-			return conf_error(p, key, klen,
-			                  "junk after closing quote");
-		end = q;
-	} else {
-		val = s;
-		for (q = val; q < end; q++)
-			if (is_comment(*q) && q > val && is_space(q[-1]))
-				break;
-		end = q;
-		while (end > val && is_space(end[-1]))
-			end--;
-	}
-	return p->section->keyval(p, key, klen, val, (size_t)(end - val));
+	for (s++; s < end && is_space(*s); s++)
+		;
+	if ((rc = value_split(p, key, klen, s, end, &val, &vlen)) != 0)
+		return rc;
+	return p->section->keyval(p, key, klen, val, vlen);
 }
 
 static int parse_line(struct conf_parser *p, const char *s, size_t len)
 {
-	size_t i;
+	size_t i, col = 0;
 
 	/* NUL and control bytes have no business in a config file and
-	 * would otherwise truncate or garble values and log lines. */
-	for (i = 0; i < len; i++)
+	 * would otherwise truncate or garble values and log lines. Only
+	 * what is read is checked. */
+	for (i = 0; i < len && col == 0; i++)
 		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\r')
-			return conf_error(p, "(line)", 6,
-			                  "control character at column %zu",
-			                  i + 1);
+			col = i + 1;
+	p->cur_key = -1;
 	while (len > 0 && is_space(*s)) {
 		s++;
 		len--;
 	}
 	while (len > 0 && is_space(s[len - 1]))
 		len--;
-	if (len == 0 || is_comment(*s))
+	if (len > 0 && *s == '[')
+		return section_line(p, s, len, col);
+	if (p->skip)
 		return 0;
-	if (*s == '[')
-		return section_line(p, s, len);
-	return keyval_line(p, s, len);
+	if (len == 0 || is_comment(*s))
+		return col == 0 ? 0 : control_error(p, col);
+	return keyval_line(p, s, len, col);
 }
 
 void conf_defaults(struct pg_conf *conf)
 {
-	const struct conf_key *k;
 	size_t i;
 
 	memset(conf, 0, sizeof(*conf));
-	for (i = 0; i < N_KEYS; i++) {
-		k = &conf_keys[i];
-		if (k->type != CONF_STR)
-			*(long *)((char *)conf + k->offset) = k->def_long;
-		else
-			snprintf((char *)conf + k->offset, k->size, "%s",
-			         k->def_str);
+	for (i = 0; i < N_KEYS; i++)
+		set_default(conf, &conf_keys[i]);
+}
+
+/*
+ * Every entry names a section, or a key of a table section; a reader that
+ * goes on after errors reads only sections that make sense alone.
+ */
+static int select_check(const struct conf_select *sel)
+{
+	const struct conf_section *sec = NULL;
+	const char *const *e;
+	const char *dot;
+	size_t i, slen;
+
+	if (sel->keys == NULL)
+		return PG_ERR_INVAL;
+	for (e = sel->keys; *e != NULL; e++) {
+		dot = strchr(*e, '.');
+		slen = dot != NULL ? (size_t)(dot - *e) : strlen(*e);
+		for (i = 0; i < N_SECTIONS; i++) {
+			sec = &conf_sections[i];
+			if (word_is(sec->name, *e, slen))
+				break;
+		}
+		if (i == N_SECTIONS ||
+		    (dot != NULL && (sec->keyval != table_keyval ||
+		                     key_index(sec->name, dot + 1,
+		                               strlen(dot + 1)) < 0)))
+			return PG_ERR_INVAL;
+		/* Its keys make no sense without the rest of the file. */
+		if (sel->warn != NULL &&
+		    (sec->keyval != table_keyval ||
+		     (sec->finish != NULL && sec->off == NULL)))
+			return PG_ERR_INVAL;
 	}
+	return 0;
+}
+
+/* A reader that goes on: report, and the line's key back to its default. */
+static void recover(struct conf_parser *p)
+{
+	p->sel->warn(p->sel->arg, p->msg);
+	if (p->cur_key >= 0)
+		set_default(p->conf, &conf_keys[p->cur_key]);
+	if (p->section != NULL)
+		p->broken |= section_bit(p->section);
+}
+
+static int parse_text(struct conf_parser *p, const char *text, size_t len)
+{
+	const char *end = text + len, *nl;
+	int rc;
+
+	while (text < end) {
+		p->line++;
+		nl = memchr(text, '\n', (size_t)(end - text));
+		if (nl == NULL)
+			nl = end;
+		if ((rc = parse_line(p, text, (size_t)(nl - text))) != 0) {
+			if (!lenient(p))
+				return rc;
+			recover(p);
+		}
+		text = nl < end ? nl + 1 : end;
+	}
+	if ((rc = section_end(p)) != 0)
+		return rc;
+	return conf_finish(p);
+}
+
+int conf_parse_select(const char *name, const char *text, size_t len,
+                      const struct conf_select *sel, struct pg_conf *conf,
+                      char *err, size_t errlen)
+{
+	struct conf_parser p = {
+	    .name = name != NULL ? name : "(config)",
+	    .sel = sel,
+	    .skip = sel != NULL, /* lines before any header */
+	    .conf = conf,
+	};
+	int rc;
+
+	if (sel != NULL && select_check(sel) != 0) {
+		pg_err_set(err, errlen, "%s: bad selection of keys", p.name);
+		return PG_ERR_INVAL;
+	}
+	if (text == NULL)
+		return len == 0 ? 0 : PG_ERR_INVAL;
+	rc = parse_text(&p, text, len);
+	if (rc != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", p.msg);
+	return rc;
 }
 
 int conf_parse(const char *name, const char *text, size_t len,
                struct pg_conf *conf, char *err, size_t errlen)
 {
-	struct conf_parser p = {
-	    .name = name != NULL ? name : "(config)",
-	    .conf = conf,
-	    .err = err,
-	    .errlen = errlen,
-	};
-	const char *end, *nl;
-	int rc;
-
-	if (text == NULL)
-		return len == 0 ? 0 : PG_ERR_INVAL;
-	end = text + len;
-	while (text < end) {
-		p.line++;
-		nl = memchr(text, '\n', (size_t)(end - text));
-		if (nl == NULL)
-			nl = end;
-		if ((rc = parse_line(&p, text, (size_t)(nl - text))) != 0)
-			return rc;
-		text = nl < end ? nl + 1 : end;
-	}
-	if (p.section != NULL && p.section->leave != NULL &&
-	    (rc = p.section->leave(&p)) != 0)
-		return rc;
-	return conf_finish(&p);
+	return conf_parse_select(name, text, len, NULL, conf, err, errlen);
 }
 
-int conf_load(const char *path, int check_owner, struct pg_conf *conf,
-              char *err, size_t errlen)
+int conf_load_select(const char *path, int check_owner,
+                     const struct conf_select *sel, struct pg_conf *conf,
+                     char *err, size_t errlen)
 {
 	struct safefile_policy pol = safefile_config_policy;
 	char *buf = NULL;
@@ -844,12 +1157,18 @@ int conf_load(const char *path, int check_owner, struct pg_conf *conf,
 	pol.allow_other_owner = !check_owner;
 	if ((rc = safefile_read(path, &pol, &buf, &len, err, errlen)) != 0)
 		goto out;
-	rc = conf_parse(path, buf, len, conf, err, errlen);
+	rc = conf_parse_select(path, buf, len, sel, conf, err, errlen);
 out:
 	/* Wiped even though the config holds only paths: cheap insurance
 	 * against someone pasting a secret into it. */
 	secret_free(buf, len + 1);
 	return rc;
+}
+
+int conf_load(const char *path, int check_owner, struct pg_conf *conf,
+              char *err, size_t errlen)
+{
+	return conf_load_select(path, check_owner, NULL, conf, err, errlen);
 }
 
 /* Quote exactly when the parser would otherwise change the value. */
@@ -859,8 +1178,8 @@ static bool needs_quotes(const char *v)
 
 	if (len == 0 || v[0] == '"' || is_space(v[0]) || is_space(v[len - 1]))
 		return true;
-	for (i = 1; i < len; i++)
-		if (is_comment(v[i]) && is_space(v[i - 1]))
+	for (i = 0; i < len; i++)
+		if (is_comment(v[i]) && (i == 0 || is_space(v[i - 1])))
 			return true;
 	return false;
 }

@@ -153,23 +153,64 @@ void conf_defaults(struct pg_conf *conf);
 /*
  * Parse text (len bytes, need not be NUL-terminated) named `name` in
  * errors, on top of what *conf already holds (call conf_defaults first).
- * Syntax: "[section]" lines, "key = value" lines, '#' or ';' comments,
- * blank lines; values may be double-quoted. Unknown section or key,
- * duplicate key, out-of-range number, over-long value, a key before any
- * section: error. Returns 0 or PG_ERR_CONFIG with "name:line: key: reason"
- * in err (errlen bytes). On error *conf may be partially updated: parse
- * into a scratch copy and swap on success.
+ * Syntax: "[section]" lines, "key = value" lines, blank lines, and
+ * comment lines whose first non-blank byte is '#' or ';'. There are no
+ * inline comments: an unquoted value that starts with '#' or ';' or has
+ * one after a blank is an error, as is anything after a closing quote or
+ * a header's ']'. Values may be double-quoted (taken literally). Unknown
+ * section or key, duplicate key, out-of-range number, over-long value, a
+ * key before any section: error. Returns 0 or PG_ERR_CONFIG with
+ * "name:line: key: reason" in err (errlen bytes). On error *conf may be
+ * partially updated: parse into a scratch copy and swap on success.
  */
 int conf_parse(const char *name, const char *text, size_t len,
 	       struct pg_conf *conf, char *err, size_t errlen);
 
 /*
- * Read path with safefile (root-owned, not group/other-writable; with
- * check_owner == 0 the owner is not checked, for tests run as non-root)
- * and conf_parse() it. Same errors, plus the safefile ones in err.
+ * Read path with safefile (root-owned, not group/other-writable, at most
+ * 1 MiB; with check_owner == 0 the owner is not checked, for tests run as
+ * non-root) and conf_parse() it. Same errors, plus the safefile ones in
+ * err.
  */
 int conf_load(const char *path, int check_owner, struct pg_conf *conf,
 	      char *err, size_t errlen);
+
+/*
+ * What one program reads of the file, so that a typo in a part it does not
+ * use cannot stop it (only phiguardd checks the whole file).
+ *
+ * keys: NULL-terminated entries "section" (every key of it, and its
+ * cross-key checks) or "section.key"; "role" means every [role NAME].
+ * Lines of other sections and keys are skipped unread, malformed or not;
+ * a malformed header whose first word is a listed section is not.
+ *
+ * warn NULL: the first error in what is read fails the parse.
+ * warn set (a reader that must keep working): each such error goes to
+ * warn(arg, "name:line: key: reason") and the parse goes on. The key
+ * keeps its built-in default (also if it comes again), a broken header
+ * skips its section, and a [push] or [detect] with any error, or whose
+ * keys do not fit together, is switched off: provider = none and proxy =
+ * "" (alert_webhook = "", alert_webhook_proxy = ""). Not for "ldap" or
+ * "role", whose keys mean nothing without the rest of the file.
+ */
+struct conf_select {
+	const char *const *keys;
+	void (*warn)(void *arg, const char *msg);
+	void *arg;
+};
+
+/*
+ * conf_parse() and conf_load() of the part sel selects (sel NULL: the
+ * whole file, strictly). Returns PG_ERR_INVAL for an entry that names no
+ * section or key, or warn with "ldap" or "role"; with warn set, never
+ * PG_ERR_CONFIG. Otherwise as conf_parse() and conf_load().
+ */
+int conf_parse_select(const char *name, const char *text, size_t len,
+		      const struct conf_select *sel, struct pg_conf *conf,
+		      char *err, size_t errlen);
+int conf_load_select(const char *path, int check_owner,
+		     const struct conf_select *sel, struct pg_conf *conf,
+		     char *err, size_t errlen);
 
 /* The i-th group (0 <= i < role->ngroups) of a role of conf. */
 const char *conf_role_group(const struct pg_conf *conf,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Parsing pam_phiguard's module arguments and merging them with the
- * [daemon] and [totp] values of phiguard.conf. */
+ * values the module uses of phiguard.conf. */
 #include "config.h"
 
 #include <errno.h>
@@ -299,44 +299,72 @@ out:
 	return r;
 }
 
+/*
+ * The keys the module takes from the file; the rest is phiguardd's (and
+ * phiguardctl's) and stays unread, so a typo there cannot cost a login.
+ */
+static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
+                                          "totp.window", "push", NULL};
+
+static void conf_warn(void *arg, const char *msg)
+{
+	struct pamcfg *cfg = arg;
+
+	if (cfg->n_conf_errors < PAMCFG_MAX_CONF_ERRORS)
+		snprintf(cfg->conf_errors[cfg->n_conf_errors],
+		         sizeof(cfg->conf_errors[0]), "%s", msg);
+	cfg->n_conf_errors++;
+}
+
+/*
+ * A broken key falls back to its built-in default rather than failing the
+ * login: those defaults are the fail-closed ones (the socket and token
+ * store of a standard install, window 1, failmode secure, provider none),
+ * and a typo that refused every login would lock out the very people who
+ * must fix it while the daemon runs on its old policy.
+ */
 int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 {
+	struct pamcfg tmp = *cfg;
+	struct conf_select sel = {module_keys, conf_warn, &tmp};
 	struct pg_conf conf;
 	int r;
 
+	tmp.n_conf_errors = 0;
 	conf_defaults(&conf);
-	r = conf_load(cfg->config, 1, &conf, err, errlen);
+	r = conf_load_select(tmp.config, 1, &sel, &conf, err, errlen);
 	/* No file at the default path means "no site settings", not a
 	 * broken site: a freshly installed module still works. */
-	if (r == PG_ERR_NOTFOUND && !cfg->config_set) {
+	if (r == PG_ERR_NOTFOUND && !tmp.config_set) {
 		conf_defaults(&conf);
 		r = 0;
 	}
 	if (r != 0)
 		goto out;
-	if (cfg->tokens[0] == '\0')
-		snprintf(cfg->tokens, sizeof(cfg->tokens), "%s", conf.tokens);
-	if (cfg->socket[0] == '\0')
-		snprintf(cfg->socket, sizeof(cfg->socket), "%s", conf.socket);
-	if (cfg->window < 0)
-		cfg->window = conf.window;
-	if (cfg->factors == 0)
-		opt_factors(cfg, conf.factors, err, errlen);
-	if (cfg->failmode == PAMCFG_FAILMODE_UNSET)
-		opt_failmode(cfg, conf.failmode, err, errlen);
-	push_cfg_from_conf(&cfg->push, &conf);
-	if (cfg->push.provider == PUSH_NONE) {
+	if (tmp.tokens[0] == '\0')
+		snprintf(tmp.tokens, sizeof(tmp.tokens), "%s", conf.tokens);
+	if (tmp.socket[0] == '\0')
+		snprintf(tmp.socket, sizeof(tmp.socket), "%s", conf.socket);
+	if (tmp.window < 0)
+		tmp.window = conf.window;
+	if (tmp.factors == 0)
+		opt_factors(&tmp, conf.factors, err, errlen);
+	if (tmp.failmode == PAMCFG_FAILMODE_UNSET)
+		opt_failmode(&tmp, conf.failmode, err, errlen);
+	push_cfg_from_conf(&tmp.push, &conf);
+	if (tmp.push.provider == PUSH_NONE) {
 		/* Push is offered only with a provider; asked for alone,
 		 * nothing could be offered at all. */
-		if (cfg->factors == PAMCFG_FACTOR_PUSH) {
+		if (tmp.factors == PAMCFG_FACTOR_PUSH) {
 			snprintf(err, errlen,
 			         "%s: factors=push but [push] provider = none",
-			         cfg->config);
+			         tmp.config);
 			r = PG_ERR_CONFIG;
 			goto out;
 		}
-		cfg->factors &= ~(unsigned)PAMCFG_FACTOR_PUSH;
+		tmp.factors &= ~(unsigned)PAMCFG_FACTOR_PUSH;
 	}
+	*cfg = tmp;
 out:
 	return r;
 }

@@ -16,6 +16,7 @@
 #define PAMCFG_MAX_TIMEOUT_MS     30000
 #define PAMCFG_MAX_WINDOW         10
 #define PAMCFG_MAX_UNKNOWN        8 /* unknown arguments remembered for the log */
+#define PAMCFG_MAX_CONF_ERRORS    4 /* config file errors remembered for the log */
 
 /* What to do with a user who has no token in the store. */
 enum pamcfg_no_token {
@@ -67,6 +68,9 @@ struct pamcfg {
 	size_t n_unknown; /* unknown arguments seen, all of them counted */
 	const char *unknown[PAMCFG_MAX_UNKNOWN]; /* the first ones; borrowed
 	                                            from argv */
+	size_t n_conf_errors; /* errors in the keys read, all counted */
+	char conf_errors[PAMCFG_MAX_CONF_ERRORS][PG_CONF_ERRLEN]; /* the first
+	                                            ones, "file:line: ..." */
 };
 
 /* Fill *cfg with the built-in defaults (nothing resolved from a file yet). */
@@ -84,15 +88,20 @@ int pamcfg_parse_args(struct pamcfg *cfg, int argc, const char **argv,
                       char *err, size_t errlen);
 
 /*
- * Read cfg->config (root-owned, not group/other-writable) and take from it
- * every value no argument set: [daemon] socket, [totp] tokens and window,
- * [push] factors and failmode, and the [push] provider settings. Push is
+ * Read cfg->config (root-owned, not group/other-writable, at most 1 MiB)
+ * and take from it every value no argument set: [daemon] socket, [totp]
+ * tokens and window, [push] factors and failmode, and the [push] provider
+ * settings. Nothing else of the file is read, so the daemon's sections
+ * cannot stop a login. An error in a key read is not fatal either: the key
+ * keeps its built-in default and the error is counted in n_conf_errors
+ * (the first ones kept in conf_errors) for the caller to log; [push] keys
+ * that do not fit together leave push off (provider none). Push is
  * dropped from the factors when no provider is configured, unless it is
  * the only factor asked for: that is a PG_ERR_CONFIG.
  * The default config file may be missing (built-in defaults then apply);
- * a file named by config= may not. Returns 0, or the conf_load() errors
- * (PG_ERR_NOTFOUND, PG_ERR_UNSAFE_FILE, PG_ERR_IO, PG_ERR_CONFIG, ...)
- * with the reason in err; *cfg is changed only on success.
+ * a file named by config= may not. Returns 0, or the conf_load() file
+ * errors (PG_ERR_NOTFOUND, PG_ERR_UNSAFE_FILE, PG_ERR_IO, ...) with the
+ * reason in err; *cfg is changed only on success.
  */
 int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen);
 

@@ -45,6 +45,26 @@ static void log_unknown_args(const struct stage *s)
 		           s->cfg.n_unknown - PAMCFG_MAX_UNKNOWN);
 }
 
+/* Errors in the file that the module went past, with the default used:
+ * once per call, so each login's log shows why it ran on defaults. */
+static void log_conf_errors(const struct stage *s)
+{
+	char esc[PG_CONF_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < s->cfg.n_conf_errors && i < PAMCFG_MAX_CONF_ERRORS;
+	     i++)
+		pamlog_msg(s->pamh, LOG_ERR,
+		           "config error ignored, built-in default used: %s",
+		           pamlog_escape(s->cfg.conf_errors[i], 1, esc,
+		                         sizeof(esc)));
+	if (s->cfg.n_conf_errors > PAMCFG_MAX_CONF_ERRORS)
+		pamlog_msg(s->pamh, LOG_ERR,
+		           "%zu more config errors ignored, built-in defaults "
+		           "used",
+		           s->cfg.n_conf_errors - PAMCFG_MAX_CONF_ERRORS);
+}
+
 int stage_setup(struct stage *s, int argc, const char **argv)
 {
 	char err[PG_CONF_ERRLEN];
@@ -71,6 +91,7 @@ int stage_setup(struct stage *s, int argc, const char **argv)
 		stage_detail(s, "%s", err);
 		return r;
 	}
+	log_conf_errors(s);
 	daemon_req_init(&s->dr, s->cfg.socket, s->cfg.timeout_ms);
 	pamlog_debug(
 	    s->pamh, s->cfg.debug,

@@ -19,39 +19,51 @@
 
 #define PROG "phiguardctl"
 
+/*
+ * The keys of phiguard.conf each kind of command uses. Nothing else is
+ * read: a typo in the daemon's policy must not stop the very commands
+ * that inspect the daemon and reload it (phiguardd reports that typo).
+ */
+static const char *const token_keys[] = {"totp.tokens", "totp.issuer", NULL};
+static const char *const daemon_keys[] = {"daemon.socket", "daemon.user",
+                                          NULL};
+static const char *const audit_keys[] = {"daemon.socket", "daemon.user",
+                                         "audit.audit_file", NULL};
+
 static const struct command {
 	const char *name;
 	ctl_handler handler;
+	const char *const *conf_keys;
 	const char *synopsis;
 	const char *summary;
 } commands[] = {
-    {"enroll", cmd_enroll,
+    {"enroll", cmd_enroll, token_keys,
      "enroll USER [--tokens PATH] [--algorithm SHA1|SHA256|SHA512]\n"
      "              [--digits 6|8] [--period N] [--issuer NAME] "
      "[--label L]\n"
      "              [--no-qr] [--qr-style half|wide]",
      "create a TOTP token; show its otpauth URI and QR code"},
-    {"remove", cmd_remove, "remove USER [LABEL] [--tokens PATH]",
+    {"remove", cmd_remove, token_keys, "remove USER [LABEL] [--tokens PATH]",
      "remove all of USER's tokens, or the one labelled LABEL"},
-    {"list", cmd_list, "list [USER] [--tokens PATH]",
+    {"list", cmd_list, token_keys, "list [USER] [--tokens PATH]",
      "list tokens (never their secrets)"},
-    {"import", cmd_import,
+    {"import", cmd_import, token_keys,
      "import --from pam_oath FILE [--tokens PATH]\n"
      "       " PROG " import --from google-authenticator FILE USER "
      "[--tokens PATH]",
      "migrate TOTP secrets from pam_oath or google-authenticator"},
-    {"status", cmd_status, "status", "show phiguardd's status"},
-    {"unlock", cmd_unlock, "unlock USER",
+    {"status", cmd_status, daemon_keys, "status", "show phiguardd's status"},
+    {"unlock", cmd_unlock, daemon_keys, "unlock USER",
      "clear USER's lockout and failure count in phiguardd"},
-    {"check", cmd_check, "check USER SCOPE",
+    {"check", cmd_check, daemon_keys, "check USER SCOPE",
      "does USER hold SCOPE here now? (exit 0 yes, 1 no)"},
-    {"explain", cmd_explain, "explain USER",
+    {"explain", cmd_explain, daemon_keys, "explain USER",
      "show USER's groups, role, scopes and the rules behind them"},
-    {"flush", cmd_flush, "flush [USER]",
+    {"flush", cmd_flush, daemon_keys, "flush [USER]",
      "drop USER's (or every) cached directory entry"},
-    {"reload", cmd_reload, "reload",
+    {"reload", cmd_reload, daemon_keys, "reload",
      "make phiguardd re-read its configuration"},
-    {"audit", cmd_audit,
+    {"audit", cmd_audit, audit_keys,
      "audit verify [--head HEX] [--anchor HEX] [FILE...]\n"
      "       " PROG " audit show [--user USER] [--since TIME] "
      "[--until TIME]\n"
@@ -59,7 +71,7 @@ static const struct command {
      "       " PROG " audit head\n"
      "       " PROG " audit rotate",
      "verify, show or rotate the audit trail; print its head"},
-    {"alerts", cmd_alerts,
+    {"alerts", cmd_alerts, audit_keys,
      "alerts [--since TIME] [--until TIME] [--user USER] [--json] "
      "[FILE...]",
      "list the alerts in the audit trail (spraying, brute force, ...)"},
@@ -133,17 +145,21 @@ static const struct command *find_command(const char *name)
 }
 
 /*
- * Defaults, then the config file. The default file may be absent (a
- * fresh install); one named with --config must exist. As root the file
- * must be root's, as the daemon requires.
+ * Defaults, then the keys of the config file in keys. The default file
+ * may be absent (a fresh install); one named with --config must exist. As
+ * root the file must be root's, as the daemon requires. An error in a key
+ * read is fatal: an admin at the terminal is told where to fix it.
  */
-static int load_config(const char *path, int explicit, struct pg_conf *conf)
+static int load_config(const char *path, int explicit,
+                       const char *const *keys, struct pg_conf *conf)
 {
+	const struct conf_select sel = {keys, NULL, NULL};
 	char err[PG_CONF_ERRLEN];
 	int rc;
 
 	conf_defaults(conf);
-	rc = conf_load(path, geteuid() == 0, conf, err, sizeof(err));
+	rc = conf_load_select(path, geteuid() == 0, &sel, conf, err,
+	                      sizeof(err));
 	if (rc == PG_ERR_NOTFOUND && !explicit) {
 		conf_defaults(conf);
 		return 0;
@@ -202,7 +218,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
-	if (load_config(config, explicit, &conf) != 0)
+	if (load_config(config, explicit, cmd->conf_keys, &conf) != 0)
 		return CTL_EXIT_FAIL;
 	ctx.conf = &conf;
 	ctx.socket = socket != NULL ? socket : conf.socket;

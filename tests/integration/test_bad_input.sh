@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Hostile or broken input is denied cleanly: malformed answers, user names
 # that can never be enrolled (refused without asking the daemon), failing
-# conversations, bad module arguments and a bad config file.
+# conversations, bad module arguments and an unsafe config file (a typo in
+# the file is logged and costs no login).
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
 SECRET=JBSWY3DPEHPK3PXP
@@ -108,7 +109,8 @@ at_time $((NOW + 30))
 expect_rc 0 "unknown argument" -- run_pam unknownarg nurse1 auth -a "$(totp_code "$SECRET" SHA1 6 $((NOW + 30)))"
 expect_log "^unknown option 'frobnicate=1' ignored\$" "unknown argument logged"
 
-# --- config file problems: PAM_AUTHINFO_UNAVAIL before any prompt.
+# --- an unusable config file (missing, unsafe, too large):
+# PAM_AUTHINFO_UNAVAIL before any prompt.
 bad_config() {
 	expect_rc 1 "config: $1" -- run_pam badconf nurse1 auth -a "$code"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "config: $1"
@@ -127,10 +129,16 @@ chmod 0644 "$T/bad.conf"
 chown 65534 "$T/bad.conf"
 bad_config "owned by another user"
 chown 0 "$T/bad.conf"
-printf '[totp]\nwindow = 42\n' >"$T/bad.conf"
-bad_config "window out of range"
-printf '[nonsense]\n' >"$T/bad.conf"
-bad_config "unknown section"
+head -c 1048577 /dev/zero | tr '\0' '#' >"$T/bad.conf"
+bad_config "larger than 1 MiB"
+# A typo inside the file costs no login: a key the module reads is logged
+# and keeps its default, the rest is phiguardd's to refuse.
+sed 's/^window = .*/window = 42/' "$CONF" >"$T/bad.conf"
+printf '[nonsense]\nfrob = 1\n' >>"$T/bad.conf"
+at_time $((NOW + 60))
+expect_rc 0 "config typo" -- run_pam badconf nurse1 auth -a "$(totp_code "$SECRET" SHA1 6 $((NOW + 60)))"
+expect_log "^config error ignored, built-in default used: $T/bad\.conf:[0-9]+: window: out of range \(0\.\.10\)\$" "config typo: logged"
+expect_no_log 'nonsense' "config typo: a section the module does not read"
 ln -s "$CONF" "$T/link.conf"
 echo "auth required $PAM_MODULE config=$T/link.conf" >"$PAMD/badconf"
 bad_config "a symlink"

@@ -205,9 +205,11 @@ static void test_quotes_and_comments(void **state)
 	                       "; another\n"
 	                       "\n"
 	                       "   \t\n"
-	                       "  [totp]   # section comment\n"
-	                       "\tissuer=\"My Org # 1\"  ; trailing\n"
-	                       "  window\t=\t2 # two steps\n"),
+	                       "  # indented comment\n"
+	                       "  [totp]\n"
+	                       "\t; indented too\n"
+	                       "\tissuer=\"My Org # 1\"  \n"
+	                       "  window\t=\t2\n"),
 	                 0);
 	assert_string_equal(conf.issuer, "My Org # 1");
 	assert_int_equal(conf.window, 2);
@@ -222,11 +224,53 @@ static void test_quotes_and_comments(void **state)
 	assert_string_equal(conf.issuer, "say \"hi\"");
 	assert_int_equal(parse("[ totp ]\nissuer = x\n"), 0);
 	assert_string_equal(conf.issuer, "x");
+	/* Quoted, a '#' belongs to the value. */
+	assert_int_equal(parse("[role a]\ngroup = \"Team #5\"\nscopes = s\n"),
+	                 0);
+	assert_string_equal(conf_role_group(&conf, &conf.roles[0], 0),
+	                    "Team #5");
 
 	expect_error("[totp]\nissuer = \"open\n",
 	             "t.conf:2: issuer: missing closing quote");
 	expect_error("[totp]\nissuer = \"a\" b\n",
 	             "t.conf:2: issuer: junk after closing quote");
+}
+
+/*
+ * There are no inline comments. These used to be cut at the comment
+ * ("Team #5" became "Team", which could name another group); now each is
+ * an error, so nothing is silently cut or silently kept.
+ */
+static void test_no_inline_comments(void **state)
+{
+	expect_error("[role a]\ngroup = Team #5\nscopes = s\n",
+	             "t.conf:2: group: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nwindow = 2 # two steps\n",
+	             "t.conf:2: window: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nissuer = a\t;b\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if ';' "
+	             "belongs to it");
+	/* A value cannot start with one either, blank or not before it. */
+	expect_error("[totp]\nissuer = #1\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if '#' "
+	             "belongs to it");
+	expect_error("[totp]\nissuer=;1\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line, or quote the value if ';' "
+	             "belongs to it");
+	/* Nor after a closing quote or a header. */
+	expect_error("[totp]\nissuer = \"My Org\"  ; trailing\n",
+	             "t.conf:2: issuer: inline comments are not allowed: put "
+	             "the comment on its own line");
+	expect_error("[totp]   # section comment\n",
+	             "t.conf:1: [totp]   # section comment: inline comments "
+	             "are not allowed: put the comment on its own line");
 }
 
 #define LDAP_OK "[ldap]\nuri = ldap://a ldap://b\nbase = dc=x\n"
@@ -450,9 +494,11 @@ static void test_dump_round_trip(void **state)
 	/* Values that need quoting survive too. */
 	snprintf(orig.issuer, sizeof(orig.issuer), " Org #1 ; x ");
 	snprintf(orig.user, sizeof(orig.user), "a\"b#c");
+	snprintf(orig.hostname, sizeof(orig.hostname), "#h");
 	orig.window = 0;
 	text = dump(&orig, &len);
 	assert_non_null(strstr(text, "issuer = \" Org #1 ; x \"\n"));
+	assert_non_null(strstr(text, "hostname = \"#h\"\n"));
 	assert_non_null(strstr(text, "pidfile = \"\"\n"));
 	assert_non_null(strstr(text, "user = a\"b#c\n"));
 	/* No [ldap] in, none out: a dump must not switch the directory on. */
@@ -689,6 +735,283 @@ static void test_detect(void **state)
 	             "t.conf:1: alert_webhook_proxy: must not contain blanks");
 }
 
+/* ---- conf_parse_select: what one program reads */
+
+/* What phiguardctl's daemon commands and the PAM module read. */
+static const char *const ctl_keys[] = {"daemon.socket", "daemon.user", NULL};
+static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
+                                          "totp.window", "push", NULL};
+
+/* The warnings a reader that goes on was given. */
+static struct {
+	unsigned n;
+	char msg[8][PG_CONF_ERRLEN];
+} warns;
+
+static void collect(void *arg, const char *msg)
+{
+	(void)arg;
+	if (warns.n < 8)
+		snprintf(warns.msg[warns.n], sizeof(warns.msg[0]), "%s", msg);
+	warns.n++;
+}
+
+static int parse_sel(const char *text, const char *const *keys, int go_on)
+{
+	struct conf_select sel = {keys, go_on ? collect : NULL, NULL};
+
+	conf_defaults(&conf);
+	memset(&warns, 0, sizeof(warns));
+	err[0] = '\0';
+	return conf_parse_select("t.conf", text, strlen(text), &sel, &conf,
+	                         err, sizeof(err));
+}
+
+/* Everything phiguardd would refuse, outside the keys a reader reads. */
+#define BROKEN_ELSEWHERE                                                       \
+	"max_clients = 0\n"                                                    \
+	"frob = 1\n"                                                           \
+	"state_dir = relative\n"                                               \
+	"hostname = a # b\n"                                                   \
+	"socket_path /x\n"                                                     \
+	"[ldap]\nuri = ldap://a\nbse = dc=x\nbase = dc=x # c\n"               \
+	"[cache]\nttl = forever\n"                                             \
+	"[scopes]\nnurses = phi.read\n"                                        \
+	"[role Nurse]\ngroup = Team #5\n"                                      \
+	"[role a\nfoo\n"                                                       \
+	"[role b]\nscope = x\ngroup = \"open\n"                                \
+	"[detect] # alerts\n\x01\n"                                            \
+	"[rol c]\n"
+
+static void test_select_skips_the_rest(void **state)
+{
+	static struct pg_conf full;
+	static const char good[] = "[daemon]\nsocket = /run/x.sock\n"
+	                           "user = pg\nmax_clients = 9\n"
+	                           "[totp]\ntokens = /t\nwindow = 3\n"
+	                           "lockout = 60\n" LDAP_OK ROLE_OK;
+
+	(void)state;
+	/* Lines before any header belong to no section read. */
+	assert_int_equal(parse_sel("socket = /before\n[daemon]\n"
+	                           "socket = /run/x.sock\n" BROKEN_ELSEWHERE,
+	                           ctl_keys, 0),
+	                 0);
+	assert_string_equal(conf.socket, "/run/x.sock");
+	assert_int_equal(conf.max_clients, 64);
+	assert_string_equal(conf.hostname, "");
+	assert_int_equal(conf.ldap, 0);
+	assert_int_equal(conf.nroles, 0);
+	/* The same with a reader that goes on: nothing to report. */
+	assert_int_equal(parse_sel("[daemon]\nsocket = /run/x.sock\n"
+	                           BROKEN_ELSEWHERE "[push]\nfactors = totp\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 0);
+	assert_string_equal(conf.socket, "/run/x.sock");
+	assert_string_equal(conf.factors, "totp");
+	/* The daemon refuses it all. */
+	expect_error("[daemon]\n" BROKEN_ELSEWHERE,
+	             "t.conf:2: max_clients: out of range (1..4096)");
+	/* A good file: the keys read are what the whole parse gives. */
+	conf_defaults(&full);
+	assert_int_equal(conf_parse("t.conf", good, strlen(good), &full, err,
+	                            sizeof(err)),
+	                 0);
+	assert_int_equal(parse_sel(good, module_keys, 0), 0);
+	assert_string_equal(conf.socket, full.socket);
+	assert_string_equal(conf.tokens, full.tokens);
+	assert_int_equal(conf.window, full.window);
+	assert_int_equal(conf.lockout, 900);
+	assert_string_equal(conf.user, "");
+}
+
+static void test_select_strict(void **state)
+{
+	(void)state;
+	/* An error in a key read still fails a strict reader. */
+	assert_int_equal(parse_sel("[daemon]\nsocket = run.sock\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "t.conf:2: socket: must be an absolute path");
+	assert_int_equal(parse_sel("[daemon]\nuser = a\nuser = b\n", ctl_keys,
+	                           0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err,
+	                    "t.conf:3: user: duplicate key (first set on line 2)");
+	assert_int_equal(parse_sel("[daemon]\nsocket /x\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "t.conf:2: socket: expected \"key = value\"");
+	assert_int_equal(parse_sel("[daemon]\nsocket = /x # y\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_int_equal(parse_sel("[daemon]\nsocket = /x\x01\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err,
+	                    "t.conf:2: (line): control character at column 12");
+	/* A broken header of a section read is not skipped in silence. */
+	assert_int_equal(parse_sel("[daemon\nsocket = /x\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "t.conf:1: [daemon: missing ']'");
+	assert_int_equal(parse_sel("[daemon] # d\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_int_equal(parse_sel("[ daemon x]\n", ctl_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "t.conf:1: [ daemon x]: [daemon] takes no name");
+	/* A section read whole: unknown keys and cross-key rules count. */
+	assert_int_equal(parse_sel("[push]\nfailmod = safe\n", module_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err, "t.conf:2: failmod: unknown key in [push]");
+	assert_int_equal(parse_sel("[push]\nprovider = duo\n", module_keys, 0),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(
+	    err, "t.conf:1: provider: duo needs host, ikey and skey_file");
+	/* ... not when only some of its keys are read. */
+	{
+		static const char *const some_push[] = {"push.factors", NULL};
+
+		assert_int_equal(parse_sel("[push]\nprovider = duo\nfrob = 1\n"
+		                           "factors = totp\n",
+		                           some_push, 0),
+		                 0);
+		assert_string_equal(conf.factors, "totp");
+		assert_string_equal(conf.provider, "none");
+	}
+	/* [ldap] read without [role]: nothing to check the roles against. */
+	{
+		static const char *const ldap_only[] = {"ldap", NULL};
+
+		assert_int_equal(parse_sel(LDAP_OK, ldap_only, 0), 0);
+		assert_int_equal(conf.ldap, 1);
+		assert_int_equal(parse_sel("[ldap]\nbase = dc=x\n", ldap_only,
+		                           0),
+		                 PG_ERR_CONFIG);
+		assert_string_equal(err, "t.conf:1: uri: required in [ldap]");
+	}
+}
+
+static void test_select_bad_lists(void **state)
+{
+	static const char *const unknown_section[] = {"daemon", "polcy", NULL};
+	static const char *const unknown_key[] = {"daemon.sockett", NULL};
+	static const char *const role_key[] = {"role.group", NULL};
+	static const char *const ldap[] = {"ldap", NULL};
+	static const char *const role[] = {"role", NULL};
+	static const char *const ldap_key[] = {"ldap.uri", NULL};
+	struct conf_select nokeys = {NULL, NULL, NULL};
+
+	(void)state;
+	assert_int_equal(parse_sel("", unknown_section, 0), PG_ERR_INVAL);
+	assert_int_equal(parse_sel("", unknown_key, 0), PG_ERR_INVAL);
+	assert_int_equal(parse_sel("", role_key, 0), PG_ERR_INVAL);
+	assert_int_equal(parse_sel("", ldap, 0), 0);
+	assert_int_equal(parse_sel("", role, 0), 0);
+	/* Falling back to defaults makes no sense for these. */
+	assert_int_equal(parse_sel("", ldap, 1), PG_ERR_INVAL);
+	assert_int_equal(parse_sel("", role, 1), PG_ERR_INVAL);
+	assert_int_equal(parse_sel("", ldap_key, 1), PG_ERR_INVAL);
+	assert_int_equal(conf_parse_select("t.conf", "", 0, &nokeys, &conf,
+	                                   err, sizeof(err)),
+	                 PG_ERR_INVAL);
+}
+
+#define DUO_PUSH_KEYS                                                          \
+	"provider = duo\nhost = h\nikey = i\nskey_file = /k\n"
+
+static void test_select_goes_on(void **state)
+{
+	(void)state;
+	/* Each broken key read is reported and keeps its default. */
+	assert_int_equal(parse_sel("[daemon]\nsocket = run.sock\n"
+	                           "[totp]\ntokens = /t\nwindow = 99\n"
+	                           "[push]\nfailmode = open\nfactors = totp\n"
+	                           "frob = 1\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 4);
+	assert_string_equal(warns.msg[0],
+	                    "t.conf:2: socket: must be an absolute path");
+	assert_string_equal(warns.msg[1],
+	                    "t.conf:5: window: out of range (0..10)");
+	assert_string_equal(warns.msg[2],
+	                    "t.conf:7: failmode: not one of the allowed words");
+	assert_string_equal(warns.msg[3],
+	                    "t.conf:9: frob: unknown key in [push]");
+	assert_string_equal(conf.socket, PG_DEFAULT_SOCKET);
+	assert_string_equal(conf.tokens, "/t");
+	assert_int_equal(conf.window, 1);
+	assert_string_equal(conf.failmode, "secure");
+	assert_string_equal(conf.factors, "totp");
+	/* A key set twice, or broken and then set again: the default. */
+	assert_int_equal(parse_sel("[totp]\nwindow = 3\nwindow = 4\n"
+	                           "[push]\nfailmode = safe # x\n"
+	                           "failmode = safe\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 3);
+	assert_int_equal(conf.window, 1);
+	assert_string_equal(conf.failmode, "secure");
+	assert_string_equal(
+	    warns.msg[2], "t.conf:6: failmode: duplicate key (first set on "
+	                  "line 5)");
+	/* A broken header of a section read: reported, its lines skipped. */
+	assert_int_equal(parse_sel("[push] # the phone\nfailmode = safe\n"
+	                           "[totp]\nwindow = 2\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 1);
+	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.window, 2);
+	/* [push] keys that do not fit together: push is switched off. */
+	assert_int_equal(parse_sel("[push]\nprovider = duo\nhost = h\n"
+	                           "proxy = \"http://a b\"\nfailmode = safe\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 1);
+	assert_string_equal(warns.msg[0], "t.conf:1: proxy: must not contain "
+	                                  "blanks");
+	assert_string_equal(conf.provider, "none");
+	assert_string_equal(conf.proxy, "");
+	assert_string_equal(conf.host, "h");
+	assert_string_equal(conf.failmode, "safe");
+	/* So is a [push] with any error: without its CA file the push
+	 * would trust every CA of the system store. */
+	assert_int_equal(parse_sel("[push]\nca_file = ca.pem\n" DUO_PUSH_KEYS
+	                           "[push]\nproxy = http://p:3128\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 1);
+	assert_string_equal(warns.msg[0],
+	                    "t.conf:2: ca_file: must be an absolute path");
+	assert_string_equal(conf.provider, "none");
+	assert_string_equal(conf.proxy, "");
+	assert_string_equal(conf.ca_file, "");
+	/* ... or a broken second [push] header, whose keys were lost. */
+	assert_int_equal(parse_sel("[push]\n" DUO_PUSH_KEYS
+	                           "[push] ; CA\nca_file = /ca.pem\n",
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 1);
+	assert_string_equal(conf.provider, "none");
+	/* The same file without the error: push on. */
+	assert_int_equal(parse_sel("[push]\nca_file = /ca.pem\n" DUO_PUSH_KEYS,
+	                           module_keys, 1),
+	                 0);
+	assert_int_equal(warns.n, 0);
+	assert_string_equal(conf.provider, "duo");
+	/* [detect] likewise: the webhook is switched off. */
+	{
+		static const char *const detect[] = {"detect", NULL};
+
+		assert_int_equal(
+		    parse_sel("[detect]\nalert_webhook = http://x/\n"
+		              "spray_users = 3\n",
+		              detect, 1),
+		    0);
+		assert_int_equal(warns.n, 1);
+		assert_string_equal(conf.alert_webhook, "");
+		assert_int_equal(conf.spray_users, 3);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +1022,7 @@ int main(void)
 	    cmocka_unit_test(test_ranges),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_quotes_and_comments),
+	    cmocka_unit_test(test_no_inline_comments),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_line_handling),
 	    cmocka_unit_test(test_error_buffer),
@@ -707,6 +1031,10 @@ int main(void)
 	    cmocka_unit_test(test_roles),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_load_owner),
+	    cmocka_unit_test(test_select_skips_the_rest),
+	    cmocka_unit_test(test_select_strict),
+	    cmocka_unit_test(test_select_bad_lists),
+	    cmocka_unit_test(test_select_goes_on),
 	};
 
 	return cmocka_run_group_tests(tests, tu_setup_tmpdir, tu_teardown_tmpdir);

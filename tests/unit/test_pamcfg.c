@@ -425,14 +425,6 @@ static void test_resolve_bad_file(void **state)
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
 	before = cfg;
 
-	tu_write_file(conf_path, "[totp]\nwindow = 99\n", 0644);
-	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
-	assert_non_null(strstr(err, "window"));
-	assert_memory_equal(&cfg, &before, sizeof(cfg));
-
-	tu_write_file(conf_path, "[totp]\nfrobnicate = 1\n", 0644);
-	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
-
 	/* Anyone who can write the file could point the module at their
 	 * own daemon socket. */
 	tu_write_file(conf_path, "[totp]\nwindow = 2\n", 0666);
@@ -446,6 +438,91 @@ static void test_resolve_bad_file(void **state)
 	snprintf(cfg.config, sizeof(cfg.config), "%s", link);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
+}
+
+/*
+ * A typo in the file costs no login: the daemon's sections are not read,
+ * and a broken key of the module's own falls back to its default, with
+ * the error kept for the log.
+ */
+static void test_resolve_broken_keys(void **state)
+{
+	struct pamcfg cfg;
+	char arg[160], want[256], err[256] = "";
+	const char *argv[1] = {arg};
+
+	need_root();
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
+	/* Before the fix, this refused every login: PG_ERR_CONFIG. */
+	tu_write_file(conf_path,
+	              "[daemon]\nsocket = /run/x.sock\nmax_clients = 0\n"
+	              "[ldap]\nuri = ldap://a\nfrob = 1\n"
+	              "[role nurse]\ngroup = Team #5\n"
+	              "[totp]\nfrobnicate = 1\nwindow = 2\n",
+	              0644);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_conf_errors, 0);
+	assert_string_equal(cfg.socket, "/run/x.sock");
+	assert_int_equal(cfg.window, 2);
+
+	tu_write_file(conf_path,
+	              "[totp]\nwindow = 99\ntokens = /t\n[daemon]\n"
+	              "socket = run.sock\n",
+	              0644);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.window, 1);
+	assert_string_equal(cfg.tokens, "/t");
+	assert_string_equal(cfg.socket, PG_DEFAULT_SOCKET);
+	assert_int_equal(cfg.n_conf_errors, 2);
+	snprintf(want, sizeof(want), "%s:2: window: out of range (0..10)",
+	         conf_path);
+	assert_string_equal(cfg.conf_errors[0], want);
+	snprintf(want, sizeof(want), "%s:5: socket: must be an absolute path",
+	         conf_path);
+	assert_string_equal(cfg.conf_errors[1], want);
+
+	/* All are counted, the first ones kept. */
+	tu_write_file(conf_path,
+	              "[totp]\nwindow = a\nwindow = b\nwindow = c\n"
+	              "window = d\nwindow = e\nwindow = f\n",
+	              0644);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_conf_errors, 6);
+	assert_non_null(strstr(cfg.conf_errors[3], ":5: window: duplicate"));
+}
+
+static void test_resolve_broken_push(void **state)
+{
+	struct pamcfg cfg, before;
+	char arg[160], err[256] = "";
+	const char *argv[1] = {arg};
+	const char *only_push[] = {arg, "factors=push"};
+
+	need_root();
+	snprintf(arg, sizeof(arg), "config=%s", conf_path);
+	/* A [push] with an error is off; TOTP goes on. */
+	tu_write_file(conf_path,
+	              "[push]\nprovider = duo\nhost = localhost:8443\n"
+	              "ikey = DIX\nskey_file = /etc/k\nca_file = ca.pem\n"
+	              "failmode = safe\n",
+	              0644);
+	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_conf_errors, 1);
+	assert_int_equal(cfg.push.provider, PUSH_NONE);
+	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP);
+	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SAFE);
+	/* Push alone then has nothing to offer: refused, as without a
+	 * provider, and *cfg untouched. */
+	assert_int_equal(
+	    parse(&cfg, ARGC(only_push), only_push, err, sizeof(err)), 0);
+	before = cfg;
+	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "factors=push"));
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
 }
 
 int main(void)
@@ -465,6 +542,10 @@ int main(void)
 	    cmocka_unit_test(test_null_argv_entry),
 	    cmocka_unit_test(test_factors_failmode),
 	    cmocka_unit_test_setup_teardown(test_resolve_push, setup_dir,
+	                                    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_resolve_broken_keys, setup_dir,
+	                                    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_resolve_broken_push, setup_dir,
 	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_resolve_missing_default,
 	                                    setup_dir, tu_teardown_tmpdir),
