@@ -92,7 +92,7 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 		st.reason = az.reason;
 		stage_detail(&st, "source=%s",
 		             az.source[0] != '\0' ? az.source : "-");
-		conv_tell(pamh, flags, PAM_ERROR_MSG, deny_text(az.reason));
+		stage_tell(&st, PAM_ERROR_MSG, deny_text(az.reason));
 		r = PG_ERR_AUTH;
 		goto out;
 	}
@@ -107,6 +107,6 @@ out:
 	pam_rc = stage_finish(&st, RESULT_ACCOUNT, ACCOUNT_EVENT, r);
 	if (pam_rc != PAM_SUCCESS && pam_rc != PAM_IGNORE &&
 	    strcmp(st.reason, "daemon") == 0)
-		conv_tell(pamh, flags, PAM_ERROR_MSG, MSG_DAEMON);
+		stage_tell(&st, PAM_ERROR_MSG, MSG_DAEMON);
 	return pam_rc;
 }

@@ -28,6 +28,11 @@
 /* One prompt for both factors: a code, or nothing for a push. */
 #define AUTH_BOTH_PROMPT                                                       \
 	"Verification code (or press Enter for a push to your phone): "
+/* What the person reads; keep in step with pam_phiguard(8). Without it an
+ * outage looks like a mistyped password. */
+#define MSG_UNAVAILABLE                                                        \
+	"The second-factor service is not available on this terminal. Call "   \
+	"the help desk."
 
 struct auth {
 	struct stage st; /* st.reason also goes to the daemon's REPORT */
@@ -53,7 +58,7 @@ static void tell_locked(struct auth *a, int64_t until)
 		snprintf(msg, sizeof(msg),
 		         "Too many failed verification attempts: this account "
 		         "is locked.");
-	conv_tell(a->st.pamh, a->st.flags, PAM_ERROR_MSG, msg);
+	stage_tell(&a->st, PAM_ERROR_MSG, msg);
 }
 
 /* Push suspended by the daemon (push fatigue): TOTP only, logged. */
@@ -305,6 +310,11 @@ int auth_authenticate(pam_handle_t *pamh, int flags, int argc,
 			result = "success";
 	}
 	stage_log(&a.st, AUTH_EVENT, pam_rc, result);
+	/* Not the person's doing (daemon, config, token store): they can
+	 * only call for help, and must not think their password wrong. */
+	if (!a.st.told &&
+	    (pam_rc == PAM_AUTHINFO_UNAVAIL || pam_rc == PAM_SERVICE_ERR))
+		stage_tell(&a.st, PAM_ERROR_MSG, MSG_UNAVAILABLE);
 
 	secret_strfree(a.answer);
 	secret_wipe(a.code, sizeof(a.code));

@@ -454,6 +454,10 @@ expect_rc() {
 	return 0
 }
 
+# The line a person gets when the second factor cannot be checked at all
+# (daemon, configuration, token store), as pamdrive prints it.
+MSG_UNAVAIL='^error: The second-factor service is not available on this terminal\. Call the help desk\.$'
+
 # expect_out PATTERN DESCRIPTION: $OUT must match the grep -E pattern.
 expect_out() {
 	grep -Eq -- "$1" "$OUT" || fail "$2: no line matching '$1' in output"
