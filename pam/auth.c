@@ -28,11 +28,13 @@
 /* One prompt for both factors: a code, or nothing for a push. */
 #define AUTH_BOTH_PROMPT                                                       \
 	"Verification code (or press Enter for a push to your phone): "
-/* What the person reads; keep in step with pam_phiguard(8). Without it an
- * outage looks like a mistyped password. */
+/* What the person reads; keep in step with pam_phiguard(8). Without them
+ * an outage or a used code looks like a mistyped password. */
 #define MSG_UNAVAILABLE                                                        \
 	"The second-factor service is not available on this terminal. Call "   \
 	"the help desk."
+#define MSG_REPLAY                                                             \
+	"This code was already used. Wait for the next code and try again."
 
 struct auth {
 	struct stage st; /* st.reason also goes to the daemon's REPORT */
@@ -233,6 +235,8 @@ static int totp_factor(struct auth *a, int r)
 	}
 	if (r != 0 && until != 0)
 		tell_locked(a, until);
+	else if (r == PG_ERR_REPLAY)
+		stage_tell(&a->st, PAM_ERROR_MSG, MSG_REPLAY);
 	return r;
 }
 
