@@ -13,11 +13,12 @@ BUILD="build-essential autoconf autoconf-archive automake libtool pkg-config
 	libjansson-dev libqrencode-dev"
 
 # Tests: cmocka, the real PAM stack through pam_wrapper, an independent TOTP
-# generator, a directory server, the sanitizer/fuzzer runtimes, and the
-# small tools the test scripts use.
+# generator, a directory server, the sanitizer/fuzzer runtimes, sudo (its
+# own PAM service file and binary, run as a local user's through
+# uid_wrapper), and the small tools the test scripts use.
 TEST="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
 	faketime slapd ldap-utils openssl curl valgrind clang libclang-rt-14-dev
-	python3 procps util-linux man-db systemd"
+	python3 procps util-linux man-db systemd sudo libuid-wrapper"
 
 missing=""
 for pkg in $BUILD $TEST; do

@@ -37,6 +37,30 @@ static const struct {
      "confirmed. Try again or call the help desk."},
 };
 
+/*
+ * Through these services a person takes on another account's rights, and
+ * is refused for having no role mostly as an administrator, who needs to
+ * hear the way out: the exemption group of contrib/pam-configs/phiguard.
+ */
+static const struct {
+	const char *service;
+	const char *program;
+} admin_services[] = {
+    {"sudo", "sudo"},
+    {"sudo-i", "sudo"},
+    {"su", "su"},
+    {"su-l", "su"},
+};
+
+/* The daemon's reasons that mean "no role for this person here". */
+static const char *const no_role_reasons[] = {"no-rule", "terminal",
+                                              "unknown-user"};
+
+#define MSG_NO_ROLE_ADMIN                                                      \
+	"You have no PHI access role on this terminal, so phiguard refuses "   \
+	"%s. Ask IT to add you to a role group, or use an administrator "      \
+	"account in the group phiguard-exempt."
+
 #define MSG_OTHER                                                              \
 	"Your access to patient data could not be confirmed. Call the help "   \
 	"desk."
@@ -44,11 +68,41 @@ static const struct {
 	"The access service is not available and your access could not be "    \
 	"confirmed. Try again or call the help desk."
 
-static const char *deny_text(const char *reason)
+#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The program behind an administration service, or NULL. */
+static const char *admin_program(const char *service)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(deny_msgs) / sizeof(deny_msgs[0]); i++)
+	for (i = 0; i < N_ELEM(admin_services); i++)
+		if (strcmp(admin_services[i].service, service) == 0)
+			return admin_services[i].program;
+	return NULL;
+}
+
+static int no_role(const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < N_ELEM(no_role_reasons); i++)
+		if (strcmp(no_role_reasons[i], reason) == 0)
+			return 1;
+	return 0;
+}
+
+/* The refusal in words for this service; buf holds a composed one. */
+static const char *deny_text(const char *reason, const char *service,
+                             char *buf, size_t len)
+{
+	const char *program = admin_program(service);
+	size_t i;
+
+	if (program != NULL && no_role(reason)) {
+		snprintf(buf, len, MSG_NO_ROLE_ADMIN, program);
+		return buf;
+	}
+	for (i = 0; i < N_ELEM(deny_msgs); i++)
 		if (strcmp(deny_msgs[i].reason, reason) == 0)
 			return deny_msgs[i].text;
 	return MSG_OTHER;
@@ -77,6 +131,7 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 {
 	struct stage st;
 	struct daemon_authz az;
+	char msg[256];
 	int r, pam_rc;
 
 	stage_init(&st, pamh, flags);
@@ -94,7 +149,8 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 		st.reason = az.reason;
 		stage_detail(&st, "source=%s",
 		             az.source[0] != '\0' ? az.source : "-");
-		conv_tell(pamh, flags, PAM_ERROR_MSG, deny_text(az.reason));
+		stage_tell(&st, PAM_ERROR_MSG,
+		           deny_text(az.reason, st.it.service, msg, sizeof(msg)));
 		r = PG_ERR_AUTH;
 		goto out;
 	}
@@ -109,6 +165,6 @@ out:
 	pam_rc = stage_finish(&st, RESULT_ACCOUNT, ACCOUNT_EVENT, r);
 	if (pam_rc != PAM_SUCCESS && pam_rc != PAM_IGNORE &&
 	    strcmp(st.reason, "daemon") == 0)
-		conv_tell(pamh, flags, PAM_ERROR_MSG, MSG_DAEMON);
+		stage_tell(&st, PAM_ERROR_MSG, MSG_DAEMON);
 	return pam_rc;
 }

@@ -28,6 +28,13 @@
 /* One prompt for both factors: a code, or nothing for a push. */
 #define AUTH_BOTH_PROMPT                                                       \
 	"Verification code (or press Enter for a push to your phone): "
+/* What the person reads; keep in step with pam_phiguard(8). Without them
+ * an outage or a used code looks like a mistyped password. */
+#define MSG_UNAVAILABLE                                                        \
+	"The second-factor service is not available on this terminal. Call "   \
+	"the help desk."
+#define MSG_REPLAY                                                             \
+	"This code was already used. Wait for the next code and try again."
 
 struct auth {
 	struct stage st; /* st.reason also goes to the daemon's REPORT */
@@ -37,23 +44,48 @@ struct auth {
 	unsigned factors; /* PAMCFG_FACTOR_* offered to this user now */
 };
 
-static void tell_locked(struct auth *a, int64_t until)
+/* " until HH:MM UTC", or "" when the daemon gave no usable time. */
+static void until_text(int64_t until, char *buf, size_t len)
 {
-	char msg[128], hm[8];
+	char hm[8];
 	time_t t = (time_t)until;
 	struct tm tm;
 
+	buf[0] = '\0';
 	if (until > 0 && gmtime_r(&t, &tm) != NULL &&
 	    strftime(hm, sizeof(hm), "%H:%M", &tm) > 0)
+		snprintf(buf, len, " until %s UTC", hm);
+}
+
+/*
+ * A lock, told as what it is: of the account (its failures), or of the
+ * place the login comes from ([detect] spray_block: failures for several
+ * accounts from there), which the person can do nothing about but call.
+ * The daemon's source is the remote host, else the terminal.
+ */
+static void tell_lock(struct auth *a, int64_t until, int source)
+{
+	char msg[192], when[32];
+
+	until_text(until, when, sizeof(when));
+	if (source)
 		snprintf(msg, sizeof(msg),
-		         "Too many failed verification attempts: this account "
-		         "is locked until %s UTC.",
-		         hm);
+		         "Logins %s are blocked%s after failed verification "
+		         "attempts for several accounts. Call the help desk.",
+		         a->st.it.rhost[0] != '\0' ? "from this address"
+		                                   : "at this terminal",
+		         when);
 	else
 		snprintf(msg, sizeof(msg),
 		         "Too many failed verification attempts: this account "
-		         "is locked.");
-	conv_tell(a->st.pamh, a->st.flags, PAM_ERROR_MSG, msg);
+		         "is locked%s.",
+		         when);
+	stage_tell(&a->st, PAM_ERROR_MSG, msg);
+}
+
+static void tell_locked(struct auth *a, int64_t until)
+{
+	tell_lock(a, until, 0);
 }
 
 /* Push suspended by the daemon (push fatigue): TOTP only, logged. */
@@ -85,8 +117,8 @@ static int preauth(struct auth *a)
 	if (ds.locked_until != 0) {
 		/* No prompt: a locked user must not be able to keep
 		 * guessing, and a right code would not help anyway. */
-		tell_locked(a, ds.locked_until);
-		a->st.reason = "locked";
+		tell_lock(a, ds.locked_until, ds.source_blocked);
+		a->st.reason = ds.source_blocked ? "source-blocked" : "locked";
 		return PG_ERR_LOCKED;
 	}
 	a->factors = a->st.cfg.factors;
@@ -181,19 +213,21 @@ static int totp_factor(struct auth *a, int r)
 {
 	uint64_t step_start = 0;
 	int64_t until = 0;
-	int rr;
+	int rr, source = 0;
 
 	if (r == 0 && (r = check_code(a, &step_start)) == 0) {
 		pamlog_debug(a->st.pamh, a->st.cfg.debug,
 		             "code matches the step starting at %llu",
 		             (unsigned long long)step_start);
-		r = daemon_claim(&a->st.dr, &a->st.it, step_start, &until);
+		r = daemon_claim(&a->st.dr, &a->st.it, step_start, &until,
+		                 &source);
 		if (r == PG_ERR_REPLAY) {
 			a->st.reason = "replay";
 		} else if (r == PG_ERR_LOCKED) {
-			/* Locked since PREAUTH by a parallel attempt. */
-			tell_locked(a, until);
-			a->st.reason = "locked";
+			/* Locked (or the source blocked) since PREAUTH by
+			 * a parallel attempt. */
+			tell_lock(a, until, source);
+			a->st.reason = source ? "source-blocked" : "locked";
 			return r;
 		} else if (r == PG_ERR_INVAL) {
 			/* The step starts too far ahead of the daemon's
@@ -228,6 +262,8 @@ static int totp_factor(struct auth *a, int r)
 	}
 	if (r != 0 && until != 0)
 		tell_locked(a, until);
+	else if (r == PG_ERR_REPLAY)
+		stage_tell(&a->st, PAM_ERROR_MSG, MSG_REPLAY);
 	return r;
 }
 
@@ -305,6 +341,11 @@ int auth_authenticate(pam_handle_t *pamh, int flags, int argc,
 			result = "success";
 	}
 	stage_log(&a.st, AUTH_EVENT, pam_rc, result);
+	/* Not the person's doing (daemon, config, token store): they can
+	 * only call for help, and must not think their password wrong. */
+	if (!a.st.told &&
+	    (pam_rc == PAM_AUTHINFO_UNAVAIL || pam_rc == PAM_SERVICE_ERR))
+		stage_tell(&a.st, PAM_ERROR_MSG, MSG_UNAVAILABLE);
 
 	secret_strfree(a.answer);
 	secret_wipe(a.code, sizeof(a.code));

@@ -74,7 +74,7 @@ static int tell_sent(struct stage *st, struct push *p)
 	         p->res.device[0] == '\0' && p->res.message[0] != '\0' ? " "
 	                                                              : "",
 	         p->res.device[0] == '\0' ? p->res.message : "");
-	conv_tell(st->pamh, st->flags, PAM_TEXT_INFO, msg);
+	stage_tell(st, PAM_TEXT_INFO, msg);
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static void tell_result(struct stage *st, const struct push *p, int fallback)
 		         push_provider_name(p->cfg->provider), p->res.message);
 	else
 		snprintf(msg, sizeof(msg), "%s", what);
-	conv_tell(st->pamh, st->flags, style, msg);
+	stage_tell(st, style, msg);
 }
 
 /* One line per push: provider, outcome, latency, reason. */

@@ -76,7 +76,11 @@ out:
 
 void conv_tell(pam_handle_t *pamh, int flags, int style, const char *text)
 {
-	if (flags & PAM_SILENT)
+	/* sudo passes PAM_SILENT to pam_authenticate and pam_acct_mgmt
+	 * whatever happens, and prints every message its conversation gets
+	 * all the same: honouring the flag for a refusal would leave the
+	 * person with "Sorry, try again" and no way to tell why. */
+	if ((flags & PAM_SILENT) && style != PAM_ERROR_MSG)
 		return;
 	(void)pam_prompt(pamh, style, NULL, "%s", text);
 }

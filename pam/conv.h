@@ -38,8 +38,10 @@ int conv_ask(pam_handle_t *pamh, const char *prompt, char **answer);
 int conv_authtok(pam_handle_t *pamh, char **answer);
 
 /*
- * Show text as PAM_ERROR_MSG (style) or PAM_TEXT_INFO, unless flags has
- * PAM_SILENT. Best effort: a failing conversation changes no outcome.
+ * Show text as PAM_ERROR_MSG (style) or PAM_TEXT_INFO. PAM_SILENT in flags
+ * drops PAM_TEXT_INFO only: an error message says why the person is
+ * refused and what to do, and is always sent. Best effort: a failing
+ * conversation changes no outcome.
  */
 void conv_tell(pam_handle_t *pamh, int flags, int style, const char *text);
 

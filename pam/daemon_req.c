@@ -122,6 +122,15 @@ static int read_push(const struct pg_msg *resp, struct daemon_state *st)
 	return 0;
 }
 
+/* The daemon names a blocked source in reason= (PREAUTH) or msg= (CLAIM's
+ * ERR); any other value, or none, leaves a lock the user's. */
+static int is_source_block(const struct pg_msg *resp, const char *key)
+{
+	const char *v = proto_get(resp, key);
+
+	return v != NULL && strcmp(v, "source-blocked") == 0;
+}
+
 /* Send req and read locked= and push= from the daemon's OK reply. */
 static int call_state(const struct daemon_req *d, const struct pg_msg *req,
                       struct daemon_state *out)
@@ -137,6 +146,8 @@ static int call_state(const struct daemon_req *d, const struct pg_msg *req,
 	    (r = read_locked(&resp, &st.locked_until)) != 0 ||
 	    (r = read_push(&resp, &st)) != 0)
 		goto out;
+	st.source_blocked =
+	    st.locked_until != 0 && is_source_block(&resp, "reason");
 	*out = st;
 out:
 	proto_msg_clear(&resp);
@@ -170,7 +181,8 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
 }
 
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
-                 uint64_t step_start, int64_t *locked_until)
+                 uint64_t step_start, int64_t *locked_until,
+                 int *source_blocked)
 {
 	struct pg_msg req, resp;
 	uint64_t until = 0;
@@ -189,6 +201,7 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 		(void)proto_get_u64(&resp, "until", DAEMON_REQ_MAX_UNTIL,
 		                    &until);
 		*locked_until = (int64_t)until;
+		*source_blocked = is_source_block(&resp, "msg");
 	}
 out:
 	proto_msg_clear(&req);

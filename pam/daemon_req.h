@@ -38,6 +38,8 @@ int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
 /* PREAUTH's answer in full. */
 struct daemon_state {
 	int64_t locked_until; /* 0 = not locked */
+	int source_blocked;   /* 1: the lock is the request's source's
+	                         (reason=source-blocked), not the user's */
 	int push;             /* 1: a push may be offered (push=yes or absent) */
 	int64_t push_until;   /* push=no: end of the suspension, 0 if not given */
 };
@@ -45,8 +47,9 @@ struct daemon_state {
 /*
  * PREAUTH with the push answer: push=yes or no push key -> push 1;
  * push=no [push_until=N] -> push 0. Any other push value, or a bad
- * push_until, is PG_ERR_PROTO. Errors as for daemon_preauth(); *out is
- * written only on success.
+ * push_until, is PG_ERR_PROTO. locked=yes with reason=source-blocked sets
+ * source_blocked; another reason is a lock of the user. Errors as for
+ * daemon_preauth(); *out is written only on success.
  */
 int daemon_preauth_state(const struct daemon_req *d,
                          const struct pam_items *it, struct daemon_state *out);
@@ -54,11 +57,13 @@ int daemon_preauth_state(const struct daemon_req *d,
 /*
  * CLAIM the step starting at unix time step_start for the user. Returns 0 if
  * claimed, PG_ERR_REPLAY, or PG_ERR_LOCKED with *locked_until set (0 if the
- * daemon gave no time); else the transport or daemon errors as for
- * daemon_preauth().
+ * daemon gave no time) and *source_blocked set to 1 if the daemon said the
+ * request's source is blocked (msg=source-blocked), else 0; else the
+ * transport or daemon errors as for daemon_preauth().
  */
 int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
-                 uint64_t step_start, int64_t *locked_until);
+                 uint64_t step_start, int64_t *locked_until,
+                 int *source_blocked);
 
 #define DAEMON_REPORT_FAILURE 0 /* counted towards lockout (and push fatigue) */
 #define DAEMON_REPORT_SUCCESS 1

@@ -30,6 +30,13 @@ void stage_detail(struct stage *s, const char *fmt, ...)
 	s->has_detail = 1;
 }
 
+void stage_tell(struct stage *s, int style, const char *text)
+{
+	conv_tell(s->pamh, s->flags, style, text);
+	if (style == PAM_ERROR_MSG)
+		s->told = 1;
+}
+
 static void log_unknown_args(const struct stage *s)
 {
 	char esc[128];

@@ -22,6 +22,7 @@ struct stage {
 	const char *reason; /* short static token for the log line */
 	char detail[PG_CONF_ERRLEN];
 	int has_detail;
+	int told; /* an error message went to the person */
 };
 
 /* Reset *s for one call: no detail, reason "internal", items "". */
@@ -37,6 +38,10 @@ int stage_setup(struct stage *s, int argc, const char **argv);
 
 /* printf into s->detail, logged as "; detail=..." (never a secret). */
 void stage_detail(struct stage *s, const char *fmt, ...) PAMLOG_PRINTF(2, 3);
+
+/* conv_tell() for this stage; remembers in s->told that the person got an
+ * error message, so that no second one is added. */
+void stage_tell(struct stage *s, int style, const char *text);
 
 /* The outcome line for event at the priority pam_rc deserves. */
 void stage_log(const struct stage *s, const char *event, int pam_rc,

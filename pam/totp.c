@@ -85,15 +85,30 @@ static int alg_flags(enum pg_token_alg alg)
 }
 
 /*
- * The window in steps for this token, so that no accepted step starts more
- * than PG_PROTO_MAX_SKEW seconds from now: the daemon refuses claims
- * beyond that, and its recovery floor relies on the bound (proto.h).
+ * The window in steps for this token: no more steps than fit into
+ * PG_PROTO_MAX_SKEW seconds, so that no step ahead starts beyond it (the
+ * daemon refuses such claims, and its recovery floor relies on the bound,
+ * proto.h). Steps behind can still start up to a period earlier than that:
+ * within_skew() has the last word.
  */
 static unsigned token_window(const struct pg_token *tok, unsigned window)
 {
 	unsigned max = PG_PROTO_MAX_SKEW / tok->period;
 
 	return window < max ? window : max;
+}
+
+/*
+ * The rule pam_phiguard(8) states: no accepted step starts more than
+ * PG_PROTO_MAX_SKEW seconds before or after now. Counting steps alone
+ * lets the oldest step of a full window start up to a period too early
+ * (window=10 of 30 s, 20 s into a step: 320 s).
+ */
+static int within_skew(uint64_t step_start, time_t now)
+{
+	int64_t d = (int64_t)step_start - (int64_t)now;
+
+	return d >= -PG_PROTO_MAX_SKEW && d <= PG_PROTO_MAX_SKEW;
 }
 
 /* 0 and *step_start on a match, PG_ERR_AUTH on none, PG_ERR_INTERNAL. */
@@ -114,6 +129,10 @@ static int check_token(const struct pg_token *tok, const char *code, time_t now,
 		return PG_ERR_AUTH;
 	if (r < 0)
 		return PG_ERR_INTERNAL;
+	/* liboath tries the nearest steps first, so a match out here means
+	 * no nearer step matched: the code is simply too old. */
+	if (!within_skew(counter * tok->period, now))
+		return PG_ERR_AUTH;
 	/* The daemon compares start times, so tokens of different periods
 	 * can share one replay guard. */
 	*step_start = counter * tok->period;

@@ -406,6 +406,44 @@ now_ms() {
 	date +%s%3N
 }
 
+# local_accounts NAME[:GROUP,...] ...: real local accounts (uid >= 1000, no
+# home, password $ACCOUNT_PW) in the groups given, for stacks that ask the
+# name service (pam_unix, pam_succeed_if, sudo). The group phiguard-exempt
+# is made if missing. Accounts and group are machine-wide and other
+# checkouts run these tests too: the first call holds a machine-wide lock
+# until the test exits, and everything made is removed at exit.
+ACCOUNT_PW='Pg-test-pw-9'
+ACCOUNTS=""
+MADE_EXEMPT=""
+local_accounts() {
+	need useradd userdel groupadd groupdel chpasswd flock
+	if [ -z "$ACCOUNTS" ]; then
+		exec 9>/run/lock/phiguard-test-accounts.lock
+		flock -w 600 9 || die "/run/lock/phiguard-test-accounts.lock held for 10 minutes"
+		CLEANUP_HOOKS="$CLEANUP_HOOKS accounts_cleanup"
+		if ! getent group phiguard-exempt >/dev/null; then
+			groupadd --system phiguard-exempt || die "groupadd phiguard-exempt"
+			MADE_EXEMPT=1
+		fi
+	fi
+	for spec in "$@"; do
+		name=${spec%%:*} groups=""
+		[ "$name" = "$spec" ] || groups=${spec#*:}
+		useradd -M -N -s /bin/sh ${groups:+-G "$groups"} "$name" || die "useradd $name"
+		ACCOUNTS="$ACCOUNTS $name"
+		printf '%s:%s\n' "$name" "$ACCOUNT_PW" | chpasswd || die "chpasswd $name"
+		[ "$(id -u "$name")" -ge 1000 ] || die "$name got a uid below 1000"
+	done
+}
+
+accounts_cleanup() {
+	for name in $ACCOUNTS; do
+		userdel "$name"
+		rm -f "/run/sudo/ts/$name"
+	done
+	[ -z "$MADE_EXEMPT" ] || groupdel phiguard-exempt
+}
+
 # ctl ARGS...: phiguardctl against this test's config and daemon.
 # pgreq LINE...: the daemon's answer to each request line, in order, on one
 # connection (python3: a raw client for what no command sends).
@@ -453,6 +491,10 @@ expect_rc() {
 	[ "$got" -eq "$want" ] || fail "$what: exit $got, want $want"
 	return 0
 }
+
+# The line a person gets when the second factor cannot be checked at all
+# (daemon, configuration, token store), as pamdrive prints it.
+MSG_UNAVAIL='^error: The second-factor service is not available on this terminal\. Call the help desk\.$'
 
 # expect_out PATTERN DESCRIPTION: $OUT must match the grep -E pattern.
 expect_out() {

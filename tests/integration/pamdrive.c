@@ -152,11 +152,13 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: pamdrive -s SERVICE -u USER [-a ANSWER]... "
-	        "[-C fail|null] [-e] OPS\n"
-	        "  OPS: comma-separated auth,setcred,acct,open,close\n");
+	        "[-C fail|null] [-e] [-S] OPS\n"
+	        "  OPS: comma-separated auth,setcred,acct,open,close\n"
+	        "  -S: pass PAM_SILENT to every op, as sudo does\n");
 }
 
-static int parse_ops(char *list, struct pam_testcase *tc, size_t *n)
+static int parse_ops(char *list, int flags, struct pam_testcase *tc,
+                     size_t *n)
 {
 	char *tok, *save = NULL;
 	size_t i;
@@ -174,6 +176,7 @@ static int parse_ops(char *list, struct pam_testcase *tc, size_t *n)
 		 * the first one that does not. */
 		tc[*n].pam_operation = op_names[i].op;
 		tc[*n].expected_rv = PAM_SUCCESS;
+		tc[*n].flags = flags;
 		(*n)++;
 	}
 	return *n > 0 ? 0 : -1;
@@ -197,12 +200,12 @@ int main(int argc, char **argv)
 	const struct pam_testcase *failed;
 	enum pamtest_err perr;
 	size_t n_ops = 0, i;
-	int c, want_env = 0, rc = 2;
+	int c, want_env = 0, flags = 0, rc = 2;
 	char **env;
 
 	memset(&s, 0, sizeof(s));
 	memset(tc, 0, sizeof(tc));
-	while ((c = getopt(argc, argv, "s:u:a:C:e")) != -1) {
+	while ((c = getopt(argc, argv, "s:u:a:C:eS")) != -1) {
 		switch (c) {
 		case 's':
 			service = optarg;
@@ -226,12 +229,15 @@ int main(int argc, char **argv)
 		case 'e':
 			want_env = 1;
 			break;
+		case 'S':
+			flags = PAM_SILENT;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (service == NULL || user == NULL || optind != argc - 1 ||
-	    parse_ops(argv[optind], tc, &n_ops) != 0)
+	    parse_ops(argv[optind], flags, tc, &n_ops) != 0)
 		goto usage;
 	/* Reached only when every op succeeded. */
 	if (want_env)

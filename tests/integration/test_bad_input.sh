@@ -91,6 +91,7 @@ bad_arg() {
 	expect_rc 1 "argument $1" -- run_pam badarg nurse1 auth -a "$code"
 	expect_out '^auth: PAM_SERVICE_ERR$' "argument $1"
 	expect_no_out '^prompt:' "argument $1: prompted"
+	expect_out "$MSG_UNAVAIL" "argument $1: message"
 	expect_log "reason=bad-option; detail=$opt: " "argument $1: reason"
 }
 bad_arg window=abc
@@ -115,6 +116,7 @@ bad_config() {
 	expect_rc 1 "config: $1" -- run_pam badconf nurse1 auth -a "$code"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "config: $1"
 	expect_no_out '^prompt:' "config: $1: prompted"
+	expect_out "$MSG_UNAVAIL" "config: $1: message"
 	expect_log 'reason=config; detail=' "config: $1: reason"
 }
 # A file named by config= must exist (only the default path may not).

@@ -3,7 +3,9 @@
 # The module fails closed and never hangs when phiguardd cannot be used:
 # no socket, a dead daemon's stale socket, a frozen daemon (SIGSTOP), a
 # daemon that stops answering after the prompt or answers garbage, and a
-# "daemon" run by an untrusted uid. Every case is PAM_AUTHINFO_UNAVAIL.
+# "daemon" run by an untrusted uid. Every case is PAM_AUTHINFO_UNAVAIL, and
+# the person is told so in one line (not just "Login incorrect"), also
+# under PAM_SILENT, which sudo always passes.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
 need perl setpriv
@@ -52,8 +54,8 @@ chown 65534:65534 "$T/fake"
 
 # timed WANT_MAX_MS DESCRIPTION -- run_pam ...: expect PAM_AUTHINFO_UNAVAIL
 # within WANT_MAX_MS on top of BASELINE_MS, what a login that fails at once
-# costs in this run (process start, pam_wrapper, valgrind if on); leaves
-# the elapsed time in $ELAPSED.
+# costs in this run (process start, pam_wrapper, valgrind if on), and the
+# one line that says why; leaves the elapsed time in $ELAPSED.
 timed() {
 	max=$1 what=$2
 	shift 3
@@ -63,6 +65,8 @@ timed() {
 	ELAPSED=$(($(now_ms) - t0))
 	[ "$rc" -eq 1 ] || fail "$what: exit $rc, want 1"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "$what"
+	[ "$(grep -c '^error: ' "$OUT")" -eq 1 ] && expect_out "$MSG_UNAVAIL" "$what" ||
+		fail "$what: want the one 'not available' line, got: $(grep '^error: ' "$OUT" | tr '\n' '|')"
 	max=$((max + BASELINE_MS))
 	# Under memcheck the module's own work (liboath, parsing) is several
 	# times slower than the baseline shows; a hang is still caught.
@@ -100,6 +104,9 @@ timed 1000 "no socket" -- run_pam nosock nurse1 auth -a "$code"
 expect_no_out '^prompt:' "prompted without a daemon"
 expect_log '^auth; user=nurse1; .*result=failure; reason=daemon; detail=preauth: ' "no socket log line"
 timed 1000 "no daemon behind the config's socket" -- run_pam login nurse1 auth -a "$code"
+# sudo passes PAM_SILENT to pam_authenticate and still prints what its
+# conversation gets: the line must come all the same.
+timed 1000 "no socket, PAM_SILENT" -- run_pam nosock nurse1 auth -S -a "$code"
 
 # A dead daemon's socket file: connection refused, no wait.
 start_daemon

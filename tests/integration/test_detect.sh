@@ -3,7 +3,8 @@
 # Threat detection end to end, through the real module and phiguardd: a
 # code-spraying run from one remote host raises PG-ALERT-SPRAY (syslog
 # line, audit record, `phiguardctl alerts`) and, with spray_block, that
-# host is refused without a prompt while another host is not; a lockout
+# host is refused without a prompt, told that the address is blocked (not
+# that the account is locked), while another host is not; a lockout
 # raises PG-ALERT-BRUTEFORCE; a login at an hour the agent never works,
 # after a learned routine that survived a restart, raises PG-ALERT-HOUR,
 # and the routine itself raises nothing.
@@ -82,7 +83,10 @@ grep -Eq 'ALERT PG-ALERT-SPRAY kind=spray .*source_type=rhost source=203\.0\.113
 # Refused without a prompt now, even with the right code ...
 PAM_RHOST=203.0.113.7 expect_rc 1 "blocked host, right code" -- run_pam items agent4 auth -a "$(totp_code "$SECRET")"
 expect_no_out '^prompt:' "a blocked host was prompted"
-expect_out '^error: Too many failed verification attempts' "blocked host's message"
+BLOCKED_TAIL='blocked until [0-9]{2}:[0-9]{2} UTC after failed verification attempts for several accounts\. Call the help desk\.$'
+expect_out "^error: Logins from this address are $BLOCKED_TAIL" "blocked host's message"
+expect_no_out 'account is locked' "a blocked host was told the account is locked"
+expect_log 'user=agent4; .*result=failure; reason=source-blocked$' "blocked host's log line"
 # ... while another host is served.
 wait_fresh_step
 PAM_RHOST=198.51.100.2 expect_rc 0 "other host" -- run_pam items agent5 auth -a "$(totp_code "$SECRET")"
@@ -135,5 +139,32 @@ grep -Eq 'ALERT PG-ALERT-HOUR kind=hour severity=warning .*user=night1 ' "$DAEMO
 alerts --user night1
 [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 1 ] || fail "hour alert not in the trail: $(cat "$T/alerts")"
 [ -s "$STATE_DIR/hours" ] || fail "learned hours not saved in state_dir"
+
+# --- what the module makes of the daemon's answers for a blocked source --
+# (the stand-in daemon: a terminal as the source, and a block that starts
+# between PREAUTH and CLAIM).
+UNTIL=$(($(date +%s) + 120))
+{
+	echo "auth required $PAM_WRAPPER_MODULES/pam_set_items.so"
+	echo "auth required $PAM_MODULE config=$CONF socket=$FAKE_SOCK $(valgrind_timeout_arg)"
+	echo "account required pam_permit.so"
+} >"$PAMD/fake"
+fake_answers "PREAUTH v1 OK locked=yes until=$UNTIL reason=source-blocked push=yes"
+fake_start
+PAM_TTY=tty3 expect_rc 1 "blocked terminal" -- run_pam fake agent5 auth -a "$wrong"
+expect_no_out '^prompt:' "a blocked terminal was prompted"
+expect_out "^error: Logins at this terminal are $BLOCKED_TAIL" "blocked terminal's message"
+# A user lock stays a user lock.
+fake_answers "PREAUTH v1 OK locked=yes until=$UNTIL push=yes"
+PAM_TTY=tty3 expect_rc 1 "locked user" -- run_pam fake agent5 auth -a "$wrong"
+expect_out '^error: Too many failed verification attempts: this account is locked until' "locked user's message"
+# Blocked between PREAUTH and CLAIM: the right code, then the block.
+fake_answers "PREAUTH v1 OK locked=no push=yes" \
+	"CLAIM v1 ERR code=locked msg=source-blocked until=$UNTIL"
+PAM_RHOST=203.0.113.9 expect_rc 1 "blocked at CLAIM" -- run_pam fake agent5 auth -a "$(totp_code "$SECRET")"
+expect_out '^prompt: ' "prompted before the block"
+expect_out "^error: Logins from this address are $BLOCKED_TAIL" "message for a block at CLAIM"
+expect_no_out 'account is locked' "a block at CLAIM was called a lock"
+fake_stop
 
 finish

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A code works once: the daemon accepts a claimed time step only if it is
 # later than the user's last accepted one, so the same code, an older
-# code, and the same code again inside the window are all refused.
+# code, and the same code again inside the window are all refused, with a
+# line that says why (a second sudo within 30 s is the common case; sudo
+# passes PAM_SILENT and still shows it).
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
 SECRET=JBSWY3DPEHPK3PXP
@@ -23,11 +25,18 @@ expect_rc 1 "same code again" -- run_pam login alice auth -a "$code"
 expect_out '^prompt: Verification code: $' "prompt before a replay"
 expect_out '^auth: PAM_AUTH_ERR$' "same code again"
 expect_log 'user=alice; .*result=failure; reason=replay$' "replay log line"
+REPLAY_MSG='^error: This code was already used\. Wait for the next code and try again\.$'
+expect_out "$REPLAY_MSG" "replay message"
+[ "$(grep -c '^error: ' "$OUT")" -eq 1 ] || fail "replay: want one message, got: $(grep '^error: ' "$OUT" | tr '\n' '|')"
+# A wrong code is not called a used one.
+expect_rc 1 "wrong code" -- run_pam login alice auth -a 000000
+expect_no_out 'already used' "a wrong code called used"
 
 # Replay protection is per user: bob may use the same code once.
 expect_rc 0 "same code, other user" -- run_pam login bob auth -a "$code"
-expect_rc 1 "other user, twice" -- run_pam login bob auth -a "$code"
+expect_rc 1 "other user, twice" -- run_pam login bob auth -S -a "$code"
 expect_log 'user=bob; .*reason=replay$' "replay for bob"
+expect_out "$REPLAY_MSG" "replay message under PAM_SILENT"
 
 # Still refused a step later, while the code is inside the window.
 at_time $((NOW + 30))

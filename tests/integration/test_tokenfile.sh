@@ -26,6 +26,7 @@ refused() {
 	expect_rc 1 "$2" -- run_pam "$1" nurse1 auth -a "$code"
 	expect_out '^auth: PAM_AUTHINFO_UNAVAIL$' "$2"
 	expect_no_out '^prompt:' "$2: prompted"
+	expect_out "$MSG_UNAVAIL" "$2: message"
 	expect_log '^auth; user=nurse1; .*result=failure; reason=token-store; detail=' "$2: log line"
 }
 
