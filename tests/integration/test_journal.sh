@@ -10,7 +10,7 @@
 
 PG_MAX_FAILURES=3
 write_config
-printf '[push]\npush_max_unanswered = 2\n' >>"$CONF"
+printf 'audit_head_interval = 1\n[push]\npush_max_unanswered = 2\n' >>"$CONF"
 "$PHIGUARDD" --check-config --config "$CONF" >"$OUT" 2>&1 ||
 	die "--check-config: $(cat "$OUT")"
 
@@ -28,6 +28,12 @@ pgreq "v1 REPORT user=agent1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=pushy factor=push result=failure reason=push-timeout" \
 	>"$OUT" || fail "requests: $(cat "$OUT")"
 expect_out 'locked=yes' "the third failure locks"
+i=0
+until grep -q 'audit-head ' "$JLOG"; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || die "no audit-head line within 5 s (audit_head_interval = 1)"
+	sleep 0.05
+done
 stop_daemon
 cp "$JLOG" "$DAEMON_LOG" # shown if the test fails
 
@@ -47,6 +53,13 @@ expect_prio 4 'audit event=lockout user=agent1 ' "lockout audit record"
 expect_prio 5 'audit event=daemon-start ' "audit record"
 expect_prio 6 'serving on ' "info line"
 grep -qE '^<7>' "$JLOG" || fail "no debug line at <7> (log_level = 2)"
+grep -qE '^<5>audit-head head=[0-9a-f]{64} ' "$JLOG" || fail "no audit-head line at <5>"
+# What README's rsyslog example forwards matches lines the daemon writes.
+grep -o '\$msg contains "[^"]*"' "$top_srcdir/README.md" | sed 's/^[^"]*"//; s/"$//' >"$T/matches"
+[ "$(wc -l <"$T/matches")" -eq 2 ] || fail "README: not two rsyslog matches: $(cat "$T/matches")"
+while read -r m; do
+	grep -qF -- "$m" "$JLOG" || fail "README's rsyslog match '$m' is in no daemon line"
+done <"$T/matches"
 # Every line has exactly one prefix and nothing journald adds itself.
 bad=$(grep -vE '^<[0-7]>' "$JLOG")
 [ -z "$bad" ] || fail "lines without a priority prefix: $bad"
