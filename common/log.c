@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Leveled logging to syslog (LOG_AUTHPRIV) or stderr, with an optional
- * request-id prefix; the daemon's and phiguardctl's only way to log. */
+/* Leveled logging to syslog (LOG_AUTHPRIV), stderr, or the journal through
+ * stderr, with an optional request-id prefix; the daemon's only way to
+ * log. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,8 +20,34 @@
 
 static char log_ident[64] = "phiguard";
 static int log_to_stderr = 1;
+static int log_to_journal;
 static enum pg_log_level log_level = PG_LOG_INFO;
 static unsigned long log_request;
+
+/*
+ * systemd sets JOURNAL_STREAM=DEV:INODE when it connects a service's stderr
+ * to journald (systemd.exec(5)). The pair must be our stderr's own: a child
+ * inherits the variable after its stderr was redirected elsewhere.
+ */
+static int stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(v, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, int to_stderr, enum pg_log_level level)
 {
@@ -26,6 +55,7 @@ void log_init(const char *ident, int to_stderr, enum pg_log_level level)
 	snprintf(log_ident, sizeof(log_ident), "%s",
 	         ident != NULL ? ident : "phiguard");
 	log_to_stderr = to_stderr;
+	log_to_journal = to_stderr && stderr_is_journal();
 	log_level = level;
 	closelog();
 	if (!to_stderr)
@@ -43,30 +73,49 @@ void log_setrequest(unsigned long id)
 }
 
 /*
- * Assemble the whole line first and emit it with one write(2), so lines
- * from several processes sharing stderr do not interleave. errnum >= 0
- * appends strerror(errnum). Over-long lines are truncated, never split.
+ * The start of a stderr line. For the journal, only the "<N>" priority
+ * prefix journald reads (sd-daemon(3)): it adds time, ident and pid
+ * itself, and would otherwise file every line at the unit's default
+ * level. Returns the bytes written to line.
  */
-static PG_PRINTF(4, 0) void log_vemit(int prio, enum pg_log_level need,
-                                      int errnum, const char *fmt, va_list ap)
+static size_t log_prefix(char *line, size_t size, int prio)
 {
-	char line[LOG_LINE_MAX];
 	size_t pos = 0;
 	struct tm tm;
 	time_t now;
 	int n;
 
+	if (log_to_journal) {
+		n = snprintf(line, size, "<%d>", LOG_PRI(prio));
+		return n > 0 ? (size_t)n : 0;
+	}
+	now = time(NULL);
+	if (localtime_r(&now, &tm) != NULL)
+		pos = strftime(line, size, "%Y-%m-%dT%H:%M:%S%z ", &tm);
+	n = snprintf(line + pos, size - pos, "%s[%ld]: ", log_ident,
+	             (long)getpid());
+	return pos + (n > 0 ? (size_t)n : 0);
+}
+
+/*
+ * Assemble the whole line first and emit it with one write(2), so lines
+ * from several processes sharing stderr do not interleave. errnum >= 0
+ * appends strerror(errnum). Over-long lines are truncated, never split;
+ * for the journal a line break inside the message becomes a space, so no
+ * part of it is filed at another priority.
+ */
+static PG_PRINTF(4, 0) void log_vemit(int prio, enum pg_log_level need,
+                                      int errnum, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX], *nl;
+	size_t pos = 0, start;
+	int n;
+
 	if (need > log_level)
 		return;
-	if (log_to_stderr) {
-		now = time(NULL);
-		if (localtime_r(&now, &tm) != NULL)
-			pos = strftime(line, sizeof(line),
-			               "%Y-%m-%dT%H:%M:%S%z ", &tm);
-		n = snprintf(line + pos, sizeof(line) - pos,
-		             "%s[%ld]: ", log_ident, (long)getpid());
-		pos += n > 0 ? (size_t)n : 0;
-	}
+	if (log_to_stderr)
+		pos = log_prefix(line, sizeof(line), prio);
+	start = pos;
 	if (log_request != 0 && pos < sizeof(line)) {
 		n = snprintf(line + pos, sizeof(line) - pos, "[req %lu] ",
 		             log_request);
@@ -83,16 +132,17 @@ static PG_PRINTF(4, 0) void log_vemit(int prio, enum pg_log_level need,
 	}
 	if (pos >= sizeof(line))
 		pos = sizeof(line) - 2; /* keep room for "\n" */
+	line[pos] = '\0';
+	while (log_to_journal && (nl = strchr(line + start, '\n')) != NULL)
+		*nl = ' ';
 
 	if (log_to_stderr) {
 		line[pos++] = '\n';
 		/* Nothing sensible can be done if stderr is gone. */
 		if (write(STDERR_FILENO, line, pos) < 0)
 			return;
-	} else {
-		line[pos] = '\0';
+	} else
 		syslog(prio, "%s", line);
-	}
 }
 
 #define LOG_FUNC(name, prio, need, with_errno)                                 \

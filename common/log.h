@@ -8,7 +8,9 @@
 enum pg_log_level { PG_LOG_ERR = 0, PG_LOG_INFO = 1, PG_LOG_DEBUG = 2 };
 
 /* ident for syslog; to_stderr: write to stderr instead of syslog
- * (LOG_AUTHPRIV). Call once before logging; may be called again. */
+ * (LOG_AUTHPRIV), as "TIME ident[pid]: text" lines, or, if stderr is the
+ * journal (JOURNAL_STREAM names it), as "<N>text" with N the syslog
+ * priority. Call once before logging; may be called again. */
 void log_init(const char *ident, int to_stderr, enum pg_log_level level);
 void log_setlevel(enum pg_log_level level);
 /* A request id prefixed to each line until reset with 0. */

@@ -91,11 +91,21 @@
  *
  *   STATUS                                                        ROOT
  *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
- *           clients=<n> requests=<n> errors=<n> state=<ok|recovered>
+ *           push_suspended=<n> [push_suspended_users=<"user until" LF
+ *           list>] clients=<n> requests=<n> errors=<n>
+ *           state=<ok|recovered>
+ *     push_suspended counts the users whose push is suspended (REPORT);
+ *     push_suspended_users, present when that is not 0, names them with
+ *     the end of each suspension (unix seconds), as many as fit in
+ *     PG_PROTO_STATUS_LIST_MAX bytes before encoding.
  *
  *   UNLOCK user=                                                  ROOT
- *     Clear a lockout and the failure count (the last used step is kept).
- *     -> OK was_locked=yes|no
+ *     Clear a lockout, a push suspension and the failure counts (the last
+ *     used step is kept).
+ *     -> OK was_locked=yes|no cleared=<list>
+ *     cleared: what was in force and is gone, space-separated: lockout,
+ *     push-suspension, failures (inside failure_window), push-failures;
+ *     or "none".
  *
  *   AUTHZ user= [service=] [tty=] [rhost=]                       SELF
  *     The account stage: may user log in here, with which PHI scopes?
@@ -202,6 +212,8 @@
  *   2026-12-03  v1: AUTHZ/CHECK reason=ambiguous-user; unknown-user also
  *               for entries whose name differs from the asked one only by
  *               case (the match is exact now).
+ *   2026-12-03  v1: STATUS push_suspended= [push_suspended_users=];
+ *               UNLOCK cleared=.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -217,6 +229,8 @@
 /* Seconds a TOTP step may start after "now" and still be accepted: the
  * verification window in time, whatever the token's period (CLAIM). */
 #define PG_PROTO_MAX_SKEW 300
+/* Bytes of a list STATUS gives in full only while it fits (users). */
+#define PG_PROTO_STATUS_LIST_MAX 1024
 
 /* Verbs. PG_VERB_OK/ERR are the two response kinds. */
 enum pg_verb {

@@ -71,9 +71,12 @@ static int open_checked(const char *path, const struct safefile_policy *pol,
 		pg_err_set(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
-	if (!pol->allow_other_owner && st.st_uid != pol->owner) {
-		pg_err_set(err, errlen, "%s: must be owned by uid %lu (is %lu)",
-		           path, (unsigned long)pol->owner,
+	if (!pol->allow_other_owner && st.st_uid != pol->owner &&
+	    !(pol->root_too && st.st_uid == 0)) {
+		pg_err_set(err, errlen,
+		           "%s: must be owned by uid %lu%s (is %lu)", path,
+		           (unsigned long)pol->owner,
+		           pol->root_too ? " or root" : "",
 		           (unsigned long)st.st_uid);
 		goto out;
 	}

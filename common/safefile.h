@@ -11,6 +11,7 @@
 struct safefile_policy {
 	uid_t owner;           /* required owner uid */
 	int allow_other_owner; /* if set, owner is not checked (tests only) */
+	int root_too;          /* if set, root may own it as well as owner */
 	mode_t forbidden_mode; /* bits that must be clear, 077 for secrets */
 	size_t max_size;       /* larger files are refused */
 };

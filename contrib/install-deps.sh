@@ -1,8 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Install every build and test dependency of phiguard from Debian packages.
-# Run as root on Debian 12 (bookworm). Safe to run again: it only calls
-# apt-get when something is missing.
+# Install every build and test dependency of phiguard from Debian packages,
+# for a development or CI machine (a site that only builds needs BUILD,
+# see README.md "Install"). Run as root on Debian 12 (bookworm). Safe to
+# run again: it only calls apt-get when something is missing.
+#
+# slapd (tests start their own servers) is installed without a configured
+# system database: its debconf answer slapd/no_configuration=true is set
+# only for that install, and only if nobody answered it before, then taken
+# back (RESET), so a later dpkg-reconfigure slapd asks as usual.
 set -eu
 
 export DEBIAN_FRONTEND=noninteractive
@@ -36,10 +42,29 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-# slapd's postinst asks questions; answer none and do not configure a
-# system instance (tests start their own in a temp dir).
-echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# The answer slapd's postinst would ask for, if this install brings slapd
+# and the site has not given one: "0 VALUE" when it has.
+preseed=no
+case "$missing " in
+*" slapd "*)
+	answer=$(echo "GET slapd/no_configuration" |
+		debconf-communicate slapd 2>/dev/null || true)
+	case "$answer" in
+	"0 "*) echo "install-deps.sh: slapd/no_configuration already answered ($answer); left as it is" ;;
+	*) preseed=yes ;;
+	esac
+	;;
+esac
+if [ "$preseed" = yes ]; then
+	echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+fi
 
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+
+if [ "$preseed" = yes ]; then
+	echo "RESET slapd/no_configuration" | debconf-communicate slapd >/dev/null || true
+	echo "install-deps.sh: slapd installed without a directory database" \
+		"(dpkg-reconfigure slapd makes one); debconf answer reset"
+fi

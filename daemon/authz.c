@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "policy.h"
+#include "runas.h"
 #include "server.h"
 #include "thread.h"
 #include "timeutil.h"
@@ -116,6 +117,19 @@ struct pg_authz {
 			goto out;                                              \
 	} while (0)
 
+/* A root daemon with a [daemon] user reads the password file after the
+ * switch: check it for that user from the start (runas.h). If the user
+ * does not resolve, the switch fails anyway; the effective uid stays. */
+static void set_password_owner(const struct pg_conf *c, struct dir_config *cfg)
+{
+	struct runas_owner o;
+
+	if (runas_file_owner(c, &o) == 0) {
+		cfg->password_owner = (long)o.uid;
+		cfg->password_root_too = o.root_too;
+	}
+}
+
 /* [ldap] as the directory client takes it (seconds become ms). */
 static int make_dir_config(const struct pg_conf *c, struct dir_config *cfg,
                            char *err, size_t errlen)
@@ -142,6 +156,7 @@ static int make_dir_config(const struct pg_conf *c, struct dir_config *cfg,
 	snprintf(num, sizeof(num), "%ld", c->nesting_depth);
 	SET("nesting_depth", num);
 	SET("membership", c->membership);
+	set_password_owner(c, cfg);
 	rc = dir_config_check(cfg, why, sizeof(why));
 out:
 	if (rc != 0)

@@ -151,6 +151,7 @@ void dir_config_defaults(struct dir_config *cfg)
 	cfg->membership = DIR_MEMBERSHIP_AUTO;
 	cfg->retry_min_ms = 1000;
 	cfg->retry_max_ms = 60000;
+	cfg->password_owner = -1;
 }
 
 int dir_config_set(struct dir_config *cfg, const char *key, const char *value,
@@ -268,10 +269,13 @@ int dir_config_scheme(const char *uri, enum dir_scheme *out)
 
 /* The password file belongs to whoever runs the daemon (root, or the
  * phiguard user it runs as), because it is read again at every bind. */
-static void password_policy(struct safefile_policy *pol)
+static void password_policy(const struct dir_config *cfg,
+                            struct safefile_policy *pol)
 {
 	*pol = safefile_secret_policy;
-	pol->owner = geteuid();
+	pol->owner = cfg->password_owner < 0 ? geteuid()
+	                                     : (uid_t)cfg->password_owner;
+	pol->root_too = cfg->password_root_too;
 }
 
 int dir_config_check(const struct dir_config *cfg, char *err, size_t errlen)
@@ -392,7 +396,7 @@ int dir_config_read_password(const struct dir_config *cfg, char **pw, char *err,
 	size_t len = 0, n;
 	int rc;
 
-	password_policy(&pol);
+	password_policy(cfg, &pol);
 	rc = safefile_read(cfg->bind_password_file, &pol, &buf, &len, why,
 	                   sizeof why);
 	if (rc == PG_ERR_NOMEM)

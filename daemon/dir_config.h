@@ -50,9 +50,14 @@ struct dir_config {
 	char user_attr[DIR_ATTR_MAX]; /* "uid" */
 	char bind_dn[DIR_DN_MAX];     /* "" = no simple bind */
 	/* Password for bind_dn, read at each bind and wiped right after.
-	 * Must be a regular file owned by the daemon's effective uid with no
+	 * Must be a regular file owned as the two fields below say, with no
 	 * group/other bits; a trailing newline is ignored. */
 	char bind_password_file[DIR_PATH_MAX];
+	/* Its owner (set directly, not keys; see runas.h): the effective
+	 * uid at each reading if password_owner < 0 (the default), else
+	 * that uid, or root as well if password_root_too. */
+	long password_owner;
+	int password_root_too;
 	int sasl_external;              /* 0; needs every URI to be ldapi:// */
 	int starttls;                   /* 0; applies to ldap:// URIs only */
 	char tls_cacert[DIR_PATH_MAX];  /* "" = libldap's default trust */

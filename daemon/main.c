@@ -24,6 +24,8 @@
 #include "err.h"
 #include "log.h"
 #include "peer.h"
+#include "runas.h"
+#include "safefile.h"
 #include "server.h"
 #include "state.h"
 #include "statelog.h"
@@ -111,25 +113,151 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* The trail's directory must exist; the file, if there, be a regular
- * file (the daemon creates it). */
-static int check_audit_file(const char *path, char *err, size_t errlen)
+/* A missing directory, and how it is normally made: phiguardd.service
+ * and phiguard's tmpfiles.d file make these two, whatever the build's
+ * localstatedir; anything else is made by hand. */
+static void say_missing_dir(const char *path, const char *key,
+                            const char *dir, const char *dflt,
+                            const struct pg_conf *conf)
 {
-	char dir[PG_CONF_MAX_PATH];
-	const char *slash = strrchr(path, '/');
+	const int state = strcmp(key, "state_dir") == 0;
+	const char *unitdir = state ? "/var/lib/phiguard" : "/var/log/phiguard";
+	const char *who = "phiguard";
+	struct runas_owner o;
+
+	if (runas_file_owner(conf, &o) == 0 && o.name != NULL)
+		who = o.name;
+	fprintf(stderr, "%s: %s: %s: does not exist\n", path, key, dir);
+	if (strcmp(dir, unitdir) == 0) {
+		fprintf(stderr,
+		        "%s: %s: phiguardd.service creates it (%s=phiguard), "
+		        "as does \"systemd-tmpfiles --create\" with "
+		        "phiguard's tmpfiles.d file; without either: "
+		        "install -d -o %s -m 0700 %s\n",
+		        path, key, state ? "StateDirectory" : "LogsDirectory",
+		        who, dir);
+		return;
+	}
+	fprintf(stderr, "%s: %s: create it: install -d -o %s -m 0700 %s\n",
+	        path, key, who, dir);
+	if (strcmp(dir, dflt) == 0)
+		fprintf(stderr,
+		        "%s: %s: %s is this build's default, but "
+		        "phiguardd.service and tmpfiles.d make %s: build with "
+		        "./configure --localstatedir=/var\n",
+		        path, key, dir, unitdir);
+}
+
+/* 1 if dir is missing (said so), else 0. */
+static int dir_missing(const char *path, const char *key, const char *dir,
+                       const char *dflt, const struct pg_conf *conf)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0 || errno != ENOENT)
+		return 0;
+	say_missing_dir(path, key, dir, dflt, conf);
+	return 1;
+}
+
+/* The trail's directory must exist; the file, if there, be a regular
+ * file (the daemon creates it). Returns the problems printed. */
+static int check_audit_file(const char *path, const struct pg_conf *conf,
+                            const struct pg_conf *dflt)
+{
+	char dir[PG_CONF_MAX_PATH], ddir[PG_CONF_MAX_PATH];
+	const char *file = conf->audit_file, *slash = strrchr(file, '/');
 	struct stat sb;
 
 	snprintf(dir, sizeof(dir), "%.*s",
-	         slash == path ? 1 : (int)(slash - path), path);
+	         slash == file ? 1 : (int)(slash - file), file);
+	slash = strrchr(dflt->audit_file, '/');
+	snprintf(ddir, sizeof(ddir), "%.*s", (int)(slash - dflt->audit_file),
+	         dflt->audit_file);
+	if (dir_missing(path, "audit_file", dir, ddir, conf))
+		return 1;
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%.400s: not a directory", dir);
-		return -1;
+		fprintf(stderr, "%s: audit_file: %s: not a directory\n", path,
+		        dir);
+		return 1;
 	}
-	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%.400s: not a regular file", path);
-		return -1;
+	if (lstat(file, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "%s: audit_file: %s: not a regular file\n",
+		        path, file);
+		return 1;
 	}
 	return 0;
+}
+
+/* state_dir exists, is a directory, not writable by group or others. */
+static int check_state_dir(const char *path, const struct pg_conf *conf,
+                           const struct pg_conf *dflt)
+{
+	char err[PG_CONF_ERRLEN];
+
+	if (dir_missing(path, "state_dir", conf->state_dir, dflt->state_dir,
+	                conf))
+		return 1;
+	if (statelog_check_dir(conf->state_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: state_dir: %s\n", path, err);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The push secrets pam_phiguard.so reads as root at each push login,
+ * checked here as the module checks them (safefile_secret_policy), not
+ * first at a login. Only root can open them. Returns the problems.
+ */
+static int check_push_files(const char *path, const struct pg_conf *conf)
+{
+	const char *key = NULL, *file = NULL;
+	char err[PG_CONF_ERRLEN];
+	int fd;
+
+	if (strcmp(conf->provider, "duo") == 0) {
+		key = "skey_file";
+		file = conf->skey_file;
+	} else if (strcmp(conf->provider, "privacyidea") == 0 &&
+	           conf->service_password_file[0] != '\0') {
+		key = "service_password_file";
+		file = conf->service_password_file;
+	}
+	if (file == NULL)
+		return 0;
+	if (geteuid() != 0) {
+		printf("%s: [push] %s not checked: pam_phiguard.so reads it as "
+		       "root; run phiguardd --check-config as root\n",
+		       path, key);
+		return 0;
+	}
+	if (safefile_open(file, &safefile_secret_policy, &fd, err,
+	                  sizeof(err)) != 0) {
+		fprintf(stderr, "%s: [push] %s: %s\n", path, key, err);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Which user the bind password file is checked for, and why: root's
+ * check and the unit's (as phiguard) must both tell the truth. */
+static void say_file_owner(const char *path, const struct pg_conf *conf)
+{
+	struct runas_owner o;
+
+	if (!conf->ldap || conf->bind_password_file[0] == '\0' ||
+	    runas_file_owner(conf, &o) != 0)
+		return;
+	if (o.name != NULL)
+		printf("%s: checking bind_password_file for user %s (uid %lu)"
+		       "%s, %s\n",
+		       path, o.name, (unsigned long)o.uid,
+		       o.root_too ? " or root" : "", o.why);
+	else
+		printf("%s: checking bind_password_file for uid %lu, %s\n",
+		       path, (unsigned long)o.uid, o.why);
 }
 
 /*
@@ -138,16 +266,19 @@ static int check_audit_file(const char *path, char *err, size_t errlen)
  */
 static int check_environment(const char *path, const struct pg_conf *conf)
 {
+	struct pg_conf *dflt = malloc(sizeof(*dflt));
 	struct sockaddr_un sun;
 	char err[PG_CONF_ERRLEN], warn[PG_CONF_ERRLEN];
 	int bad = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (statelog_check_dir(conf->state_dir, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: state_dir: %s\n", path, err);
-		bad++;
+	if (dflt == NULL) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		return 1;
 	}
+	conf_defaults(dflt);
+	bad += check_state_dir(path, conf, dflt);
 	if (strlen(conf->socket) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "%s: socket: path longer than %zu bytes\n",
 		        path, sizeof(sun.sun_path) - 1);
@@ -159,10 +290,9 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 		        conf->user);
 		bad++;
 	}
-	if (check_audit_file(conf->audit_file, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: audit_file: %s\n", path, err);
-		bad++;
-	}
+	bad += check_audit_file(path, conf, dflt);
+	free(dflt);
+	say_file_owner(path, conf);
 	if (conf->ldap && authz_check_config(conf, err, sizeof(err), warn,
 	                                     sizeof(warn)) != 0) {
 		fprintf(stderr, "%s: %s\n", path, err);
@@ -171,7 +301,7 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 		/* The module's arguments are not ours to see: not an error. */
 		fprintf(stderr, "%s: warning: %s\n", path, warn);
 	}
-	return bad;
+	return bad + check_push_files(path, conf);
 }
 
 /*

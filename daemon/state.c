@@ -466,29 +466,35 @@ int state_report_push(struct pg_state *st, const char *user, int success,
 }
 
 int state_unlock(struct pg_state *st, const char *user, int64_t now,
-                 int *was_locked, int *changed)
+                 struct pg_unlock_result *res)
 {
 	struct entry *e = find(st, user, NULL);
+	struct pg_unlock_result r = {0, 0, 0, 0, 0};
 	int64_t lock;
 	int rc;
 
 	state_lock_until(st, user, now, &lock);
-	if (e == NULL && !recovery_active(st, now)) {
-		*was_locked = 0;
-		*changed = 0;
-		return 0;
-	}
+	r.was_locked = lock != 0;
+	if (e == NULL && !recovery_active(st, now))
+		goto done;
 	/* Under recovery the entry is created with the floor and the lock,
 	 * then the lock is lifted: the floor stays. */
 	if (e == NULL && (rc = get_or_create(st, user, now, &e)) != 0)
 		return rc;
-	*changed = e->locked_until != 0 || e->fail.n != 0 ||
-	           e->push_until != 0 || e->push.n != 0;
+	r.changed = e->locked_until != 0 || e->fail.n != 0 ||
+	            e->push_until != 0 || e->push.n != 0;
+	/* What an admin is told was cleared: only what still counted. */
+	times_prune(&e->fail, st->lim.failure_window, now);
+	times_prune(&e->push, st->lim.failure_window, now);
+	r.nfail = (unsigned)e->fail.n;
+	r.npush = (unsigned)e->push.n;
+	r.push_until = now < e->push_until ? e->push_until : 0;
 	e->locked_until = 0;
 	e->push_until = 0;
 	times_clear(&e->fail);
 	times_clear(&e->push);
-	*was_locked = lock != 0;
+done:
+	*res = r;
 	return 0;
 }
 

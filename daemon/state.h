@@ -110,14 +110,23 @@ int state_report_push(struct pg_state *st, const char *user, int success,
 int state_push_until(const struct pg_state *st, const char *user,
                      int64_t now, int64_t *until);
 
+/* What state_unlock() found in force, and lifted. */
+struct pg_unlock_result {
+	int was_locked;     /* locked at now (a lockout, or recovery's) */
+	int64_t push_until; /* end of the push suspension lifted; 0 = none */
+	unsigned nfail;     /* failures inside failure_window, forgotten */
+	unsigned npush;     /* failed pushes inside it, forgotten */
+	int changed;        /* 1 if the user's state changed (persist it) */
+};
+
 /*
  * Lift user's lock and clear the failures; the last step is kept.
  * A push suspension and the push failures are cleared too. Under
  * recovery a user without an entry gets one (the step floor, unlocked).
- * Returns 0 with *was_locked and *changed set, or PG_ERR_BUSY/NOMEM.
+ * Returns 0 with *res filled, or PG_ERR_BUSY/NOMEM (nothing changed).
  */
 int state_unlock(struct pg_state *st, const char *user, int64_t now,
-                 int *was_locked, int *changed);
+                 struct pg_unlock_result *res);
 
 /* Copy user's entry into *out (borrowing). 0 or PG_ERR_NOTFOUND. */
 int state_get(const struct pg_state *st, const char *user,

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The root-only admin verbs: STATUS (counters), UNLOCK (lift a lockout) and
- * AUDIT (the trail's head, rotation). */
+/* The root-only admin verbs: STATUS (counters, push suspensions), UNLOCK
+ * (lift a lockout or push suspension) and AUDIT (the trail's head,
+ * rotation). */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "audit.h"
@@ -11,6 +14,7 @@
 #include "server.h"
 #include "state.h"
 #include "statelog.h"
+#include "username.h"
 #include "verbs.h"
 
 /* STATUS's audit=ok|failed [audit_reason=] audit_head= audit_records=
@@ -30,6 +34,50 @@ static int audit_fields(struct pg_audit *a, struct pg_msg *resp)
 	return proto_add_u64(resp, "audit_lost", st.lost);
 }
 
+/* The users whose push is suspended: all counted, the first listed as
+ * "user until" LF items while they fit PG_PROTO_STATUS_LIST_MAX bytes. */
+struct suspended {
+	int64_t now;
+	uint64_t n;
+	size_t len;
+	char list[PG_PROTO_STATUS_LIST_MAX];
+};
+
+static int add_suspended(const struct pg_user_rec *rec, void *arg)
+{
+	struct suspended *s = arg;
+	char item[PG_USER_MAX + 32];
+	int n;
+
+	if (s->now >= rec->push_until)
+		return 0;
+	s->n++;
+	n = snprintf(item, sizeof(item), "%s%s %lld", s->len > 0 ? "\n" : "",
+	             rec->user, (long long)rec->push_until);
+	if (n > 0 && s->len + (size_t)n < sizeof(s->list)) {
+		memcpy(s->list + s->len, item, (size_t)n + 1);
+		s->len += (size_t)n;
+	}
+	return 0;
+}
+
+/* STATUS's push_suspended=<n> and, when n > 0, push_suspended_users=. */
+static int suspended_fields(const struct pg_state *st, int64_t now,
+                            struct pg_msg *resp)
+{
+	struct suspended s;
+	int rc;
+
+	s.now = now;
+	s.n = 0;
+	s.len = 0;
+	s.list[0] = '\0';
+	state_foreach(st, add_suspended, &s);
+	if ((rc = proto_add_u64(resp, "push_suspended", s.n)) != 0 || s.n == 0)
+		return rc;
+	return proto_add(resp, "push_suspended_users", s.list);
+}
+
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
 {
@@ -45,6 +93,7 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = proto_add_i64(resp, "uptime", ss.uptime_s)) != 0 ||
 	    (rc = proto_add_u64(resp, "users", users)) != 0 ||
 	    (rc = proto_add_u64(resp, "locked", locked)) != 0 ||
+	    (rc = suspended_fields(d->state, req->now, resp)) != 0 ||
 	    (rc = proto_add_u64(resp, "clients", ss.clients)) != 0 ||
 	    (rc = proto_add_u64(resp, "requests", ss.requests)) != 0 ||
 	    (rc = proto_add_u64(resp, "errors", ss.errors)) != 0 ||
@@ -63,20 +112,48 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	return proto_add(resp, "verbs", verbs);
 }
 
+/* UNLOCK's cleared=: what was in force and is gone, or "none". */
+static void cleared_list(const struct pg_unlock_result *u, char *out,
+                         size_t size)
+{
+	const char *item[] = {
+	    u->was_locked ? "lockout" : NULL,
+	    u->push_until != 0 ? "push-suspension" : NULL,
+	    u->nfail != 0 ? "failures" : NULL,
+	    u->npush != 0 ? "push-failures" : NULL,
+	};
+	size_t i, pos = 0;
+	int n;
+
+	snprintf(out, size, "none");
+	for (i = 0; i < sizeof(item) / sizeof(item[0]); i++) {
+		if (item[i] == NULL || pos >= size)
+			continue;
+		n = snprintf(out + pos, size - pos, "%s%s", pos > 0 ? " " : "",
+		             item[i]);
+		pos += n > 0 ? (size_t)n : 0;
+	}
+}
+
 int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
 {
-	int was_locked, changed, rc;
+	struct pg_unlock_result u;
+	char cleared[64];
+	int rc;
 
-	if ((rc = state_unlock(d->state, req->user, req->now, &was_locked,
-	                       &changed)) != 0)
+	if ((rc = state_unlock(d->state, req->user, req->now, &u)) != 0)
 		return rc;
 	/* Durable before OK, so an admin's unlock survives a crash. */
-	if (changed &&
+	if (u.changed &&
 	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
 		return rc;
+	cleared_list(&u, cleared, sizeof(cleared));
 	proto_msg_init(resp, PG_VERB_OK);
-	return proto_add(resp, "was_locked", was_locked ? "yes" : "no");
+	if ((rc = proto_add(resp, "was_locked", u.was_locked ? "yes" : "no")) !=
+	    0)
+		return rc;
+	return proto_add(resp, "cleared", cleared);
 }
 
 int verb_audit(struct pg_daemon *d, const struct pg_request *req,

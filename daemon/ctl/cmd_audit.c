@@ -432,6 +432,9 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 		if (!t.lines[i].complete ||
 		    auditfmt_parse(t.lines[i].p, t.lines[i].len, v) != 0) {
 			where(&t, i, at, sizeof(at));
+			/* Where the line is, also when both streams go
+			 * to one file or pipe. */
+			fflush(stdout);
 			ctl_warnx("%s: not an audit record; skipped "
 			          "(phiguardctl audit verify tells more)",
 			          at);
@@ -450,13 +453,14 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 	}
 	trail_free(&t);
 	free(v);
-	if (fflush(stdout) != 0)
-		return CTL_EXIT_FAIL;
+	/* The table's last line, on its stream: on stderr it came out
+	 * anywhere in the table once stdout went through a pipe (ssh). */
 	if (!f.json)
-		fprintf(stderr, "%zu record%s shown%s\n", shown_n,
-		        shown_n == 1 ? "" : "s",
-		        bad > 0 ? "; some lines were not records" : "");
-	return CTL_EXIT_OK;
+		printf("%zu record%s shown%s\n", shown_n,
+		       shown_n == 1 ? "" : "s",
+		       bad > 0 ? "; some lines were not records" : "");
+	return fflush(stdout) != 0 || ferror(stdout) ? CTL_EXIT_FAIL
+	                                              : CTL_EXIT_OK;
 }
 
 /* phiguardctl alerts [OPTIONS] [FILE...]: audit show of the "alert"

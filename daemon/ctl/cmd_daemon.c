@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -143,6 +144,28 @@ static void show_duration(const char *key, const char *v)
 	       s / 3600 % 24, s / 60 % 60, s % 60, s);
 }
 
+/* A push suspension, "user until": when it ends, in local time. */
+static void show_suspended(const char *v)
+{
+	const char *sp = strchr(v, ' ');
+	char when[64];
+	struct tm tm;
+	time_t t;
+	char *end;
+
+	if (sp == NULL || sp[1] < '0' || sp[1] > '9') {
+		printf("    %s\n", v);
+		return;
+	}
+	errno = 0;
+	t = (time_t)strtoll(sp + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || localtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		printf("    %s\n", v);
+	else
+		printf("    %-30.*s until %s\n", (int)(sp - v), v, when);
+}
+
 /*
  * One item of an LF-separated list (proto.h LISTS). A rule is "scope
  * role": shown as which role grants the scope.
@@ -159,8 +182,36 @@ static void show_item(const char *key, const char *item, size_t len)
 	printable(raw, v, sizeof(v));
 	if (strcmp(key, "rules") == 0 && (sp = strchr(v, ' ')) != NULL)
 		printf("    %-30.*s <- %s\n", (int)(sp - v), v, sp + 1);
+	else if (strcmp(key, "push_suspended_users") == 0)
+		show_suspended(v);
 	else
 		printf("    %s\n", v);
+}
+
+/* A list's items, one a line; returns how many. */
+static uint64_t show_list(const char *k, const char *val)
+{
+	const char *nl;
+	uint64_t n = 0;
+
+	for (; val[0] != '\0'; val = nl + 1) {
+		if ((nl = strchr(val, '\n')) == NULL)
+			nl = val + strlen(val);
+		if (nl != val) {
+			show_item(k, val, (size_t)(nl - val));
+			n++;
+		}
+		if (*nl == '\0')
+			break;
+	}
+	return n;
+}
+
+static int is_list(const char *key, const char *val)
+{
+	return strcmp(key, "groups") == 0 || strcmp(key, "rules") == 0 ||
+	       strcmp(key, "push_suspended_users") == 0 ||
+	       strchr(val, '\n') != NULL;
 }
 
 /*
@@ -171,23 +222,23 @@ static void show_item(const char *key, const char *item, size_t len)
 static void show_fields(const struct pg_msg *resp)
 {
 	char k[SHOW_MAX], v[SHOW_MAX];
-	const char *val, *nl;
+	uint64_t listed, total;
+	const char *val;
 	size_t i;
 
 	for (i = 0; i < resp->nfields; i++) {
 		printable(resp->fields[i].key, k, sizeof(k));
 		val = resp->fields[i].value;
-		if (strcmp(k, "groups") == 0 || strcmp(k, "rules") == 0 ||
-		    strchr(val, '\n') != NULL) {
+		if (is_list(k, val)) {
 			printf("  %s:%s\n", k, val[0] == '\0' ? " (none)" : "");
-			for (; val[0] != '\0'; val = nl + 1) {
-				if ((nl = strchr(val, '\n')) == NULL)
-					nl = val + strlen(val);
-				if (nl != val)
-					show_item(k, val, (size_t)(nl - val));
-				if (*nl == '\0')
-					break;
-			}
+			listed = show_list(k, val);
+			/* STATUS lists only as many as fit in a reply. */
+			if (strcmp(k, "push_suspended_users") == 0 &&
+			    proto_get_u64(resp, "push_suspended", UINT64_MAX,
+			                  &total) == 0 &&
+			    total > listed)
+				printf("    ... and %llu more\n",
+				       (unsigned long long)(total - listed));
 		} else if (strcmp(k, "uptime") == 0 || strcmp(k, "age") == 0) {
 			show_duration(k, printable(val, v, sizeof(v)));
 		} else {
@@ -260,17 +311,62 @@ out:
 	return rc;
 }
 
+/* UNLOCK's cleared= list (proto.h) in words: "nurse1: cleared the
+ * lockout, the push suspension." */
+static void show_cleared(const char *user, const char *cleared)
+{
+	static const struct {
+		const char *item, *words;
+	} names[] = {
+	    {"lockout", "the lockout"},
+	    {"push-suspension", "the push suspension"},
+	    {"failures", "the failure count"},
+	    {"push-failures", "the failed-push count"},
+	};
+	char shown[SHOW_MAX];
+	const char *p, *sp;
+	size_t i, len, n = 0;
+
+	if (strcmp(cleared, "none") == 0) {
+		printf("%s: nothing to clear (not locked out, push not "
+		       "suspended, no failures counted).\n",
+		       user);
+		return;
+	}
+	printf("%s: cleared", user);
+	for (p = cleared; *p != '\0'; p = *sp == '\0' ? sp : sp + 1) {
+		if ((sp = strchr(p, ' ')) == NULL)
+			sp = p + strlen(p);
+		len = (size_t)(sp - p);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].item) == len &&
+			    strncmp(names[i].item, p, len) == 0)
+				break;
+		snprintf(shown, sizeof(shown), "%.*s", (int)len, p);
+		printf("%s %s", n++ > 0 ? "," : "",
+		       i < sizeof(names) / sizeof(names[0])
+		           ? names[i].words
+		           : printable(shown, shown, sizeof(shown)));
+	}
+	printf(".\n");
+}
+
 int cmd_unlock(const struct ctl_ctx *ctx, int argc, char **argv)
 {
 	static const struct request rq = {
 	    "unlock", PG_VERB_UNLOCK, 1, 1, {"user"}};
 	struct pg_msg resp;
-	const char *was;
+	const char *was, *cleared;
 	int rc;
 
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	if ((rc = ask(ctx, &rq, argc, argv, &resp)) != CTL_EXIT_OK)
 		goto out;
+	if ((cleared = proto_get(&resp, "cleared")) != NULL) {
+		show_cleared(argv[optind], cleared);
+		goto out;
+	}
+	/* A daemon from before cleared= (proto.h HISTORY). */
 	was = proto_get(&resp, "was_locked");
 	if (was != NULL && strcmp(was, "yes") == 0)
 		printf("%s: lockout cleared.\n", argv[optind]);

@@ -193,10 +193,10 @@ static int enroll_show(const struct pg_token *tok, const char *path,
 	int rc;
 
 	printf("Enrolled token %s for %s in %s (%s, %u digits, %u s).\n"
-	       "Scan the QR code or enter this URI in the authenticator "
-	       "app:\n\n%s\n",
+	       "%s this URI in the authenticator app:\n\n%s\n",
 	       tok->label, tok->user, path, tokens_alg_name(tok->alg),
-	       tok->digits, tok->period, uri);
+	       tok->digits, tok->period,
+	       o->qr ? "Scan the QR code below or enter" : "Enter", uri);
 	rc = fflush(stdout) != 0 ? PG_ERR_IO : 0;
 	if (rc == 0 && o->qr && fputs("\n", stdout) >= 0 &&
 	    (rc = qr_print(stdout, uri, o->qr_style)) != 0)

@@ -127,6 +127,28 @@ grep -qF "$(grep '"event":"replay"' "$AUDIT_FILE")" "$OUT" ||
 	fail "--json does not print the stored line"
 expect_rc 2 "show with a bad time" -- ctl audit show --since yesterday
 
+# The count ends the table, on the same stream; a warning about a line
+# that is not a record stands where that line is, whatever the streams
+# are (a file, a pipe: stdout is not line-buffered there).
+ctl audit show >"$OUT" 2>"$T/err"
+n=$(grep -cE '^[0-9]{4}-' "$OUT")
+[ "$(tail -n 1 "$OUT")" = "$n records shown" ] ||
+	fail "audit show: the count is not the table's last line: $(tail -n 1 "$OUT")"
+[ ! -s "$T/err" ] || fail "audit show: stderr without a reason: $(cat "$T/err")"
+ctl alerts >"$OUT" 2>"$T/err"
+expect_out '^[0-9]+ records? shown$' "alerts: the count on stdout"
+[ ! -s "$T/err" ] || fail "alerts: stderr without a reason: $(cat "$T/err")"
+{
+	head -n 3 "$AUDIT_FILE"
+	echo "not a record"
+	tail -n +4 "$AUDIT_FILE"
+} >"$T/damaged.log"
+ctl audit show "$T/damaged.log" 2>&1 | cat >"$OUT"
+sed -n '5p' "$OUT" | grep -q "damaged.log:4: not an audit record" ||
+	fail "audit show: the warning is not after the third row: $(sed -n '1,6p' "$OUT")"
+tail -n 1 "$OUT" | grep -Eq '^[0-9]+ records shown; some lines were not records$' ||
+	fail "audit show: the count is not last: $(tail -n 2 "$OUT")"
+
 # Head: from the daemon, and from the file when it is not running.
 head_d=$(ctl audit head) || fail "audit head"
 ctl status >"$OUT" 2>&1

@@ -227,10 +227,10 @@ expect_lines "verbs" \
 	"v1 OK claimed=yes" \
 	"v1 OK locked=no failures=0 push=yes" \
 	"v1 OK locked=no failures=1 push=yes" \
-	"v1 OK was_locked=no" \
+	"v1 OK was_locked=no cleared=failures%20push-failures" \
 	"v1 ERR code=unknown-verb msg=FROB"
 pg req "v1 STATUS"
-expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 locked=0 clients=1 requests=[0-9]+ errors=[0-9]+ state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 verbs=[^ ]+$' "STATUS"
+expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 locked=0 push_suspended=0 clients=1 requests=[0-9]+ errors=[0-9]+ state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 verbs=[^ ]+$' "STATUS"
 # Per-verb counts and latency: "VERB count mean_us max_us", LF-separated;
 # the four CLAIMs above are in it (replays too), this STATUS not yet.
 expect_out ' verbs=([^ ]*%0A)?CLAIM%204%20[0-9]+%20[0-9]+(%0A| |$)' "STATUS per-verb figures"
@@ -366,12 +366,14 @@ expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "PREAUTH 
 grep -q 'audit event=push-sent user=pushy ' "$DAEMON_LOG" || fail "no push-sent audit record"
 grep -Eq 'ALERT PG-ALERT-PUSHFATIGUE kind=pushfatigue .*user=pushy ' "$DAEMON_LOG" || fail "push suspension not alerted"
 grep -Eq 'ALERT PG-ALERT-BRUTEFORCE kind=bruteforce .*user=pushy ' "$DAEMON_LOG" || fail "lockout not alerted"
+pg req "v1 STATUS"
+expect_out ' locked=2 push_suspended=1 push_suspended_users=pushy%20[0-9]+ clients=' "STATUS names the suspended user"
 
 # --- persistence across restarts -------------------------------------------
 restart_daemon
 pg req "v1 PREAUTH user=pushy" "v1 UNLOCK user=pushy" "v1 PREAUTH user=pushy"
 expect_out '^v1 OK locked=yes until=[0-9]+ push=no push_until=[0-9]+$' "push suspension survives a restart"
-expect_out '^v1 OK was_locked=yes$' "UNLOCK of a suspended user"
+expect_out '^v1 OK was_locked=yes cleared=lockout%20push-suspension%20failures%20push-failures$' "UNLOCK of a suspended user"
 expect_lines "UNLOCK ends the suspension" "*" "*" "v1 OK locked=no push=yes"
 pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step_start=59240124" \
 	"v1 UNLOCK user=clerk1" "v1 PREAUTH user=clerk1" \
@@ -379,7 +381,7 @@ pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=nurse1 step_start=59240124" \
 expect_out '^v1 OK locked=yes until=' "lock survives a restart"
 expect_lines "after restart" "*" \
 	"v1 ERR code=replay msg=step%20already%20used" \
-	"v1 OK was_locked=yes" "v1 OK locked=no push=yes" "v1 OK claimed=yes"
+	"v1 OK was_locked=yes cleared=lockout%20failures" "v1 OK locked=no push=yes" "v1 OK claimed=yes"
 restart_daemon
 pg req "v1 PREAUTH user=clerk1" "v1 CLAIM user=clerk1 step_start=10"
 expect_lines "unlock survives a restart" "v1 OK locked=no push=yes" \

@@ -20,6 +20,8 @@ esac
 secret=$(printf '%s\n' "$uri" | sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p')
 [ "${#secret}" -ge 32 ] || fail "secret '$secret' shorter than 160 bits"
 grep -q '█\|▀\|▄' "$T/enroll.out" || fail "no QR code drawn"
+grep -q 'Scan the QR code below or enter this URI' "$T/enroll.out" ||
+	fail "no instruction for the QR code: $(cat "$T/enroll.out")"
 grep -q "$secret" "$TOKENS" || fail "secret not in the token store"
 mode=$(stat -c %a "$TOKENS")
 [ "$mode" = 600 ] || fail "token store mode $mode, want 600"
@@ -33,6 +35,9 @@ expect_out '^auth: PAM_SUCCESS$' "enrolled token works"
 ctl enroll clerk1 --algorithm SHA256 --digits 8 --label desk --no-qr \
 	>"$T/enroll2.out" 2>&1 || die "enroll SHA256 failed"
 grep -q '█\|▀\|▄' "$T/enroll2.out" && fail "--no-qr still drew a QR code"
+grep -qi 'QR' "$T/enroll2.out" && fail "--no-qr still speaks of a QR code: $(grep -i QR "$T/enroll2.out")"
+grep -q 'Enter this URI in the authenticator app' "$T/enroll2.out" ||
+	fail "--no-qr: no instruction for the URI: $(cat "$T/enroll2.out")"
 uri=$(grep -o 'otpauth://totp/[^ ]*' "$T/enroll2.out" | head -n 1)
 case "$uri" in
 *algorithm=SHA256*digits=8*) ;;

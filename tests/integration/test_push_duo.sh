@@ -130,4 +130,17 @@ expect_rc 1 "suspended, push only" -- run_pam pushonly nurse2 auth -a 000000
 expect_out '^prompt: Verification code: $' "suspended, push only: TOTP prompt"
 [ "$(emu_count /auth/v2/auth)" -eq "$pushes" ] || fail "push sent while suspended (push only)"
 
+# The admin sees the suspension and what unlock lifts.
+ctl status >"$OUT" 2>&1 || fail "phiguardctl status: $(cat "$OUT")"
+expect_out '^  push_suspended +1$' "status counts the suspension"
+expect_out '^    nurse2 +until [0-9]{4}-[0-9]{2}-[0-9]{2} ' "status names the suspended user"
+ctl unlock nurse2 >"$OUT" 2>&1 || fail "phiguardctl unlock: $(cat "$OUT")"
+expect_out '^nurse2: cleared the push suspension, ' "unlock says it lifted the suspension"
+expect_no_out 'lockout|not locked out' "unlock of a suspension, not a lockout"
+ctl status >"$OUT" 2>&1
+expect_out '^  push_suspended +0$' "no suspension after unlock"
+expect_no_out 'nurse2' "no suspended user after unlock"
+ctl unlock nurse2 >"$OUT" 2>&1
+expect_out '^nurse2: nothing to clear ' "a second unlock clears nothing"
+
 finish

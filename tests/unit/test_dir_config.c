@@ -301,6 +301,35 @@ static void test_password_file(void **state)
 	expect_check_fails(&c, "bind_password_file");
 }
 
+/* password_owner names the daemon's user for a check made before the
+ * switch to it (runas.h); password_root_too lets root own it as well. */
+static void test_password_owner(void **state)
+{
+	struct dir_config c;
+	const char *path = tu_path("ownedpw");
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	valid(&c);
+	assert_int_equal(c.password_owner, -1); /* the effective uid */
+	assert_int_equal(set(&c, "bind_dn", "cn=svc,dc=x"), 0);
+	assert_int_equal(set(&c, "bind_password_file", path), 0);
+	tu_write_file(path, "s3cret\n", 0600);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	expect_check_fails(&c, "bind_password_file");
+	assert_non_null(strstr(err, "must be owned by uid 0 (is 65534)"));
+	c.password_owner = 65534;
+	assert_int_equal(dir_config_check(&c, err, sizeof err), 0);
+	/* The daemon's user only: a root-owned file is refused... */
+	assert_int_equal(chown(path, 0, 0), 0);
+	expect_check_fails(&c, "bind_password_file");
+	assert_non_null(strstr(err, "must be owned by uid 65534 (is 0)"));
+	/* ... unless root may own it too. */
+	c.password_root_too = 1;
+	assert_int_equal(dir_config_check(&c, err, sizeof err), 0);
+}
+
 static void test_password_nul(void **state)
 {
 	struct dir_config c;
@@ -355,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_set_kinds),
 	    cmocka_unit_test(test_check_rules),
 	    cmocka_unit_test(test_password_file),
+	    cmocka_unit_test(test_password_owner),
 	    cmocka_unit_test(test_password_nul),
 	    cmocka_unit_test(test_scheme_and_names),
 	};

@@ -250,6 +250,14 @@ static void test_owner(void **state)
 	pol.owner = 65534;
 	assert_int_equal(safefile_open(p, &pol, &fd, err, sizeof(err)), 0);
 	assert_int_equal(close(fd), 0);
+	/* root_too: root as well as owner, nobody else. */
+	pol.owner = 65533;
+	pol.root_too = 1;
+	expect_refused(p, &pol, PG_ERR_UNSAFE_FILE,
+	               "must be owned by uid 65533 or root (is 65534)");
+	assert_int_equal(chown(p, 0, 0), 0);
+	assert_int_equal(safefile_open(p, &pol, &fd, err, sizeof(err)), 0);
+	assert_int_equal(close(fd), 0);
 }
 
 static void test_size(void **state)

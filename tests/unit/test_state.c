@@ -137,15 +137,19 @@ static void test_push_fatigue_unlock_and_off(void **ctx)
 	static const struct pg_state_limits off = {5, 300, 900, 0};
 	struct pg_report_result r;
 	struct pg_state *st;
-	int i, was, changed;
+	struct pg_unlock_result un;
+	int i;
 
 	(void)ctx;
 	assert_int_equal(state_new(&lim_push, &st), 0);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(state_report_push(st, "u", 0, T0 + i, &r), 0);
 	assert_int_not_equal(push_of(st, "u", T0 + 3), 0);
-	assert_int_equal(state_unlock(st, "u", T0 + 3, &was, &changed), 0);
-	assert_true(changed);
+	assert_int_equal(state_unlock(st, "u", T0 + 3, &un), 0);
+	assert_true(un.changed);
+	assert_false(un.was_locked);
+	assert_int_equal(un.push_until, T0 + 2 + 900);
+	assert_int_equal(un.npush, 3);
 	assert_int_equal(push_of(st, "u", T0 + 3), 0);
 	state_free(st);
 
@@ -308,26 +312,28 @@ static void test_unlock(void **ctx)
 	struct pg_state *st = *ctx;
 	struct pg_report_result r;
 	struct pg_user_rec rec;
-	int was = -1, changed = -1;
+	struct pg_unlock_result un;
 	int64_t until = 0;
 
 	assert_int_equal(state_claim(st, "nurse1", 500, T0, &until), 0);
 	fail_at(st, "nurse1", T0, &r);
 	fail_at(st, "nurse1", T0, &r);
 	fail_at(st, "nurse1", T0, &r);
-	assert_int_equal(state_unlock(st, "nurse1", T0 + 1, &was, &changed), 0);
-	assert_true(was);
-	assert_true(changed);
+	assert_int_equal(state_unlock(st, "nurse1", T0 + 1, &un), 0);
+	assert_true(un.was_locked);
+	assert_true(un.changed);
+	assert_int_equal(un.nfail, 3);
+	assert_int_equal(un.push_until, 0);
 	assert_int_equal(lock_of(st, "nurse1", T0 + 1), 0);
 	assert_int_equal(state_get(st, "nurse1", &rec), 0);
 	assert_int_equal(rec.nfail, 0);
 	/* The last step is kept: unlocking must not re-open a used code. */
 	assert_int_equal(state_claim(st, "nurse1", 500, T0 + 2, &until),
 	                 PG_ERR_REPLAY);
-	assert_int_equal(state_unlock(st, "nobody-here", T0, &was, &changed),
-	                 0);
-	assert_false(was);
-	assert_false(changed);
+	assert_int_equal(state_unlock(st, "nobody-here", T0, &un), 0);
+	assert_false(un.was_locked);
+	assert_false(un.changed);
+	assert_int_equal(un.nfail, 0);
 	assert_int_equal(state_get(st, "nobody-here", &rec), PG_ERR_NOTFOUND);
 }
 
@@ -464,7 +470,8 @@ static struct pg_state *populate(void)
 	struct pg_report_result r;
 	struct pg_state *st;
 	int64_t until;
-	int rec, i, was, ch;
+	struct pg_unlock_result un;
+	int rec, i;
 
 	st = load(T0, &rec, &log);
 	assert_false(rec);
@@ -481,7 +488,7 @@ static struct pg_state *populate(void)
 	assert_int_equal(state_claim(st, "dave", 5, T0, &until), 0);
 	assert_int_equal(state_report(st, "dave", 0, T0, &r), 0);
 	assert_int_equal(statelog_record(log, st, "dave", T0), 0);
-	assert_int_equal(state_unlock(st, "dave", T0 + 1, &was, &ch), 0);
+	assert_int_equal(state_unlock(st, "dave", T0 + 1, &un), 0);
 	assert_int_equal(statelog_record(log, st, "dave", T0 + 1), 0);
 	/* erin: push suspended (two failed pushes); fred: one failed push. */
 	for (i = 0; i < 2; i++) {
@@ -602,7 +609,8 @@ static void test_damaged_middle_line(void **ctx)
 	/* Steps are start times in seconds; the floor reaches the skew. */
 	const uint64_t floor = (uint64_t)now + PG_STATE_MAX_SKEW;
 	struct pg_user_rec rec;
-	int recovered, was, ch;
+	struct pg_unlock_result un;
+	int recovered;
 	int64_t until;
 	char aside[64];
 
@@ -630,9 +638,9 @@ static void test_damaged_middle_line(void **ctx)
 	assert_int_equal(lock_of(read, "alice", now), now + 900);
 	assert_int_equal(state_claim(read, "alice", floor + 1, now, &until),
 	                 PG_ERR_LOCKED);
-	assert_int_equal(state_unlock(read, "alice", now, &was, &ch), 0);
-	assert_true(was);
-	assert_true(ch);
+	assert_int_equal(state_unlock(read, "alice", now, &un), 0);
+	assert_true(un.was_locked);
+	assert_true(un.changed);
 	assert_int_equal(state_claim(read, "alice", floor, now, &until),
 	                 PG_ERR_REPLAY);
 	assert_int_equal(state_claim(read, "alice", floor + 1, now, &until), 0);
