@@ -136,7 +136,14 @@ expect_rc 0 "night login" -- run_pam items night1 auth -a "$(totp_code "$SECRET"
 at_time ""
 grep -Eq 'ALERT PG-ALERT-HOUR kind=hour severity=warning .*user=night1 ' "$DAEMON_LOG" ||
 	fail "no alert for a 03:00 login after a day-shift routine"
-alerts --user night1
+# The writer thread appends the record after the log line: give it (a
+# loaded machine) up to 10 s.
+tries=0
+while alerts --user night1 && [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 0 ] &&
+	[ $tries -lt 50 ]; do
+	tries=$((tries + 1))
+	sleep 0.2
+done
 [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 1 ] || fail "hour alert not in the trail: $(cat "$T/alerts")"
 [ -s "$STATE_DIR/hours" ] || fail "learned hours not saved in state_dir"
 
