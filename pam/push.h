@@ -44,6 +44,9 @@ enum push_outcome {
 	PUSH_TIMEOUT,     /* no answer before the deadline (push-timeout) */
 	PUSH_REFUSED,     /* the provider will not push for this user:
 	                     not enrolled, refused, bypass (never a pass) */
+	PUSH_REJECTED,    /* approved on the phone, then refused by the
+	                     provider's final check (a policy, an expired
+	                     grace): its decision, not the user's */
 	PUSH_ERROR,       /* the provider could not be used: unreachable,
 	                     tls, timeout, bad reply (failmode applies) */
 };
