@@ -24,6 +24,9 @@
  *   0x21 (controls and space), '%', '=' and 0x7f are written as "%XX"
  *   (upper-case hex); every other byte is literal. A decoder accepts upper
  *   or lower case hex and rejects a bad escape. A value may be empty.
+ *   The PAM items service=, rhost= and tty= hold at most PG_PROTO_MAX_ITEM
+ *   bytes: a client cuts a longer item before sending it (proto_item_len,
+ *   at a UTF-8 character boundary), and the daemon records no more of one.
  *   At most PG_PROTO_MAX_FIELDS fields per line; a key given twice is
  *   malformed. Unknown keys are ignored by both sides (forward
  *   compatibility); a missing required key is ERR code=missing-field.
@@ -202,6 +205,9 @@
  *   2026-12-03  v1: AUTHZ/CHECK reason=ambiguous-user; unknown-user also
  *               for entries whose name differs from the asked one only by
  *               case (the match is exact now).
+ *   2026-12-03  v1: service=, rhost=, tty= at most PG_PROTO_MAX_ITEM (256)
+ *               bytes; clients cut longer PAM items (a 4 KiB PAM_RHOST made
+ *               the line too long, and the login failed unrecorded).
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -217,6 +223,11 @@
 /* Seconds a TOTP step may start after "now" and still be accepted: the
  * verification window in time, whatever the token's period (CLAIM). */
 #define PG_PROTO_MAX_SKEW 300
+/* Bytes of a PAM item value (service=, rhost=, tty=). A client cuts a
+ * longer item (proto_item_len) rather than fail: with every item this
+ * long, percent-encoded, a request still fits one line. The daemon keeps
+ * no more than this of whatever a client sends. */
+#define PG_PROTO_MAX_ITEM 256
 
 /* Verbs. PG_VERB_OK/ERR are the two response kinds. */
 enum pg_verb {
@@ -295,6 +306,14 @@ int proto_parse(const char *line, size_t len, struct pg_msg *msg);
  */
 int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
 		 size_t *outlen);
+
+/*
+ * How many leading bytes of item to send as a PAM item value: all of it
+ * up to PG_PROTO_MAX_ITEM bytes, else at most that many, ending before a
+ * UTF-8 continuation byte so that no character is split (bytes that are
+ * not UTF-8 are cut at the limit).
+ */
+size_t proto_item_len(const char *item);
 
 /* Value for key, or NULL if absent. */
 const char *proto_get(const struct pg_msg *msg, const char *key);
