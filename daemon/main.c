@@ -19,11 +19,13 @@
 #include "alert.h"
 #include "audit.h"
 #include "authz.h"
+#include "client.h"
 #include "conf.h"
 #include "dispatch.h"
 #include "err.h"
 #include "log.h"
 #include "peer.h"
+#include "safefile.h"
 #include "server.h"
 #include "state.h"
 #include "statelog.h"
@@ -133,6 +135,27 @@ static int check_audit_file(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * The trail's directory, when it exists, by the state directory's rules
+ * (safefile_open_dir, owners as pg_client_daemon_uids gives them):
+ * whoever could change it could remove or replace the trail. A missing
+ * one is check_audit_file's to report.
+ */
+static int check_audit_dir(const char *path, const uid_t *owners,
+                           size_t n_owners, char *err, size_t errlen)
+{
+	char dir[PG_CONF_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%.*s",
+	         slash == path ? 1 : (int)(slash - path), path);
+	if ((rc = safefile_open_dir(dir, owners, n_owners, &fd, err,
+	                            errlen)) == 0)
+		close(fd);
+	return rc == PG_ERR_NOTFOUND ? 0 : rc;
+}
+
+/*
  * What --check-config adds to the parser: things that are only wrong on
  * this machine. Prints "file: key: reason" lines; returns the count.
  */
@@ -140,11 +163,14 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 {
 	struct sockaddr_un sun;
 	char err[PG_CONF_ERRLEN];
+	uid_t owners[PG_CLIENT_DAEMON_UIDS];
+	size_t n_owners = pg_client_daemon_uids(conf->user, owners);
 	int bad = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (statelog_check_dir(conf->state_dir, err, sizeof(err)) != 0) {
+	if (statelog_check_dir(conf->state_dir, owners, n_owners, err,
+	                       sizeof(err)) != 0) {
 		fprintf(stderr, "%s: state_dir: %s\n", path, err);
 		bad++;
 	}
@@ -160,6 +186,11 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 		bad++;
 	}
 	if (check_audit_file(conf->audit_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: audit_file: %s\n", path, err);
+		bad++;
+	}
+	if (check_audit_dir(conf->audit_file, owners, n_owners, err,
+	                    sizeof(err)) != 0) {
 		fprintf(stderr, "%s: audit_file: %s\n", path, err);
 		bad++;
 	}
@@ -435,6 +466,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	struct pg_server *srv = NULL;
 	struct pg_daemon d;
 	char err[PG_CONF_ERRLEN];
+	uid_t owners[PG_CLIENT_DAEMON_UIDS];
+	size_t n_owners = pg_client_daemon_uids(conf->user, owners);
 	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
 
 	memset(&d, 0, sizeof(d));
@@ -450,8 +483,14 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		log_errx("cannot create the state table");
 		goto out;
 	}
-	if (statelog_new(conf->state_dir, &slog, err, sizeof(err)) != 0) {
+	if (statelog_new(conf->state_dir, owners, n_owners, &slog, err,
+	                 sizeof(err)) != 0) {
 		log_errx("state_dir: %s", err);
+		goto out;
+	}
+	if (check_audit_dir(conf->audit_file, owners, n_owners, err,
+	                    sizeof(err)) != 0) {
+		log_errx("audit_file: %s", err);
 		goto out;
 	}
 	d.conf = conf;

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
+#include "safefile.h"
 #include "statelog.h"
 #include "username.h"
 
@@ -125,42 +126,28 @@ static size_t fmt_header(char *line)
 	            snprintf(line, STATELOG_MAX_LINE, "%s", STATELOG_HEADER));
 }
 
-/* Open dir as a directory and check its mode; "dir: reason" in err. */
-static int open_dir(const char *dir, int *fd_out, char *err, size_t errlen)
+/* Open dir as safefile_open_dir does; "path: reason" in err. */
+static int open_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                    int *fd_out, char *err, size_t errlen)
 {
-	struct stat sb;
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	/* Whoever can change this directory can erase replay protection. */
+	if (safefile_open_dir(dir, owners, n_owners, fd_out, err, errlen) != 0)
 		return PG_ERR_CONFIG;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
-		close(fd);
-		return PG_ERR_CONFIG;
-	}
-	/* Whoever can write here can erase replay protection. */
-	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		snprintf(err, errlen, "%s: writable by group or others", dir);
-		close(fd);
-		return PG_ERR_CONFIG;
-	}
-	*fd_out = fd;
 	return 0;
 }
 
-int statelog_check_dir(const char *dir, char *err, size_t errlen)
+int statelog_check_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                       char *err, size_t errlen)
 {
 	int fd, rc;
 
-	if ((rc = open_dir(dir, &fd, err, errlen)) == 0)
+	if ((rc = open_dir(dir, owners, n_owners, &fd, err, errlen)) == 0)
 		close(fd);
 	return rc;
 }
 
-int statelog_new(const char *dir, struct pg_statelog **out, char *err,
-                 size_t errlen)
+int statelog_new(const char *dir, const uid_t *owners, size_t n_owners,
+                 struct pg_statelog **out, char *err, size_t errlen)
 {
 	int rc = PG_ERR_NOMEM;
 	struct pg_statelog *log;
@@ -171,7 +158,8 @@ int statelog_new(const char *dir, struct pg_statelog **out, char *err,
 	log->fd = -1;
 	if ((log->dir = strdup(dir)) == NULL)
 		goto out;
-	if ((rc = open_dir(dir, &log->dirfd, err, errlen)) != 0)
+	if ((rc = open_dir(dir, owners, n_owners, &log->dirfd, err, errlen)) !=
+	    0)
 		goto out;
 	*out = log;
 	log = NULL;

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "state.h"
 
@@ -32,11 +33,14 @@
 struct pg_statelog; /* opaque */
 
 /*
- * Check that dir exists and is a directory (symlinks followed) that group
- * and others cannot write. Returns 0, or PG_ERR_CONFIG with "dir: reason" in
- * err (errlen bytes).
+ * Check that dir is a directory nobody but root and owners (n_owners
+ * uids: the daemon's, see pg_client_daemon_uids) can change, nor reach
+ * through a symbolic link (safefile_open_dir): whoever could remove
+ * state.log could erase lockouts and used codes at the next start.
+ * Returns 0, or PG_ERR_CONFIG with "path: reason" in err (errlen bytes).
  */
-int statelog_check_dir(const char *dir, char *err, size_t errlen);
+int statelog_check_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                       char *err, size_t errlen);
 
 /*
  * Open the state directory and keep a descriptor to it (works after
@@ -44,8 +48,8 @@ int statelog_check_dir(const char *dir, char *err, size_t errlen);
  * checks and errors as statelog_check_dir(), plus PG_ERR_NOMEM. Free with
  * statelog_free().
  */
-int statelog_new(const char *dir, struct pg_statelog **out, char *err,
-                 size_t errlen);
+int statelog_new(const char *dir, const uid_t *owners, size_t n_owners,
+                 struct pg_statelog **out, char *err, size_t errlen);
 
 /*
  * Replay state.log into st (normally empty), then rewrite it compacted.

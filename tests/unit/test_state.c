@@ -26,6 +26,9 @@
 #define T0 1700000000 /* an arbitrary "now" */
 
 static const struct pg_state_limits lim3 = {3, 300, 900, 2};
+/* The state directory's owners besides root: whoever runs the tests. */
+static uid_t owners[1];
+static const size_t n_owners = 1;
 
 /* Each test gets a fresh state (*ctx) and a fresh tu_tmpdir. */
 static int setup(void **ctx)
@@ -34,6 +37,7 @@ static int setup(void **ctx)
 
 	assert_int_equal(state_new(&lim3, &st), 0);
 	*ctx = st;
+	owners[0] = geteuid();
 	return tu_setup_tmpdir(ctx);
 }
 
@@ -409,7 +413,7 @@ static struct pg_state *load(int64_t now, int *recovered,
 	char err[256];
 
 	assert_int_equal(state_new(&lim3, &st), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
 	assert_int_equal(statelog_load(log, st, now, recovered), 0);
 	if (log_out != NULL)
 		*log_out = log;
@@ -744,7 +748,7 @@ static void test_fewer_max_failures(void **ctx)
 	int recovered;
 
 	assert_int_equal(state_new(&lim2, &read), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
 	assert_int_equal(statelog_load(log, read, T0 + 10, &recovered), 0);
 	/* bob had 3 failures; the newest 2 are kept. */
 	assert_int_equal(state_get(read, "bob", &rec), 0);
@@ -760,19 +764,39 @@ static void test_check_dir(void **ctx)
 {
 	char err[256], path[128];
 
-	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)), 0);
+	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)), 0);
 	assert_int_equal(chmod(tu_tmpdir, 0770), 0);
-	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
 	assert_non_null(strstr(err, "writable"));
 	assert_int_equal(chmod(tu_tmpdir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/missing", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
 	tu_write_file(tu_path("file"), "x", 0600);
 	snprintf(path, sizeof(path), "%s/file", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
+	/* Reached through a symbolic link (issue 11). */
+	snprintf(path, sizeof(path), "%s/link", tu_tmpdir);
+	assert_int_equal(symlink(tu_tmpdir, path), 0);
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err,
+	                                    sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "symbolic link"));
+	/* Owned by someone who is neither root nor the daemon's user. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(tu_tmpdir, 65534, 0), 0);
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
+		                                    n_owners, err, sizeof(err)),
+		                 PG_ERR_CONFIG);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		owners[0] = 65534;
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
+		                                    n_owners, err, sizeof(err)),
+		                 0);
+		assert_int_equal(chown(tu_tmpdir, 0, 0), 0);
+	}
 }
 
 int main(void)
