@@ -94,7 +94,13 @@
  *
  *   STATUS                                                        ROOT
  *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
- *           clients=<n> requests=<n> errors=<n> state=<ok|recovered>
+ *           clients=<n> requests=<n> errors=<n>
+ *           state=<ok|recovered|failed> [state_reason=<text>]
+ *     state=failed: the state log could not be written (a full disk,
+ *     an I/O error); state_reason says what failed. Meanwhile CLAIM,
+ *     REPORT and UNLOCK that change a user's state answer ERR code=io
+ *     (the change is kept in memory and written once the log is
+ *     rewritten: the daemon retries after 1 s, doubling to 16 s).
  *
  *   UNLOCK user=                                                  ROOT
  *     Clear a lockout and the failure count (the last used step is kept).
@@ -205,6 +211,8 @@
  *   2026-12-03  v1: AUTHZ/CHECK reason=ambiguous-user; unknown-user also
  *               for entries whose name differs from the asked one only by
  *               case (the match is exact now).
+ *   2026-12-03  v1: STATUS state=failed state_reason= (state log not
+ *               writable).
  *   2026-12-03  v1: service=, rhost=, tty= at most PG_PROTO_MAX_ITEM (256)
  *               bytes; clients cut longer PAM items (a 4 KiB PAM_RHOST made
  *               the line too long, and the login failed unrecorded).

@@ -314,12 +314,25 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* A failing state log is retried on its own schedule (statelog.h), from
+ * the tick: have the server wake for it. */
+static void wake_for_state(struct pg_daemon *d)
+{
+	int64_t at = statelog_retry_at(d->log);
+
+	if (at != 0)
+		server_wake_at(d->server, at);
+}
+
 /* The server's hooks, bound to the daemon context. */
 static int daemon_request(void *arg, const struct pg_peer *peer,
                           const char *line, size_t len, char *out, size_t outsz,
                           size_t *outlen)
 {
-	return dispatch_line(arg, peer, line, len, out, outsz, outlen);
+	int rc = dispatch_line(arg, peer, line, len, out, outsz, outlen);
+
+	wake_for_state(arg);
+	return rc;
 }
 
 /*
@@ -441,6 +454,8 @@ static void daemon_tick(void *arg)
 
 	if (n > 0)
 		log_debug("forgot %zu idle user(s)", n);
+	(void)statelog_retry(d->log, d->state, now);
+	wake_for_state(d);
 	alert_tick(d, now);
 }
 

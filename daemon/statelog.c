@@ -17,6 +17,7 @@
 #include "log.h"
 #include "safefile.h"
 #include "statelog.h"
+#include "timeutil.h"
 #include "username.h"
 
 #define STATELOG_TMP      PG_STATELOG_FILE ".tmp"
@@ -34,6 +35,11 @@ _Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 11 <
 #define STATELOG_CHUNK 65536
 /* Damaged lines reported one by one before going quiet. */
 #define STATELOG_REPORT_MAX 10
+/* While the log cannot be written, the pause before each new attempt:
+ * doubling from the first to the last. An attempt rewrites the whole log,
+ * so trying at every request would only add I/O to a full disk. */
+#define STATELOG_RETRY_FIRST_MS 1000
+#define STATELOG_RETRY_MAX_MS   16000
 
 struct pg_statelog {
 	int dirfd;
@@ -42,6 +48,10 @@ struct pg_statelog {
 	off_t size;      /* bytes of whole records in state.log */
 	off_t compacted; /* its size right after the last compaction */
 	int broken;      /* an append failed: compact before the next one */
+	int failed;      /* the last append or compaction failed */
+	char reason[128];  /* of the failure, for STATUS */
+	int64_t retry_at;  /* time_mono_ms() of the next attempt */
+	int retry_ms;      /* the pause before retry_at */
 	char line[STATELOG_MAX_LINE];
 	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
 	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */
@@ -433,6 +443,41 @@ out:
 	return rc;
 }
 
+/*
+ * Enter (or stay in) the failed state after what failed with errno err:
+ * logged once per outage, not per attempt (STATUS has it meanwhile), and
+ * the next attempt put off.
+ */
+static void set_failed(struct pg_statelog *log, const char *what, int err)
+{
+	snprintf(log->reason, sizeof(log->reason), "%s: %s", what,
+	         strerror(err));
+	if (!log->failed) {
+		log_errx("state log %s/%s cannot be written (%s): changes of "
+		         "the login state are refused until it can; retrying",
+		         log->dir, PG_STATELOG_FILE, log->reason);
+		log->failed = 1;
+		log->retry_ms = STATELOG_RETRY_FIRST_MS;
+	} else {
+		if (log->retry_ms < STATELOG_RETRY_MAX_MS / 2)
+			log->retry_ms *= 2;
+		else
+			log->retry_ms = STATELOG_RETRY_MAX_MS;
+		log_debug("state log retry failed (%s); next in %d ms",
+		          log->reason, log->retry_ms);
+	}
+	log->retry_at = time_mono_ms() + log->retry_ms;
+}
+
+static void set_ok(struct pg_statelog *log)
+{
+	if (log->failed)
+		log_notice("state log %s/%s writable again", log->dir,
+		           PG_STATELOG_FILE);
+	log->failed = 0;
+	log->reason[0] = '\0';
+}
+
 struct writer {
 	struct pg_statelog *log;
 	int fd;
@@ -469,7 +514,8 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 {
 	struct writer w = {log, -1, NULL, 0, 0, 0};
 	enum fileio_step failed;
-	int rc = PG_ERR_NOMEM;
+	const char *what = "unlink " STATELOG_TMP;
+	int rc = PG_ERR_NOMEM, e;
 	uint64_t floor;
 	int64_t until;
 
@@ -479,12 +525,14 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 	/* Start from nothing: a left-over temp file is from a crash. */
 	if (unlinkat(log->dirfd, STATELOG_TMP, 0) != 0 && errno != ENOENT)
 		goto fail;
+	what = "create " STATELOG_TMP;
 	w.fd = openat(log->dirfd, STATELOG_TMP,
 	              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
 	                  O_NOFOLLOW,
 	              0600);
 	if (w.fd < 0)
 		goto fail;
+	what = "write";
 	if (writer_put(&w, fmt_header(log->line)) != 0)
 		goto fail;
 	if (state_recovery(st, now, &floor, &until) &&
@@ -495,6 +543,7 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 		goto fail;
 	if (fileio_commit(w.fd, log->dirfd, STATELOG_TMP, PG_STATELOG_FILE,
 	                  &failed) != 0) {
+		what = failed == FILEIO_STEP_RENAME ? "rename" : "fsync";
 		if (failed != FILEIO_STEP_FSYNC_DIR)
 			goto fail;
 		/* The new log is in place and in use; only a crash could
@@ -507,10 +556,18 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 	w.fd = -1;
 	log->size = log->compacted = w.total;
 	log->broken = 0;
+	set_ok(log);
 	rc = 0;
 	goto out;
 fail:
-	log_err("%s/%s: compaction failed", log->dir, PG_STATELOG_FILE);
+	e = errno;
+	/* Loading (no log open yet): the caller stops; serving: an outage,
+	 * retried (statelog_retry). */
+	if (log->fd < 0)
+		log_errx("%s/%s: compaction failed: %s: %s", log->dir,
+		         PG_STATELOG_FILE, what, strerror(e));
+	else
+		set_failed(log, what, e);
 	if (w.fd >= 0)
 		unlinkat(log->dirfd, STATELOG_TMP, 0);
 out:
@@ -518,6 +575,32 @@ out:
 		close(w.fd);
 	free(w.buf);
 	return rc;
+}
+
+/* The last attempt failed and its pause is not over yet. */
+static int retry_later(const struct pg_statelog *log)
+{
+	return log->failed && time_left_ms(log->retry_at) > 0;
+}
+
+int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now)
+{
+	if (log->fd < 0 || !(log->failed || log->broken))
+		return 0;
+	if (retry_later(log))
+		return PG_ERR_IO;
+	return statelog_compact(log, st, now);
+}
+
+int64_t statelog_retry_at(const struct pg_statelog *log)
+{
+	return log->failed ? log->retry_at : 0;
+}
+
+const char *statelog_failure(const struct pg_statelog *log)
+{
+	return log->failed ? log->reason : NULL;
 }
 
 int statelog_record(struct pg_statelog *log, const struct pg_state *st,
@@ -528,15 +611,24 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 
 	if (log->fd < 0)
 		return PG_ERR_INTERNAL;
-	if (log->broken || log->size > 2 * log->compacted + STATELOG_SLACK)
-		return statelog_compact(log, st, now);
+	/* The change is in memory; the rewrite that mends the log writes
+	 * it with everything else. Until then, or while its pause lasts,
+	 * nothing is durable: refused. */
+	if (log->broken)
+		return statelog_retry(log, st, now);
+	/* Grown well past its compacted size: rewrite it, unless that just
+	 * failed; appending to the intact log keeps the change durable. */
+	if (log->size > 2 * log->compacted + STATELOG_SLACK &&
+	    !retry_later(log) && statelog_compact(log, st, now) == 0)
+		return 0;
 	if (state_get(st, user, &rec) != 0)
 		return 0;
 	if ((len = fmt_user(log->line, &rec)) == 0)
 		return PG_ERR_INTERNAL;
 	if (fileio_write_all(log->fd, log->line, len) != 0 ||
 	    fdatasync(log->fd) != 0) {
-		log_err("%s/%s: append failed", log->dir, PG_STATELOG_FILE);
+		log_debug("%s/%s: append failed: %s; rewriting it", log->dir,
+		          PG_STATELOG_FILE, strerror(errno));
 		/*
 		 * A partial record followed by later ones would read as damage
 		 * on the next start. Cut it off; failing that, compaction

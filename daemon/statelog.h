@@ -66,9 +66,11 @@ int statelog_load(struct pg_statelog *log, struct pg_state *st, int64_t now,
 
 /*
  * Append user's entry (nothing when st has none) and fsync it. When the
- * log has grown well past its compacted size, or an earlier append failed,
- * compact instead. Returns 0 once the change is durable, else PG_ERR_IO or
- * PG_ERR_NOMEM.
+ * log has grown well past its compacted size, compact instead. After a
+ * failed append the log is rewritten (compacted) before anything else is
+ * durable, and while the log is failing (below) a change made before the
+ * next retry is refused at once. Returns 0 once the change is durable,
+ * else PG_ERR_IO or PG_ERR_NOMEM; the change stays in st either way.
  */
 int statelog_record(struct pg_statelog *log, const struct pg_state *st,
                     const char *user, int64_t now);
@@ -77,9 +79,30 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
  * Rewrite the log from st: state.log.tmp, fsync, rename over state.log,
  * fsync the directory. Returns 0, PG_ERR_IO or PG_ERR_NOMEM; on error the
  * previous log stays in place.
+ *
+ * Once the log is loaded, a failed rewrite puts it in the failed state:
+ * logged once (a second line when it is writable again), the reason kept
+ * for STATUS (statelog_failure), and no new attempt before a pause of 1 s,
+ * doubling up to 16 s while attempts fail (statelog_retry_at).
  */
 int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
                      int64_t now);
+
+/*
+ * If the log is failing or an append left it to be rewritten, and the
+ * pause is over, rewrite it now (the daemon's timer, so that it recovers
+ * without waiting for a request). Returns 0 (nothing to do, or mended),
+ * PG_ERR_IO (still failing, or not yet time) or PG_ERR_NOMEM.
+ */
+int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now);
+
+/* time_mono_ms() at which the next retry is due, or 0 when not failing. */
+int64_t statelog_retry_at(const struct pg_statelog *log);
+
+/* What failed ("write: No space left on device"), or NULL when the log is
+ * fine. Valid until the next call on log. */
+const char *statelog_failure(const struct pg_statelog *log);
 
 /* Close the log and the directory. Accepts NULL. */
 void statelog_free(struct pg_statelog *log);

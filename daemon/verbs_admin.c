@@ -30,6 +30,23 @@ static int audit_fields(struct pg_audit *a, struct pg_msg *resp)
 	return proto_add_u64(resp, "audit_lost", st.lost);
 }
 
+/* STATUS's state=ok|recovered|failed [state_reason=]: a failing log
+ * first, as it refuses changes. */
+static int state_fields(struct pg_daemon *d, int64_t now, struct pg_msg *resp)
+{
+	const char *why = statelog_failure(d->log);
+	int rc;
+
+	if (why != NULL) {
+		if ((rc = proto_add(resp, "state", "failed")) != 0)
+			return rc;
+		return proto_add(resp, "state_reason", why);
+	}
+	return proto_add(resp, "state",
+	                 state_recovery(d->state, now, NULL, NULL) ? "recovered"
+	                                                           : "ok");
+}
+
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
 {
@@ -48,10 +65,7 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = proto_add_u64(resp, "clients", ss.clients)) != 0 ||
 	    (rc = proto_add_u64(resp, "requests", ss.requests)) != 0 ||
 	    (rc = proto_add_u64(resp, "errors", ss.errors)) != 0 ||
-	    (rc = proto_add(resp, "state",
-	                    state_recovery(d->state, req->now, NULL, NULL)
-	                        ? "recovered"
-	                        : "ok")) != 0)
+	    (rc = state_fields(d, req->now, resp)) != 0)
 		return rc;
 	if (d->audit != NULL && (rc = audit_fields(d->audit, resp)) != 0)
 		return rc;
