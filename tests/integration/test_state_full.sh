@@ -8,15 +8,7 @@
 . "${top_srcdir:?}/tests/integration/lib.sh"
 need python3
 
-[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
-MNT="$T/statefs"
-mkdir -p "$MNT"
-mount -t tmpfs -o size=64k,mode=0700 pgstate "$MNT" 2>/dev/null ||
-	skip "mount -t tmpfs not permitted here (container without CAP_SYS_ADMIN?)"
-umount_fs() {
-	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-}
-CLEANUP_HOOKS="$CLEANUP_HOOKS umount_fs"
+mount_tmpfs statefs
 STATE_DIR="$MNT"
 PG_MAX_FAILURES=3
 write_config
