@@ -72,8 +72,10 @@
  *     -> ERR code=replay     (step_start <= last accepted)
  *     -> ERR code=invalid    (step_start too far in the future)
  *     -> ERR code=locked msg=... until=<unix seconds>
+ *     -> ERR code=busy msg=state-table-full table=enrolled limit=<n>
  *
- *   REPORT user= factor= result= [reason=] [service=] [rhost=] [tty=]  SELF
+ *   REPORT user= factor= result= [reason=] [enrolled=no] [service=]
+ *          [rhost=] [tty=]                                        SELF
  *     The outcome of a second-factor attempt. factor = totp | push;
  *     result = success | failure | error (error: push only). A failure
  *     is counted; max_failures failures within failure_window lock the
@@ -88,13 +90,24 @@
  *     counted. reason is a short token (bad-code, replay, no-token,
  *     bad-input, conv-error, push-denied, push-timeout, ...), never a
  *     secret. UNLOCK also ends a push suspension.
+ *     enrolled=no (factor=totp, result=failure): the module found no
+ *     token for the user, as for any name typed at a prompt. Counted like
+ *     any failure (a lockout must not tell who is enrolled), but a user
+ *     known only from such reports is held apart: at most
+ *     PG_STATE_MAX_UNENROLLED (10000, daemon/state.h) of them, and the
+ *     bound on other users (100000) does not count them, so invented
+ *     names cannot crowd enrolled users out. A REPORT or CLAIM that would
+ *     add a user beyond the bound of its kind:
+ *     -> ERR code=busy msg=state-table-full table=unenrolled|enrolled
+ *            limit=<n>
+ *     enrolled=yes, or no enrolled key: an ordinary report.
  *     -> OK locked=no failures=<n> push=yes
  *     -> OK locked=yes until=<unix seconds> failures=<n> push=...
  *     -> OK ... push=no push_until=<unix seconds>
  *
  *   STATUS                                                        ROOT
- *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
- *           clients=<n> requests=<n> errors=<n>
+ *     -> OK version=<pkg version> uptime=<s> users=<n> unenrolled=<n>
+ *           locked=<n> clients=<n> requests=<n> errors=<n>
  *           state=<ok|recovered|failed> [state_reason=<text>]
  *     state=failed: the state log could not be written (a full disk,
  *     an I/O error); state_reason says what failed. Meanwhile CLAIM,
@@ -213,6 +226,8 @@
  *               case (the match is exact now).
  *   2026-12-03  v1: STATUS state=failed state_reason= (state log not
  *               writable).
+ *   2026-12-03  v1: REPORT enrolled=no; ERR code=busy msg=state-table-full
+ *               table= limit= (CLAIM too); STATUS unenrolled=.
  *   2026-12-03  v1: service=, rhost=, tty= at most PG_PROTO_MAX_ITEM (256)
  *               bytes; clients cut longer PAM items (a 4 KiB PAM_RHOST made
  *               the line too long, and the login failed unrecorded).

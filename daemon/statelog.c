@@ -24,9 +24,10 @@
 #define STATELOG_HEADER   "phiguard-state 1"
 #define STATELOG_MAX_LINE 65536
 /* "U" + name + 4 numbers + the failure times + " P" + 2 numbers + the push
- * times, 21 bytes per number at most, + " crc\n": the longest record we
- * write must fit. */
-_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 11 <
+ * times, 21 bytes per number at most, + " N" + " crc\n": the longest
+ * record we write must fit. */
+_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 +
+                       11 <
                    STATELOG_MAX_LINE,
                "STATELOG_MAX_LINE too small for a full U record");
 /* Append until the log is twice its compacted size plus this, then
@@ -120,6 +121,9 @@ static size_t fmt_user(char *line, const struct pg_user_rec *r)
 		                " P %" PRIu64, nonneg(r->push_until));
 		len = fmt_times(line, len, r->push, r->npush);
 	}
+	if (r->unenrolled && len > 0 && len < STATELOG_MAX_LINE)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " N");
 	return seal(line, len);
 }
 
@@ -276,11 +280,18 @@ static int apply_record(struct pg_statelog *log, struct pg_state *st, char *rec)
 		return PG_ERR_INVAL;
 	u.fail = log->fail;
 	u.push = log->push;
-	if (p != NULL && (strcmp(field(&p), "P") != 0 ||
-	                  parse_time(&p, &u.push_until) != 0 ||
-	                  parse_times(&p, log->push, &u.npush) != 0))
-		return PG_ERR_INVAL;
-	if (p != NULL)
+	type = field(&p);
+	if (type != NULL && strcmp(type, "P") == 0) {
+		if (parse_time(&p, &u.push_until) != 0 ||
+		    parse_times(&p, log->push, &u.npush) != 0)
+			return PG_ERR_INVAL;
+		type = field(&p);
+	}
+	if (type != NULL && strcmp(type, "N") == 0) {
+		u.unenrolled = 1;
+		type = field(&p);
+	}
+	if (type != NULL)
 		return PG_ERR_INVAL;
 	return state_put(st, &u);
 }

@@ -9,10 +9,12 @@
  *   phiguard-state 1 <crc>                       first line: format version
  *   R <floor-step> <until> <crc>                 recovery in force
  *   U <user> <last-step> <claimed-at> <locked-until> <n> <t1> ... <tn>
- *     [P <push-until> <m> <p1> ... <pm>] <crc>
+ *     [P <push-until> <m> <p1> ... <pm>] [N] <crc>
  *
  * The P part (push fatigue: suspension end and failed push times) is
  * written only when the user has some; logs from before it read as none.
+ * N marks an unenrolled entry (state.h, PG_STATE_MAX_UNENROLLED); a
+ * daemon from before it reads such a record as damage.
  * Fields are separated by one space; numbers are unsigned decimal; times
  * are unix seconds. A U record is the whole state of one user and the last
  * one wins, so replay is "apply in order". <user> is written like a

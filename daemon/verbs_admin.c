@@ -61,6 +61,8 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	if ((rc = proto_add(resp, "version", PACKAGE_VERSION)) != 0 ||
 	    (rc = proto_add_i64(resp, "uptime", ss.uptime_s)) != 0 ||
 	    (rc = proto_add_u64(resp, "users", users)) != 0 ||
+	    (rc = proto_add_u64(resp, "unenrolled",
+	                        state_unenrolled(d->state))) != 0 ||
 	    (rc = proto_add_u64(resp, "locked", locked)) != 0 ||
 	    (rc = proto_add_u64(resp, "clients", ss.clients)) != 0 ||
 	    (rc = proto_add_u64(resp, "requests", ss.requests)) != 0 ||
