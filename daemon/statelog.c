@@ -638,8 +638,8 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 		return PG_ERR_INTERNAL;
 	if (fileio_write_all(log->fd, log->line, len) != 0 ||
 	    fdatasync(log->fd) != 0) {
-		log_debug("%s/%s: append failed: %s; rewriting it", log->dir,
-		          PG_STATELOG_FILE, strerror(errno));
+		log_warn("%s/%s: append failed; rewriting it", log->dir,
+		         PG_STATELOG_FILE);
 		/*
 		 * A partial record followed by later ones would read as damage
 		 * on the next start. Cut it off; failing that, compaction
