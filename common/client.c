@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -264,4 +265,32 @@ int pg_client_call(const char *path, int timeout_ms, const uid_t *trusted_uids,
 		rc = pg_client_request(c, req, resp, time_left_ms(deadline));
 	pg_client_close(c);
 	return rc;
+}
+
+/* Add name's uid to uids (n entries) unless unknown or already there. */
+static size_t add_user(const char *name, uid_t *uids, size_t n)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	size_t i;
+
+	if (name[0] == '\0' ||
+	    getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return n;
+	for (i = 0; i < n; i++)
+		if (uids[i] == res->pw_uid)
+			return n;
+	uids[n] = res->pw_uid;
+	return n + 1;
+}
+
+size_t pg_client_daemon_uids(const char *conf_user, uid_t *uids)
+{
+	size_t n = 0;
+
+	uids[n++] = 0;
+	if (geteuid() != 0)
+		uids[n++] = geteuid();
+	n = add_user(PG_DAEMON_USER, uids, n);
+	return add_user(conf_user, uids, n);
 }

@@ -16,6 +16,19 @@
 
 struct pg_client; /* opaque */
 
+/* Room pg_client_daemon_uids() needs. */
+#define PG_CLIENT_DAEMON_UIDS 4
+
+/*
+ * The uids phiguardd may run as: root, our own euid (a daemon started by
+ * this user, as in tests), PG_DAEMON_USER's (its systemd unit) and
+ * conf_user's (phiguard.conf's [daemon] user, "" for none), each once;
+ * users NSS does not know are left out. Fills uids (room for
+ * PG_CLIENT_DAEMON_UIDS) and returns how many. For pg_client_connect's
+ * trusted_uids, and for the owners the daemon accepts for its directories.
+ */
+size_t pg_client_daemon_uids(const char *conf_user, uid_t *uids);
+
 /*
  * Connect to the daemon's socket at path within timeout_ms (non-blocking
  * connect + poll, SOCK_CLOEXEC). If trusted_uids is non-NULL (n entries),

@@ -323,6 +323,19 @@ static bool reads_key(const struct conf_parser *p, const char *key,
 		    (*e)[slen] == '.' && memcmp(*e + slen + 1, key, klen) == 0)
 			return true;
 	return false;
+
+/* A decimal integer as phiguard.conf(5) has it: an optional '-' and
+ * digits. strtol would also take a '+' and leading blanks. */
+static bool is_decimal(const char *val, size_t vlen)
+{
+	size_t i = vlen > 0 && val[0] == '-' ? 1 : 0;
+
+	if (i == vlen)
+		return false;
+	for (; i < vlen; i++)
+		if (val[i] < '0' || val[i] > '9')
+			return false;
+	return true;
 }
 
 static int set_long(struct conf_parser *p, const struct conf_key *k,
@@ -334,7 +347,7 @@ static int set_long(struct conf_parser *p, const struct conf_key *k,
 
 	/* The value is not NUL-terminated in the text; strtol needs a copy.
 	 * Nothing in range needs more digits than fit. */
-	if (vlen == 0 || vlen >= sizeof(num))
+	if (!is_decimal(val, vlen) || vlen >= sizeof(num))
 		return conf_error(p, key, klen, "not a number in %ld..%ld",
 		                  k->min, k->max);
 	memcpy(num, val, vlen);

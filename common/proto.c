@@ -383,6 +383,20 @@ out:
 	return rc;
 }
 
+size_t proto_item_len(const char *item)
+{
+	size_t len = strnlen(item, PG_PROTO_MAX_ITEM + 1), i;
+
+	if (len <= PG_PROTO_MAX_ITEM)
+		return len;
+	/* item[PG_PROTO_MAX_ITEM] is the first byte dropped. If it continues
+	 * a UTF-8 character, that character starts at most three before. */
+	for (i = 0; i < 4; i++)
+		if (((unsigned char)item[PG_PROTO_MAX_ITEM - i] & 0xc0) != 0x80)
+			return PG_PROTO_MAX_ITEM - i;
+	return PG_PROTO_MAX_ITEM;
+}
+
 const char *proto_get(const struct pg_msg *msg, const char *key)
 {
 	size_t i;

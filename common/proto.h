@@ -24,6 +24,9 @@
  *   0x21 (controls and space), '%', '=' and 0x7f are written as "%XX"
  *   (upper-case hex); every other byte is literal. A decoder accepts upper
  *   or lower case hex and rejects a bad escape. A value may be empty.
+ *   The PAM items service=, rhost= and tty= hold at most PG_PROTO_MAX_ITEM
+ *   bytes: a client cuts a longer item before sending it (proto_item_len,
+ *   at a UTF-8 character boundary), and the daemon records no more of one.
  *   At most PG_PROTO_MAX_FIELDS fields per line; a key given twice is
  *   malformed. Unknown keys are ignored by both sides (forward
  *   compatibility); a missing required key is ERR code=missing-field.
@@ -69,8 +72,10 @@
  *     -> ERR code=replay     (step_start <= last accepted)
  *     -> ERR code=invalid    (step_start too far in the future)
  *     -> ERR code=locked msg=... until=<unix seconds>
+ *     -> ERR code=busy msg=state-table-full table=enrolled limit=<n>
  *
- *   REPORT user= factor= result= [reason=] [service=] [rhost=] [tty=]  SELF
+ *   REPORT user= factor= result= [reason=] [enrolled=no] [service=]
+ *          [rhost=] [tty=]                                        SELF
  *     The outcome of a second-factor attempt. factor = totp | push;
  *     result = success | failure | error (error: push only). A failure
  *     is counted; max_failures failures within failure_window lock the
@@ -85,19 +90,35 @@
  *     counted. reason is a short token (bad-code, replay, no-token,
  *     bad-input, conv-error, push-denied, push-timeout, ...), never a
  *     secret. UNLOCK also ends a push suspension.
+ *     enrolled=no (factor=totp, result=failure): the module found no
+ *     token for the user, as for any name typed at a prompt. Counted like
+ *     any failure (a lockout must not tell who is enrolled), but a user
+ *     known only from such reports is held apart: at most
+ *     PG_STATE_MAX_UNENROLLED (10000, daemon/state.h) of them, and the
+ *     bound on other users (100000) does not count them, so invented
+ *     names cannot crowd enrolled users out. A REPORT or CLAIM that would
+ *     add a user beyond the bound of its kind:
+ *     -> ERR code=busy msg=state-table-full table=unenrolled|enrolled
+ *            limit=<n>
+ *     enrolled=yes, or no enrolled key: an ordinary report.
  *     -> OK locked=no failures=<n> push=yes
  *     -> OK locked=yes until=<unix seconds> failures=<n> push=...
  *     -> OK ... push=no push_until=<unix seconds>
  *
  *   STATUS                                                        ROOT
- *     -> OK version=<pkg version> uptime=<s> users=<n> locked=<n>
- *           push_suspended=<n> [push_suspended_users=<"user until" LF
- *           list>] clients=<n> requests=<n> errors=<n>
- *           state=<ok|recovered>
+ *     -> OK version=<pkg version> uptime=<s> users=<n> unenrolled=<n>
+ *           locked=<n> push_suspended=<n> [push_suspended_users=<"user
+ *           until" LF list>] clients=<n> requests=<n> errors=<n>
+ *           state=<ok|recovered|failed> [state_reason=<text>]
  *     push_suspended counts the users whose push is suspended (REPORT);
  *     push_suspended_users, present when that is not 0, names them with
  *     the end of each suspension (unix seconds), as many as fit in
  *     PG_PROTO_STATUS_LIST_MAX bytes before encoding.
+ *     state=failed: the state log could not be written (a full disk,
+ *     an I/O error); state_reason says what failed. Meanwhile CLAIM,
+ *     REPORT and UNLOCK that change a user's state answer ERR code=io
+ *     (the change is kept in memory and written once the log is
+ *     rewritten: the daemon retries after 1 s, doubling to 16 s).
  *
  *   UNLOCK user=                                                  ROOT
  *     Clear a lockout, a push suspension and the failure counts (the last
@@ -214,6 +235,13 @@
  *               case (the match is exact now).
  *   2026-12-03  v1: STATUS push_suspended= [push_suspended_users=];
  *               UNLOCK cleared=.
+ *   2026-12-03  v1: STATUS state=failed state_reason= (state log not
+ *               writable).
+ *   2026-12-03  v1: REPORT enrolled=no; ERR code=busy msg=state-table-full
+ *               table= limit= (CLAIM too); STATUS unenrolled=.
+ *   2026-12-03  v1: service=, rhost=, tty= at most PG_PROTO_MAX_ITEM (256)
+ *               bytes; clients cut longer PAM items (a 4 KiB PAM_RHOST made
+ *               the line too long, and the login failed unrecorded).
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H
@@ -231,6 +259,12 @@
 #define PG_PROTO_MAX_SKEW 300
 /* Bytes of a list STATUS gives in full only while it fits (users). */
 #define PG_PROTO_STATUS_LIST_MAX 1024
+
+/* Bytes of a PAM item value (service=, rhost=, tty=). A client cuts a
+ * longer item (proto_item_len) rather than fail: with every item this
+ * long, percent-encoded, a request still fits one line. The daemon keeps
+ * no more than this of whatever a client sends. */
+#define PG_PROTO_MAX_ITEM 256
 
 /* Verbs. PG_VERB_OK/ERR are the two response kinds. */
 enum pg_verb {
@@ -309,6 +343,14 @@ int proto_parse(const char *line, size_t len, struct pg_msg *msg);
  */
 int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
 		 size_t *outlen);
+
+/*
+ * How many leading bytes of item to send as a PAM item value: all of it
+ * up to PG_PROTO_MAX_ITEM bytes, else at most that many, ending before a
+ * UTF-8 continuation byte so that no character is split (bytes that are
+ * not UTF-8 are cut at the limit).
+ */
+size_t proto_item_len(const char *item);
 
 /* Value for key, or NULL if absent. */
 const char *proto_get(const struct pg_msg *msg, const char *key);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,118 @@ int safefile_read_stat(const char *path, const struct safefile_policy *pol,
 	rc = 0;
 out:
 	secret_free(buf, cap);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* dir (fd, shown as name: the path up to it) as safefile_open_dir wants
+ * it; last: the directory asked for, where no sticky bit excuses. */
+static int check_dir(int fd, const char *name, const uid_t *owners,
+                     size_t n_owners, int last, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st) != 0) {
+		pg_err_set(err, errlen, "%s: fstat: %s", name, strerror(errno));
+		return PG_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pg_err_set(err, errlen, "%s: not a directory", name);
+		return PG_ERR_UNSAFE_FILE;
+	}
+	for (i = 0; i < n_owners && st.st_uid != 0; i++)
+		if (st.st_uid == owners[i])
+			break;
+	if (st.st_uid != 0 && i == n_owners) {
+		pg_err_set(err, errlen,
+		           "%s: owned by uid %lu, not by root or the daemon's "
+		           "user",
+		           name, (unsigned long)st.st_uid);
+		return PG_ERR_UNSAFE_FILE;
+	}
+	if ((st.st_mode & 022) != 0 && (last || !(st.st_mode & S_ISVTX))) {
+		pg_err_set(err, errlen,
+		           "%s: writable by group or other (mode %04o)", name,
+		           (unsigned)(st.st_mode & 07777));
+		return PG_ERR_UNSAFE_FILE;
+	}
+	return 0;
+}
+
+/* Open name in dir fd as the next component of shown. */
+static int open_component(int fd, const char *name, const char *shown,
+                          int *out, char *err, size_t errlen)
+{
+	struct stat st;
+	int e;
+
+	*out = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out >= 0)
+		return 0;
+	e = errno;
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		pg_err_set(err, errlen, "%s: is a symbolic link", shown);
+		return PG_ERR_UNSAFE_FILE;
+	}
+	pg_err_set(err, errlen, "%s: %s", shown, strerror(e));
+	if (e == ENOENT)
+		return PG_ERR_NOTFOUND;
+	return e == ENOTDIR ? PG_ERR_UNSAFE_FILE : PG_ERR_IO;
+}
+
+int safefile_open_dir(const char *path, const uid_t *owners, size_t n_owners,
+                      int *fd_out, char *err, size_t errlen)
+{
+	char shown[PATH_MAX], name[NAME_MAX + 1];
+	const char *p = path, *end;
+	int fd = -1, next, rc = PG_ERR_INVAL;
+	size_t len = strlen(path);
+
+	if (path[0] != '/') {
+		pg_err_set(err, errlen, "%s: not an absolute path", path);
+		goto out;
+	}
+	rc = PG_ERR_TOOLONG;
+	if (len >= sizeof(shown)) {
+		pg_err_set(err, errlen, "%.64s...: path too long", path);
+		goto out;
+	}
+	rc = PG_ERR_IO;
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		pg_err_set(err, errlen, "/: %s", strerror(errno));
+		goto out;
+	}
+	p += strspn(p, "/");
+	if ((rc = check_dir(fd, "/", owners, n_owners, *p == '\0', err,
+	                    errlen)) != 0)
+		goto out;
+	while (*p != '\0') {
+		end = p + strcspn(p, "/");
+		if ((size_t)(end - p) > NAME_MAX) {
+			rc = PG_ERR_TOOLONG;
+			pg_err_set(err, errlen, "%s: name too long", path);
+			goto out;
+		}
+		memcpy(name, p, (size_t)(end - p));
+		name[end - p] = '\0';
+		snprintf(shown, sizeof(shown), "%.*s", (int)(end - path), path);
+		p = end + strspn(end, "/");
+		if ((rc = open_component(fd, name, shown, &next, err,
+		                         errlen)) != 0)
+			goto out;
+		close(fd);
+		fd = next;
+		if ((rc = check_dir(fd, shown, owners, n_owners, *p == '\0',
+		                    err, errlen)) != 0)
+			goto out;
+	}
+	*fd_out = fd;
+	fd = -1;
+	rc = 0;
+out:
 	if (fd >= 0)
 		close(fd);
 	return rc;

@@ -51,4 +51,21 @@ int safefile_read_stat(const char *path, const struct safefile_policy *pol,
                        char **buf_out, size_t *len_out, struct stat *st_out,
                        char *err, size_t errlen);
 
+/*
+ * Open the directory at path (absolute) for a privileged writer, walking
+ * from "/" one component at a time with O_NOFOLLOW: no component may be a
+ * symbolic link, and each must be a directory owned by root or one of
+ * owners (n_owners uids) that group and others cannot write, except that
+ * a parent with the sticky bit (as /tmp) may be: there only an entry's
+ * owner can rename or remove it, and that owner is checked next. The
+ * directory itself never may. So nobody else can remove, replace or
+ * redirect what is in it. On success stores an O_RDONLY|O_DIRECTORY fd
+ * in *fd_out and returns 0; else PG_ERR_NOTFOUND (a component missing),
+ * PG_ERR_UNSAFE_FILE (symlink, not a directory, owner, mode),
+ * PG_ERR_INVAL (not absolute), PG_ERR_TOOLONG or PG_ERR_IO, with
+ * "component: reason" in err.
+ */
+int safefile_open_dir(const char *path, const uid_t *owners, size_t n_owners,
+                      int *fd_out, char *err, size_t errlen);
+
 #endif

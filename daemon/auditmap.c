@@ -23,6 +23,15 @@ static void copy(char *dst, size_t size, const char *v)
 	snprintf(dst, size, "%s", v != NULL ? v : "");
 }
 
+/* dst has AUDITMAP_ITEM_MAX + 1 bytes. */
+static void copy_item(char *dst, const char *v)
+{
+	size_t n = v != NULL ? proto_item_len(v) : 0;
+
+	memcpy(dst, n > 0 ? v : "", n);
+	dst[n] = '\0';
+}
+
 void auditmap_request(struct audit_req *ar, const struct pg_msg *req,
                       const char *user, long uid, int was_locked)
 {
@@ -38,9 +47,9 @@ void auditmap_request(struct audit_req *ar, const struct pg_msg *req,
 	ar->was_locked = was_locked;
 	ar->has_user = user != NULL;
 	copy(ar->user, sizeof(ar->user), user);
-	copy(ar->service, sizeof(ar->service), proto_get(req, "service"));
-	copy(ar->tty, sizeof(ar->tty), proto_get(req, "tty"));
-	copy(ar->rhost, sizeof(ar->rhost), proto_get(req, "rhost"));
+	copy_item(ar->service, proto_get(req, "service"));
+	copy_item(ar->tty, proto_get(req, "tty"));
+	copy_item(ar->rhost, proto_get(req, "rhost"));
 	copy(ar->scope, sizeof(ar->scope), proto_get(req, "scope"));
 	copy(ar->factor, sizeof(ar->factor), proto_get(req, "factor"));
 	copy(ar->result, sizeof(ar->result), proto_get(req, "result"));

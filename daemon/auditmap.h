@@ -20,8 +20,9 @@ enum audit_checks {
 /* "denied", "all", "none" -> the mode; anything else: denied. */
 enum audit_checks auditmap_checks(const char *word);
 
-/* Bytes kept of a PAM item (service, tty, rhost) from a request. */
-#define AUDITMAP_ITEM_MAX 256
+/* Bytes kept of a PAM item (service, tty, rhost) from a request: what
+ * the protocol says a client sends, cut the same way (proto_item_len). */
+#define AUDITMAP_ITEM_MAX PG_PROTO_MAX_ITEM
 
 /*
  * What the trail needs of a request, copied out of it, so that it can be

@@ -52,9 +52,9 @@ static const struct dispatch_entry dispatch_table[] = {
  * Request keys that may appear in the decision log. A whitelist, so that a
  * future verb carrying a secret cannot leak it through a generic logger.
  */
-static const char *const logged_keys[] = {"step_start", "factor",  "result",
-                                          "reason",     "service", "rhost",
-                                          "tty",        "scope",   "action"};
+static const char *const logged_keys[] = {
+    "step_start", "factor", "result", "reason", "service",
+    "rhost",      "tty",    "scope",  "action", "enrolled"};
 
 #define DISPATCH_LOG_VALUE_MAX 64
 

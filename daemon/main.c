@@ -19,6 +19,7 @@
 #include "alert.h"
 #include "audit.h"
 #include "authz.h"
+#include "client.h"
 #include "conf.h"
 #include "dispatch.h"
 #include "err.h"
@@ -189,16 +190,19 @@ static int check_audit_file(const char *path, const struct pg_conf *conf,
 	return 0;
 }
 
-/* state_dir exists, is a directory, not writable by group or others. */
+/* state_dir exists and nobody but the daemon's users can change it
+ * (statelog_check_dir). */
 static int check_state_dir(const char *path, const struct pg_conf *conf,
-                           const struct pg_conf *dflt)
+                           const struct pg_conf *dflt, const uid_t *owners,
+                           size_t n_owners)
 {
 	char err[PG_CONF_ERRLEN];
 
 	if (dir_missing(path, "state_dir", conf->state_dir, dflt->state_dir,
 	                conf))
 		return 1;
-	if (statelog_check_dir(conf->state_dir, err, sizeof(err)) != 0) {
+	if (statelog_check_dir(conf->state_dir, owners, n_owners, err,
+	                       sizeof(err)) != 0) {
 		fprintf(stderr, "%s: state_dir: %s\n", path, err);
 		return 1;
 	}
@@ -261,6 +265,27 @@ static void say_file_owner(const char *path, const struct pg_conf *conf)
 }
 
 /*
+ * The trail's directory, when it exists, by the state directory's rules
+ * (safefile_open_dir, owners as pg_client_daemon_uids gives them):
+ * whoever could change it could remove or replace the trail. A missing
+ * one is check_audit_file's to report.
+ */
+static int check_audit_dir(const char *path, const uid_t *owners,
+                           size_t n_owners, char *err, size_t errlen)
+{
+	char dir[PG_CONF_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%.*s",
+	         slash == path ? 1 : (int)(slash - path), path);
+	if ((rc = safefile_open_dir(dir, owners, n_owners, &fd, err,
+	                            errlen)) == 0)
+		close(fd);
+	return rc == PG_ERR_NOTFOUND ? 0 : rc;
+}
+
+/*
  * What --check-config adds to the parser: things that are only wrong on
  * this machine. Prints "file: key: reason" lines; returns the count.
  */
@@ -269,6 +294,8 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	struct pg_conf *dflt = malloc(sizeof(*dflt));
 	struct sockaddr_un sun;
 	char err[PG_CONF_ERRLEN], warn[PG_CONF_ERRLEN];
+	uid_t owners[PG_CLIENT_DAEMON_UIDS];
+	size_t n_owners = pg_client_daemon_uids(conf->user, owners);
 	int bad = 0;
 	uid_t uid;
 	gid_t gid;
@@ -278,7 +305,7 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 		return 1;
 	}
 	conf_defaults(dflt);
-	bad += check_state_dir(path, conf, dflt);
+	bad += check_state_dir(path, conf, dflt, owners, n_owners);
 	if (strlen(conf->socket) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "%s: socket: path longer than %zu bytes\n",
 		        path, sizeof(sun.sun_path) - 1);
@@ -292,6 +319,11 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	}
 	bad += check_audit_file(path, conf, dflt);
 	free(dflt);
+	if (check_audit_dir(conf->audit_file, owners, n_owners, err,
+	                    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: audit_file: %s\n", path, err);
+		bad++;
+	}
 	say_file_owner(path, conf);
 	if (conf->ldap && authz_check_config(conf, err, sizeof(err), warn,
 	                                     sizeof(warn)) != 0) {
@@ -417,12 +449,25 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* A failing state log is retried on its own schedule (statelog.h), from
+ * the tick: have the server wake for it. */
+static void wake_for_state(struct pg_daemon *d)
+{
+	int64_t at = statelog_retry_at(d->log);
+
+	if (at != 0)
+		server_wake_at(d->server, at);
+}
+
 /* The server's hooks, bound to the daemon context. */
 static int daemon_request(void *arg, const struct pg_peer *peer,
                           const char *line, size_t len, char *out, size_t outsz,
                           size_t *outlen)
 {
-	return dispatch_line(arg, peer, line, len, out, outsz, outlen);
+	int rc = dispatch_line(arg, peer, line, len, out, outsz, outlen);
+
+	wake_for_state(arg);
+	return rc;
 }
 
 /*
@@ -544,6 +589,8 @@ static void daemon_tick(void *arg)
 
 	if (n > 0)
 		log_debug("forgot %zu idle user(s)", n);
+	(void)statelog_retry(d->log, d->state, now);
+	wake_for_state(d);
 	alert_tick(d, now);
 }
 
@@ -569,6 +616,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	struct pg_server *srv = NULL;
 	struct pg_daemon d;
 	char err[PG_CONF_ERRLEN];
+	uid_t owners[PG_CLIENT_DAEMON_UIDS];
+	size_t n_owners = pg_client_daemon_uids(conf->user, owners);
 	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
 
 	memset(&d, 0, sizeof(d));
@@ -584,8 +633,14 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		log_errx("cannot create the state table");
 		goto out;
 	}
-	if (statelog_new(conf->state_dir, &slog, err, sizeof(err)) != 0) {
+	if (statelog_new(conf->state_dir, owners, n_owners, &slog, err,
+	                 sizeof(err)) != 0) {
 		log_errx("state_dir: %s", err);
+		goto out;
+	}
+	if (check_audit_dir(conf->audit_file, owners, n_owners, err,
+	                    sizeof(err)) != 0) {
+		log_errx("audit_file: %s", err);
 		goto out;
 	}
 	d.conf = conf;

@@ -718,6 +718,12 @@ uint64_t server_park(struct pg_server *srv)
 	return c->ticket;
 }
 
+void server_wake_at(struct pg_server *srv, int64_t at_ms)
+{
+	if (at_ms < srv->next_tick)
+		srv->next_tick = at_ms;
+}
+
 uint64_t server_parked_ticket(const struct pg_server *srv)
 {
 	return srv->current != NULL ? srv->current->ticket : 0;

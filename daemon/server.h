@@ -107,6 +107,10 @@ int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
 int server_watch(struct pg_server *srv, int fd, void (*fn)(void *arg),
                  void *arg);
 
+/* Run the tick hook no later than at_ms (a time_mono_ms() value), for a
+ * retry that cannot wait for the next minute; then ticks go on as usual. */
+void server_wake_at(struct pg_server *srv, int64_t at_ms);
+
 /* Counters for STATUS. */
 void server_stats(const struct pg_server *srv, struct pg_server_stats *out);
 

@@ -30,6 +30,7 @@ struct entry {
 	int64_t push_until;
 	struct times fail; /* max_failures slots once the first one arrives */
 	struct times push; /* push_max_unanswered slots, likewise */
+	int unenrolled;    /* counted in n_unenrolled, not against MAX_USERS */
 	char name[];
 };
 
@@ -39,6 +40,7 @@ struct pg_state {
 	struct entry **bucket;
 	size_t nbuckets; /* power of two */
 	size_t count;
+	size_t n_unenrolled; /* of count */
 	int recovering;
 	uint64_t rec_floor;
 	int64_t rec_until;
@@ -225,23 +227,51 @@ static int recovery_active(const struct pg_state *st, int64_t now)
 	       step_at(now) <= st->rec_floor + PG_STATE_MAX_SKEW;
 }
 
+/* Room for one more entry of this kind? */
+static int room(const struct pg_state *st, int unenrolled)
+{
+	if (unenrolled)
+		return st->n_unenrolled < PG_STATE_MAX_UNENROLLED;
+	return st->count - st->n_unenrolled < PG_STATE_MAX_USERS;
+}
+
+/* Make e an unenrolled entry or an ordinary one, if there is room. */
+static int set_kind(struct pg_state *st, struct entry *e, int unenrolled)
+{
+	if (e->unenrolled == unenrolled)
+		return 0;
+	if (!room(st, unenrolled))
+		return PG_ERR_BUSY;
+	e->unenrolled = unenrolled;
+	if (unenrolled)
+		st->n_unenrolled++;
+	else
+		st->n_unenrolled--;
+	return 0;
+}
+
 /*
- * The entry for user, created if missing. A new entry starts empty, or
- * under recovery with the step floor and the recovery lock, so creating
- * one never loosens what an absent entry implied.
+ * The entry for user, created if missing, as an unenrolled entry or not
+ * (an existing one only ever becomes ordinary here: state_put sets
+ * either). A new entry starts empty, or under recovery with the step
+ * floor and the recovery lock, so creating one never loosens what an
+ * absent entry implied.
  */
 static int get_or_create(struct pg_state *st, const char *user, int64_t now,
-                         struct entry **out)
+                         int unenrolled, struct entry **out)
 {
 	uint64_t h;
 	struct entry *e = find(st, user, &h);
 	size_t len;
+	int rc;
 
 	if (e != NULL) {
+		if (!unenrolled && (rc = set_kind(st, e, 0)) != 0)
+			return rc;
 		*out = e;
 		return 0;
 	}
-	if (st->count >= PG_STATE_MAX_USERS)
+	if (!room(st, unenrolled))
 		return PG_ERR_BUSY;
 	len = strlen(user);
 	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
@@ -253,9 +283,12 @@ static int get_or_create(struct pg_state *st, const char *user, int64_t now,
 		e->claimed_at = now;
 		e->locked_until = st->rec_until;
 	}
+	e->unenrolled = unenrolled;
 	e->next = st->bucket[h & (st->nbuckets - 1)];
 	st->bucket[h & (st->nbuckets - 1)] = e;
 	st->count++;
+	if (unenrolled)
+		st->n_unenrolled++;
 	if (st->count > st->nbuckets)
 		grow(st);
 	*out = e;
@@ -352,7 +385,7 @@ int state_claim(struct pg_state *st, const char *user, uint64_t step,
 		last = st->rec_floor;
 	if (step <= last)
 		return PG_ERR_REPLAY;
-	if ((rc = get_or_create(st, user, now, &e)) != 0)
+	if ((rc = get_or_create(st, user, now, 0, &e)) != 0)
 		return rc;
 	e->last_step = step;
 	e->claimed_at = now;
@@ -414,25 +447,38 @@ static void report_result(const struct pg_state *st, const char *user,
 /* The entry a report needs: a failure creates one; a success for a user
  * we hold nothing about changes nothing and must not grow the table. */
 static int report_entry(struct pg_state *st, const char *user, int success,
-                        int64_t now, struct entry **e)
+                        int unenrolled, int64_t now, struct entry **e)
 {
 	*e = find(st, user, NULL);
-	if (*e != NULL || success)
+	if (*e == NULL && success)
 		return 0;
-	return get_or_create(st, user, now, e);
+	return get_or_create(st, user, now, unenrolled, e);
+}
+
+static int report_kind(struct pg_state *st, const char *user, int success,
+                       int unenrolled, int64_t now,
+                       struct pg_report_result *res)
+{
+	struct entry *e;
+	int rc, changed = 0;
+
+	if ((rc = report_entry(st, user, success, unenrolled, now, &e)) != 0 ||
+	    (rc = report(st, e, success, now, &changed)) != 0)
+		return rc;
+	report_result(st, user, now, changed, res);
+	return 0;
 }
 
 int state_report(struct pg_state *st, const char *user, int success,
                  int64_t now, struct pg_report_result *res)
 {
-	struct entry *e;
-	int rc, changed = 0;
+	return report_kind(st, user, success, 0, now, res);
+}
 
-	if ((rc = report_entry(st, user, success, now, &e)) != 0 ||
-	    (rc = report(st, e, success, now, &changed)) != 0)
-		return rc;
-	report_result(st, user, now, changed, res);
-	return 0;
+int state_report_unenrolled(struct pg_state *st, const char *user,
+                            int64_t now, struct pg_report_result *res)
+{
+	return report_kind(st, user, 0, 1, now, res);
 }
 
 int state_report_push(struct pg_state *st, const char *user, int success,
@@ -442,7 +488,7 @@ int state_report_push(struct pg_state *st, const char *user, int success,
 	struct entry *e;
 	int rc, changed = 0, suspended = 0;
 
-	if ((rc = report_entry(st, user, success, now, &e)) != 0)
+	if ((rc = report_entry(st, user, success, 0, now, &e)) != 0)
 		return rc;
 	if (e != NULL && success && e->push.n > 0) {
 		times_clear(&e->push);
@@ -479,7 +525,7 @@ int state_unlock(struct pg_state *st, const char *user, int64_t now,
 		goto done;
 	/* Under recovery the entry is created with the floor and the lock,
 	 * then the lock is lifted: the floor stays. */
-	if (e == NULL && (rc = get_or_create(st, user, now, &e)) != 0)
+	if (e == NULL && (rc = get_or_create(st, user, now, 0, &e)) != 0)
 		return rc;
 	r.changed = e->locked_until != 0 || e->fail.n != 0 ||
 	            e->push_until != 0 || e->push.n != 0;
@@ -509,6 +555,7 @@ static void to_rec(const struct entry *e, struct pg_user_rec *out)
 	out->push_until = e->push_until;
 	out->npush = e->push.n;
 	out->push = e->push.t;
+	out->unenrolled = e->unenrolled;
 }
 
 int state_get(const struct pg_state *st, const char *user,
@@ -533,7 +580,9 @@ int state_put(struct pg_state *st, const struct pg_user_rec *rec)
 	                    rec->nfail)) != 0 ||
 	    (rc = times_set(&push, st->lim.push_max_unanswered, rec->push,
 	                    rec->npush)) != 0 ||
-	    (rc = get_or_create(st, rec->user, 0, &e)) != 0) {
+	    (rc = get_or_create(st, rec->user, 0, rec->unenrolled, &e)) !=
+	        0 ||
+	    (rc = set_kind(st, e, rec->unenrolled)) != 0) {
 		times_clear(&fail);
 		times_clear(&push);
 		return rc;
@@ -595,6 +644,8 @@ size_t state_sweep(struct pg_state *st, int64_t now)
 		while ((e = *pp) != NULL) {
 			if (forgettable(st, e, now)) {
 				*pp = e->next;
+				if (e->unenrolled)
+					st->n_unenrolled--;
 				entry_free(e);
 				removed++;
 			} else {
@@ -668,4 +719,9 @@ void state_counts(const struct pg_state *st, int64_t now, size_t *users,
 				n++;
 	*users = st->count;
 	*locked = n;
+}
+
+size_t state_unenrolled(const struct pg_state *st)
+{
+	return st->n_unenrolled;
 }

@@ -21,6 +21,13 @@
 /* Upper bounds that keep memory finite whatever clients send. */
 #define PG_STATE_MAX_FAILURES 1000 /* = the max_failures config limit */
 #define PG_STATE_MAX_USERS    100000
+/*
+ * Entries created by failures of users the module found no token for
+ * (REPORT enrolled=no: any name typed at a prompt) are counted apart, and
+ * PG_STATE_MAX_USERS bounds the others only: invented names cannot fill
+ * the table against enrolled users.
+ */
+#define PG_STATE_MAX_UNENROLLED 10000
 /* A user idle this long (no lock, no failures) is forgotten; see sweep. */
 #define PG_STATE_FORGET_AFTER 86400
 
@@ -50,6 +57,7 @@ struct pg_user_rec {
 	int64_t push_until;  /* push offered again once now >= push_until */
 	size_t npush;
 	const int64_t *push; /* failed push times, oldest first */
+	int unenrolled;      /* counted against PG_STATE_MAX_UNENROLLED */
 };
 
 /* What a REPORT did. */
@@ -96,6 +104,17 @@ int state_report(struct pg_state *st, const char *user, int success,
                  int64_t now, struct pg_report_result *res);
 
 /*
+ * state_report() of a failure of a user the module holds no token for
+ * (REPORT enrolled=no). A new entry is an unenrolled one: PG_ERR_BUSY
+ * once PG_STATE_MAX_UNENROLLED of those exist. An entry becomes an
+ * ordinary one on any change state_report, state_report_push or
+ * state_claim makes (then PG_ERR_BUSY means PG_STATE_MAX_USERS). Same
+ * returns as state_report().
+ */
+int state_report_unenrolled(struct pg_state *st, const char *user,
+                            int64_t now, struct pg_report_result *res);
+
+/*
  * state_report() for a push (factor=push): a failure (denied or
  * unanswered) also counts towards push fatigue: push_max_unanswered of
  * them within failure_window suspend push for the user for lockout
@@ -134,8 +153,9 @@ int state_get(const struct pg_state *st, const char *user,
 
 /*
  * Replace user's entry by *rec (replay of the log; rec->user must have
- * passed username_check). Failure times beyond max_failures keep the
- * newest. Returns 0, PG_ERR_BUSY or PG_ERR_NOMEM.
+ * passed username_check), unenrolled or not as rec says. Failure times
+ * beyond max_failures keep the newest. Returns 0, PG_ERR_BUSY or
+ * PG_ERR_NOMEM.
  */
 int state_put(struct pg_state *st, const struct pg_user_rec *rec);
 
@@ -175,5 +195,8 @@ int state_recovery(const struct pg_state *st, int64_t now, uint64_t *floor,
 /* Number of entries, and of those locked at now. */
 void state_counts(const struct pg_state *st, int64_t now, size_t *users,
                   size_t *locked);
+
+/* Number of unenrolled entries (included in state_counts' users). */
+size_t state_unenrolled(const struct pg_state *st);
 
 #endif

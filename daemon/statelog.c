@@ -15,16 +15,19 @@
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
+#include "safefile.h"
 #include "statelog.h"
+#include "timeutil.h"
 #include "username.h"
 
 #define STATELOG_TMP      PG_STATELOG_FILE ".tmp"
 #define STATELOG_HEADER   "phiguard-state 1"
 #define STATELOG_MAX_LINE 65536
 /* "U" + name + 4 numbers + the failure times + " P" + 2 numbers + the push
- * times, 21 bytes per number at most, + " crc\n": the longest record we
- * write must fit. */
-_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 11 <
+ * times, 21 bytes per number at most, + " N" + " crc\n": the longest
+ * record we write must fit. */
+_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 +
+                       11 <
                    STATELOG_MAX_LINE,
                "STATELOG_MAX_LINE too small for a full U record");
 /* Append until the log is twice its compacted size plus this, then
@@ -33,6 +36,11 @@ _Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 11 <
 #define STATELOG_CHUNK 65536
 /* Damaged lines reported one by one before going quiet. */
 #define STATELOG_REPORT_MAX 10
+/* While the log cannot be written, the pause before each new attempt:
+ * doubling from the first to the last. An attempt rewrites the whole log,
+ * so trying at every request would only add I/O to a full disk. */
+#define STATELOG_RETRY_FIRST_MS 1000
+#define STATELOG_RETRY_MAX_MS   16000
 
 struct pg_statelog {
 	int dirfd;
@@ -41,6 +49,10 @@ struct pg_statelog {
 	off_t size;      /* bytes of whole records in state.log */
 	off_t compacted; /* its size right after the last compaction */
 	int broken;      /* an append failed: compact before the next one */
+	int failed;      /* the last append or compaction failed */
+	char reason[128];  /* of the failure, for STATUS */
+	int64_t retry_at;  /* time_mono_ms() of the next attempt */
+	int retry_ms;      /* the pause before retry_at */
 	char line[STATELOG_MAX_LINE];
 	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
 	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */
@@ -109,6 +121,9 @@ static size_t fmt_user(char *line, const struct pg_user_rec *r)
 		                " P %" PRIu64, nonneg(r->push_until));
 		len = fmt_times(line, len, r->push, r->npush);
 	}
+	if (r->unenrolled && len > 0 && len < STATELOG_MAX_LINE)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " N");
 	return seal(line, len);
 }
 
@@ -125,42 +140,28 @@ static size_t fmt_header(char *line)
 	            snprintf(line, STATELOG_MAX_LINE, "%s", STATELOG_HEADER));
 }
 
-/* Open dir as a directory and check its mode; "dir: reason" in err. */
-static int open_dir(const char *dir, int *fd_out, char *err, size_t errlen)
+/* Open dir as safefile_open_dir does; "path: reason" in err. */
+static int open_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                    int *fd_out, char *err, size_t errlen)
 {
-	struct stat sb;
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	/* Whoever can change this directory can erase replay protection. */
+	if (safefile_open_dir(dir, owners, n_owners, fd_out, err, errlen) != 0)
 		return PG_ERR_CONFIG;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
-		close(fd);
-		return PG_ERR_CONFIG;
-	}
-	/* Whoever can write here can erase replay protection. */
-	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		snprintf(err, errlen, "%s: writable by group or others", dir);
-		close(fd);
-		return PG_ERR_CONFIG;
-	}
-	*fd_out = fd;
 	return 0;
 }
 
-int statelog_check_dir(const char *dir, char *err, size_t errlen)
+int statelog_check_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                       char *err, size_t errlen)
 {
 	int fd, rc;
 
-	if ((rc = open_dir(dir, &fd, err, errlen)) == 0)
+	if ((rc = open_dir(dir, owners, n_owners, &fd, err, errlen)) == 0)
 		close(fd);
 	return rc;
 }
 
-int statelog_new(const char *dir, struct pg_statelog **out, char *err,
-                 size_t errlen)
+int statelog_new(const char *dir, const uid_t *owners, size_t n_owners,
+                 struct pg_statelog **out, char *err, size_t errlen)
 {
 	int rc = PG_ERR_NOMEM;
 	struct pg_statelog *log;
@@ -171,7 +172,8 @@ int statelog_new(const char *dir, struct pg_statelog **out, char *err,
 	log->fd = -1;
 	if ((log->dir = strdup(dir)) == NULL)
 		goto out;
-	if ((rc = open_dir(dir, &log->dirfd, err, errlen)) != 0)
+	if ((rc = open_dir(dir, owners, n_owners, &log->dirfd, err, errlen)) !=
+	    0)
 		goto out;
 	*out = log;
 	log = NULL;
@@ -278,11 +280,18 @@ static int apply_record(struct pg_statelog *log, struct pg_state *st, char *rec)
 		return PG_ERR_INVAL;
 	u.fail = log->fail;
 	u.push = log->push;
-	if (p != NULL && (strcmp(field(&p), "P") != 0 ||
-	                  parse_time(&p, &u.push_until) != 0 ||
-	                  parse_times(&p, log->push, &u.npush) != 0))
-		return PG_ERR_INVAL;
-	if (p != NULL)
+	type = field(&p);
+	if (type != NULL && strcmp(type, "P") == 0) {
+		if (parse_time(&p, &u.push_until) != 0 ||
+		    parse_times(&p, log->push, &u.npush) != 0)
+			return PG_ERR_INVAL;
+		type = field(&p);
+	}
+	if (type != NULL && strcmp(type, "N") == 0) {
+		u.unenrolled = 1;
+		type = field(&p);
+	}
+	if (type != NULL)
 		return PG_ERR_INVAL;
 	return state_put(st, &u);
 }
@@ -445,6 +454,41 @@ out:
 	return rc;
 }
 
+/*
+ * Enter (or stay in) the failed state after what failed with errno err:
+ * logged once per outage, not per attempt (STATUS has it meanwhile), and
+ * the next attempt put off.
+ */
+static void set_failed(struct pg_statelog *log, const char *what, int err)
+{
+	snprintf(log->reason, sizeof(log->reason), "%s: %s", what,
+	         strerror(err));
+	if (!log->failed) {
+		log_errx("state log %s/%s cannot be written (%s): changes of "
+		         "the login state are refused until it can; retrying",
+		         log->dir, PG_STATELOG_FILE, log->reason);
+		log->failed = 1;
+		log->retry_ms = STATELOG_RETRY_FIRST_MS;
+	} else {
+		if (log->retry_ms < STATELOG_RETRY_MAX_MS / 2)
+			log->retry_ms *= 2;
+		else
+			log->retry_ms = STATELOG_RETRY_MAX_MS;
+		log_debug("state log retry failed (%s); next in %d ms",
+		          log->reason, log->retry_ms);
+	}
+	log->retry_at = time_mono_ms() + log->retry_ms;
+}
+
+static void set_ok(struct pg_statelog *log)
+{
+	if (log->failed)
+		log_notice("state log %s/%s writable again", log->dir,
+		           PG_STATELOG_FILE);
+	log->failed = 0;
+	log->reason[0] = '\0';
+}
+
 struct writer {
 	struct pg_statelog *log;
 	int fd;
@@ -481,7 +525,8 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 {
 	struct writer w = {log, -1, NULL, 0, 0, 0};
 	enum fileio_step failed;
-	int rc = PG_ERR_NOMEM;
+	const char *what = "unlink " STATELOG_TMP;
+	int rc = PG_ERR_NOMEM, e;
 	uint64_t floor;
 	int64_t until;
 
@@ -491,12 +536,14 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 	/* Start from nothing: a left-over temp file is from a crash. */
 	if (unlinkat(log->dirfd, STATELOG_TMP, 0) != 0 && errno != ENOENT)
 		goto fail;
+	what = "create " STATELOG_TMP;
 	w.fd = openat(log->dirfd, STATELOG_TMP,
 	              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
 	                  O_NOFOLLOW,
 	              0600);
 	if (w.fd < 0)
 		goto fail;
+	what = "write";
 	if (writer_put(&w, fmt_header(log->line)) != 0)
 		goto fail;
 	if (state_recovery(st, now, &floor, &until) &&
@@ -507,6 +554,7 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 		goto fail;
 	if (fileio_commit(w.fd, log->dirfd, STATELOG_TMP, PG_STATELOG_FILE,
 	                  &failed) != 0) {
+		what = failed == FILEIO_STEP_RENAME ? "rename" : "fsync";
 		if (failed != FILEIO_STEP_FSYNC_DIR)
 			goto fail;
 		/* The new log is in place and in use; only a crash could
@@ -519,10 +567,18 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 	w.fd = -1;
 	log->size = log->compacted = w.total;
 	log->broken = 0;
+	set_ok(log);
 	rc = 0;
 	goto out;
 fail:
-	log_err("%s/%s: compaction failed", log->dir, PG_STATELOG_FILE);
+	e = errno;
+	/* Loading (no log open yet): the caller stops; serving: an outage,
+	 * retried (statelog_retry). */
+	if (log->fd < 0)
+		log_errx("%s/%s: compaction failed: %s: %s", log->dir,
+		         PG_STATELOG_FILE, what, strerror(e));
+	else
+		set_failed(log, what, e);
 	if (w.fd >= 0)
 		unlinkat(log->dirfd, STATELOG_TMP, 0);
 out:
@@ -530,6 +586,32 @@ out:
 		close(w.fd);
 	free(w.buf);
 	return rc;
+}
+
+/* The last attempt failed and its pause is not over yet. */
+static int retry_later(const struct pg_statelog *log)
+{
+	return log->failed && time_left_ms(log->retry_at) > 0;
+}
+
+int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now)
+{
+	if (log->fd < 0 || !(log->failed || log->broken))
+		return 0;
+	if (retry_later(log))
+		return PG_ERR_IO;
+	return statelog_compact(log, st, now);
+}
+
+int64_t statelog_retry_at(const struct pg_statelog *log)
+{
+	return log->failed ? log->retry_at : 0;
+}
+
+const char *statelog_failure(const struct pg_statelog *log)
+{
+	return log->failed ? log->reason : NULL;
 }
 
 int statelog_record(struct pg_statelog *log, const struct pg_state *st,
@@ -540,15 +622,24 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 
 	if (log->fd < 0)
 		return PG_ERR_INTERNAL;
-	if (log->broken || log->size > 2 * log->compacted + STATELOG_SLACK)
-		return statelog_compact(log, st, now);
+	/* The change is in memory; the rewrite that mends the log writes
+	 * it with everything else. Until then, or while its pause lasts,
+	 * nothing is durable: refused. */
+	if (log->broken)
+		return statelog_retry(log, st, now);
+	/* Grown well past its compacted size: rewrite it, unless that just
+	 * failed; appending to the intact log keeps the change durable. */
+	if (log->size > 2 * log->compacted + STATELOG_SLACK &&
+	    !retry_later(log) && statelog_compact(log, st, now) == 0)
+		return 0;
 	if (state_get(st, user, &rec) != 0)
 		return 0;
 	if ((len = fmt_user(log->line, &rec)) == 0)
 		return PG_ERR_INTERNAL;
 	if (fileio_write_all(log->fd, log->line, len) != 0 ||
 	    fdatasync(log->fd) != 0) {
-		log_err("%s/%s: append failed", log->dir, PG_STATELOG_FILE);
+		log_warn("%s/%s: append failed; rewriting it", log->dir,
+		         PG_STATELOG_FILE);
 		/*
 		 * A partial record followed by later ones would read as damage
 		 * on the next start. Cut it off; failing that, compaction

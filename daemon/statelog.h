@@ -9,10 +9,12 @@
  *   phiguard-state 1 <crc>                       first line: format version
  *   R <floor-step> <until> <crc>                 recovery in force
  *   U <user> <last-step> <claimed-at> <locked-until> <n> <t1> ... <tn>
- *     [P <push-until> <m> <p1> ... <pm>] <crc>
+ *     [P <push-until> <m> <p1> ... <pm>] [N] <crc>
  *
  * The P part (push fatigue: suspension end and failed push times) is
  * written only when the user has some; logs from before it read as none.
+ * N marks an unenrolled entry (state.h, PG_STATE_MAX_UNENROLLED); a
+ * daemon from before it reads such a record as damage.
  * Fields are separated by one space; numbers are unsigned decimal; times
  * are unix seconds. A U record is the whole state of one user and the last
  * one wins, so replay is "apply in order". <user> is written like a
@@ -24,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "state.h"
 
@@ -32,11 +35,14 @@
 struct pg_statelog; /* opaque */
 
 /*
- * Check that dir exists and is a directory (symlinks followed) that group
- * and others cannot write. Returns 0, or PG_ERR_CONFIG with "dir: reason" in
- * err (errlen bytes).
+ * Check that dir is a directory nobody but root and owners (n_owners
+ * uids: the daemon's, see pg_client_daemon_uids) can change, nor reach
+ * through a symbolic link (safefile_open_dir): whoever could remove
+ * state.log could erase lockouts and used codes at the next start.
+ * Returns 0, or PG_ERR_CONFIG with "path: reason" in err (errlen bytes).
  */
-int statelog_check_dir(const char *dir, char *err, size_t errlen);
+int statelog_check_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                       char *err, size_t errlen);
 
 /*
  * Open the state directory and keep a descriptor to it (works after
@@ -44,8 +50,8 @@ int statelog_check_dir(const char *dir, char *err, size_t errlen);
  * checks and errors as statelog_check_dir(), plus PG_ERR_NOMEM. Free with
  * statelog_free().
  */
-int statelog_new(const char *dir, struct pg_statelog **out, char *err,
-                 size_t errlen);
+int statelog_new(const char *dir, const uid_t *owners, size_t n_owners,
+                 struct pg_statelog **out, char *err, size_t errlen);
 
 /*
  * Replay state.log into st (normally empty), then rewrite it compacted.
@@ -62,9 +68,11 @@ int statelog_load(struct pg_statelog *log, struct pg_state *st, int64_t now,
 
 /*
  * Append user's entry (nothing when st has none) and fsync it. When the
- * log has grown well past its compacted size, or an earlier append failed,
- * compact instead. Returns 0 once the change is durable, else PG_ERR_IO or
- * PG_ERR_NOMEM.
+ * log has grown well past its compacted size, compact instead. After a
+ * failed append the log is rewritten (compacted) before anything else is
+ * durable, and while the log is failing (below) a change made before the
+ * next retry is refused at once. Returns 0 once the change is durable,
+ * else PG_ERR_IO or PG_ERR_NOMEM; the change stays in st either way.
  */
 int statelog_record(struct pg_statelog *log, const struct pg_state *st,
                     const char *user, int64_t now);
@@ -73,9 +81,30 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
  * Rewrite the log from st: state.log.tmp, fsync, rename over state.log,
  * fsync the directory. Returns 0, PG_ERR_IO or PG_ERR_NOMEM; on error the
  * previous log stays in place.
+ *
+ * Once the log is loaded, a failed rewrite puts it in the failed state:
+ * logged once (a second line when it is writable again), the reason kept
+ * for STATUS (statelog_failure), and no new attempt before a pause of 1 s,
+ * doubling up to 16 s while attempts fail (statelog_retry_at).
  */
 int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
                      int64_t now);
+
+/*
+ * If the log is failing or an append left it to be rewritten, and the
+ * pause is over, rewrite it now (the daemon's timer, so that it recovers
+ * without waiting for a request). Returns 0 (nothing to do, or mended),
+ * PG_ERR_IO (still failing, or not yet time) or PG_ERR_NOMEM.
+ */
+int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now);
+
+/* time_mono_ms() at which the next retry is due, or 0 when not failing. */
+int64_t statelog_retry_at(const struct pg_statelog *log);
+
+/* What failed ("write: No space left on device"), or NULL when the log is
+ * fine. Valid until the next call on log. */
+const char *statelog_failure(const struct pg_statelog *log);
 
 /* Close the log and the directory. Accepts NULL. */
 void statelog_free(struct pg_statelog *log);

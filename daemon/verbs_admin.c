@@ -76,6 +76,22 @@ static int suspended_fields(const struct pg_state *st, int64_t now,
 	if ((rc = proto_add_u64(resp, "push_suspended", s.n)) != 0 || s.n == 0)
 		return rc;
 	return proto_add(resp, "push_suspended_users", s.list);
+
+/* STATUS's state=ok|recovered|failed [state_reason=]: a failing log
+ * first, as it refuses changes. */
+static int state_fields(struct pg_daemon *d, int64_t now, struct pg_msg *resp)
+{
+	const char *why = statelog_failure(d->log);
+	int rc;
+
+	if (why != NULL) {
+		if ((rc = proto_add(resp, "state", "failed")) != 0)
+			return rc;
+		return proto_add(resp, "state_reason", why);
+	}
+	return proto_add(resp, "state",
+	                 state_recovery(d->state, now, NULL, NULL) ? "recovered"
+	                                                           : "ok");
 }
 
 int verb_status(struct pg_daemon *d, const struct pg_request *req,
@@ -92,15 +108,14 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	if ((rc = proto_add(resp, "version", PACKAGE_VERSION)) != 0 ||
 	    (rc = proto_add_i64(resp, "uptime", ss.uptime_s)) != 0 ||
 	    (rc = proto_add_u64(resp, "users", users)) != 0 ||
+	    (rc = proto_add_u64(resp, "unenrolled",
+	                        state_unenrolled(d->state))) != 0 ||
 	    (rc = proto_add_u64(resp, "locked", locked)) != 0 ||
 	    (rc = suspended_fields(d->state, req->now, resp)) != 0 ||
 	    (rc = proto_add_u64(resp, "clients", ss.clients)) != 0 ||
 	    (rc = proto_add_u64(resp, "requests", ss.requests)) != 0 ||
 	    (rc = proto_add_u64(resp, "errors", ss.errors)) != 0 ||
-	    (rc = proto_add(resp, "state",
-	                    state_recovery(d->state, req->now, NULL, NULL)
-	                        ? "recovered"
-	                        : "ok")) != 0)
+	    (rc = state_fields(d, req->now, resp)) != 0)
 		return rc;
 	if (d->audit != NULL && (rc = audit_fields(d->audit, resp)) != 0)
 		return rc;

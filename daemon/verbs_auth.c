@@ -40,6 +40,21 @@ static int push_fields(struct pg_msg *resp, int64_t push_until)
 	return 0;
 }
 
+/* The state table has no room for this user: which bound (state.h) was
+ * hit, rather than dispatch's "too many clients or requests". */
+static int table_full(struct pg_msg *resp, int unenrolled)
+{
+	int rc;
+
+	proto_make_error(resp, PG_ERR_BUSY, "state-table-full");
+	if ((rc = proto_add(resp, "table",
+	                    unenrolled ? "unenrolled" : "enrolled")) != 0)
+		return rc;
+	return proto_add_u64(resp, "limit",
+	                     unenrolled ? PG_STATE_MAX_UNENROLLED
+	                                : PG_STATE_MAX_USERS);
+}
+
 /* The refused source (spray_block) of a request, or 0. */
 static int64_t source_block(struct pg_daemon *d, const struct pg_request *req)
 {
@@ -102,6 +117,8 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 		proto_make_error(resp, rc, "step already used");
 		return 0;
 	}
+	if (rc == PG_ERR_BUSY)
+		return table_full(resp, 0);
 	/*
 	 * Durable before OK: once the module has told the user "accepted",
 	 * a crash must not make the same code work again. If the write
@@ -156,6 +173,7 @@ enum report_result {
 };
 
 static const char *const report_factors[] = {"totp", "push", NULL};
+static const char *const report_enrolled[] = {"yes", "no", NULL};
 static const char *const report_results[] = {"success", "failure", "error",
                                              "sent", NULL};
 
@@ -182,7 +200,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	const char *tty = proto_get(req->msg, "tty");
 	struct detect_alert a;
 	int64_t was_locked;
-	int factor, result, rc;
+	int factor, result, not_enrolled = 0, rc, unenrolled;
 
 	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) !=
 	    0)
@@ -195,6 +213,10 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	} else if (reason != NULL && !reason_ok(reason)) {
 		bad = "reason";
 		rc = PG_ERR_INVAL;
+	} else if (proto_get(req->msg, "enrolled") != NULL &&
+	           (rc = get_choice(req->msg, "enrolled", report_enrolled,
+	                            &not_enrolled)) != 0) {
+		bad = "enrolled";
 	}
 	if (bad != NULL) {
 		proto_make_error(resp, rc, bad);
@@ -211,14 +233,24 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		return report_answer(resp, &res);
 	}
 	/* Both factors count alike towards lockout: it protects the
-	 * account, not the factor. Pushes also count towards push fatigue. */
+	 * account, not the factor. Pushes also count towards push fatigue.
+	 * The failure of a name with no token (enrolled=no: whatever was
+	 * typed at a prompt) counts too, so that lockout does not reveal
+	 * who is enrolled, but its entry is bounded apart. */
 	state_lock_until(d->state, req->user, req->now, &was_locked);
+	unenrolled = factor == REPORT_TOTP && result == REPORT_FAILURE &&
+	             not_enrolled;
 	if (factor == REPORT_PUSH)
 		rc = state_report_push(d->state, req->user,
 		                       result == REPORT_SUCCESS, req->now, &res);
+	else if (unenrolled)
+		rc = state_report_unenrolled(d->state, req->user, req->now,
+		                             &res);
 	else
 		rc = state_report(d->state, req->user,
 		                  result == REPORT_SUCCESS, req->now, &res);
+	if (rc == PG_ERR_BUSY)
+		return table_full(resp, unenrolled);
 	if (rc != 0)
 		return rc;
 	if (res.changed &&

@@ -250,9 +250,13 @@ static int totp_factor(struct auth *a, int r)
 		return r;
 	if (r == 0)
 		a->st.reason = "ok";
+	/* A name without a token fails like any other, so the lockout does
+	 * not reveal enrollment; marked, so that the daemon can keep names
+	 * typed at random from crowding out enrolled users. */
 	rr = daemon_report(&a->st.dr, &a->st.it, AUTH_FACTOR,
-	                   r == 0 ? DAEMON_REPORT_SUCCESS
-	                          : DAEMON_REPORT_FAILURE,
+	                   r == 0                ? DAEMON_REPORT_SUCCESS
+	                   : a->tokens.n == 0    ? DAEMON_REPORT_NO_TOKEN
+	                                         : DAEMON_REPORT_FAILURE,
 	                   a->st.reason, &until);
 	if (rr != 0) {
 		/* Fail closed even after a good code: the daemon must see

@@ -29,6 +29,8 @@ static const char *outcome_name(enum push_outcome o)
 		return "timeout";
 	case PUSH_REFUSED:
 		return "refused";
+	case PUSH_REJECTED:
+		return "rejected";
 	case PUSH_PENDING:
 		return "pending";
 	case PUSH_ERROR:
@@ -101,6 +103,10 @@ static void tell_result(struct stage *st, const struct push *p, int fallback)
 		break;
 	case PUSH_REFUSED:
 		what = "Push is not available for this account: access denied.";
+		break;
+	case PUSH_REJECTED:
+		what = "The push service refused this login after it was "
+		       "approved: access denied.";
 		break;
 	default:
 		what = fallback ? "The push service is not available; use a "
@@ -180,7 +186,10 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 		report = DAEMON_REPORT_FAILURE;
 		break;
 	case PUSH_REFUSED:
-		/* The provider's decision about the account, not a guess. */
+	case PUSH_REJECTED:
+		/* The provider's decision (about the account, or overruling
+		 * the phone), not a guess: an error, never counted. No
+		 * failmode fallback either: the provider did answer. */
 		r = PG_ERR_AUTH;
 		report = DAEMON_REPORT_ERROR;
 		break;

@@ -12,13 +12,19 @@
 #include "err.h"
 #include "secret.h"
 
-static const char *item_str(pam_handle_t *pamh, int type)
+/* The item, cut as the protocol wants it (proto.h), in buf. */
+static const char *item_str(pam_handle_t *pamh, int type,
+                            char buf[PG_PROTO_MAX_ITEM + 1])
 {
 	const void *v = NULL;
+	size_t n;
 
 	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || v == NULL)
-		return "";
-	return v;
+		v = "";
+	n = proto_item_len(v);
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 int conv_items(pam_handle_t *pamh, struct pam_items *it)
@@ -26,9 +32,9 @@ int conv_items(pam_handle_t *pamh, struct pam_items *it)
 	const char *user = NULL;
 	int rc = PG_ERR_BAD_USER;
 
-	it->service = item_str(pamh, PAM_SERVICE);
-	it->rhost = item_str(pamh, PAM_RHOST);
-	it->tty = item_str(pamh, PAM_TTY);
+	it->service = item_str(pamh, PAM_SERVICE, it->buf[0]);
+	it->rhost = item_str(pamh, PAM_RHOST, it->buf[1]);
+	it->tty = item_str(pamh, PAM_TTY, it->buf[2]);
 	it->user = "";
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL)
 		goto out;

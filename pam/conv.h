@@ -6,20 +6,25 @@
 
 #include <security/pam_modules.h>
 
-/* Borrowed from libpam: valid until the next pam_set_item/pam_end. Never
- * NULL once conv_items() succeeded; an item the application did not set
- * is "". */
+#include "proto.h"
+
+/* Never NULL once conv_items() ran; an item the application did not set
+ * is "". user is borrowed from libpam (valid until the next pam_set_item
+ * or pam_end); the others point into buf, cut to what the protocol takes. */
 struct pam_items {
 	const char *user;
 	const char *service;
 	const char *rhost;
 	const char *tty;
+	char buf[3][PG_PROTO_MAX_ITEM + 1];
 };
 
 /*
  * Collect the items (pam_get_user may ask the application for a user
- * name). Returns 0, or PG_ERR_BAD_USER if no user name can be had; the
- * other fields are filled either way.
+ * name). PAM_SERVICE, PAM_RHOST and PAM_TTY are copied into it->buf, each
+ * cut to proto_item_len() bytes: a 4 KiB rhost must not cost the login
+ * and its record. Returns 0, or PG_ERR_BAD_USER if no user name can be
+ * had; the other fields are filled either way.
  */
 int conv_items(pam_handle_t *pamh, struct pam_items *it);
 

@@ -225,7 +225,9 @@ int daemon_report(const struct daemon_req *d, const struct pam_items *it,
 	if ((r = add_items(&req, it)) != 0 ||
 	    (r = proto_add(&req, "factor", factor)) != 0 ||
 	    (r = proto_add(&req, "result", res)) != 0 ||
-	    (r = proto_add(&req, "reason", reason)) != 0)
+	    (r = proto_add(&req, "reason", reason)) != 0 ||
+	    (result == DAEMON_REPORT_NO_TOKEN &&
+	     (r = proto_add(&req, "enrolled", "no")) != 0))
 		goto out;
 	if ((r = call_state(d, &req, &st)) == 0)
 		*locked_until = st.locked_until;

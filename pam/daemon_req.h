@@ -69,6 +69,10 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 #define DAEMON_REPORT_SUCCESS 1
 #define DAEMON_REPORT_ERROR   2 /* push only: the provider failed; not counted */
 #define DAEMON_REPORT_SENT    3 /* push only: a push is on its way; not counted */
+/* totp only: a failure of a user with no token (any name typed at the
+ * prompt), sent as result=failure enrolled=no: counted like any failure,
+ * but the daemon bounds such users' entries apart. */
+#define DAEMON_REPORT_NO_TOKEN 4
 
 /*
  * REPORT the outcome of one attempt (factor "totp" or "push"; result one

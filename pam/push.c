@@ -124,7 +124,17 @@ void push_set_text(char *dst, size_t dstsz, const char *src)
 	sanitize_text(src, strlen(src), dst, dstsz);
 }
 
-/* The 1..4 letters or digits after pattern (case-insensitive) in text. */
+static int is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	       (c >= 'a' && c <= 'z');
+}
+
+/*
+ * The 1..4 letters or digits after pattern (case-insensitive, not the
+ * tail of a longer word) in text, ending the word. Anything else is free
+ * text: a loose match once turned "number on file" into "Choose on".
+ */
 static int find_after(const char *text, const char *pattern, char *out,
                       size_t outsz)
 {
@@ -132,13 +142,11 @@ static int find_after(const char *text, const char *pattern, char *out,
 	const char *p, *v;
 
 	for (p = text; *p != '\0'; p++) {
-		if (strncasecmp(p, pattern, plen) != 0)
+		if ((p > text && is_alnum(p[-1])) ||
+		    strncasecmp(p, pattern, plen) != 0)
 			continue;
 		v = p + plen;
-		for (n = 0; (v[n] >= '0' && v[n] <= '9') ||
-		            (v[n] >= 'A' && v[n] <= 'Z') ||
-		            (v[n] >= 'a' && v[n] <= 'z');
-		     n++)
+		for (n = 0; is_alnum(v[n]); n++)
 			;
 		if (n >= 1 && n <= 4 && n < outsz) {
 			memcpy(out, v, n);
@@ -151,9 +159,9 @@ static int find_after(const char *text, const char *pattern, char *out,
 
 int push_find_number(const char *text, char *out, size_t outsz)
 {
-	/* privacyIDEA's require_presence appends "Please press: X". */
-	return find_after(text, "please press: ", out, outsz) ||
-	       find_after(text, "number ", out, outsz);
+	/* The only documented format: privacyIDEA's require_presence
+	 * appends "Please press: X" to the challenge text. */
+	return find_after(text, "please press: ", out, outsz);
 }
 
 long push_latency_ms(const struct push *p)

@@ -44,6 +44,9 @@ enum push_outcome {
 	PUSH_TIMEOUT,     /* no answer before the deadline (push-timeout) */
 	PUSH_REFUSED,     /* the provider will not push for this user:
 	                     not enrolled, refused, bypass (never a pass) */
+	PUSH_REJECTED,    /* approved on the phone, then refused by the
+	                     provider's final check (a policy, an expired
+	                     grace): its decision, not the user's */
 	PUSH_ERROR,       /* the provider could not be used: unreachable,
 	                     tls, timeout, bad reply (failmode applies) */
 };
@@ -121,9 +124,10 @@ int push_sleep(const struct push *p, int ms);
 void push_set_text(char *dst, size_t dstsz, const char *src);
 
 /* The number (or letter) the user must pick on the phone, from provider
- * text: 1..4 letters/digits after "Please press: " (privacyIDEA's
- * require_presence) or "number " (case-insensitive), into out (outsz
- * bytes). Returns 1 if found, else 0 (out untouched). */
+ * text: a word of 1..4 letters/digits after "Please press: "
+ * (privacyIDEA's require_presence; case-insensitive), into out (outsz
+ * bytes). No other wording counts. Returns 1 if found, else 0 (out
+ * untouched). */
 int push_find_number(const char *text, char *out, size_t outsz);
 
 #endif

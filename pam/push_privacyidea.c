@@ -176,6 +176,7 @@ int push_pi_on_finalize(struct push *p, void *rootv)
 	json_t *root = rootv, *result = json_object_get(root, "result");
 	json_t *value = json_object_get(result, "value");
 	const char *auth = jstr(result, "authentication");
+	const char *msg = jstr(json_object_get(root, "detail"), "message");
 
 	if (!json_is_boolean(value))
 		return push_fail(p, PG_ERR_PROTO, "bad-reply",
@@ -184,9 +185,23 @@ int push_pi_on_finalize(struct push *p, void *rootv)
 	if (json_is_true(value) && (auth == NULL || strcmp(auth, "ACCEPT") == 0)) {
 		p->res.outcome = PUSH_APPROVED;
 		p->res.reason = "ok";
-	} else {
+		return 0;
+	}
+	/*
+	 * We finalize only after the poll said approved, so anything but a
+	 * decline is the server overruling the phone. The trigger's text
+	 * ("Please confirm ...") would be a stale reason: show this one.
+	 */
+	push_set_text(p->res.message, sizeof(p->res.message),
+	              msg != NULL ? msg : "");
+	if (auth != NULL && strcmp(auth, "DECLINED") == 0) {
 		p->res.outcome = PUSH_DENIED;
 		p->res.reason = "push-denied";
+	} else {
+		p->res.outcome = PUSH_REJECTED;
+		p->res.reason = "provider-rejected";
+		snprintf(p->res.detail, sizeof(p->res.detail),
+		         "finalizing check not accepted after approval");
 	}
 	return 0;
 }

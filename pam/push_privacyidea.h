@@ -39,7 +39,13 @@ int push_pi_on_trigger(struct push *p, void *root, char *txid);
  * else pending. Returns 0 or PG_ERR_PROTO. */
 int push_pi_on_poll(struct push *p, void *root, int *answered);
 
-/* The finalizing check: value true -> PUSH_APPROVED, else PUSH_DENIED. */
+/*
+ * The finalizing check (sent only once the poll said approved): value
+ * true (authentication ACCEPT or absent) -> PUSH_APPROVED; DECLINED ->
+ * PUSH_DENIED; anything else -> PUSH_REJECTED "provider-rejected" (the
+ * server overruled the phone). Unless approved, p->res.message becomes
+ * this reply's detail.message (or ""). Returns 0 or PG_ERR_PROTO.
+ */
 int push_pi_on_finalize(struct push *p, void *root);
 
 /* The JWT of a POST /auth reply into out. Returns 0 or PG_ERR_PROTO. */

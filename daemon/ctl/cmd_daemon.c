@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,38 +34,6 @@ static const char *printable(const char *v, char *out, size_t size)
 	return out;
 }
 
-/* Add name's uid to uids (n entries) unless unknown or already there. */
-static size_t trust_user(const char *name, uid_t *uids, size_t n)
-{
-	const struct passwd *pw;
-	size_t i;
-
-	if (name[0] == '\0' || (pw = getpwnam(name)) == NULL)
-		return n;
-	for (i = 0; i < n; i++)
-		if (uids[i] == pw->pw_uid)
-			return n;
-	uids[n] = pw->pw_uid;
-	return n + 1;
-}
-
-/*
- * The uids phiguardd may run as: root, the user of its systemd unit
- * (PG_DAEMON_USER, as the PAM module trusts), the [daemon] user it drops
- * to, and our own uid (a test daemon). Anyone else listening on the
- * socket path is not the daemon. uids has room for 4.
- */
-static size_t trusted_uids(const struct pg_conf *conf, uid_t *uids)
-{
-	size_t n = 0;
-
-	uids[n++] = 0;
-	if (geteuid() != 0)
-		uids[n++] = geteuid();
-	n = trust_user(PG_DAEMON_USER, uids, n);
-	return trust_user(conf->user, uids, n);
-}
-
 /*
  * Send req and check the reply. Returns CTL_EXIT_OK with an OK reply in
  * *resp, CTL_EXIT_FAIL if the daemon answered ERR or a malformed line,
@@ -77,8 +44,9 @@ static int daemon_call(const struct ctl_ctx *ctx, const char *cmd,
 {
 	char shown[SHOW_MAX];
 	const char *msg;
-	uid_t uids[4];
-	size_t n = trusted_uids(ctx->conf, uids);
+	uid_t uids[PG_CLIENT_DAEMON_UIDS];
+	/* Anyone else listening on the socket path is not the daemon. */
+	size_t n = pg_client_daemon_uids(ctx->conf->user, uids);
 	int rc;
 
 	rc = pg_client_call(ctx->socket, CTL_DAEMON_TIMEOUT_MS, uids, n, req,

@@ -91,6 +91,22 @@ skip() {
 # Names of functions a test adds to stop its own helper processes at exit.
 CLEANUP_HOOKS=""
 
+# mount_tmpfs NAME [SIZE]: mount a tmpfs of SIZE (default 64k, small
+# enough to fill up), mode 0700, on $T/NAME; unmounted at exit. Skips the
+# test where that is not possible. Sets MNT.
+mount_tmpfs() {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	MNT="$T/$1"
+	mkdir -p "$MNT"
+	mount -t tmpfs -o "size=${2:-64k},mode=0700" "pg$1" "$MNT" 2>/dev/null ||
+		skip "mount -t tmpfs not permitted here (container without CAP_SYS_ADMIN?)"
+	CLEANUP_HOOKS="$CLEANUP_HOOKS tmpfs_umount"
+}
+
+tmpfs_umount() {
+	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+}
+
 cleanup() {
 	rc=$?
 	# PG_KEEP=1 (contrib/demo.sh --keep): leave the daemon and the dir.

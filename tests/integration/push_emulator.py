@@ -40,6 +40,10 @@
 #       "number": "42",        privacyIDEA: presence check, appended to the
 #                              message as privacyIDEA does: " Please press: 42"
 #       "expiry": 120,         privacyIDEA: challenge lifetime in seconds
+#       "finalize": "reject",  privacyIDEA: the finalizing /validate/check
+#                              of an approved push answers REJECT (a policy
+#                              or the server said no after the phone said
+#                              yes), with detail.message "finalize_message"
 #       "longpoll": 0}},       Duo: auth_status holds a repeated "waiting"
 #                              answer up to this many seconds (long-poll)
 #    "fault": {"mode": M, "status": 500, "retry_after": 2, "times": 1,
@@ -429,6 +433,10 @@ def pi_check(h, params, script):
         with LOCK:
             tx = TXNS.get(tid)
         st = tx.pi_state(time.monotonic()) if tx and tx.user == name and not tx.done else "unknown"
+        if st == "accept" and params["pass"] == "" and u.get("finalize") == "reject" and tx.claim():
+            return pi_doc(reject, {"message": str(u.get("finalize_message",
+                                                        "Response did not match the challenge.")),
+                                   "serial": tx.serial, "type": "push"}), "reject-after-accept"
         if st == "accept" and params["pass"] == "" and tx.claim():
             return pi_doc({"status": True, "value": True, "authentication": "ACCEPT"},
                           {"message": pi_msg(u, "Found matching challenge"), "serial": tx.serial,

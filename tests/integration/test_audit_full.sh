@@ -8,15 +8,7 @@
 . "${top_srcdir:?}/tests/integration/lib.sh"
 need python3
 
-[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
-MNT="$T/auditfs"
-mkdir -p "$MNT"
-mount -t tmpfs -o size=64k,mode=0700 pgaudit "$MNT" 2>/dev/null ||
-	skip "mount -t tmpfs not permitted here (container without CAP_SYS_ADMIN?)"
-umount_fs() {
-	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-}
-CLEANUP_HOOKS="$CLEANUP_HOOKS umount_fs"
+mount_tmpfs auditfs
 AUDIT_DIR="$MNT"
 AUDIT_FILE="$MNT/audit.log"
 

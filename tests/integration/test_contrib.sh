@@ -119,10 +119,14 @@ for d in Runtime:run State:var/lib Logs:var/log; do
 	[ "$got" = "$mode $uid" ] ||
 		fail "tmpfiles: $path is '$got', the unit makes it '$mode $uid'"
 done
-# The daemon accepts the state directory tmpfiles made.
+# The daemon accepts the state directory tmpfiles made, run as the unit
+# runs it: as the phiguard user (of $ROOT, which this host may not know;
+# the directory must belong to the daemon's user or root).
 write_config
 sed -i "s|^state_dir = .*|state_dir = $ROOT/var/lib/phiguard|" "$CONF"
-"$PHIGUARDD" --check-config --config "$CONF" >"$OUT" 2>&1 ||
+gid=$(echo "$pw" | cut -d: -f4)
+setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+	"$PHIGUARDD" --check-config --config "$CONF" >"$OUT" 2>&1 ||
 	fail "phiguardd --check-config refuses the tmpfiles state dir: $(cat "$OUT")"
 write_config
 

@@ -456,6 +456,7 @@ emu_script pi '{"users": {
 	"pinned": {"pin": "'"$PIN"'", "push": "never"},
 	"number": {"push": "never", "number": "42"},
 	"late": {"push": "never", "expiry": 1},
+	"policy": {"push": "never", "finalize": "reject", "finalize_message": "Not at this hour."},
 	"newbie": {"enrolled": false}}}'
 emu_start pi privacyidea
 PI=$EMU_PORT
@@ -498,6 +499,14 @@ req "$PI" /validate/check -d user=pinned -d "pass=$PIN"
 expect_json "right PIN" result.authentication=CHALLENGE
 req "$PI" /validate/check -d user=number -d pass=
 expect_json "number matching in the message" 'detail.message~42'
+req "$PI" /validate/check -d user=policy -d pass=
+TX=$(jget detail.transaction_id)
+req "$PI" /_test/answer -d user=policy -d action=approve
+req "$PI" "/validate/polltransaction?transaction_id=$TX"
+expect_json "finalize=reject: the poll says approved" result.value=true detail.challenge_status=accept
+req "$PI" /validate/check -d user=policy -d pass= -d "transaction_id=$TX"
+expect_json "finalize=reject: REJECT after the approval" result.value=false \
+	result.authentication=REJECT 'detail.message=Not at this hour.'
 req "$PI" /validate/check -d user=newbie -d pass=
 expect_json "no push token" result.authentication=REJECT 'detail.transaction_id=<absent>'
 

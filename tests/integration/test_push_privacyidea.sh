@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # privacyIDEA push through the real module against the privacyIDEA
 # emulator: trigger with an empty pass, poll, finalize with the transaction
-# id; approve, decline, cancel, an approval after the challenge expired;
+# id; approve, decline, cancel, an approval after the challenge expired,
+# an approval the finalizing check rejects (a provider error, not counted);
 # number matching shown inside a prompt; a conversation failure during the
 # push denies and stops the polling; a service account (POST /auth, JWT in
 # PI-Authorization), and a wrong service password.
@@ -18,7 +19,9 @@ push_script '{"users": {
   "nurse4": {"push": "approve", "delay": 2.5, "expiry": 1},
   "nurse5": {"push": "approve", "delay": 0.5, "number": "42"},
   "nurse6": {"enrolled": false},
-  "nurse7": {"push": "approve", "delay": 0.3, "pin": "unix-Pw0rd"}
+  "nurse7": {"push": "approve", "delay": 0.3, "pin": "unix-Pw0rd"},
+  "nurse8": {"push": "approve", "delay": 0.3, "finalize": "reject",
+             "finalize_message": "Login refused by policy: outside shift hours."}
 }}'
 printf 'svc-secret\n' >"$PI_SVC_PW"
 chmod 0600 "$PI_SVC_PW"
@@ -54,6 +57,24 @@ took=$(($(now_ms) - start))
 [ "$took" -ge $((PUSH_TIMEOUT * 1000 - 200)) ] || fail "expired push decided after ${took} ms"
 push_elapsed_ok "$start" $((PUSH_TIMEOUT + 3)) "expired push"
 expect_log '^push; user=nurse4; .*result=timeout; reason=push-timeout' "expired log"
+
+# Approved on the phone, then the finalizing check said no (a policy, an
+# expired grace): the server's decision, not the user's. A provider error
+# for the daemon (never counted: no lockout, no push fatigue), and the
+# user is shown the server's reason, not the trigger's challenge text.
+for i in 1 2 3 4 5; do
+	expect_rc 1 "rejected after approval ($i)" -- run_pam login nurse8 auth -a ""
+done
+expect_log '^push; user=nurse8; .*result=rejected; reason=provider-rejected' "rejected after approval: log"
+expect_out '^error: .*Login refused by policy: outside shift hours\.' "rejected after approval: the server's reason"
+expect_no_out '^error: .*Please confirm the authentication' "rejected after approval: no stale challenge text"
+expect_no_out '^error: Push denied on the phone' "rejected after approval: not the user's denial"
+grep -q 'REPORT user=nurse8 .*result=error reason=provider-rejected' "$DAEMON_LOG" ||
+	fail "rejected after approval: not reported as a provider error"
+grep 'REPORT user=nurse8 ' "$DAEMON_LOG" | grep -q 'result=failure' &&
+	fail "rejected after approval: reported as the user's failure"
+pgreq "v1 PREAUTH user=nurse8" >"$OUT"
+expect_out '^v1 OK locked=no push=yes$' "rejected after approval: no lockout, no push suspension"
 
 # Number matching: the number is in a prompt (OpenSSH shows info
 # messages only with the next prompt).

@@ -163,6 +163,20 @@ static void test_ranges(void **state)
 		         "[%s]\n%s = 000000000000000000000000000000001\n",
 		         r->section, r->key);
 		expect_error(text, want);
+		/* phiguard.conf(5) says decimal integers: strtol's sign and
+		 * leading blanks are not part of that (issue 11). */
+		snprintf(text, sizeof(text), "[%s]\n%s = +%ld\n", r->section,
+		         r->key, r->max);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = \" %ld\"\n",
+		         r->section, r->key, r->max);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = \"\t%ld\"\n",
+		         r->section, r->key, r->max);
+		expect_error(text, want);
+		snprintf(text, sizeof(text), "[%s]\n%s = -+1\n", r->section,
+		         r->key);
+		expect_error(text, want);
 	}
 }
 

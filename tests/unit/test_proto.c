@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "proto.h"
+#include "username.h"
 
 static int parse_str(const char *s, struct pg_msg *m)
 {
@@ -538,6 +539,55 @@ static void test_clear(void **state)
 	assert_null(proto_get(&m, "user"));
 }
 
+/* PAM items are cut at PG_PROTO_MAX_ITEM bytes, never inside a UTF-8
+ * character, and a request with all of them that long still fits. */
+static void test_item_len(void **state)
+{
+	static char item[4096], line[PG_PROTO_MAX_LINE + 1];
+	static struct pg_msg m;
+	const char *keys[] = {"service", "rhost", "tty"};
+	size_t len, i;
+
+	assert_int_equal(proto_item_len(""), 0);
+	assert_int_equal(proto_item_len("10.0.0.7"), 8);
+	memset(item, 'a', PG_PROTO_MAX_ITEM);
+	item[PG_PROTO_MAX_ITEM] = '\0';
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM);
+	memset(item, 'a', sizeof(item) - 1);
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM);
+	/* A 2-byte character across the limit goes whole. */
+	memcpy(item + PG_PROTO_MAX_ITEM - 1, "\xc3\xa9", 2);
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM - 1);
+	/* A 4-byte one ending just inside stays whole. */
+	memcpy(item + PG_PROTO_MAX_ITEM - 4, "\xf0\x9f\x98\x80" "a", 5);
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM);
+	/* ... and one starting two bytes before the limit goes. */
+	memcpy(item + PG_PROTO_MAX_ITEM - 2, "\xf0\x9f\x98\x80", 4);
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM - 2);
+	/* Not UTF-8 (continuation bytes only): cut at the limit. */
+	memset(item, 0x80, sizeof(item) - 1);
+	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM);
+
+	/* The longest user and three items of bytes that all need escaping,
+	 * with the longest other fields a REPORT carries. */
+	memset(item, ' ', sizeof(item) - 1);
+	proto_msg_init(&m, PG_VERB_REPORT);
+	memset(line, 'u', PG_USER_MAX);
+	line[PG_USER_MAX] = '\0';
+	assert_int_equal(proto_add(&m, "user", line), 0);
+	len = proto_item_len(item);
+	item[len] = '\0';
+	for (i = 0; i < 3; i++)
+		assert_int_equal(proto_add(&m, keys[i], item), 0);
+	assert_int_equal(proto_add(&m, "factor", "totp"), 0);
+	assert_int_equal(proto_add(&m, "result", "failure"), 0);
+	memset(line, 'r', 64);
+	line[64] = '\0';
+	assert_int_equal(proto_add(&m, "reason", line), 0);
+	assert_int_equal(proto_add_u64(&m, "step_start", UINT64_MAX), 0);
+	assert_int_equal(proto_format(&m, line, sizeof(line), &len), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_make_error),
 	    cmocka_unit_test(test_response_status),
 	    cmocka_unit_test(test_clear),
+	    cmocka_unit_test(test_item_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,7 +189,7 @@ static void test_poll(void **state)
 	assert_int_equal(p.res.outcome, PUSH_ERROR);
 }
 
-static void test_finalize_and_auth(void **state)
+static void test_finalize(void **state)
 {
 	struct push p;
 
@@ -202,16 +202,68 @@ static void test_finalize_and_auth(void **state)
 	           FINALIZE),
 	    0);
 	assert_int_equal(p.res.outcome, PUSH_APPROVED);
-	/* value true but an explicit non-ACCEPT: not approved. */
+	/* value true but an explicit non-ACCEPT: not approved, and (the
+	 * poll said approved) the server's doing, not the user's. */
 	assert_int_equal(decide(&p, 200,
 	                        POLLDOC("true", "CHALLENGE", "pending"),
 	                        FINALIZE),
 	                 0);
-	assert_int_equal(p.res.outcome, PUSH_DENIED);
+	assert_int_equal(p.res.outcome, PUSH_REJECTED);
 	assert_int_equal(decide(&p, 200, POLLDOC("false", "REJECT", "pending"),
 	                        FINALIZE),
 	                 0);
+	assert_int_equal(p.res.outcome, PUSH_REJECTED);
+	assert_string_equal(p.res.reason, "provider-rejected");
+	assert_int_equal(decide(&p, 200,
+	                        POLLDOC("false", "DECLINED", "declined"),
+	                        FINALIZE),
+	                 0);
 	assert_int_equal(p.res.outcome, PUSH_DENIED);
+	assert_string_equal(p.res.reason, "push-denied");
+}
+
+/* A rejection after approval shows the server's reason, sanitized, in
+ * place of the trigger's challenge text (issue 11). */
+static void test_finalize_message(void **state)
+{
+	struct push p;
+	void *root = NULL;
+
+	memset(&p, 0, sizeof(p));
+	strcpy(p.res.message, "Please confirm the authentication on your "
+	                      "mobile device!");
+	assert_int_equal(
+	    push_pi_envelope(&p, 200,
+	                     "{\"result\":{\"status\":true,\"value\":false,"
+	                     "\"authentication\":\"REJECT\"},\"detail\":{"
+	                     "\"message\":\"Outside\\u001b[2J shift hours\"}}",
+	                     &root),
+	    0);
+	assert_int_equal(push_pi_on_finalize(&p, root), 0);
+	push_pi_json_free(root);
+	assert_int_equal(p.res.outcome, PUSH_REJECTED);
+	assert_null(strstr(p.res.message, "Please confirm"));
+	assert_non_null(strstr(p.res.message, "shift hours"));
+	assert_null(strchr(p.res.message, 0x1b));
+
+	/* No message in the reply: none shown, rather than the stale one. */
+	root = NULL;
+	strcpy(p.res.message, "Please confirm");
+	assert_int_equal(
+	    push_pi_envelope(&p, 200,
+	                     "{\"result\":{\"status\":true,\"value\":false}}",
+	                     &root),
+	    0);
+	assert_int_equal(push_pi_on_finalize(&p, root), 0);
+	push_pi_json_free(root);
+	assert_int_equal(p.res.outcome, PUSH_REJECTED);
+	assert_string_equal(p.res.message, "");
+}
+
+static void test_auth_token(void **state)
+{
+	struct push p;
+
 	assert_int_equal(
 	    decide(&p, 200, "{\"result\":{\"status\":true,\"value\":1}}",
 	           FINALIZE),
@@ -239,7 +291,9 @@ int main(void)
 	    cmocka_unit_test(test_envelope),
 	    cmocka_unit_test(test_trigger),
 	    cmocka_unit_test(test_poll),
-	    cmocka_unit_test(test_finalize_and_auth),
+	    cmocka_unit_test(test_finalize),
+	    cmocka_unit_test(test_finalize_message),
+	    cmocka_unit_test(test_auth_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

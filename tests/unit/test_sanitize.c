@@ -131,10 +131,25 @@ static void test_find_number(void **state)
 	    "Please press: 42",
 	    num, sizeof(num)));
 	assert_string_equal(num, "42");
-	assert_true(push_find_number("pick number 7 now", num, sizeof(num)));
-	assert_string_equal(num, "7");
+	assert_true(push_find_number("Please press: A", num, sizeof(num)));
+	assert_string_equal(num, "A");
+	assert_true(push_find_number("PLEASE PRESS: 07.", num, sizeof(num)));
+	assert_string_equal(num, "07");
 	assert_false(push_find_number("no numbers here", num, sizeof(num)));
-	assert_false(push_find_number("number 123456", num, sizeof(num)));
+	assert_false(push_find_number("Please press: 12345", num,
+	                              sizeof(num)));
+	assert_false(push_find_number("Please press: ", num, sizeof(num)));
+	/* Free text is not a number format (issue 11): these once gave
+	 * "on", "7" and "9". */
+	strcpy(num, "x");
+	assert_false(push_find_number("The number on file was updated.", num,
+	                              sizeof(num)));
+	assert_false(push_find_number("pick number 7 now", num, sizeof(num)));
+	assert_false(push_find_number("Wrong number 9", num, sizeof(num)));
+	/* Only the phrase itself, not the end of a longer word. */
+	assert_false(push_find_number("Displease press: 42", num,
+	                              sizeof(num)));
+	assert_string_equal(num, "x");
 }
 
 int main(void)

@@ -26,6 +26,9 @@
 #define T0 1700000000 /* an arbitrary "now" */
 
 static const struct pg_state_limits lim3 = {3, 300, 900, 2};
+/* The state directory's owners besides root: whoever runs the tests. */
+static uid_t owners[1];
+static const size_t n_owners = 1;
 
 /* Each test gets a fresh state (*ctx) and a fresh tu_tmpdir. */
 static int setup(void **ctx)
@@ -34,6 +37,7 @@ static int setup(void **ctx)
 
 	assert_int_equal(state_new(&lim3, &st), 0);
 	*ctx = st;
+	owners[0] = geteuid();
 	return tu_setup_tmpdir(ctx);
 }
 
@@ -397,6 +401,61 @@ static void test_user_cap(void **ctx)
 	assert_int_equal(state_claim(st, "onemore", 1, T0, &until), 0);
 }
 
+/* Failures of names without a token (REPORT enrolled=no) have a bound of
+ * their own, and do not use up the enrolled users' one (issue 11). */
+static void test_unenrolled_cap(void **ctx)
+{
+	struct pg_state *st = *ctx;
+	struct pg_report_result r;
+	struct pg_user_rec rec;
+	char name[32];
+	int64_t until;
+	size_t users, locked;
+	int i;
+
+	for (i = 0; i < PG_STATE_MAX_UNENROLLED; i++) {
+		snprintf(name, sizeof(name), "guess%d", i);
+		assert_int_equal(state_report_unenrolled(st, name, T0, &r), 0);
+	}
+	assert_int_equal(state_unenrolled(st), PG_STATE_MAX_UNENROLLED);
+	assert_int_equal(state_report_unenrolled(st, "onemore", T0, &r),
+	                 PG_ERR_BUSY);
+	/* A name already held still counts its failures, up to a lock. */
+	assert_int_equal(state_report_unenrolled(st, "guess1", T0 + 1, &r), 0);
+	assert_int_equal(state_report_unenrolled(st, "guess1", T0 + 2, &r), 0);
+	assert_true(r.locked);
+	assert_int_equal(state_get(st, "guess1", &rec), 0);
+	assert_true(rec.unenrolled);
+
+	/* Enrolled users have all of their own room. */
+	for (i = 0; i < PG_STATE_MAX_USERS; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(state_claim(st, name, 1, T0, &until), 0);
+	}
+	assert_int_equal(state_claim(st, "onemore", 1, T0, &until),
+	                 PG_ERR_BUSY);
+	state_counts(st, T0, &users, &locked);
+	assert_int_equal(users, PG_STATE_MAX_USERS + PG_STATE_MAX_UNENROLLED);
+	/* An unenrolled name does not take an enrolled user's entry over. */
+	assert_int_equal(state_report_unenrolled(st, "u3", T0, &r), 0);
+	assert_int_equal(state_get(st, "u3", &rec), 0);
+	assert_false(rec.unenrolled);
+	/* An unenrolled entry becomes ordinary on an ordinary change: not
+	 * while the enrolled bound is reached, and then freeing its slot. */
+	assert_int_equal(state_claim(st, "guess2", 1, T0, &until),
+	                 PG_ERR_BUSY);
+	assert_int_equal(state_sweep(st, T0 + PG_STATE_FORGET_AFTER),
+	                 PG_STATE_MAX_USERS + PG_STATE_MAX_UNENROLLED);
+	assert_int_equal(state_unenrolled(st), 0);
+	assert_int_equal(state_report_unenrolled(st, "guess2", T0, &r), 0);
+	assert_int_equal(state_unenrolled(st), 1);
+	assert_int_equal(state_claim(st, "guess2", 1, T0, &until), 0);
+	assert_int_equal(state_unenrolled(st), 0);
+	assert_int_equal(state_get(st, "guess2", &rec), 0);
+	assert_false(rec.unenrolled);
+	assert_int_equal(rec.nfail, 1);
+}
+
 /* --------------------------------------------------------- persistence */
 
 static int file_exists(const char *name)
@@ -415,7 +474,7 @@ static struct pg_state *load(int64_t now, int *recovered,
 	char err[256];
 
 	assert_int_equal(state_new(&lim3, &st), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
 	assert_int_equal(statelog_load(log, st, now, recovered), 0);
 	if (log_out != NULL)
 		*log_out = log;
@@ -446,6 +505,7 @@ static int cmp_one(const struct pg_user_rec *a, void *arg)
 	assert_int_equal(a->npush, b.npush);
 	for (i = 0; i < a->npush; i++)
 		assert_int_equal(a->push[i], b.push[i]);
+	assert_int_equal(a->unenrolled, b.unenrolled);
 	c->n++;
 	return 0;
 }
@@ -498,6 +558,12 @@ static struct pg_state *populate(void)
 	}
 	assert_int_equal(state_report_push(st, "fred", 0, T0, &r), 0);
 	assert_int_equal(statelog_record(log, st, "fred", T0), 0);
+	/* ghost: a name without a token, failed twice. */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(state_report_unenrolled(st, "ghost", T0 + i, &r),
+		                 0);
+		assert_int_equal(statelog_record(log, st, "ghost", T0 + i), 0);
+	}
 	statelog_free(log);
 	return st;
 }
@@ -519,9 +585,14 @@ static void test_round_trip(void **ctx)
 	assert_int_equal(state_get(read, "erin", &rec), 0);
 	assert_int_equal(rec.push_until, T0 + 1 + 900);
 	assert_int_equal(rec.npush, 2);
-	/* The used step survives the restart. */
+	/* The used step survives the restart, and so does the kind of
+	 * entry of a name without a token. */
 	assert_int_equal(state_claim(read, "alice", 1000, T0 + 10, &until),
 	                 PG_ERR_REPLAY);
+	assert_int_equal(state_get(read, "ghost", &rec), 0);
+	assert_true(rec.unenrolled);
+	assert_int_equal(rec.nfail, 2);
+	assert_int_equal(state_unenrolled(read), 1);
 	state_free(written);
 	state_free(read);
 }
@@ -540,6 +611,7 @@ static void test_compaction_equals_replay(void **ctx)
 	assert_true(after < before);
 	/* ... to one header and one line per user. */
 	assert_non_null(strstr(text, "\nU carol 9 "));
+	assert_non_null(strstr(text, "\nU ghost 0 0 0 2 1700000000 1700000001 N "));
 	assert_null(strstr(text, "\nU carol 7 "));
 	free(text);
 	/* ... and the compacted log replays to the same state. */
@@ -752,7 +824,7 @@ static void test_fewer_max_failures(void **ctx)
 	int recovered;
 
 	assert_int_equal(state_new(&lim2, &read), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, &log, err, sizeof(err)), 0);
+	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
 	assert_int_equal(statelog_load(log, read, T0 + 10, &recovered), 0);
 	/* bob had 3 failures; the newest 2 are kept. */
 	assert_int_equal(state_get(read, "bob", &rec), 0);
@@ -768,19 +840,39 @@ static void test_check_dir(void **ctx)
 {
 	char err[256], path[128];
 
-	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)), 0);
+	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)), 0);
 	assert_int_equal(chmod(tu_tmpdir, 0770), 0);
-	assert_int_equal(statelog_check_dir(tu_tmpdir, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
 	assert_non_null(strstr(err, "writable"));
 	assert_int_equal(chmod(tu_tmpdir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/missing", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
 	tu_write_file(tu_path("file"), "x", 0600);
 	snprintf(path, sizeof(path), "%s/file", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, err, sizeof(err)),
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
 	                 PG_ERR_CONFIG);
+	/* Reached through a symbolic link (issue 11). */
+	snprintf(path, sizeof(path), "%s/link", tu_tmpdir);
+	assert_int_equal(symlink(tu_tmpdir, path), 0);
+	assert_int_equal(statelog_check_dir(path, owners, n_owners, err,
+	                                    sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_non_null(strstr(err, "symbolic link"));
+	/* Owned by someone who is neither root nor the daemon's user. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(tu_tmpdir, 65534, 0), 0);
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
+		                                    n_owners, err, sizeof(err)),
+		                 PG_ERR_CONFIG);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		owners[0] = 65534;
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
+		                                    n_owners, err, sizeof(err)),
+		                 0);
+		assert_int_equal(chown(tu_tmpdir, 0, 0), 0);
+	}
 }
 
 int main(void)
@@ -796,6 +888,7 @@ int main(void)
 	    T(test_claim_locked),
 	    T(test_unlock),
 	    T(test_sweep),
+	    T(test_unenrolled_cap),
 	    T(test_user_cap),
 	    T(test_push_fatigue_suspends),
 	    T(test_push_fatigue_window_and_success),
