@@ -323,6 +323,7 @@ static bool reads_key(const struct conf_parser *p, const char *key,
 		    (*e)[slen] == '.' && memcmp(*e + slen + 1, key, klen) == 0)
 			return true;
 	return false;
+}
 
 /* A decimal integer as phiguard.conf(5) has it: an optional '-' and
  * digits. strtol would also take a '+' and leading blanks. */

@@ -76,6 +76,7 @@ static int suspended_fields(const struct pg_state *st, int64_t now,
 	if ((rc = proto_add_u64(resp, "push_suspended", s.n)) != 0 || s.n == 0)
 		return rc;
 	return proto_add(resp, "push_suspended_users", s.list);
+}
 
 /* STATUS's state=ok|recovered|failed [state_reason=]: a failing log
  * first, as it refuses changes. */

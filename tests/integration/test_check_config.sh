@@ -87,9 +87,14 @@ expect_out "for uid $CK_UID, the user running this" "the service user's check sa
 
 # A daemon root starts with a [daemon] user reads the file as that user:
 # it must start with that user's file (it used to check it for root).
+# The socket and pidfile are removed as $CK_USER at exit: a directory of
+# its own for them ($T itself must stay root's: state_dir's parent).
+RUN_SAVED=$SOCK
+install -d -o "$CK_USER" -m 0755 "$T/run"
+SOCK="$T/run/phiguardd.sock"
 ldap_config "$CK_USER"
+sed -i "s|^pidfile = .*|pidfile = $T/run/phiguardd.pid|" "$CONF"
 chown "$CK_USER:" "$STATE_DIR" "$AUDIT_DIR"
-chmod 0777 "$T" # the socket and pidfile are removed as $CK_USER at exit
 # Not under valgrind: its vgdb FIFOs, made in /tmp as root, cannot be
 # removed after the switch, and it reports that.
 VALGRIND_SAVED=${VALGRIND:-}
@@ -101,7 +106,7 @@ grep -q "running as $CK_USER (uid $CK_UID" "$DAEMON_LOG" || fail "no privilege d
 ! grep -q 'must be owned' "$DAEMON_LOG" || fail "password file refused: $(grep 'must be owned' "$DAEMON_LOG")"
 stop_daemon
 VALGRIND=$VALGRIND_SAVED
-chmod 0755 "$T"
+SOCK=$RUN_SAVED
 chown root: "$STATE_DIR" "$AUDIT_DIR"
 
 # --- push secret files ------------------------------------------------------
