@@ -306,7 +306,8 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 /* ------------------------------------------------------------------ show */
 
 enum { V_TIME, V_HOST, V_EVENT, V_USER, V_SERVICE, V_TTY, V_RHOST, V_FACTOR,
-       V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_PREV };
+       V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_COUNT,
+       V_PREV };
 
 /* A value for the terminal: UTF-8 kept, controls and escape sequences
  * dropped (sanitize.h), cut at a character boundary to fit. */
@@ -348,7 +349,7 @@ static void table_row(const struct audit_view *v)
 {
 	static const int detail[] = {V_SCOPES, V_REASON, V_FACTOR, V_SERVICE,
 	                             V_TTY,    V_RHOST,  V_SOURCE, V_RULE,
-	                             V_UID};
+	                             V_UID,    V_COUNT};
 	char a[64], b[64], c[72], d[16], e[300];
 	size_t i;
 
