@@ -35,6 +35,9 @@ struct trail {
 	size_t n, cap;
 	char **owned;      /* default names, freed with the trail */
 	size_t nowned;
+	/* The configured trail's current file, when it is "missing" or
+	 * "empty" (phiguardd starts every file with a record); else NULL. */
+	const char *current;
 };
 
 static void trail_free(struct trail *t)
@@ -138,6 +141,8 @@ static int trail_open(const struct ctl_ctx *ctx, char **files, size_t nfiles,
 			ctl_errx("audit: no trail at %s", cur);
 			return PG_ERR_NOTFOUND;
 		}
+		if (nfiles == t->nowned)
+			t->current = "missing";
 	}
 	t->nfiles = nfiles;
 	if ((t->names = calloc(nfiles, sizeof(char *))) == NULL ||
@@ -151,6 +156,8 @@ static int trail_open(const struct ctl_ctx *ctx, char **files, size_t nfiles,
 	for (i = 0; i < nfiles; i++)
 		if ((rc = map_file(t, i)) != 0)
 			return rc;
+	if (files == NULL && t->current == NULL && t->sizes[nfiles - 1] == 0)
+		t->current = "empty";
 	return 0;
 }
 
@@ -194,6 +201,10 @@ static void report(const struct trail *t, const struct auditchain_result *r)
 
 	where(t, r->line, at, sizeof(at));
 	where(t, r->other, other, sizeof(other));
+	/* Past the end there is nothing to point at: name the last line
+	 * that is left. */
+	if (r->kind == AUDITCHAIN_TRUNCATED && t->n > 0)
+		where(t, t->n - 1, at, sizeof(at));
 	printf("%s: %s: ", at, auditchain_kind_name(r->kind));
 	switch (r->kind) {
 	case AUDITCHAIN_MALFORMED:
@@ -229,13 +240,38 @@ static void report(const struct trail *t, const struct auditchain_result *r)
 		       other);
 		break;
 	case AUDITCHAIN_TRUNCATED:
-		printf("the given head is no line's hash: lines were removed "
-		       "from the end, or the trail was rewritten\n");
+		printf("the given head is no line's hash: %s, or the trail "
+		       "was rewritten\n",
+		       t->n > 0 ? "this is the last line left; lines after "
+		                  "it were removed"
+		                : "no line is left");
 		break;
 	case AUDITCHAIN_OK:
 		printf("\n");
 		break;
 	}
+}
+
+/*
+ * The current file is missing or empty, while phiguardd starts every
+ * file with a record (daemon-start, audit-rotate): the links of what is
+ * left cannot show that its end went.
+ */
+static void current_gone(const struct ctl_ctx *ctx, const struct trail *t)
+{
+	char head[AUDIT_HEX_SIZE];
+
+	printf("%s: %s: every file phiguardd starts holds a record at once, "
+	       "so its records since the last rotation were removed (or "
+	       "phiguardd could not write it: see its log)",
+	       ctx->conf->audit_file, t->current);
+	if (t->n > 0) {
+		auditfmt_hash(t->lines[t->n - 1].p, t->lines[t->n - 1].len,
+		              head);
+		printf("; the %zu record%s before it verify, head %s", t->n,
+		       t->n == 1 ? "" : "s", head);
+	}
+	printf("\n");
 }
 
 static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
@@ -283,6 +319,11 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 	}
 	if (res.kind != AUDITCHAIN_OK) {
 		report(&t, &res);
+		trail_free(&t);
+		return CTL_EXIT_FAIL;
+	}
+	if (t.current != NULL) {
+		current_gone(ctx, &t);
 		trail_free(&t);
 		return CTL_EXIT_FAIL;
 	}
@@ -453,10 +494,12 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 	free(v);
 	if (fflush(stdout) != 0)
 		return CTL_EXIT_FAIL;
-	if (!f.json)
-		fprintf(stderr, "%zu record%s shown%s\n", shown_n,
-		        shown_n == 1 ? "" : "s",
-		        bad > 0 ? "; some lines were not records" : "");
+	/* Reading is not proving: say so every time. */
+	fprintf(stderr,
+	        "%zu record%s shown%s; the chain was not verified "
+	        "(phiguardctl audit verify)\n",
+	        shown_n, shown_n == 1 ? "" : "s",
+	        bad > 0 ? "; some lines were not records" : "");
 	return CTL_EXIT_OK;
 }
 
