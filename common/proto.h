@@ -39,6 +39,11 @@
  *           whose name resolves (getpwnam) to its own uid.
  *   ROOT  - root only.
  *   Anything else gets ERR code=permission.
+ *   A request of a non-root uid that passed these checks gets
+ *   ERR code=busy msg=audit-busy, and nothing is decided, while the audit
+ *   trail's queue has no room for its records in the share non-root
+ *   requests may use (phiguardd(8) AUDIT TRAIL): back-pressure on that
+ *   asker alone. Retry later.
  *
  * LISTS
  *   A value holding a list separates its items with one space (scope
@@ -58,6 +63,8 @@
  *     The request's source (rhost, else tty) is refused for a while after
  *     a spraying alert ([detect] spray_block); CLAIM from it then gets
  *     ERR code=locked msg=source-blocked until=<unix seconds>.
+ *     A locked=yes answer is a refused login: audited (preauth-deny),
+ *     repeats aggregated per user and source.
  *
  *   CLAIM user= step_start= [service=] [rhost=] [tty=]           SELF
  *     Claim the TOTP time step a code matched, given as the Unix time at
@@ -191,10 +198,20 @@
  *   While the audit trail cannot be written and [audit] audit_failure =
  *   deny, CLAIM answers ERR code=unavailable msg=audit-unavailable and
  *   AUTHZ allowed=no reason=audit-unavailable: no new login without its
- *   record.
+ *   record. The same answer refuses a single grant whose record could
+ *   not be queued (counted in audit_lost), and no other request.
  *
  *   STATUS (above) also carries audit=ok|failed [audit_reason=<text>]
- *           audit_head=<64 hex> audit_records=<n> audit_lost=<n>, and,
+ *           audit_head=<64 hex> audit_records=<n> audit_lost=<n>
+ *           audit_dropped=<n> audit_aggregated=<n> audit_busy=<n>,
+ *   counted since the start: audit_records lines written; audit_lost
+ *   decision records (logins, grants, denials, admin actions, the
+ *   daemon's own) that could not be queued, so are in syslog only -- no
+ *   non-root peer can make it grow; audit_dropped noise records
+ *   (refusals of requests beyond the asker's rights, and their
+ *   aggregates) dropped while the queue was busy; audit_aggregated
+ *   events counted into an aggregate record instead of recorded one by
+ *   one; audit_busy non-root requests answered audit-busy. And,
  *           once the directory is configured:
  *           directory=online|offline server=<uri> cache_entries=<n>
  *           cache_hits=<n> cache_misses=<n> refresh_queue=<n>
@@ -242,6 +259,10 @@
  *   2026-12-03  v1: service=, rhost=, tty= at most PG_PROTO_MAX_ITEM (256)
  *               bytes; clients cut longer PAM items (a 4 KiB PAM_RHOST made
  *               the line too long, and the login failed unrecorded).
+ *   2026-12-03  v1: ERR code=busy msg=audit-busy for non-root requests
+ *               while the audit queue is busy; STATUS audit_dropped,
+ *               audit_aggregated, audit_busy; audit_lost counts decision
+ *               records only, and a lost one refuses only its own grant.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

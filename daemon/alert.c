@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@ int alert_start(struct pg_daemon *d, const struct pg_conf *c)
 	int rc;
 
 	d->hours_dirfd = -1;
+	if ((d->held = calloc(ALERT_MAX_HELD, sizeof(*d->held))) == NULL)
+		return PG_ERR_NOMEM;
 	limits_of(c, &lim);
 	if ((rc = detect_new(&lim, &d->detect)) != 0) {
 		log_errx("[detect]: %s", pg_strerror(rc));
@@ -111,9 +114,14 @@ void alert_stop(struct pg_daemon *d)
 	if (d->hours_dirfd >= 0)
 		close(d->hours_dirfd);
 	d->hours_dirfd = -1;
+	free(d->held);
+	d->held = NULL;
+	d->nheld = 0;
 }
 
-void alert_emit(struct pg_daemon *d, const struct detect_alert *a)
+void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
+                      const char *service, const char *tty,
+                      const char *rhost)
 {
 	char json[DETECT_LINE_MAX];
 	struct audit_rec r;
@@ -123,9 +131,14 @@ void alert_emit(struct pg_daemon *d, const struct detect_alert *a)
 		memset(&r, 0, sizeof(r));
 		r.event = "alert";
 		r.user = a->user[0] != '\0' ? a->user : NULL;
-		if (strcmp(a->source_type, "rhost") == 0)
+		r.service = service;
+		r.tty = tty;
+		r.rhost = rhost;
+		if (tty == NULL && rhost == NULL &&
+		    strcmp(a->source_type, "rhost") == 0)
 			r.rhost = a->source;
-		else if (strcmp(a->source_type, "tty") == 0)
+		else if (tty == NULL && rhost == NULL &&
+		         strcmp(a->source_type, "tty") == 0)
 			r.tty = a->source;
 		r.reason = a->id;
 		r.uid = -1;
@@ -136,6 +149,31 @@ void alert_emit(struct pg_daemon *d, const struct detect_alert *a)
 	    (detect_alert_json(a, json, sizeof(json)) != 0 ||
 	     webhook_send(d->webhook, json) != 0))
 		log_warnx("alert %s: not queued for the webhook", a->id);
+}
+
+void alert_emit(struct pg_daemon *d, const struct detect_alert *a)
+{
+	if (d->holding && d->held != NULL && d->nheld < ALERT_MAX_HELD) {
+		d->held[d->nheld++] = *a;
+		return;
+	}
+	alert_emit_items(d, a, NULL, NULL, NULL);
+}
+
+void alert_hold(struct pg_daemon *d)
+{
+	d->holding = 1;
+}
+
+void alert_release(struct pg_daemon *d, const char *service, const char *tty,
+                   const char *rhost)
+{
+	size_t i;
+
+	d->holding = 0;
+	for (i = 0; i < d->nheld; i++)
+		alert_emit_items(d, &d->held[i], service, tty, rhost);
+	d->nheld = 0;
 }
 
 int alert_source_blocked(struct pg_daemon *d, const char *rhost,

@@ -41,9 +41,29 @@ void alert_tick(struct pg_daemon *d, int64_t now);
  * never started detection. */
 void alert_stop(struct pg_daemon *d);
 
-/* Emit *a. Never blocks on the disk or the network; never fails (a trail
- * or webhook that cannot take it counts and logs that itself). */
+/* Alerts one request may raise, at most, held until its records are. */
+#define ALERT_MAX_HELD 4
+
+/*
+ * Emit *a. Never blocks on the disk or the network; never fails (a trail
+ * or webhook that cannot take it counts and logs that itself). Between
+ * alert_hold and alert_release it is held (beyond ALERT_MAX_HELD, or
+ * before alert_start, emitted at once). Its audit record carries its
+ * source as rhost or tty.
+ */
 void alert_emit(struct pg_daemon *d, const struct detect_alert *a);
+
+/* Emit *a now with the items of the request that raised it (NULL when
+ * absent; its source decides what both are NULL). */
+void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
+                      const char *service, const char *tty,
+                      const char *rhost);
+
+/* While a request is answered: hold its alerts, then emit them (in the
+ * order raised) with its items, after its own audit records. */
+void alert_hold(struct pg_daemon *d);
+void alert_release(struct pg_daemon *d, const char *service, const char *tty,
+                   const char *rhost);
 
 /* PREAUTH / CLAIM: 1 (with *until) if the request's source is refused
  * after a spraying alert (spray_block > 0), else 0. */

@@ -63,6 +63,7 @@ struct pg_audit {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t room; /* the writer took the queue */
 	pthread_t th;
 	int started;
 	/* Under mu. */
@@ -72,6 +73,11 @@ struct pg_audit {
 	size_t qlen;
 	uint64_t lost;       /* not queued since the last audit-lost record */
 	uint64_t lost_total; /* since start */
+	uint64_t dropped;       /* noise not queued since audit-dropped */
+	uint64_t dropped_total; /* since start */
+	/* A decision waited AUDIT_ROOM_WAIT_MS for room in vain: the next
+	 * ones do not wait until the writer takes the queue again. */
+	int stalled;
 	int failed;
 	char fail_reason[128];
 	char head[AUDIT_HEX_SIZE];
@@ -257,7 +263,7 @@ static void chain_one(struct pg_audit *a, const char *body, size_t len)
 
 /* A record the writer makes itself (rotation, lost events). */
 static void chain_own(struct pg_audit *a, const char *event, const char *why,
-                      long uid)
+                      long uid, uint64_t count)
 {
 	struct audit_rec r;
 	char body[AUDIT_LINE_MAX];
@@ -269,6 +275,7 @@ static void chain_own(struct pg_audit *a, const char *event, const char *why,
 	r.event = event;
 	r.reason = why;
 	r.uid = uid;
+	r.count = count;
 	if (auditfmt_body(&r, body, sizeof(body), &len) == 0)
 		chain_one(a, body, len);
 }
@@ -363,7 +370,7 @@ static void rotate(struct pg_audit *a, struct rotation *req, size_t nreq)
 	/* The new file opens with the rotation, chained to the old last
 	 * line; flush_out creates the file. */
 	chain_own(a, "audit-rotate", nreq > 0 ? req[0].why : "size",
-	          nreq > 0 ? req[0].uid : -1);
+	          nreq > 0 ? req[0].uid : -1, 0);
 	flush_out(a);
 out:
 	pthread_mutex_lock(&a->mu);
@@ -406,12 +413,15 @@ static void take_queue(struct pg_audit *a)
 	size_t len = a->qlen, pos = 0;
 	uint64_t lost = a->lost;
 	uint32_t n;
-	char why[64];
+	uint64_t dropped = a->dropped;
 
 	a->q = a->spare;
 	a->qlen = 0;
 	a->spare = full;
 	a->lost = 0;
+	a->dropped = 0;
+	a->stalled = 0;
+	pthread_cond_broadcast(&a->room);
 	pthread_mutex_unlock(&a->mu);
 	while (pos + sizeof(n) <= len) {
 		memcpy(&n, full + pos, sizeof(n));
@@ -419,12 +429,11 @@ static void take_queue(struct pg_audit *a)
 		chain_one(a, full + pos, n);
 		pos += n;
 	}
-	if (lost > 0) {
-		/* The events themselves went to syslog only. */
-		snprintf(why, sizeof(why), "queue-full count=%llu",
-		         (unsigned long long)lost);
-		chain_own(a, "audit-lost", why, -1);
-	}
+	/* The events themselves went to syslog only. */
+	if (lost > 0)
+		chain_own(a, "audit-lost", "queue-full", -1, lost);
+	if (dropped > 0)
+		chain_own(a, "audit-dropped", "noise", -1, dropped);
 	pthread_mutex_lock(&a->mu);
 }
 
@@ -437,6 +446,8 @@ static void *writer_main(void *arg)
 	size_t nreq;
 	int stopping, failing = a->fd < 0;
 
+	/* For top -H and tests (which freeze it to fill the queue). */
+	pthread_setname_np(pthread_self(), "pg-audit");
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		now = time_mono_ms();
@@ -444,7 +455,7 @@ static void *writer_main(void *arg)
 		/* Nothing new is taken while older lines wait to be
 		 * written: the chain stays in order. */
 		if (a->outlen == 0 && !a->need_truncate &&
-		    (a->qlen > 0 || a->lost > 0))
+		    (a->qlen > 0 || a->lost > 0 || a->dropped > 0))
 			take_queue(a);
 		nreq = a->nrot;
 		if (nreq > 0) {
@@ -484,7 +495,7 @@ static void *writer_main(void *arg)
 		    ((a->qlen == 0 && a->outlen == 0) || failing))
 			break;
 		if (a->stop != stopping || a->nrot > 0 ||
-		    (!failing && (a->qlen > 0 || a->lost > 0)))
+		    (!failing && (a->qlen > 0 || a->lost > 0 || a->dropped > 0)))
 			continue;
 		/* Sleep until there is work or something falls due. */
 		wake = now + 60000;
@@ -538,13 +549,27 @@ static void answer_rotation(struct pg_audit *a, const struct rotation *r)
 	server_answer(a->srv, r->ticket, line, len, rc);
 }
 
+/* The line an off-host log server keeps (phiguardd(8) AUDIT TRAIL). */
+static void log_head(struct pg_audit *a)
+{
+	char head[AUDIT_HEX_SIZE];
+	uint64_t records;
+
+	pthread_mutex_lock(&a->mu);
+	memcpy(head, a->head, AUDIT_HEX_SIZE);
+	records = a->records;
+	pthread_mutex_unlock(&a->mu);
+	log_notice("audit-head head=%s file=%s records=%llu", head, a->path,
+	           (unsigned long long)records);
+}
+
 static void on_news(void *arg)
 {
 	struct pg_audit *a = arg;
 	struct rotation done[AUDIT_MAX_ROTATIONS];
 	char reason[128], head[AUDIT_HEX_SIZE], torn[sizeof(a->torn_note)];
 	unsigned news;
-	uint64_t n, records;
+	uint64_t n;
 	size_t ndone, i;
 
 	if (read(a->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -554,7 +579,6 @@ static void on_news(void *arg)
 	a->news = 0;
 	snprintf(reason, sizeof(reason), "%s", a->fail_reason);
 	memcpy(head, a->head, AUDIT_HEX_SIZE);
-	records = a->records;
 	snprintf(torn, sizeof(torn), "%s", a->torn_note);
 	ndone = a->ndone;
 	memcpy(done, a->done, ndone * sizeof(done[0]));
@@ -578,8 +602,7 @@ static void on_news(void *arg)
 	for (i = 0; i < ndone; i++)
 		answer_rotation(a, &done[i]);
 	if (news & NEWS_HEAD)
-		log_notice("audit-head head=%s file=%s records=%llu", head,
-		           a->path, (unsigned long long)records);
+		log_head(a);
 }
 
 /* key=value for syslog: no space, '=', '%', '"' or non-ASCII raw. */
@@ -635,13 +658,43 @@ static void mirror(const struct audit_rec *r, int alert)
 	if (r->uid >= 0)
 		snprintf(uid, sizeof(uid), "%ld", r->uid);
 	kv(line, sizeof(line), &pos, "uid", r->uid >= 0 ? uid : NULL, 0);
+	/* Only aggregates: every other line keeps its documented end. */
+	if (r->count > 0 && pos < sizeof(line))
+		snprintf(line + pos, sizeof(line) - pos, " count=%llu",
+		         (unsigned long long)r->count);
 	if (alert)
 		log_warnx("audit%s", line);
 	else
 		log_notice("audit%s", line);
 }
 
-int audit_record(struct pg_audit *a, const struct audit_rec *rec, int alert)
+/* Wait (bounded) until the writer takes the queue; under mu. 0 if it
+ * did, PG_ERR_BUSY if it did not in time (the writer is stalled). */
+static int wait_for_room(struct pg_audit *a)
+{
+	struct timespec ts;
+	int64_t until = time_mono_ms() + AUDIT_ROOM_WAIT_MS;
+	uint64_t was = a->qlen;
+
+	if (a->failed || a->stalled || a->stop)
+		return PG_ERR_BUSY;
+	pthread_cond_signal(&a->cv);
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	while (a->qlen >= was && !a->failed)
+		if (pthread_cond_timedwait(&a->room, &a->mu, &ts) != 0) {
+			a->stalled = 1;
+			return PG_ERR_BUSY;
+		}
+	return 0;
+}
+
+/*
+ * Format, mirror and queue rec. It may fill the queue up to limit bytes;
+ * a decision (wait) waits for the writer rather than be lost.
+ */
+static int enqueue(struct pg_audit *a, const struct audit_rec *rec, int alert,
+                   size_t limit, int wait)
 {
 	struct audit_rec r = *rec;
 	char body[AUDIT_LINE_MAX];
@@ -661,11 +714,18 @@ int audit_record(struct pg_audit *a, const struct audit_rec *rec, int alert)
 	}
 	n = (uint32_t)len;
 	pthread_mutex_lock(&a->mu);
-	if (a->qlen + sizeof(n) + len > AUDIT_QUEUE_BYTES) {
-		a->lost++;
-		a->lost_total++;
-		pthread_mutex_unlock(&a->mu);
-		return PG_ERR_BUSY;
+	while (a->qlen + sizeof(n) + len > limit) {
+		if (!wait || wait_for_room(a) != 0) {
+			if (wait) {
+				a->lost++;
+				a->lost_total++;
+			} else {
+				a->dropped++;
+				a->dropped_total++;
+			}
+			pthread_mutex_unlock(&a->mu);
+			return PG_ERR_BUSY;
+		}
 	}
 	memcpy(a->q + a->qlen, &n, sizeof(n));
 	memcpy(a->q + a->qlen + sizeof(n), body, len);
@@ -679,6 +739,28 @@ int audit_record(struct pg_audit *a, const struct audit_rec *rec, int alert)
 	return rc;
 }
 
+int audit_record(struct pg_audit *a, const struct audit_rec *rec, int alert)
+{
+	return enqueue(a, rec, alert, AUDIT_QUEUE_BYTES, 1);
+}
+
+int audit_record_noise(struct pg_audit *a, const struct audit_rec *rec)
+{
+	return enqueue(a, rec, 0, AUDIT_NOISE_BYTES, 0);
+}
+
+int audit_peer_room(struct pg_audit *a)
+{
+	int room;
+
+	if (a == NULL)
+		return 1;
+	pthread_mutex_lock(&a->mu);
+	room = a->qlen + AUDIT_PEER_MARGIN <= AUDIT_PEER_BYTES;
+	pthread_mutex_unlock(&a->mu);
+	return room;
+}
+
 int audit_refusing(struct pg_audit *a)
 {
 	int r;
@@ -686,7 +768,7 @@ int audit_refusing(struct pg_audit *a)
 	if (a == NULL || !a->fail_deny)
 		return 0;
 	pthread_mutex_lock(&a->mu);
-	r = a->failed || a->lost > 0;
+	r = a->failed;
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }
@@ -730,6 +812,7 @@ void audit_get_status(struct pg_audit *a, struct audit_status *st)
 	memcpy(st->head, a->head, AUDIT_HEX_SIZE);
 	st->records = a->records;
 	st->lost = a->lost_total;
+	st->dropped = a->dropped_total;
 	pthread_mutex_unlock(&a->mu);
 	st->file = a->path;
 }
@@ -751,6 +834,7 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cv, &ca);
+	pthread_cond_init(&a->room, &ca);
 	pthread_condattr_destroy(&ca);
 	a->srv = srv;
 	a->sync_always = p->sync_always;
@@ -812,6 +896,9 @@ void audit_free(struct pg_audit *a)
 		pthread_join(a->th, NULL);
 		/* Answer rotations and log what the writer said last. */
 		on_news(a);
+		/* The last head, daemon-stop included: without it the records
+		 * since the last periodic head could be cut unnoticed. */
+		log_head(a);
 	}
 	while (a->q != NULL && pos + sizeof(n) <= a->qlen) {
 		memcpy(&n, a->q + pos, sizeof(n));
@@ -832,6 +919,7 @@ void audit_free(struct pg_audit *a)
 		close(a->dirfd);
 	if (a->efd >= 0)
 		close(a->efd);
+	pthread_cond_destroy(&a->room);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
 	free(a->out);

@@ -16,6 +16,19 @@ struct pg_server;
 /* Bytes of formatted records waiting for the writer, at most (twice:
  * one buffer filling while the other is written). */
 #define AUDIT_QUEUE_BYTES (1024 * 1024)
+/*
+ * Who may fill how much of it, so that noise never costs a decision its
+ * record: noise (audit_record_noise) only the first quarter; a request
+ * of a non-root peer is taken only while AUDIT_PEER_MARGIN bytes are free
+ * below half (audit_peer_room); decisions (audit_record) the whole queue,
+ * waiting for the writer when it is full.
+ */
+#define AUDIT_NOISE_BYTES (AUDIT_QUEUE_BYTES / 4)
+#define AUDIT_PEER_BYTES  (AUDIT_QUEUE_BYTES / 2)
+#define AUDIT_PEER_MARGIN (4 * AUDIT_LINE_MAX)
+/* A decision waits at most this long for the writer to take the queue;
+ * after one wait in vain, none waits until the writer takes it again. */
+#define AUDIT_ROOM_WAIT_MS 1000
 /* While the trail cannot be written, retry this often. */
 #define AUDIT_RETRY_MS 1000
 /* audit_sync = batch: a written record is synced within this. */
@@ -44,24 +57,44 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
               struct pg_audit **out);
 
 /* Write what is queued (one last try if the trail is down), sync, stop
- * the writer and free. Accepts NULL. */
+ * the writer, log the chain head ("audit-head ...") and free. Accepts
+ * NULL. */
 void audit_free(struct pg_audit *a);
 
 /*
- * Record one event (rec->host may be NULL: the configured one; rec's
- * time_ms 0: now). Also mirrored to syslog as one "audit event=..." line
- * (warning level when alert is set, else notice). Never blocks on the
- * disk. Returns 0 if queued and the trail is up; PG_ERR_BUSY if the
- * queue is full (the event is counted as lost, and an "audit-lost"
- * record says how many once the trail catches up); PG_ERR_IO if queued
- * but the trail is currently failing.
+ * Record one decision or daemon event (rec->host may be NULL: the
+ * configured one; rec's time_ms 0: now). Also mirrored to syslog as one
+ * "audit event=..." line (warning level when alert is set, else notice).
+ * It may use the whole queue; when that is full it waits for the writer
+ * (at most AUDIT_ROOM_WAIT_MS; not while the trail is failing), never
+ * for the disk itself. Returns 0 if queued and the trail is up;
+ * PG_ERR_BUSY if it could not be queued (counted as lost: STATUS
+ * audit_lost, and an "audit-lost" record with the count once the trail
+ * catches up); PG_ERR_IO if queued but the trail is currently failing.
  */
 int audit_record(struct pg_audit *a, const struct audit_rec *rec, int alert);
 
 /*
+ * Record noise (a refusal that decides nothing about anyone's access,
+ * and the aggregates of such refusals): mirrored the same way, but
+ * queued only within AUDIT_NOISE_BYTES and never waited for. Returns 0,
+ * PG_ERR_IO as above, or PG_ERR_BUSY (dropped: STATUS audit_dropped, an
+ * "audit-dropped" record with the count later; never audit_lost).
+ */
+int audit_record_noise(struct pg_audit *a, const struct audit_rec *rec);
+
+/*
+ * 1 if a request of a non-root peer may be answered now: its records
+ * (AUDIT_PEER_MARGIN bytes of them) fit below AUDIT_PEER_BYTES. Called
+ * on the loop, the only producer, so the answer holds until it returns.
+ * Accepts NULL (1).
+ */
+int audit_peer_room(struct pg_audit *a);
+
+/*
  * 1 if new logins and grants must be refused now: audit_failure = deny
- * and the trail is failing or events were lost since it last caught up.
- * Accepts NULL (0).
+ * and the trail is failing. (A decision whose record could not be queued
+ * refuses only its own request: see audit_record.) Accepts NULL (0).
  */
 int audit_refusing(struct pg_audit *a);
 
@@ -85,7 +118,8 @@ struct audit_status {
 	char reason[128];           /* why, when failed */
 	char head[AUDIT_HEX_SIZE];  /* hash of the last line written */
 	uint64_t records;           /* lines written since start */
-	uint64_t lost;              /* events lost since start */
+	uint64_t lost;              /* decision records lost since start */
+	uint64_t dropped;           /* noise records dropped since start */
 	const char *file;
 };
 

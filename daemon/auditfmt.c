@@ -16,11 +16,13 @@
 const char *const auditfmt_keys[AUDIT_NKEYS] = {
     "time",     "host",   "event",  "user",   "service",
     "tty",      "rhost",  "factor", "decision", "scopes",
-    "reason",   "rule",   "source", "uid",    "prev",
+    "reason",   "rule",   "source", "uid",    "count",
+    "prev",
 };
 
 enum { K_TIME, K_HOST, K_EVENT, K_USER, K_SERVICE, K_TTY, K_RHOST, K_FACTOR,
-       K_DECISION, K_SCOPES, K_REASON, K_RULE, K_SOURCE, K_UID, K_PREV };
+       K_DECISION, K_SCOPES, K_REASON, K_RULE, K_SOURCE, K_UID, K_COUNT,
+       K_PREV };
 
 #define PREV_TAIL_LEN (sizeof(",\"prev\":\"\"}") - 1 + AUDIT_HEX_LEN)
 
@@ -237,6 +239,11 @@ int auditfmt_body(const struct audit_rec *r, char *buf, size_t outsz,
 		snprintf(num, sizeof(num), "%ld", r->uid);
 		puts_(&o, num);
 	}
+	if (r->count > 0) {
+		key(&o, K_COUNT);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->count);
+		puts_(&o, num);
+	}
 	/* Room for the end must remain. */
 	if (o.over || o.len + PREV_TAIL_LEN >= outsz)
 		return PG_ERR_TOOLONG;
@@ -335,6 +342,17 @@ static int expect(struct in *in, const char *lit)
 		return PG_ERR_INVAL;
 	in->pos += n;
 	return 0;
+}
+
+/* 1 if the input goes on with ,"name": */
+static int next_key_is(const struct in *in, const char *name)
+{
+	size_t n = strlen(name);
+
+	return in->len - in->pos >= n + 4 &&
+	       memcmp(in->s + in->pos, ",\"", 2) == 0 &&
+	       memcmp(in->s + in->pos + 2, name, n) == 0 &&
+	       memcmp(in->s + in->pos + 2 + n, "\":", 2) == 0;
 }
 
 static int hexval(int c)
@@ -466,10 +484,11 @@ static int parse_value(struct in *in, int k, struct out *o, int *null)
 		*null = 1;
 		return expect(in, "null");
 	}
-	if (k == K_UID) {
+	if (k == K_UID || k == K_COUNT) {
 		/* A non-negative integer without leading zeros. */
 		start = in->pos;
-		while ((c = peek(in)) >= '0' && c <= '9' && n < 10) {
+		while ((c = peek(in)) >= '0' && c <= '9' &&
+		       n < (k == K_UID ? 10 : 20)) {
 			in->pos++;
 			n++;
 		}
@@ -513,6 +532,10 @@ int auditfmt_parse(const char *line, size_t len, struct audit_view *v)
 	if (expect(&in, "{") != 0)
 		return PG_ERR_INVAL;
 	for (k = 0; k < AUDIT_NKEYS; k++) {
+		/* Trails written before aggregates have no "count"; single
+		 * events still have none. */
+		if (k == K_COUNT && !next_key_is(&in, "count"))
+			continue;
 		if (k > 0 && expect(&in, ",") != 0)
 			return PG_ERR_INVAL;
 		if (expect(&in, "\"") != 0 ||

@@ -43,11 +43,15 @@ struct audit_rec {
 	const char *rule;
 	const char *source;
 	long uid; /* peer uid of an admin action; -1 = null */
+	/* An aggregate: this many events like it, not recorded one by one
+	 * (auditagg.h); 0 = a single event, and no "count" key at all. */
+	uint64_t count;
 };
 
 /*
  * The line of rec without its end: everything up to, not including,
- * ",\"prev\":...}". Writes a NUL-terminated string into out (outsz >=
+ * ",\"prev\":...}". "count" is written only when rec->count > 0, so a
+ * single event's line is the same as before aggregates existed. Writes a NUL-terminated string into out (outsz >=
  * AUDIT_LINE_MAX is always enough) and its length to *outlen. Every
  * string is JSON-escaped: '"', '\\' and bytes below 0x20 and 0x7f as
  * escapes, valid UTF-8 as is, every byte of an invalid UTF-8 sequence as
@@ -86,8 +90,9 @@ void auditfmt_hash(const void *p, size_t len, char hex[AUDIT_HEX_SIZE]);
  */
 int auditfmt_prev(const char *line, size_t len, char hex[AUDIT_HEX_SIZE]);
 
-/* Keys of a record, in line order; AUDIT_NKEYS of them, "prev" last. */
-#define AUDIT_NKEYS 15
+/* Keys of a record, in line order; AUDIT_NKEYS of them, "prev" last.
+ * "count" (before "prev") is the only optional one. */
+#define AUDIT_NKEYS 16
 extern const char *const auditfmt_keys[AUDIT_NKEYS];
 
 /*
@@ -102,8 +107,9 @@ struct audit_view {
 
 /*
  * Parse line (len bytes, no "\n") into *v: exactly one JSON object with
- * exactly the keys of auditfmt_keys in that order, strings (or null),
- * arrays of strings (scopes, rule) and a number or null (uid). Anything
+ * exactly the keys of auditfmt_keys in that order ("count" may be
+ * absent: NULL then), strings (or null), arrays of strings (scopes,
+ * rule) and a number or null (uid, count). Anything
  * else, invalid UTF-8 or an escape that is not JSON's included, is
  * PG_ERR_INVAL. Returns 0 or PG_ERR_INVAL.
  */

@@ -62,14 +62,14 @@ int auditmap_may_grant(enum pg_verb verb)
 	return verb == PG_VERB_CLAIM || verb == PG_VERB_AUTHZ;
 }
 
+/* The next event; beyond AUDITMAP_MAX a sink that is never recorded
+ * (cannot happen: every path adds at most that many). */
 static struct audit_event *add(struct audit_events *out, const char *event,
                                const char *decision)
 {
 	struct audit_event *e;
 
-	if (out->n == AUDITMAP_MAX)
-		return NULL;
-	e = &out->ev[out->n++];
+	e = out->n < AUDITMAP_MAX ? &out->ev[out->n++] : &out->spill;
 	memset(e, 0, sizeof(*e));
 	e->event = event;
 	e->decision = decision;
@@ -113,13 +113,12 @@ static void report(const struct audit_req *ar, const struct pg_msg *resp,
 		decision = "allow";
 	} else
 		event = "factor-failure";
-	if ((e = add(out, event, decision)) != NULL) {
-		e->factor = nz(ar->factor);
-		e->reason = reason;
-	}
+	e = add(out, event, decision);
+	e->factor = nz(ar->factor);
+	e->reason = reason;
 	/* This report locked the user: a lockout of its own. */
-	if (is(proto_get(resp, "locked"), "yes") && !ar->was_locked &&
-	    (e = add(out, "lockout", "deny")) != NULL) {
+	if (is(proto_get(resp, "locked"), "yes") && !ar->was_locked) {
+		e = add(out, "lockout", "deny");
 		e->factor = nz(ar->factor);
 		e->reason = "max-failures";
 		e->alert = 1;
@@ -153,7 +152,8 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 		e->grant = !check;
 	}
 	/* Loud whatever audit_checks says, and a grant in its own right. */
-	if (bg != NULL && (e = add(out, "break-glass", "allow")) != NULL) {
+	if (bg != NULL) {
+		e = add(out, "break-glass", "allow");
 		e->scopes = bg;
 		e->rule = nz(proto_get(resp, "rule"));
 		e->source = nz(proto_get(resp, "source"));
@@ -184,18 +184,35 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 {
 	int status = proto_response_status(resp);
 	const char *code = nz(proto_get(resp, "code"));
+	const char *verb = proto_verb_name(ar->verb);
 	struct audit_event *e;
 
 	memset(out, 0, sizeof(*out));
-	/* A caller asking beyond its rights: worth a record whatever it
-	 * asked, with its uid. */
-	if (status == PG_ERR_PERM || status == PG_ERR_BAD_USER) {
+	/* A caller asking beyond its rights, or turned away while the trail
+	 * is busy (dispatch.c): worth a record whatever it asked, with its
+	 * uid and the verb, once per interval. */
+	if (status == PG_ERR_PERM || status == PG_ERR_BAD_USER ||
+	    (status == PG_ERR_BUSY && is(proto_get(resp, "msg"), "audit-busy"))) {
 		e = add(out, "refused", "deny");
-		e->reason = code;
+		snprintf(out->note, sizeof(out->note), "%s %s",
+		         code != NULL ? code : "?", verb != NULL ? verb : "?");
+		e->reason = out->note;
 		e->admin = 1;
+		e->aggregate = 1;
+		e->noise = 1;
 		return;
 	}
 	switch (ar->verb) {
+	case PG_VERB_PREAUTH:
+		/* Answered "locked": no prompt, a login refused. */
+		if (status == 0 && is(proto_get(resp, "locked"), "yes")) {
+			e = add(out, "preauth-deny", "deny");
+			e->reason = nz(proto_get(resp, "reason")) != NULL
+			                ? nz(proto_get(resp, "reason"))
+			                : "locked";
+			e->aggregate = 1;
+		}
+		break;
 	case PG_VERB_CLAIM:
 		if (status == 0) {
 			e = add(out, "totp-claim", "allow");
@@ -254,8 +271,8 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 		                        : nz(proto_get(resp, "msg"));
 		break;
 	default:
-		/* PREAUTH, STATUS, EXPLAIN, AUDIT: no decision to record
-		 * (an AUDIT rotation records itself). */
+		/* STATUS, EXPLAIN, AUDIT: no decision to record (an AUDIT
+		 * rotation records itself). */
 		break;
 	}
 }

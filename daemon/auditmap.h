@@ -66,12 +66,19 @@ struct audit_event {
 	int grant; /* a new login or grant: refused unless recorded when
 	              audit_failure = deny */
 	int alert; /* mirrored at warning level */
+	/* Repeats are counted into one record per interval (auditagg.h):
+	 * what a script can repeat at will, keyed by what it repeats. */
+	int aggregate;
+	/* Decides nothing about anyone's access: may be dropped when the
+	 * queue is busy, never at a decision's expense (audit.h). */
+	int noise;
 };
 
 struct audit_events {
 	size_t n;
 	struct audit_event ev[AUDITMAP_MAX];
-	char note[64]; /* storage for a reason made up here */
+	struct audit_event spill; /* never recorded (auditmap.c add) */
+	char note[72]; /* storage for a reason made up here */
 };
 
 /*

@@ -3,13 +3,17 @@
  * one path every request takes from line to logged and audited response. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "audit.h"
+#include "auditagg.h"
 #include "auditmap.h"
 #include "conf.h"
 #include "dispatch.h"
@@ -170,6 +174,61 @@ static const char *nz(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+/* One-shot, in ms from now (0: disarm). */
+static void agg_arm(struct pg_daemon *d, int64_t ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (timerfd_settime(d->agg_timer, 0, &its, NULL) != 0)
+		log_warn("audit aggregation timer");
+	d->agg_armed = ms > 0;
+}
+
+static void emit_aggregate(void *arg, const struct audit_rec *rec, int noise)
+{
+	struct pg_daemon *d = arg;
+
+	if (noise)
+		audit_record_noise(d->audit, rec);
+	else
+		audit_record(d->audit, rec, 0);
+}
+
+/*
+ * 1 if e of ar was counted into an aggregate instead of being recorded.
+ * A non-root requester's items are its own claims: its events are keyed
+ * by user and kind alone, so inventing sources does not make new keys.
+ */
+static int aggregated(struct pg_daemon *d, const struct audit_req *ar,
+                      const struct audit_event *e)
+{
+	struct auditagg_event k;
+	int root = ar->uid == 0, refused = e->noise;
+
+	if (!e->aggregate || d->agg == NULL)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	k.peer = ar->uid;
+	k.noise = e->noise;
+	k.event = e->event;
+	k.decision = e->decision;
+	k.reason = e->reason;
+	/* A refusal is keyed by the caller and what it was refused. */
+	k.user = !refused && ar->has_user ? ar->user : NULL;
+	k.service = !refused && root ? nz(ar->service) : NULL;
+	k.tty = !refused && root ? nz(ar->tty) : NULL;
+	k.rhost = !refused && root ? nz(ar->rhost) : NULL;
+	k.uid = e->admin ? ar->uid : -1;
+	if (auditagg_note(d->agg, &k, time_mono_ms(), emit_aggregate, d) == 0)
+		return 1;
+	if (!d->agg_armed)
+		agg_arm(d, AUDITAGG_INTERVAL_MS);
+	return 0;
+}
+
 static int record(struct pg_daemon *d, const struct audit_req *ar,
                   const struct audit_event *e)
 {
@@ -188,6 +247,8 @@ static int record(struct pg_daemon *d, const struct audit_req *ar,
 	r.rule = e->rule;
 	r.source = e->source;
 	r.uid = e->admin ? ar->uid : -1;
+	if (e->noise)
+		return audit_record_noise(d->audit, &r);
 	return audit_record(d->audit, &r, e->alert);
 }
 
@@ -218,24 +279,28 @@ static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
 	detect_alert_breakglass(&a, ar->user, nz(ar->rhost), nz(ar->tty),
 	                        (int64_t)time(NULL),
 	                        scopes != NULL ? scopes : "");
-	alert_emit(d, &a);
+	alert_emit_items(d, &a, nz(ar->service), nz(ar->tty), nz(ar->rhost));
 }
 
 /*
  * The single place requests become audit records: the events auditmap
- * finds in ar + resp. A grant that cannot be recorded while
- * audit_failure = deny (trail failing, or its record did not fit the
- * queue) is turned into a refusal in *resp first, and the refusal is
- * recorded instead. Returns 1 if *resp was replaced.
+ * finds in ar + resp, each recorded or counted into its aggregate. A
+ * grant that cannot be recorded while audit_failure = deny (trail
+ * failing, or its record could not be queued) is turned into a refusal
+ * in *resp first, and the refusal is recorded instead: only this
+ * request is refused. Returns 1 if *resp was replaced; *quiet (may be
+ * NULL) 1 if every event was counted, none recorded.
  */
-static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
-                        struct pg_msg *resp)
+static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
+                         struct pg_msg *resp, int *quiet)
 {
 	enum audit_checks checks;
 	struct audit_events ev;
+	size_t i, counted = 0;
 	int refuse = 0;
-	size_t i;
 
+	if (quiet != NULL)
+		*quiet = 0;
 	if (d->audit == NULL)
 		return 0;
 	checks = auditmap_checks(d->conf->audit_checks);
@@ -243,9 +308,15 @@ static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
 	for (i = 0; i < ev.n; i++)
 		if (ev.ev[i].grant && audit_refusing(d->audit))
 			refuse = 1;
-	for (i = 0; !refuse && i < ev.n; i++)
-		if (record(d, ar, &ev.ev[i]) == PG_ERR_BUSY && ev.ev[i].grant)
+	for (i = 0; !refuse && i < ev.n; i++) {
+		if (aggregated(d, ar, &ev.ev[i]))
+			counted++;
+		else if (record(d, ar, &ev.ev[i]) == PG_ERR_BUSY &&
+		         ev.ev[i].grant)
 			refuse = 1; /* not even queued */
+	}
+	if (quiet != NULL)
+		*quiet = ev.n > 0 && counted == ev.n;
 	if (!refuse) {
 		for (i = 0; i < ev.n; i++)
 			if (strcmp(ev.ev[i].event, "break-glass") == 0)
@@ -259,6 +330,12 @@ static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
 	for (i = 0; i < ev.n; i++)
 		record(d, ar, &ev.ev[i]);
 	return 1;
+}
+
+static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
+                        struct pg_msg *resp)
+{
+	return answer_events(d, ar, resp, NULL);
 }
 
 /* Keep ar until ticket is answered; the oldest goes beyond the cap (its
@@ -355,6 +432,46 @@ void dispatch_audit_event(struct pg_daemon *d, const char *event,
 	audit_record(d->audit, &r, 0);
 }
 
+static void on_agg_timer(void *arg)
+{
+	struct pg_daemon *d = arg;
+	uint64_t n;
+	int64_t next;
+
+	if (read(d->agg_timer, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("audit aggregation timer");
+	next = auditagg_expire(d->agg, time_mono_ms(), 0, emit_aggregate, d);
+	/* +1: the next one is due once that much has passed, not before. */
+	agg_arm(d, next >= 0 ? next + 1 : 0);
+}
+
+int dispatch_start_aggregation(struct pg_daemon *d)
+{
+	int rc;
+
+	d->agg_timer = -1;
+	if ((rc = auditagg_new(&d->agg)) != 0)
+		return rc;
+	d->agg_timer = timerfd_create(CLOCK_MONOTONIC,
+	                              TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->agg_timer < 0) {
+		log_err("timerfd");
+		return PG_ERR_IO;
+	}
+	return server_watch(d->server, d->agg_timer, on_agg_timer, d);
+}
+
+void dispatch_stop_aggregation(struct pg_daemon *d)
+{
+	if (d->agg != NULL && d->audit != NULL)
+		auditagg_expire(d->agg, time_mono_ms(), 1, emit_aggregate, d);
+	auditagg_free(d->agg);
+	d->agg = NULL;
+	if (d->agg_timer >= 0)
+		close(d->agg_timer);
+	d->agg_timer = -1;
+}
+
 void dispatch_free_parked(struct pg_daemon *d)
 {
 	struct dispatch_parked *p;
@@ -377,6 +494,7 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	struct audit_req ar;
 	int64_t until = 0, start_us = time_mono_us();
 	int rc, checked = 0; /* reached the permission check */
+	int quiet = 0;       /* its events were only counted */
 
 	log_setrequest(++d->seq);
 	r.msg = &req;
@@ -400,14 +518,23 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 		auditmap_request(&ar, &req, r.user, (long)peer->uid,
 		                 until != 0);
 	}
+	alert_hold(d);
 	if (rc == 0 && auditmap_may_grant(req.verb) &&
 	    audit_refusing(d->audit)) {
 		/* No new login without its record: not even asked. */
 		proto_msg_init(&resp, PG_VERB_OK);
 		refusal(req.verb, &resp);
+	} else if (rc == 0 && !peer_is_root(peer) &&
+	           !audit_peer_room(d->audit)) {
+		/* Back-pressure on this requester alone: the rest of the
+		 * queue is for root's decisions (audit.h). */
+		rc = PG_ERR_BUSY;
+		text = "audit-busy";
+		d->audit_busy++;
 	} else if (rc == 0)
 		rc = ent->handler(d, &r, &resp);
 	if (rc == VERB_PARKED) {
+		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
 		park_audit(d, server_parked_ticket(d->server), &ar, start_us);
 		/* Logged when answered (authz.c). */
 		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
@@ -420,13 +547,20 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	if (rc != 0)
 		proto_make_error(&resp, rc,
 		                 text != NULL ? text : pg_strerror(rc));
-	if (checked)
-		audit_answer(d, &ar, &resp);
+	if (checked) {
+		answer_events(d, &ar, &resp, &quiet);
+		/* Alerts it raised follow its records, with its items. */
+		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
+	} else
+		alert_release(d, NULL, NULL, NULL);
 	if (proto_format(&resp, out, outsz, outlen) != 0) {
 		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
 		proto_format(&resp, out, outsz, outlen);
 	}
-	log_decision(peer, &req, verb, r.user, checked, out, *outlen);
+	/* A repeat counted into an aggregate is as quiet in the log: the
+	 * aggregate's record says how many (auditagg.h). */
+	log_decision(peer, &req, verb, r.user, checked && !quiet, out,
+	             *outlen);
 	if (checked)
 		verbstats_add(&d->stats, req.verb, time_mono_us() - start_us);
 	/* Today's verbs carry no secret; wipe anyway so tomorrow's need not

@@ -43,6 +43,15 @@ int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
 void dispatch_audit_event(struct pg_daemon *d, const char *event,
                           const char *decision, const char *reason);
 
+/*
+ * Count repeated refusals into aggregates (auditagg.h), handed out to the
+ * trail by a timer on d's server. 0, or PG_ERR_NOMEM / PG_ERR_IO
+ * (logged). Stop hands out every aggregate still held (before the
+ * daemon-stop record) and frees; it accepts a daemon that never started.
+ */
+int dispatch_start_aggregation(struct pg_daemon *d);
+void dispatch_stop_aggregation(struct pg_daemon *d);
+
 /* Forget the parked requests' audit contexts (at shutdown). */
 void dispatch_free_parked(struct pg_daemon *d);
 

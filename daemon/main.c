@@ -622,6 +622,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 
 	memset(&d, 0, sizeof(d));
 	d.hours_dirfd = -1;
+	d.agg_timer = -1;
 	/* Files get the modes we ask for (state 0600, pidfile 0644). */
 	umask(022);
 	if (!o->foreground && daemonize(&notify) != 0)
@@ -673,7 +674,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		goto out;
 	}
 	/* Opened as the final user too: rotation creates files. */
-	if (start_audit(conf, &d) != 0 || alert_start(&d, conf) != 0)
+	if (start_audit(conf, &d) != 0 || alert_start(&d, conf) != 0 ||
+	    dispatch_start_aggregation(&d) != 0)
 		goto out;
 	dispatch_audit_event(&d, "daemon-start", NULL,
 	                     recovered ? "state-recovered" : NULL);
@@ -690,6 +692,8 @@ out:
 	if (have_pidfile && unlink(conf->pidfile) != 0)
 		log_debug("cannot remove pidfile %s: %s", conf->pidfile,
 		          strerror(errno));
+	/* The aggregates still counting, then the stop, then the head. */
+	dispatch_stop_aggregation(&d);
 	if (d.audit != NULL)
 		dispatch_audit_event(&d, "daemon-stop", NULL,
 		                     rc == EXIT_SUCCESS ? NULL : "error");

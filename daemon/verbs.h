@@ -11,7 +11,9 @@
 #include "verbstats.h"
 
 struct pg_audit;
+struct pg_auditagg;
 struct pg_authz;
+struct detect_alert;
 struct pg_detect;
 struct pg_webhook;
 struct pg_conf;
@@ -33,6 +35,18 @@ struct pg_daemon {
 	struct pg_webhook *webhook; /* NULL: no alert_webhook */
 	int hours_dirfd;            /* state_dir, for the learned hours */
 	int64_t hours_saved_at;
+	/* Alerts raised while a request is answered wait here, so that
+	 * their records follow the request's (alert_hold, alert.h);
+	 * ALERT_MAX_HELD of them, NULL before alert_start. */
+	struct detect_alert *held;
+	size_t nheld;
+	int holding;
+	/* Repeated events counted into aggregates (auditagg.h), and the
+	 * timer (a timerfd, -1: none) that hands them out (dispatch.c). */
+	struct pg_auditagg *agg;
+	int agg_timer;
+	int agg_armed;
+	uint64_t audit_busy; /* non-root requests turned away (STATUS) */
 	/* Parked requests, for the audit record of their late answer
 	 * (dispatch.c); at most DISPATCH_MAX_PARKED. */
 	struct dispatch_parked *parked;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "auditagg.h"
 #include "authz.h"
 #include "err.h"
 #include "server.h"
@@ -18,20 +19,25 @@
 #include "verbs.h"
 
 /* STATUS's audit=ok|failed [audit_reason=] audit_head= audit_records=
- * audit_lost=. */
-static int audit_fields(struct pg_audit *a, struct pg_msg *resp)
+ * audit_lost= audit_dropped= audit_aggregated= audit_busy=. */
+static int audit_fields(struct pg_daemon *d, struct pg_msg *resp)
 {
 	struct audit_status st;
 	int rc;
 
-	audit_get_status(a, &st);
+	audit_get_status(d->audit, &st);
 	if ((rc = proto_add(resp, "audit", st.failed ? "failed" : "ok")) != 0 ||
 	    (st.failed &&
 	     (rc = proto_add(resp, "audit_reason", st.reason)) != 0) ||
 	    (rc = proto_add(resp, "audit_head", st.head)) != 0 ||
-	    (rc = proto_add_u64(resp, "audit_records", st.records)) != 0)
+	    (rc = proto_add_u64(resp, "audit_records", st.records)) != 0 ||
+	    (rc = proto_add_u64(resp, "audit_lost", st.lost)) != 0 ||
+	    (rc = proto_add_u64(resp, "audit_dropped", st.dropped)) != 0 ||
+	    (rc = proto_add_u64(resp, "audit_aggregated",
+	                        d->agg != NULL ? auditagg_counted(d->agg)
+	                                       : 0)) != 0)
 		return rc;
-	return proto_add_u64(resp, "audit_lost", st.lost);
+	return proto_add_u64(resp, "audit_busy", d->audit_busy);
 }
 
 /* The users whose push is suspended: all counted, the first listed as
@@ -118,7 +124,7 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = proto_add_u64(resp, "errors", ss.errors)) != 0 ||
 	    (rc = state_fields(d, req->now, resp)) != 0)
 		return rc;
-	if (d->audit != NULL && (rc = audit_fields(d->audit, resp)) != 0)
+	if (d->audit != NULL && (rc = audit_fields(d, resp)) != 0)
 		return rc;
 	if (d->authz != NULL && (rc = authz_status(d->authz, resp)) != 0)
 		return rc;

@@ -35,6 +35,9 @@ struct trail {
 	size_t n, cap;
 	char **owned;      /* default names, freed with the trail */
 	size_t nowned;
+	/* The configured trail's current file, when it is "missing" or
+	 * "empty" (phiguardd starts every file with a record); else NULL. */
+	const char *current;
 };
 
 static void trail_free(struct trail *t)
@@ -138,6 +141,8 @@ static int trail_open(const struct ctl_ctx *ctx, char **files, size_t nfiles,
 			ctl_errx("audit: no trail at %s", cur);
 			return PG_ERR_NOTFOUND;
 		}
+		if (nfiles == t->nowned)
+			t->current = "missing";
 	}
 	t->nfiles = nfiles;
 	if ((t->names = calloc(nfiles, sizeof(char *))) == NULL ||
@@ -151,6 +156,8 @@ static int trail_open(const struct ctl_ctx *ctx, char **files, size_t nfiles,
 	for (i = 0; i < nfiles; i++)
 		if ((rc = map_file(t, i)) != 0)
 			return rc;
+	if (files == NULL && t->current == NULL && t->sizes[nfiles - 1] == 0)
+		t->current = "empty";
 	return 0;
 }
 
@@ -194,6 +201,10 @@ static void report(const struct trail *t, const struct auditchain_result *r)
 
 	where(t, r->line, at, sizeof(at));
 	where(t, r->other, other, sizeof(other));
+	/* Past the end there is nothing to point at: name the last line
+	 * that is left. */
+	if (r->kind == AUDITCHAIN_TRUNCATED && t->n > 0)
+		where(t, t->n - 1, at, sizeof(at));
 	printf("%s: %s: ", at, auditchain_kind_name(r->kind));
 	switch (r->kind) {
 	case AUDITCHAIN_MALFORMED:
@@ -229,13 +240,38 @@ static void report(const struct trail *t, const struct auditchain_result *r)
 		       other);
 		break;
 	case AUDITCHAIN_TRUNCATED:
-		printf("the given head is no line's hash: lines were removed "
-		       "from the end, or the trail was rewritten\n");
+		printf("the given head is no line's hash: %s, or the trail "
+		       "was rewritten\n",
+		       t->n > 0 ? "this is the last line left; lines after "
+		                  "it were removed"
+		                : "no line is left");
 		break;
 	case AUDITCHAIN_OK:
 		printf("\n");
 		break;
 	}
+}
+
+/*
+ * The current file is missing or empty, while phiguardd starts every
+ * file with a record (daemon-start, audit-rotate): the links of what is
+ * left cannot show that its end went.
+ */
+static void current_gone(const struct ctl_ctx *ctx, const struct trail *t)
+{
+	char head[AUDIT_HEX_SIZE];
+
+	printf("%s: %s: every file phiguardd starts holds a record at once, "
+	       "so its records since the last rotation were removed (or "
+	       "phiguardd could not write it: see its log)",
+	       ctx->conf->audit_file, t->current);
+	if (t->n > 0) {
+		auditfmt_hash(t->lines[t->n - 1].p, t->lines[t->n - 1].len,
+		              head);
+		printf("; the %zu record%s before it verify, head %s", t->n,
+		       t->n == 1 ? "" : "s", head);
+	}
+	printf("\n");
 }
 
 static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
@@ -286,6 +322,11 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 		trail_free(&t);
 		return CTL_EXIT_FAIL;
 	}
+	if (t.current != NULL) {
+		current_gone(ctx, &t);
+		trail_free(&t);
+		return CTL_EXIT_FAIL;
+	}
 	printf("intact: %zu record%s in %zu file%s", t.n, t.n == 1 ? "" : "s",
 	       t.nfiles, t.nfiles == 1 ? "" : "s");
 	if (t.n > 0) {
@@ -306,7 +347,8 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 /* ------------------------------------------------------------------ show */
 
 enum { V_TIME, V_HOST, V_EVENT, V_USER, V_SERVICE, V_TTY, V_RHOST, V_FACTOR,
-       V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_PREV };
+       V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_COUNT,
+       V_PREV };
 
 /* A value for the terminal: UTF-8 kept, controls and escape sequences
  * dropped (sanitize.h), cut at a character boundary to fit. */
@@ -348,7 +390,7 @@ static void table_row(const struct audit_view *v)
 {
 	static const int detail[] = {V_SCOPES, V_REASON, V_FACTOR, V_SERVICE,
 	                             V_TTY,    V_RHOST,  V_SOURCE, V_RULE,
-	                             V_UID};
+	                             V_UID,    V_COUNT};
 	char a[64], b[64], c[72], d[16], e[300];
 	size_t i;
 
@@ -453,12 +495,17 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 	}
 	trail_free(&t);
 	free(v);
-	/* The table's last line, on its stream: on stderr it came out
-	 * anywhere in the table once stdout went through a pipe (ssh). */
-	if (!f.json)
-		printf("%zu record%s shown%s\n", shown_n,
-		       shown_n == 1 ? "" : "s",
-		       bad > 0 ? "; some lines were not records" : "");
+	/*
+	 * The table's last line, on its stream: on stderr it came out
+	 * anywhere in the table once stdout went through a pipe (ssh).
+	 * Reading is not proving: say so every time (on stderr with --json,
+	 * whose stdout is records only).
+	 */
+	fprintf(f.json ? stderr : stdout,
+	        "%zu record%s shown%s; the chain was not verified "
+	        "(phiguardctl audit verify)\n",
+	        shown_n, shown_n == 1 ? "" : "s",
+	        bad > 0 ? "; some lines were not records" : "");
 	return fflush(stdout) != 0 || ferror(stdout) ? CTL_EXIT_FAIL
 	                                              : CTL_EXIT_OK;
 }

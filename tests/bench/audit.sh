@@ -9,19 +9,8 @@
 # Knobs: BENCH_SECONDS (2) per round, BENCH_ROUNDS (3) per mode,
 # BENCH_SYNC (batch) for audit_sync. Same method as tests/bench/run.sh.
 
-if [ $# -ne 1 ] || [ ! -x "$1/phiguardd" ]; then
-	echo "usage: $0 BUILD_DIR   (a configured and built tree)" >&2
-	exit 2
-fi
-[ "$(id -u)" = 0 ] || {
-	echo "$0: run as root (CHECK about other users)" >&2
-	exit 2
-}
-top_builddir="$(cd "$1" && pwd)"
-top_srcdir="$(cd "$(dirname "$0")/../.." && pwd)"
-export top_builddir top_srcdir
-CMDLINE="$0 $*"
-LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
+BENCH_ROOT_WHY="CHECK about other users"
+. "$(dirname "$0")/start.sh"
 BENCH_SECONDS="${BENCH_SECONDS:-2}"
 BENCH_ROUNDS="${BENCH_ROUNDS:-3}"
 BENCH_SYNC="${BENCH_SYNC:-batch}"

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# What the benchmarks share (tests/bench/run.sh, audit.sh). Sourced after
-# tests/integration/lib.sh and slapd.sh, with TESTNAME set: builds pgbench
-# into $T and provides the helpers below. Not run on its own.
+# What the benchmarks share (tests/bench/run.sh, audit.sh, abuse.sh).
+# Sourced after tests/integration/lib.sh and slapd.sh, with TESTNAME set:
+# builds pgbench into $T and provides the helpers below. Not run on its
+# own. (start.sh is what they source first.)
 
 need cc taskset awk python3
 PGBENCH="$T/pgbench"
@@ -34,4 +35,9 @@ pin() {
 	else
 		taskset -apc "$ALLCPUS" "$2" >/dev/null
 	fi
+}
+
+# rss_kib PID: its VmRSS in KiB.
+rss_kib() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
 }

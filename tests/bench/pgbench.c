@@ -12,7 +12,9 @@
  *     -r A:B replaces "%d" in the lines by A, A+1, ... B (shared by all
  *     threads; the run ends after B). -P DEPTH pipelines DEPTH cycles of a
  *     one-line request per write (latency then spans the batch). A
- *     response starting "v1 ERR" or, with -e, lacking SUBSTR is an error.
+ *     response is an error if it starts "v1 ERR" or, with -e, if it lacks
+ *     SUBSTR (with -e an ERR that carries SUBSTR is what was expected,
+ *     e.g. -e code=replay).
  *     Prints: requests= errors= seconds= rps= p50_us= p99_us= max_us=
  *
  *   pgbench --echo-server SOCKET REPLY_BYTES
@@ -153,8 +155,8 @@ static void record(struct worker *w, double us)
 
 static void check_reply(struct worker *w, const char *reply)
 {
-	if (strncmp(reply, "v1 ERR", 6) == 0 ||
-	    (expect != NULL && strstr(reply, expect) == NULL)) {
+	if (expect != NULL ? strstr(reply, expect) == NULL
+	                   : strncmp(reply, "v1 ERR", 6) == 0) {
 		if (w->errors++ == 0)
 			fprintf(stderr, "pgbench: unexpected reply: %s\n", reply);
 	}

@@ -11,19 +11,8 @@
 # run (see ../shared/reference/test-recipes.md, "Benchmarks").
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 
-if [ $# -ne 1 ] || [ ! -x "$1/phiguardd" ]; then
-	echo "usage: $0 BUILD_DIR   (a configured and built tree)" >&2
-	exit 2
-fi
-[ "$(id -u)" = 0 ] || {
-	echo "$0: run as root (CHECK/AUTHZ/FLUSH about other users)" >&2
-	exit 2
-}
-top_builddir="$(cd "$1" && pwd)"
-top_srcdir="$(cd "$(dirname "$0")/../.." && pwd)"
-export top_builddir top_srcdir
-CMDLINE="$0 $*"
-LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
+BENCH_ROOT_WHY="CHECK/AUTHZ/FLUSH about other users"
+. "$(dirname "$0")/start.sh"
 
 BENCH_SECONDS="${BENCH_SECONDS:-2}"
 BENCH_ROUNDS="${BENCH_ROUNDS:-3}"
@@ -46,10 +35,6 @@ echo_stop() {
 	ECHO_PID=""
 }
 CLEANUP_HOOKS="$CLEANUP_HOOKS echo_stop"
-
-rss_kib() {
-	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
-}
 
 CHECK_LINE="v1 CHECK user=nurse1 scope=phi.read.clinical"
 

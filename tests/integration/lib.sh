@@ -463,17 +463,25 @@ accounts_cleanup() {
 # ctl ARGS...: phiguardctl against this test's config and daemon.
 # pgreq LINE...: the daemon's answer to each request line, in order, on one
 # connection (python3: a raw client for what no command sends).
-pgreq() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
+PGREQ_PY='import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(30)
 s.connect(sys.argv[1])
 f = s.makefile("rb")
 for line in sys.argv[2:]:
     s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))
-PY
+    print(f.readline().decode(errors="replace").rstrip("\n"))'
+pgreq() {
+	python3 -c "$PGREQ_PY" "$SOCK" "$@"
+}
+
+# pgreq_as USER LINE...: pgreq as another user (a peer the daemon does not
+# trust); the system's python3, which every user may run.
+pgreq_as() {
+	_u=$1
+	shift
+	setpriv --reuid="$_u" --regid="$(id -gn "$_u")" --clear-groups \
+		/usr/bin/python3 -c "$PGREQ_PY" "$SOCK" "$@"
 }
 
 ctl() {

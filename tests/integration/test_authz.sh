@@ -319,6 +319,6 @@ expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 3
 expect '^v1 ERR code=unavailable msg=no%20directory%20configured$' 4
 expect '^v1 OK$' 5
 # No directory fields after the audit trail's.
-expect 'state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 verbs=[^ ]+$' 6
+expect 'state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 audit_dropped=0 audit_aggregated=[0-9]+ audit_busy=0 verbs=[^ ]+$' 6
 
 finish

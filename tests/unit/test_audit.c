@@ -23,6 +23,7 @@
 #include "err.h"
 #include "log.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 static struct audit_params params(const char *file)
 {
@@ -238,6 +239,108 @@ static void test_unwritable(void **state)
 	audit_free(a);
 }
 
+/* Bytes a record of test_shares takes in the queue (its length first). */
+static size_t queued_size(const char *event, const char *user, long uid)
+{
+	char body[AUDIT_LINE_MAX];
+	struct audit_rec r;
+	size_t len;
+
+	memset(&r, 0, sizeof(r));
+	r.time_ms = time_mono_ms() + 1700000000000; /* any 24-byte time */
+	r.host = "ws1";
+	r.event = event;
+	r.user = user;
+	r.reason = uid >= 0 ? "permission PREAUTH" : NULL;
+	r.uid = uid;
+	assert_int_equal(auditfmt_body(&r, body, sizeof(body), &len), 0);
+	return len + sizeof(uint32_t);
+}
+
+/*
+ * Who may fill how much of the queue, with a writer that cannot drain it
+ * (its trail fails): noise a quarter, then it is dropped; requests of
+ * non-root peers are let in below half; decisions take the rest and are
+ * then lost at once (no wait while the trail is failing). Nothing queued
+ * is lost once the trail is back, and the chain says what was not.
+ */
+static void test_shares(void **state)
+{
+	char dir[256], path[300], *text;
+	struct audit_params p;
+	struct audit_status st;
+	struct pg_audit *a;
+	struct audit_rec r;
+	size_t noise = 0, decisions = 0, len, ln, ld;
+	int64_t t0;
+	int err;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", tu_path("later"));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	p = params(path);
+	p.rotate_size = 64L << 20; /* all in one file */
+	assert_int_equal(audit_new(&p, NULL, &a), 0);
+	/* Thousands of mirrored lines: not into the test's log. */
+	fflush(stderr);
+	err = dup(2);
+	assert_true(err >= 0);
+	assert_non_null(freopen("/dev/null", "w", stderr));
+	memset(&r, 0, sizeof(r));
+	/* The writer takes what is queued once, and keeps it until it can
+	 * write it: from then on nothing leaves the queue. */
+	r.event = "daemon-start";
+	r.uid = -1;
+	assert_int_equal(audit_record(a, &r, 0), PG_ERR_IO);
+	usleep(200 * 1000);
+	r.event = "refused";
+	r.reason = "permission PREAUTH";
+	r.uid = 65534;
+	while (audit_record_noise(a, &r) == PG_ERR_IO)
+		noise++;
+	assert_true(audit_peer_room(a));
+	r.event = "session-open";
+	r.user = "nurse1";
+	r.reason = NULL;
+	r.uid = -1;
+	while (audit_peer_room(a)) {
+		assert_int_equal(audit_record(a, &r, 0), PG_ERR_IO);
+		decisions++;
+	}
+	t0 = time_mono_ms();
+	while (audit_record(a, &r, 0) == PG_ERR_IO)
+		decisions++;
+	assert_true(time_mono_ms() - t0 < AUDIT_ROOM_WAIT_MS);
+	fflush(stderr);
+	assert_true(dup2(err, 2) == 2);
+	close(err);
+	audit_get_status(a, &st);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.lost, 1);
+	/* Noise filled a quarter, decisions the rest, to the record. */
+	ln = queued_size("refused", NULL, 65534);
+	ld = queued_size("session-open", "nurse1", -1);
+	assert_true(noise * ln <= AUDIT_NOISE_BYTES &&
+	            (noise + 1) * ln > AUDIT_NOISE_BYTES);
+	assert_true(noise * ln + decisions * ld <= AUDIT_QUEUE_BYTES &&
+	            noise * ln + (decisions + 1) * ld > AUDIT_QUEUE_BYTES);
+	assert_true(audit_refusing(a));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	usleep(1500 * 1000);
+	assert_false(audit_refusing(a));
+	audit_free(a);
+	assert_int_equal(count_lines(path), 1 + noise + decisions + 2);
+	text = tu_read_file(path, &len);
+	assert_non_null(strstr(text, "\"event\":\"audit-lost\""));
+	assert_non_null(strstr(text, "\"reason\":\"queue-full\",\"rule\":null,"
+	                             "\"source\":null,\"uid\":null,"
+	                             "\"count\":1,"));
+	assert_non_null(strstr(text, "\"reason\":\"noise\",\"rule\":null,"
+	                             "\"source\":null,\"uid\":null,"
+	                             "\"count\":1,"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +349,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotation, tu_setup_tmpdir,
 	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_unwritable, tu_setup_tmpdir,
+	                                    tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_shares, tu_setup_tmpdir,
 	                                    tu_teardown_tmpdir),
 	};
 

@@ -69,6 +69,66 @@ static void test_exact_line(void **state)
 	    "\"uid\":null,\"prev\":\"" AUDIT_GENESIS "\"}");
 }
 
+/* An aggregate carries "count" before "prev"; a single event has no such
+ * key, so its line is the one written before aggregates existed (old
+ * trails verify), and both parse. */
+static void test_count(void **state)
+{
+	struct audit_view *v = malloc(sizeof(*v));
+	struct audit_rec r;
+	char line[AUDIT_LINE_MAX], bad[AUDIT_LINE_MAX + 64];
+	const char *old = "{\"time\":\"2026-11-29T00:16:00.123Z\",\"host\":"
+	                  "\"ws1\",\"event\":\"refused\",\"user\":null,"
+	                  "\"service\":null,\"tty\":null,\"rhost\":null,"
+	                  "\"factor\":null,\"decision\":\"deny\",\"scopes\":"
+	                  "null,\"reason\":\"permission\",\"rule\":null,"
+	                  "\"source\":null,\"uid\":65534,\"prev\":\"" AUDIT_GENESIS
+	                  "\"}";
+	const char *at;
+	size_t len;
+
+	(void)state;
+	assert_non_null(v);
+	base_rec(&r);
+	r.event = "refused";
+	r.user = NULL;
+	r.decision = "deny";
+	r.reason = "permission";
+	r.uid = 65534;
+	len = make_line(&r, AUDIT_GENESIS, line, sizeof(line));
+	assert_string_equal(line, old);
+	assert_int_equal(auditfmt_parse(line, len, v), 0);
+	assert_null(v->val[auditfmt_key_index("count")]);
+	assert_string_equal(v->val[auditfmt_key_index("prev")], AUDIT_GENESIS);
+
+	r.count = UINT64_C(18446744073709551615);
+	len = make_line(&r, AUDIT_GENESIS, line, sizeof(line));
+	assert_non_null(strstr(line, "\"uid\":65534,\"count\":"
+	                             "18446744073709551615,\"prev\":"));
+	assert_int_equal(auditfmt_parse(line, len, v), 0);
+	assert_string_equal(v->val[auditfmt_key_index("count")],
+	                    "18446744073709551615");
+	assert_string_equal(v->val[auditfmt_key_index("uid")], "65534");
+	/* A count is a number: not a string, not 21 digits, not in the
+	 * wrong place. */
+	snprintf(bad, sizeof(bad), "%s", line);
+	memcpy(strstr(bad, "1844"), "\"844", 4);
+	assert_int_equal(auditfmt_parse(bad, len, v), PG_ERR_INVAL);
+	r.count = 7;
+	len = make_line(&r, AUDIT_GENESIS, line, sizeof(line));
+	at = strstr(line, "\"count\":7,") + 8;
+	snprintf(bad, sizeof(bad), "%.*s17%s", (int)(at - line), line, at + 1);
+	assert_int_equal(auditfmt_parse(bad, strlen(bad), v), 0);
+	snprintf(bad, sizeof(bad), "%.*s111111111111111111111%s",
+	         (int)(at - line), line, at + 1);
+	assert_int_equal(auditfmt_parse(bad, strlen(bad), v), PG_ERR_INVAL);
+	snprintf(bad, sizeof(bad), "%.*s07%s", (int)(at - line), line, at + 1);
+	assert_int_equal(auditfmt_parse(bad, strlen(bad), v), PG_ERR_INVAL);
+	snprintf(bad, sizeof(bad), "{\"count\":7,%s", line + 1);
+	assert_int_equal(auditfmt_parse(bad, strlen(bad), v), PG_ERR_INVAL);
+	free(v);
+}
+
 /* Control bytes, quotes, backslashes, invalid UTF-8, overlong forms and
  * surrogates from PAM: always valid JSON, and decoded back faithfully
  * (invalid bytes as U+FFFD). */
@@ -486,6 +546,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exact_line),
+	    cmocka_unit_test(test_count),
 	    cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_parse_rejects),

@@ -1,0 +1,246 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# A local user cannot flood the audit trail or the log, nor make anyone
+# else's login fail: repeated refusals of one kind from one uid are one
+# record and one log line, then one aggregate with a count per interval
+# (and at stop); with the trail's writer frozen (ptrace), a non-root flood
+# of refusals and of its own decisions never refuses root's CLAIM or
+# AUTHZ, audit_lost stays 0, and every decision answered is recorded; with
+# root alone filling the queue of a stuck writer, the loop waits for it
+# once, and only grants whose own record is lost are refused.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/slapd.sh"
+need python3 setpriv
+
+[ "$(id -u)" = 0 ] || skip "flooding as nobody and freezing a thread need root"
+
+# flood CONNS LINE COUNT [LINE COUNT]...: as nobody, CONNS connections
+# each send COUNT of each LINE (pipelined) and read every answer; prints
+# "N ANSWER" per distinct answer (its fields up to the first '=' value).
+flood() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		/usr/bin/python3 - "$SOCK" "$@" <<'PY'
+import collections, socket, sys, threading
+sock, conns, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+batch = b"".join((args[i] + "\n").encode() * int(args[i + 1])
+                 for i in range(0, len(args), 2))
+want = sum(int(args[i + 1]) for i in range(0, len(args), 2))
+seen = collections.Counter()
+lock = threading.Lock()
+def one():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(sock)
+    threading.Thread(target=s.sendall, args=(batch,), daemon=True).start()
+    f, got, mine = s.makefile("rb"), 0, collections.Counter()
+    while got < want:
+        line = f.readline().decode()
+        if not line:
+            break
+        got += 1
+        w = line.split()
+        mine[" ".join(w[:3] if w[1] == "ERR" else w[:2])] += 1
+    with lock:
+        seen.update(mine)
+ts = [threading.Thread(target=one) for _ in range(conns)]
+for t in ts: t.start()
+for t in ts: t.join()
+for k, v in sorted(seen.items()):
+    print(v, k)
+PY
+}
+
+# n_answers PATTERN: the count flood printed for answers matching.
+n_answers() {
+	awk -v p="$1" '$0 ~ p { n += $1 } END { print n + 0 }' "$OUT"
+}
+
+# trail_records EVENT [UID]: the trail's EVENT records (of that uid) as
+# "REASON USER COUNT" lines (None for null, COUNT - for a single record).
+trail_records() {
+	python3 - "$AUDIT_DIR" "$@" <<'PY'
+import glob, json, sys
+d, event = sys.argv[1], sys.argv[2]
+uid = int(sys.argv[3]) if len(sys.argv) > 3 else None
+for path in sorted(glob.glob(d + "/audit.log*")):
+    if ".torn-" in path:
+        continue
+    for raw in open(path, "rb"):
+        o = json.loads(raw)
+        if o["event"] != event or (uid is not None and o["uid"] != uid):
+            continue
+        print(o.get("reason"), o.get("user"), o.get("count", "-"))
+PY
+}
+
+log_lines_of() {
+	grep -c -- "$1" "$DAEMON_LOG" || true
+}
+
+# --- (a) a flood of refusals: one record and one log line per kind --------
+write_config
+# At info, as in production: a debug line per request is expected.
+sed -i 's/^log_level = .*/log_level = 1/' "$CONF"
+start_daemon
+pgreq "v1 SESSION user=root action=open" >/dev/null
+sleep 0.3
+bytes0=$(wc -c <"$AUDIT_FILE")
+flood 4 "v1 PREAUTH user=root" 2500 "v1 UNLOCK user=root" 250 >"$OUT"
+[ "$(n_answers 'ERR code=permission')" -eq 11000 ] ||
+	fail "every flooded request is refused: $(cat "$OUT")"
+sleep 0.5
+bytes1=$(wc -c <"$AUDIT_FILE")
+per=$(awk -v a="$bytes1" -v b="$bytes0" 'BEGIN { printf "%.3f", (a - b) / 11000 }')
+log "audit bytes per refused request: $per ($((bytes1 - bytes0)) bytes for 11000)"
+awk -v p="$per" 'BEGIN { exit !(p < 1) }' ||
+	fail "a refused request costs $per bytes of audit, want < 1 (aggregated)"
+trail_records refused 65534 >"$T/refused"
+[ "$(wc -l <"$T/refused")" -eq 2 ] ||
+	fail "want one refused record per kind so far, have: $(head -n 6 "$T/refused")"
+grep -q '^permission PREAUTH ' "$T/refused" || fail "the record names the verb: $(head -n 6 "$T/refused")"
+n=$(log_lines_of 'uid=65534')
+[ "$n" -le 4 ] || fail "$n log lines about uid 65534, want at most 4 (a decision line and an audit line per kind)"
+# The interval (10 s) ends: one aggregate per kind, with the count.
+sleep 11
+trail_records refused 65534 >"$T/refused"
+grep -q '^permission PREAUTH None 9999$' "$T/refused" ||
+	fail "no aggregate of 9999 PREAUTH refusals: $(head -n 6 "$T/refused")"
+grep -q '^permission UNLOCK None 999$' "$T/refused" ||
+	fail "no aggregate of 999 UNLOCK refusals: $(head -n 6 "$T/refused")"
+grep -Eq 'audit event=refused .*uid=65534 count=9999$' "$DAEMON_LOG" ||
+	fail "no log line with the aggregate's count"
+# A new interval starts with a record of its own; the rest is counted
+# and written when the daemon stops.
+flood 1 "v1 PREAUTH user=root" 100 >"$OUT"
+stop_daemon
+trail_records refused 65534 >"$T/refused"
+[ "$(grep -c '^permission PREAUTH ' "$T/refused")" -eq 4 ] ||
+	fail "want 4 PREAUTH refusal records (2 singles, 2 aggregates): $(head -n 6 "$T/refused")"
+grep -q '^permission PREAUTH None 99$' "$T/refused" || fail "no aggregate at stop: $(head -n 6 "$T/refused")"
+ctl audit verify >"$OUT" 2>&1 || fail "verify after the flood: $(cat "$OUT")"
+
+# --- (b) the writer frozen: a flood never costs root a login ---------------
+rm -f "$AUDIT_DIR"/*
+start_slapd a
+write_ldap_config "$SLAPD_URI_a"
+: >"$DAEMON_LOG"
+start_daemon
+pgreq "v1 AUTHZ user=nurse1" >"$OUT"
+expect_out 'allowed=yes' "nurse1 allowed before the flood"
+
+# The writer thread: named pg-audit, else the newest at start (it is
+# started after the directory's).
+writer_tid() {
+	for t in /proc/"$DAEMON_PID"/task/*; do
+		[ "$(cat "$t/comm")" = pg-audit ] && { basename "$t"; return; }
+	done
+	ls /proc/"$DAEMON_PID"/task | sort -n | tail -n 1
+}
+FREEZE_PID=""
+thaw() {
+	rm -f "$T/frozen"
+	stop_pid "$FREEZE_PID"
+	FREEZE_PID=""
+}
+CLEANUP_HOOKS="$CLEANUP_HOOKS thaw"
+# freeze TID: stop that one thread (PTRACE_SEIZE + INTERRUPT) until thaw.
+freeze() {
+	: >"$T/frozen"
+	python3 - "$1" "$T/frozen" <<'PY' &
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                        ctypes.c_void_p]
+tid = int(sys.argv[1])
+if libc.ptrace(0x4206, tid, None, None) or libc.ptrace(0x4207, tid, None, None):
+    sys.exit("ptrace: " + os.strerror(ctypes.get_errno()))
+os.waitpid(tid, 0x40000000)
+open(sys.argv[2] + ".ok", "w").close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+libc.ptrace(17, tid, None, None)
+PY
+	FREEZE_PID=$!
+	i=0
+	while [ ! -f "$T/frozen.ok" ]; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] || die "could not freeze the writer thread"
+		sleep 0.05
+	done
+}
+freeze "$(writer_tid)"
+# Refusals, and the flooder's own decisions (sessions of its own), far
+# more than the 1 MiB queue holds.
+flood 4 "v1 PREAUTH user=root" 5000 "v1 SESSION user=nobody action=open" 2000 >"$OUT"
+cp "$OUT" "$T/flood.out"
+sessions_ok=$(n_answers 'v1 OK')
+log "nobody's flood with the writer frozen: $(tr '\n' ';' <"$OUT")"
+[ "$(n_answers 'ERR code=permission')" -eq 20000 ] || fail "refusals answered: $(cat "$OUT")"
+# Root's logins go on.
+step=$(($(date +%s) / 30 * 30))
+for u in agent1 agent2 agent3 agent4 agent5; do
+	pgreq "v1 CLAIM user=$u step_start=$step service=login tty=tty1"
+done >"$OUT"
+[ "$(grep -c '^v1 OK claimed=yes$' "$OUT")" -eq 5 ] ||
+	fail "root's CLAIMs refused during the flood: $(cat "$OUT")"
+pgreq "v1 AUTHZ user=nurse1 service=login" "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
+expect_out '^v1 OK allowed=yes scopes=' "root's AUTHZ during the flood"
+expect_out '^v1 OK allowed=yes source=cache' "root's CHECK during the flood"
+pgreq "v1 STATUS" >"$OUT"
+expect_out ' audit_lost=0 ' "no decision record lost"
+thaw
+# The flooder is served again once the writer caught up.
+i=0
+while flood 1 "v1 SESSION user=nobody action=close" 1 >"$OUT" &&
+	[ "$(n_answers '^1 v1 OK$')" -ne 1 ]; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || { fail "nobody is still turned away after the thaw"; break; }
+	sleep 0.05
+done
+stop_daemon
+ctl audit verify >"$OUT" 2>&1 || fail "verify after the frozen flood: $(cat "$OUT")"
+[ "$(trail_records totp-claim | wc -l)" -eq 5 ] || fail "root's claims are not all recorded"
+[ "$(trail_records authz-allow | wc -l)" -eq 2 ] || fail "root's AUTHZ are not all recorded"
+recorded=$(trail_records session-open | grep -c ' nobody ')
+[ "$recorded" -eq "$sessions_ok" ] ||
+	fail "nobody got $sessions_ok sessions answered OK but $recorded are recorded"
+grep -Eq 'audit_lost=[1-9]|event(s)? (were )?lost' "$DAEMON_LOG" && fail "the log reports lost events"
+
+# --- (c) the writer stuck and root alone filling the queue ------------------
+# A real outage: the loop waits for the writer once (a second), then a
+# record that does not fit is lost at once, and only a grant whose own
+# record is lost is refused; the writer back, all goes on.
+rm -f "$AUDIT_DIR"/*
+: >"$DAEMON_LOG"
+start_daemon
+freeze "$(writer_tid)"
+IFS='
+'
+# shellcheck disable=SC2046 # one request per line
+set -- $(yes "v1 SESSION user=agent9 action=open tty=pts/9" | head -n 6000)
+unset IFS
+t0=$(now_ms)
+pgreq "$@" >"$OUT"
+took=$(($(now_ms) - t0))
+[ "$(grep -c '^v1 OK$' "$OUT")" -eq 6000 ] || fail "sessions answered: $(sort "$OUT" | uniq -c)"
+[ "$took" -lt 5000 ] || fail "6000 sessions took $took ms: the loop waited more than once"
+pgreq "v1 CLAIM user=agent6 step_start=$step" >"$OUT"
+expect_out '^v1 ERR code=unavailable msg=audit-unavailable$' "a grant whose record is lost is refused"
+pgreq "v1 STATUS" >"$OUT"
+expect_out ' audit=ok ' "the trail is not failed"
+lost=$(tr ' ' '\n' <"$OUT" | sed -n 's/^audit_lost=//p')
+[ "${lost:-0}" -gt 0 ] || fail "no record counted as lost"
+log "6000 sessions with the writer stuck: $took ms, $lost records lost"
+thaw
+i=0
+while ! pgreq "v1 CLAIM user=agent7 step_start=$step" | grep -q '^v1 OK claimed=yes$'; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || { fail "claims still refused after the thaw"; break; }
+	sleep 0.05
+done
+stop_daemon
+ctl audit verify >"$OUT" 2>&1 || fail "verify after the stall: $(cat "$OUT")"
+trail_records audit-lost >"$T/lost"
+[ "$(awk '{ n += $3 } END { print n + 0 }' "$T/lost")" -eq "$lost" ] ||
+	fail "audit-lost records count $(cat "$T/lost"), STATUS said $lost"
+finish
