@@ -8,7 +8,9 @@
 #
 # 1. A minimal root from the host's own package mirror (mkroot.sh), kept in
 #    WORK-DIR/base for the steps of this run only: every run builds it anew
-#    (SYSTEST_REUSE_ROOT=1 reuses it, for a developer repeating a run).
+#    and removes it at the end (SYSTEST_REUSE_ROOT=1 reuses and keeps it,
+#    for a developer repeating a run; SYSTEST_KEEP=1 keeps the machine and
+#    its logs in WORK-DIR; CI sets neither).
 # 2. A copy boots under systemd-nspawn (no systemd needed on the host;
 #    private network: only the container's own loopback).
 # 3. Inside: apt installs the .debs; the daemon runs, as its own user, no
@@ -67,8 +69,9 @@ fi
 say "root ready"
 
 m="$work/machine"
-rm -rf "$m" "$work/logs" "$work/debs"
-mkdir -p "$work/logs" "$work/debs/v1" "$work/debs/v2"
+# totp/: each agent's secret and last used step, for this run only.
+rm -rf "$m" "$work/logs" "$work/debs" "$work/totp"
+mkdir -p "$work/logs" "$work/debs/v1" "$work/debs/v2" "$work/totp"
 cp -a "$work/base" "$m"
 
 # "The same version rebuilt with a higher version number": the packages
@@ -109,7 +112,11 @@ cleanup() {
 	done
 	kill "$nspawn" 2>/dev/null || true
 	wait "$nspawn" 2>/dev/null || true
-	[ "${SYSTEST_KEEP:-0}" = 1 ] || rm -rf "$m" "$work/debs" "$work/in-container"
+	# The root is a cache for this run's steps only, never for a later run.
+	if [ "${SYSTEST_KEEP:-0}" != 1 ]; then
+		rm -rf "$m" "$work/debs" "$work/totp" "$work/in-container"
+		[ "${SYSTEST_REUSE_ROOT:-0}" = 1 ] || rm -rf "$work/base" "$work/base".*.log
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -197,9 +204,9 @@ reason() {
 # accepted once and only for a step above the last one used, within the
 # window (+-1 step): next_step picks the earliest usable step (waiting for
 # the clock when all three are used), so logins rarely wait.
-code_at() { X oathtool --totp -N "@$(($2 * 30))" -b "$(cat "$work/secret.$1")"; }
+code_at() { X oathtool --totp -N "@$(($2 * 30))" -b "$(cat "$work/totp/secret.$1")"; }
 next_step() {
-	last="$(cat "$work/step.$1" 2>/dev/null || echo 0)"
+	last="$(cat "$work/totp/step.$1" 2>/dev/null || echo 0)"
 	while :; do
 		now=$(date +%s)
 		s=$((now / 30))
@@ -214,7 +221,7 @@ next_step() {
 		sleep "$left"
 	done
 }
-used() { echo "$2" >"$work/step.$1"; }
+used() { echo "$2" >"$work/totp/step.$1"; }
 wrong_code() { code_at "$1" "$(($(date +%s) / 30))" | awk '{ printf "%06d", ($1 + 500000) % 1000000 }'; }
 
 # Login transcripts that end in a shell print this line.
@@ -336,8 +343,8 @@ X sh -c 'getent group phiguard-exempt >/dev/null || groupadd --system phiguard-e
 	systemctl reload ssh'
 for u in nurse1 nurse2; do
 	X phiguardctl enroll "$u" --no-qr >"$work/logs/enroll-$u.log" 2>&1 || true
-	sed -n 's/.*otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$work/logs/enroll-$u.log" >"$work/secret.$u"
-	[ -s "$work/secret.$u" ] && pass "phiguardctl enroll $u (secret from the otpauth URI)" ||
+	sed -n 's/.*otpauth:.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$work/logs/enroll-$u.log" >"$work/totp/secret.$u"
+	[ -s "$work/totp/secret.$u" ] && pass "phiguardctl enroll $u (secret from the otpauth URI)" ||
 		fail "phiguardctl enroll $u" "no otpauth URI with a secret" "$work/logs/enroll-$u.log"
 done
 check "pam-auth-update --enable phiguard" X pam-auth-update --enable phiguard
@@ -354,28 +361,23 @@ login_refused login-wrong nurse1 "$(wrong_code nurse1)" && [ "$(reason nurse1 lo
 	pass "login: nurse1 with a wrong code is refused (reason=bad-code)" ||
 	fail "login: nurse1 with a wrong code is refused" "not refused, or reason=$(reason nurse1 login)" "$work/logs/login-wrong.log"
 
-s="$(next_step nurse1)"
-su_try su-right nurse1 "$(code_at nurse1 "$s")"
-grep -qF "$want_scopes" "$work/logs/su-right.log" && used nurse1 "$s" &&
-	pass "su: clerk to nurse1 with the right code, scopes in the session" ||
-	fail "su: clerk to nurse1 with the right code" "no scopes in the session" "$work/logs/su-right.log"
-su_try su-wrong nurse1 "$(wrong_code nurse1)"
-grep -q 'Authentication failure' "$work/logs/su-wrong.log" && ! grep -q 'SCOPES=' "$work/logs/su-wrong.log" &&
-	[ "$(reason nurse1 su-l su)" = bad-code ] &&
-	pass "su: a wrong code is refused (reason=bad-code)" ||
-	fail "su: a wrong code is refused" "not refused, or reason=$(reason nurse1 su-l su)" "$work/logs/su-wrong.log"
-
-s="$(next_step nurse1)"
-ssh_try ssh-right nurse1 "$(code_at nurse1 "$s")"
-grep -qF "$want_scopes" "$work/logs/ssh-right.log" && used nurse1 "$s" &&
-	pass "sshd keyboard-interactive: nurse1 with password and right code, scopes in the session" ||
-	fail "sshd keyboard-interactive: nurse1 with the right code" "no scopes" "$work/logs/ssh-right.log"
-last_code="$(code_at nurse1 "$s")"
-ssh_try ssh-wrong nurse1 "$(wrong_code nurse1)"
-grep -q 'Permission denied' "$work/logs/ssh-wrong.log" && ! grep -q 'SCOPES=' "$work/logs/ssh-wrong.log" &&
-	[ "$(reason nurse1 sshd)" = bad-code ] &&
-	pass "sshd: a wrong code is refused (reason=bad-code)" ||
-	fail "sshd: a wrong code is refused" "not refused, or reason=$(reason nurse1 sshd)" "$work/logs/ssh-wrong.log"
+# right_then_wrong TRY SERVICE PROGRAM REFUSAL WHAT: nurse1 through TRY
+# (su_try or ssh_try) with the next right code, then with a wrong one.
+right_then_wrong() {
+	s="$(next_step nurse1)"
+	"$1" "$2-right" nurse1 "$(code_at nurse1 "$s")"
+	grep -qF "$want_scopes" "$work/logs/$2-right.log" && used nurse1 "$s" &&
+		pass "$5: nurse1 with password and right code, scopes in the session" ||
+		fail "$5: nurse1 with the right code" "no scopes in the session" "$work/logs/$2-right.log"
+	"$1" "$2-wrong" nurse1 "$(wrong_code nurse1)"
+	r="$(reason nurse1 "$2" "$3")"
+	grep -q "$4" "$work/logs/$2-wrong.log" && ! grep -q 'SCOPES=' "$work/logs/$2-wrong.log" &&
+		[ "$r" = bad-code ] && pass "$5: a wrong code is refused (reason=bad-code)" ||
+		fail "$5: a wrong code is refused" "not refused, or reason=$r" "$work/logs/$2-wrong.log"
+}
+right_then_wrong su_try su-l su 'Authentication failure' "su (clerk to nurse1)"
+right_then_wrong ssh_try sshd sshd 'Permission denied' "sshd keyboard-interactive"
+last_code="$(code_at nurse1 "$(cat "$work/totp/step.nurse1")")"
 ssh_try ssh-replay nurse1 "$last_code"
 r="$(reason nurse1 sshd)"
 grep -q 'Permission denied' "$work/logs/ssh-replay.log" && [ "$r" = replay ] &&
