@@ -121,9 +121,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The container's init: the child of nspawn that runs systemd (an
+# intermediate child exists for a moment before it).
 i=0
-while [ -z "$leader" ] && [ $i -lt 100 ]; do
-	leader="$(ps -o pid= --ppid "$nspawn" 2>/dev/null | tr -d ' ' | head -n 1)"
+while [ -z "$leader" ] && [ $i -lt 200 ]; do
+	for p in $(ps -o pid= --ppid "$nspawn" 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && leader="$p"
+	done
 	[ -n "$leader" ] || sleep 0.1
 	i=$((i + 1))
 done
@@ -175,8 +179,14 @@ skipped() {
 	nskip=$((nskip + 1))
 	echo "skip - $2 (SYSTEST_SKIP names $1)"
 }
-[ "$state" = running ] && pass "the container boots to 'running'" ||
+if [ "$state" = running ]; then
+	pass "the container boots to 'running'"
+else
 	fail "the container boots to 'running'" "is-system-running says '$state'" "$work/logs/console.log"
+	X systemctl --failed --no-pager 2>&1 || true
+	echo "$npass passed, $nfail failed"
+	exit 1
+fi
 
 # drive NAME USER COMMAND...: COMMAND as USER on a pty inside, scripted by
 # stdin (ptydrive.py); the transcript goes to logs/NAME.log.
@@ -278,11 +288,24 @@ ssh_try() {
 		</dev/null >"$work/logs/$1.log" 2>&1 || true
 }
 
+# answers: wait (up to 10 s) until phiguardd answers on its socket. The
+# unit is Type=exec, so systemctl returns once the program runs, before
+# the socket listens.
+answers() {
+	i=0
+	while ! X phiguardctl status >/dev/null 2>&1; do
+		[ $i -lt 100 ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # ---- install
 say "install the packages with apt inside"
 check "apt installs phiguard and libpam-phiguard $v1 (offline, dependencies already there)" \
 	X sh -c 'cd /root/debs/v1 && apt-get install -y -q ./phiguard_*.deb ./libpam-phiguard_*.deb'
 check "phiguardd is active" X systemctl is-active --quiet phiguardd
+check "phiguardd answers phiguardctl status" answers
 duser="$(X ps -o user= -C phiguardd | head -n 1 | tr -d ' ')"
 [ "$duser" = phiguard ] && pass "phiguardd runs as the user phiguard" ||
 	fail "phiguardd runs as the user phiguard" "it runs as '$duser'"
@@ -328,6 +351,7 @@ group = cn=nurses,ou=groups,dc=example,dc=org
 scopes = phi.read phi.clinical
 EOF
 check "systemctl restart phiguardd with [ldap] and a role" X systemctl restart phiguardd
+answers || true
 X phiguardctl explain nurse1 >"$work/logs/explain.log" 2>&1 || true
 grep -Eq '^ *role +nurse$' "$work/logs/explain.log" && pass "phiguardctl explain nurse1: role nurse from the directory" ||
 	fail "phiguardctl explain nurse1: role nurse from the directory" "no role line" "$work/logs/explain.log"
@@ -385,6 +409,7 @@ grep -q 'Permission denied' "$work/logs/ssh-replay.log" && [ "$r" = replay ] &&
 	fail "sshd: a used code is refused" "reason=$r" "$work/logs/ssh-replay.log"
 
 check "systemctl restart phiguardd" X systemctl restart phiguardd
+answers || true
 login_refused login-replay-restart nurse1 "$last_code"
 r="$(reason nurse1 login)"
 [ "$r" = replay ] && pass "login: the used code is still refused after a daemon restart (reason=replay)" ||
@@ -444,12 +469,13 @@ login_refused login-daemon-down nurse1 "$(code_at nurse1 "$s")" && [ "$(reason n
 	pass "login with the right code while phiguardd is stopped is refused (reason=daemon)" ||
 	fail "login while phiguardd is stopped fails closed" "not refused, or reason=$(reason nurse1 login)" "$work/logs/login-daemon-down.log"
 if ! skipped daemon-down-message "the agent's message while phiguardd is stopped"; then
-	grep -qi 'second-factor service is unavailable' "$work/logs/login-daemon-down.log" &&
+	grep -Eqi 'second.factor service.{0,20}unavailable' "$work/logs/login-daemon-down.log" &&
 		pass "... and the agent reads that the second-factor service is unavailable" ||
 		fail "the agent's message while phiguardd is stopped" \
 			"no 'second-factor service is unavailable' in the login transcript" "$work/logs/login-daemon-down.log"
 fi
 check "systemctl start phiguardd" X systemctl start phiguardd
+answers || true
 
 # ---- upgrade
 say "upgrade to $v2"
@@ -465,6 +491,7 @@ check "apt upgrades both packages to $v2" \
 	X sh -c 'cd /root/debs/v2 && apt-get install -y -q ./phiguard_*.deb ./libpam-phiguard_*.deb'
 check "dpkg shows phiguard $v2 installed" \
 	sh -c '[ "$($x dpkg-query -W -f="\${Version}" phiguard)" = "$1" ]' sh "$v2"
+answers || true
 pid_after="$(X systemctl show -p MainPID --value phiguardd)"
 X systemctl is-active --quiet phiguardd && [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] &&
 	pass "the upgrade restarted phiguardd (PID $pid_before -> $pid_after)" ||
