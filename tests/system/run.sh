@@ -444,7 +444,9 @@ if ! skipped exempt-sudo "sudo for an exempt admin"; then
 	elif grep -qi 'verification code' "$work/logs/sudo-exempt.log"; then
 		fail "sudo: an exempt admin" "admin1 (in phiguard-exempt) was asked for a code: the pam-auth-update profile has no phiguard-exempt exemption" "$work/logs/sudo-exempt.log"
 	else
-		fail "sudo: an exempt admin" "sudo did not run (reason=$(reason admin1 sudo))" "$work/logs/sudo-exempt.log"
+		X journalctl --sync 2>/dev/null || true
+		fail "sudo: an exempt admin" "sudo did not run; pam_phiguard logged: $(X journalctl -o cat --no-pager SYSLOG_IDENTIFIER=sudo |
+			grep 'pam_phiguard(sudo:[a-z]*): [a-z-]*; user=admin1;' | tail -n 1)" "$work/logs/sudo-exempt.log"
 	fi
 fi
 
