@@ -471,10 +471,11 @@ login_refused login-daemon-down nurse1 "$(code_at nurse1 "$s")" && [ "$(reason n
 	pass "login with the right code while phiguardd is stopped is refused (reason=daemon)" ||
 	fail "login while phiguardd is stopped fails closed" "not refused, or reason=$(reason nurse1 login)" "$work/logs/login-daemon-down.log"
 if ! skipped daemon-down-message "the agent's message while phiguardd is stopped"; then
-	grep -Eqi 'second.factor service.{0,20}unavailable' "$work/logs/login-daemon-down.log" &&
-		pass "... and the agent reads that the second-factor service is unavailable" ||
+	grep -qF 'The second-factor service is not available on this terminal. Call the help desk.' \
+		"$work/logs/login-daemon-down.log" &&
+		pass "... and the agent reads that the second-factor service is not available" ||
 		fail "the agent's message while phiguardd is stopped" \
-			"no 'second-factor service is unavailable' in the login transcript" "$work/logs/login-daemon-down.log"
+			"no 'second-factor service is not available' in the login transcript" "$work/logs/login-daemon-down.log"
 fi
 check "systemctl start phiguardd" X systemctl start phiguardd
 answers || true
