@@ -234,7 +234,7 @@ start_daemon() {
 			FAKETIME="@$(date -u -d "@$PG_DAEMON_TIME" '+%Y-%m-%d %H:%M:%S')"
 	fi
 	if [ -n "${VALGRIND:-}" ]; then
-		"$@" valgrind -q --error-exitcode=99 --leak-check=full \
+		"$@" valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \
 			--log-file="$T/valgrind.%p" \
 			"$PHIGUARDD" -f --config "$CONF" >>"$DAEMON_LOG" 2>&1 &
 	else
@@ -391,7 +391,7 @@ run_pam() {
 	# VALGRIND=1 also runs the module (inside pamdrive) under memcheck;
 	# its reports land next to the daemon's and fail the test the same way.
 	if [ -n "${VALGRIND:-}" ]; then
-		set -- valgrind -q --error-exitcode=99 --leak-check=full \
+		set -- valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \
 			--log-file="$T/valgrind.%p" "$PAMDRIVE" \
 			-s "$svc" -u "$user" "$@" "$ops"
 	else
@@ -400,7 +400,24 @@ run_pam() {
 	env LD_PRELOAD="$PAM_WRAPPER_LIB${FAKETIME_PRELOAD:+ $FAKETIME_PRELOAD}" \
 		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
 		PAM_WRAPPER_DEBUGLEVEL=2 TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		"$@" >"$OUT" 2>&1
+		"$@" <&0 >"$OUT" 2>&1 &
+	_rp_pid=$!
+	wait "$_rp_pid"
+	_rp_rc=$?
+	pwrap_release "$_rp_pid"
+	return "$_rp_rc"
+}
+
+# pwrap_release PID: remove the /tmp/pam.X copies pam_wrapper made for the
+# finished process PID. Each exec in it (env, valgrind) leaves one behind,
+# and two processes that start at once may both pick the same stale copy
+# to reuse: one then reads the other's service files (seen under valgrind
+# as a module that found no token for an enrolled user).
+pwrap_release() {
+	for _pw_dir in /tmp/pam.?; do
+		[ "$(cat "$_pw_dir/pid" 2>/dev/null)" = "$1" ] && rm -rf "$_pw_dir"
+	done
+	return 0
 }
 
 # The module's log lines from the last run_pam, without pam_wrapper's prefix.

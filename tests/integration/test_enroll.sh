@@ -35,7 +35,7 @@ expect_out '^auth: PAM_SUCCESS$' "enrolled token works"
 ctl enroll clerk1 --algorithm SHA256 --digits 8 --label desk --no-qr \
 	>"$T/enroll2.out" 2>&1 || die "enroll SHA256 failed"
 grep -q '█\|▀\|▄' "$T/enroll2.out" && fail "--no-qr still drew a QR code"
-grep -qi 'QR' "$T/enroll2.out" && fail "--no-qr still speaks of a QR code: $(grep -i QR "$T/enroll2.out")"
+grep -qi 'QR code' "$T/enroll2.out" && fail "--no-qr still speaks of a QR code: $(grep -i 'QR code' "$T/enroll2.out")"
 grep -q 'Enter this URI in the authenticator app' "$T/enroll2.out" ||
 	fail "--no-qr: no instruction for the URI: $(cat "$T/enroll2.out")"
 uri=$(grep -o 'otpauth://totp/[^ ]*' "$T/enroll2.out" | head -n 1)
