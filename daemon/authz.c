@@ -347,12 +347,27 @@ static int deny(struct pg_msg *resp, const char *reason, const char *source)
 	return proto_add(resp, "source", source);
 }
 
-static void eval_entry(const struct pg_authz *a, const struct cache_entry *e,
+/*
+ * The policy's answer for e. Its groups are matched (DNs parsed) once per
+ * entry and policy generation; after that a login's answer is bit
+ * operations, and CHECK's fields (memo_scopes...) a bit test.
+ */
+static void eval_entry(const struct pg_authz *a, struct cache_entry *e,
                        struct policy_result *res)
 {
 	struct policy_group g[CACHE_MAX_GROUPS];
 
-	policy_eval(a->policy, g, cache_groups(e, g, CACHE_MAX_GROUPS), res);
+	if (e->memo_gen == a->gen) {
+		policy_grant(a->policy, e->memo_roles, res);
+		return;
+	}
+	e->memo_roles = policy_match(a->policy, g,
+	                             cache_groups(e, g, CACHE_MAX_GROUPS));
+	policy_grant(a->policy, e->memo_roles, res);
+	e->memo_scopes = res->scopes;
+	e->memo_breakglass = res->breakglass;
+	e->memo_verdict = (uint8_t)res->verdict;
+	e->memo_gen = a->gen;
 }
 
 /* The roles behind the scopes, each once, LF-separated, in file order. */
@@ -380,7 +395,7 @@ static void rule_list(const struct pg_authz *a, const struct policy_result *r,
 }
 
 static int answer_login(struct pg_authz *a, const char *user,
-                        const struct cache_entry *e, const char *source,
+                        struct cache_entry *e, const char *source,
                         int64_t now, struct pg_msg *resp)
 {
 	char scopes[PG_PROTO_MAX_LINE], rules[PG_PROTO_MAX_LINE];
@@ -426,15 +441,8 @@ static int answer_check(struct pg_authz *a, const char *user, const char *scope,
 
 	if (e->negative)
 		return deny(resp, negative_reason(e), source);
-	/* Evaluated once per entry and policy: the same user's next CHECKs
-	 * are a bit test. */
-	if (e->memo_gen != a->gen) {
+	if (e->memo_gen != a->gen)
 		eval_entry(a, e, &r);
-		e->memo_scopes = r.scopes;
-		e->memo_breakglass = r.breakglass;
-		e->memo_verdict = (uint8_t)r.verdict;
-		e->memo_gen = a->gen;
-	}
 	if (e->memo_verdict == POLICY_TERMINAL)
 		return deny(resp, "terminal", source);
 	id = policy_scope_id(a->policy, scope);

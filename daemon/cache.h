@@ -29,6 +29,7 @@ struct cache_entry {
 	/* What the policy of generation memo_gen made of the groups, so
 	 * that CHECK is a bit test (authz.c); memo_gen 0 = nothing yet. */
 	uint64_t memo_scopes, memo_breakglass;
+	uint32_t memo_roles; /* policy_match() of the groups */
 	uint32_t memo_gen;
 	uint32_t groups_len; /* bytes of groups */
 	uint16_t ngroups;

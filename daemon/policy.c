@@ -199,11 +199,10 @@ static bool group_matches(const struct policy_rgroup *rg,
 	return g->cn != NULL && strcasecmp(rg->name, g->cn) == 0;
 }
 
-/* The roles (bit per index) mapping any of the user's groups. A group
- * whose DN cannot be parsed or keyed (no memory) matches no DN rule: a
- * refusal, never a wrong grant. */
-static uint32_t matched_roles(const struct pg_policy *p,
-                              const struct policy_group *groups, size_t n)
+/* A group whose DN cannot be parsed or keyed (no memory) matches no DN
+ * rule: a refusal, never a wrong grant. */
+uint32_t policy_match(const struct pg_policy *p,
+                      const struct policy_group *groups, size_t n)
 {
 	uint32_t matched = 0;
 	char *key;
@@ -225,7 +224,12 @@ static uint32_t matched_roles(const struct pg_policy *p,
 void policy_eval(const struct pg_policy *p, const struct policy_group *groups,
                  size_t n, struct policy_result *res)
 {
-	uint32_t matched = matched_roles(p, groups, n);
+	policy_grant(p, policy_match(p, groups, n), res);
+}
+
+void policy_grant(const struct pg_policy *p, uint32_t matched,
+                  struct policy_result *res)
+{
 	uint64_t plain = 0, todo;
 	const struct policy_role *r;
 	size_t i;

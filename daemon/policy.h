@@ -56,6 +56,17 @@ void policy_free(struct pg_policy *p);
 void policy_eval(const struct pg_policy *p, const struct policy_group *groups,
                  size_t n, struct policy_result *res);
 
+/*
+ * policy_eval() in its two halves. policy_match(): the roles (bit i = role
+ * i) that map one of the groups; the costly half (it parses DNs), so a
+ * caller that sees the same groups again keeps the mask. policy_grant():
+ * what those roles grant on this host, a few bit operations. Never fail.
+ */
+uint32_t policy_match(const struct pg_policy *p,
+                      const struct policy_group *groups, size_t n);
+void policy_grant(const struct pg_policy *p, uint32_t matched,
+                  struct policy_result *res);
+
 /* Number of roles and interned scopes; names by index (NULL if out of
  * range); whether a role is break-glass. */
 size_t policy_nroles(const struct pg_policy *p);
