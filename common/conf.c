@@ -64,7 +64,7 @@ struct conf_key {
 	}
 
 /* The words of the enumerated keys. They are the ones the
- * directory client (daemon/dir_config.h) takes. */
+ * directory client (daemon/authz/dir_config.h) takes. */
 static const char *const reqcert_words[] = {"demand", "hard",  "try",
                                             "allow",  "never", NULL};
 static const char *const membership_words[] = {"auto", "memberof", "member",

@@ -97,7 +97,7 @@ struct pg_conf {
 	long login_refresh; /* 60 (0..86400); 0 = refresh at every login */
 	long offline_grace; /* 28800 (0..604800) */
 
-	/* [audit]: phiguardd's audit trail (daemon/audit.h). */
+	/* [audit]: phiguardd's audit trail (daemon/audit/audit.h). */
 	char audit_file[PG_CONF_MAX_PATH]; /* LOCALSTATEDIR
 	                                      "/log/phiguard/audit.log" */
 	char audit_sync[8];     /* "batch" | "always" */
@@ -128,8 +128,8 @@ struct pg_conf {
 	char trigger[16]; /* privacyidea: "empty" pass or the "password"
 	                     (PAM_AUTHTOK) to trigger the challenge */
 
-	/* [detect]: threat detection and alert delivery (daemon/detect.h,
-	 * daemon/webhook.h). */
+	/* [detect]: threat detection and alert delivery (daemon/detect/detect.h,
+	 * daemon/detect/webhook.h). */
 	long spray_users;     /* 5 distinct users from one source (2..100) */
 	long spray_window;    /* 600 s (1..604800) */
 	long spray_block;     /* 0 s = alert only (0..604800) */

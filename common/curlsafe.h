@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The libcurl options every phiguard HTTPS request carries, in one place:
  * the module's push client (pam/http.c) and the daemon's alert webhook
- * (daemon/webhook.c) must never differ on these. */
+ * (daemon/detect/webhook.c) must never differ on these. */
 #ifndef PHIGUARD_COMMON_CURLSAFE_H
 #define PHIGUARD_COMMON_CURLSAFE_H
 

@@ -163,7 +163,7 @@ LOG_FUNC(log_err, LOG_ERR, PG_LOG_ERR, 1)
 LOG_FUNC(log_errx, LOG_ERR, PG_LOG_ERR, 0)
 LOG_FUNC(log_warn, LOG_WARNING, PG_LOG_ERR, 1)
 LOG_FUNC(log_warnx, LOG_WARNING, PG_LOG_ERR, 0)
-/* Audit records (daemon/audit.c): at every level, like warnings, since
+/* Audit records (daemon/audit/audit.c): at every level, like warnings, since
  * the trail's syslog copy is not optional. */
 LOG_FUNC(log_notice, LOG_NOTICE, PG_LOG_ERR, 0)
 LOG_FUNC(log_info, LOG_INFO, PG_LOG_INFO, 0)

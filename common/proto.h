@@ -101,7 +101,7 @@
  *     token for the user, as for any name typed at a prompt. Counted like
  *     any failure (a lockout must not tell who is enrolled), but a user
  *     known only from such reports is held apart: at most
- *     PG_STATE_MAX_UNENROLLED (10000, daemon/state.h) of them, and the
+ *     PG_STATE_MAX_UNENROLLED (10000, daemon/login/state.h) of them, and the
  *     bound on other users (100000) does not count them, so invented
  *     names cannot crowd enrolled users out. A REPORT or CLAIM that would
  *     add a user beyond the bound of its kind:

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/auditchain.h"
-#include "daemon/auditfile.h"
-#include "daemon/auditfmt.h"
+#include "daemon/audit/auditchain.h"
+#include "daemon/audit/auditfile.h"
+#include "daemon/audit/auditfmt.h"
 #include "commands.h"
 #include "err.h"
 #include "proto.h"

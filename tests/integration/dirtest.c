@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Drives the directory client (daemon/directory.c) for the integration
+/* Drives the directory client (daemon/authz/directory.c) for the integration
  * tests: configure it from the command line, run commands, print results. */
 #include "config.h"
 
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/directory.h"
+#include "daemon/authz/directory.h"
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# The directory client (daemon/directory.c, driven by dirtest) against real
+# The directory client (daemon/authz/directory.c, driven by dirtest) against real
 # slapd servers: groups per role, nesting and cycles, memberOf, RFC 2307,
 # filter injection, TLS, failover and fail-back, SASL EXTERNAL, password file.
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# The alert webhook (daemon/webhook.c) against a local HTTPS receiver on
+# The alert webhook (daemon/detect/webhook.c) against a local HTTPS receiver on
 # the test CA, through tests/integration/webhookdrive: alerts arrive as
 # intact JSON; a receiver signed by another CA gets nothing; 500 then 200
 # is retried; a hanging receiver never holds up webhook_send (measured

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Test driver for daemon/webhook.c: posts N alerts (JSON from
- * daemon/detect.c) to a URL and reports what happened.
+ * Test driver for daemon/detect/webhook.c: posts N alerts (JSON from
+ * daemon/detect/detect.c) to a URL and reports what happened.
  *
  *   webhookdrive URL [--ca FILE] [--proxy URL] [--timeout S]
  *                [--attempts N] [--backoff MS] [--queue N] [--count N]
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/detect.h"
-#include "daemon/webhook.h"
+#include "daemon/detect/detect.h"
+#include "daemon/detect/webhook.h"
 #include "log.h"
 #include "timeutil.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the audit trail writer (daemon/audit.c) and its files
- * (daemon/auditfile.c): records reach the file chained, a restart goes on
+/* Unit tests for the audit trail writer (daemon/audit/audit.c) and its files
+ * (daemon/audit/auditfile.c): records reach the file chained, a restart goes on
  * from the last complete line after a torn write, rotation keeps the
  * chain, and a trail that cannot be opened is reported failed. */
 #include "config.h"
@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "daemon/audit.h"
-#include "daemon/auditchain.h"
-#include "daemon/auditfile.h"
+#include "daemon/audit/audit.h"
+#include "daemon/audit/auditchain.h"
+#include "daemon/audit/auditfile.h"
 #include "err.h"
 #include "log.h"
 #include "testutil.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests for the aggregation of repeated audit events
- * (daemon/auditagg.c): the first of a key is recorded, the rest counted
+ * (daemon/audit/auditagg.c): the first of a key is recorded, the rest counted
  * and handed out once per interval; keys are kept apart by every field
  * and the requester; the table and each non-root requester are bounded,
  * and what an eviction forgets is handed out, never lost. */
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/auditagg.h"
+#include "daemon/audit/auditagg.h"
 
 /* What the emit callback saw. */
 struct seen {

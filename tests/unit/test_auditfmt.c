@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the audit line format (daemon/auditfmt.c), the chain
- * check (daemon/auditchain.c) and the event map (daemon/auditmap.c):
+/* Unit tests for the audit line format (daemon/audit/auditfmt.c), the chain
+ * check (daemon/audit/auditchain.c) and the event map (daemon/audit/auditmap.c):
  * escaping of hostile values, exact keys, times, every kind of
  * tampering, and which events a request makes. */
 #include "config.h"
@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "daemon/auditchain.h"
-#include "daemon/auditfmt.h"
-#include "daemon/auditmap.h"
+#include "daemon/audit/auditchain.h"
+#include "daemon/audit/auditfmt.h"
+#include "daemon/audit/auditmap.h"
 #include "err.h"
 
 /* 2026-11-29T00:16:00.123Z */

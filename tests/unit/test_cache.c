@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the directory cache (daemon/cache.c): storage, flushes,
+/* Unit tests for the directory cache (daemon/authz/cache.c): storage, flushes,
  * growth, memory per entry and the ttl / grace rules. */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/cache.h"
+#include "daemon/authz/cache.h"
 #include "err.h"
 
 /* dir_result holds mutable strings, as the directory client allocates. */

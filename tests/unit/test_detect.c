@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/detect.c: spraying per source, unusual hours,
+/* Unit tests for daemon/detect/detect.c: spraying per source, unusual hours,
  * alert records and their syslog and JSON forms, the hours file. */
 #include "config.h"
 
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/detect.h"
+#include "daemon/detect/detect.h"
 #include "err.h"
 #include "log.h"
 #include "testutil.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the directory client's settings (daemon/dir_config.c):
+/* Unit tests for the directory client's settings (daemon/authz/dir_config.c):
  * parsing each key, checking whole configurations, the password file. */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 #include "testutil.h"
 
 #include "conf.h"
-#include "daemon/dir_config.h"
+#include "daemon/authz/dir_config.h"
 #include "err.h"
 #include "secret.h"
 

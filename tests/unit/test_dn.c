@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for DN comparison keys (daemon/dn.c): every spelling of one
+/* Unit tests for DN comparison keys (daemon/authz/dn.c): every spelling of one
  * DN gives one key, different DNs never do. */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/dn.h"
+#include "daemon/authz/dn.h"
 #include "err.h"
 
 static char *key(const char *dn)

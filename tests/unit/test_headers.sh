@@ -9,7 +9,7 @@ n=0
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for h in "$top_srcdir"/common/*.h "$top_srcdir"/pam/*.h \
-	"$top_srcdir"/daemon/*.h "$top_srcdir"/daemon/ctl/*.h; do
+	"$top_srcdir"/daemon/*/*.h; do
 	[ -f "$h" ] || continue
 	n=$((n + 1))
 	printf '#include "config.h"\n#include "%s"\n' "$h" >"$tmp/t.c"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/peer.c: a name resolves to a uid only if the name
+/* Unit tests for daemon/core/peer.c: a name resolves to a uid only if the name
  * service's entry carries that name exactly. getpwnam_r is wrapped
  * (-Wl,--wrap) to play a name service that ignores case. */
 #include "config.h"
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/peer.h"
+#include "daemon/core/peer.h"
 #include "err.h"
 
 int __wrap_getpwnam_r(const char *name, struct passwd *pw, char *buf,

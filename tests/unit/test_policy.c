@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the authorization policy (daemon/policy.c): groups to
+/* Unit tests for the authorization policy (daemon/authz/policy.c): groups to
  * scopes, precedence, terminals, break-glass and DN matching. */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
-#include "daemon/policy.h"
+#include "daemon/authz/policy.h"
 #include "err.h"
 
 #define BASE "ou=groups,dc=mercy,dc=example"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for the socket deadline watchdog (daemon/sockguard.c). */
+/* Unit tests for the socket deadline watchdog (daemon/authz/sockguard.c). */
 #include "config.h"
 
 #include <poll.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/sockguard.h"
+#include "daemon/authz/sockguard.h"
 #include "timeutil.h"
 
 static int sv[2];

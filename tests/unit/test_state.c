@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/state.c and daemon/statelog.c: lockout math, step
+/* Unit tests for daemon/login/state.c and daemon/login/statelog.c: lockout math, step
  * monotonicity, forgetting, persistence, torn and damaged logs. */
 #include "config.h"
 
@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "daemon/state.h"
-#include "daemon/statelog.h"
+#include "daemon/login/state.h"
+#include "daemon/login/statelog.h"
 #include "err.h"
 #include "log.h"
 #include "testutil.h"

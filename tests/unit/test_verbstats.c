@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/verbstats.c: counts, mean and worst time per verb,
+/* Unit tests for daemon/core/verbstats.c: counts, mean and worst time per verb,
  * the STATUS text, and what is not counted. */
 #include "config.h"
 
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/verbstats.h"
+#include "daemon/core/verbstats.h"
 #include "err.h"
 
 static void test_empty(void **ctx)

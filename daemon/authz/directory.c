@@ -1,0 +1,1234 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* phiguardd's LDAP directory client: a user's flattened group set, found
+ * upward from the user, over failover servers with bounded waits. */
+#include "config.h"
+
+#include "authz/directory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
+#include <lber.h>
+#include <ldap.h>
+
+#include "authz/dn.h"
+#include "err.h"
+#include "ldapescape.h"
+#include "log.h"
+#include "secret.h"
+#include "authz/sockguard.h"
+#include "timeutil.h"
+#include "username.h"
+
+/* Groups per nesting search: keeps a filter (and the server's work on it)
+ * small when a level is unusually wide. */
+#define FILTER_CHUNK 64
+
+struct server {
+	char uri[DIR_URI_MAX];
+	enum dir_scheme scheme;
+	LDAP *ld;          /* bound connection kept between lookups, or NULL */
+	unsigned failures; /* consecutive */
+	int64_t retry_at;  /* time_mono_ms() before which it is skipped */
+	int last_err;
+	/* Registered with every LDAP handle of this server (libldap keeps
+	 * the pointer, so it lives here); guard is set only while a guarded
+	 * call runs. */
+	struct ldap_conncb cb;
+	struct sockguard *guard;
+	int tcp_up; /* conn_added ran during the guarded call */
+};
+
+struct dir {
+	struct dir_config cfg;
+	struct server srv[DIR_MAX_URIS];
+	size_t nsrv;
+	size_t active;
+	uint64_t rng;
+	uint64_t lookups, searches;
+};
+
+/* libldap's TLS_REQCERT values, indexed by enum dir_reqcert. */
+static const int reqcert_ldap[] = {LDAP_OPT_X_TLS_DEMAND, LDAP_OPT_X_TLS_HARD,
+                                   LDAP_OPT_X_TLS_TRY, LDAP_OPT_X_TLS_ALLOW,
+                                   LDAP_OPT_X_TLS_NEVER};
+
+/* One server's turn at a request: its time budget and what it costs. */
+struct attempt {
+	const struct dir *d;
+	struct server *s;
+	int64_t deadline;
+	unsigned searches;
+	int last_lrc; /* libldap code of the last failed call */
+};
+
+/* The result being built, with the visited set beside it. */
+struct found {
+	struct dir_result *r;
+	char **keys;  /* normalised DN of r->groups[i] */
+	size_t nkeys; /* == r->ngroups while r is set */
+	size_t cap;
+};
+
+/* ------------------------------------------------------------ health */
+
+/* xorshift64*: jitter only needs to spread retries, not be unpredictable. */
+static uint64_t rng_next(struct dir *d)
+{
+	d->rng ^= d->rng >> 12;
+	d->rng ^= d->rng << 25;
+	d->rng ^= d->rng >> 27;
+	return d->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static void srv_close(struct server *s)
+{
+	if (s->ld != NULL)
+		ldap_unbind_ext_s(s->ld, NULL, NULL);
+	s->ld = NULL;
+}
+
+static void mark_ok(struct server *s)
+{
+	if (s->failures > 0)
+		log_info("directory: %s is answering again", s->uri);
+	s->failures = 0;
+	s->retry_at = 0;
+	s->last_err = 0;
+}
+
+/* Exponential backoff with jitter down to half the delay, so terminals
+ * that lost the same server do not all come back at the same moment. */
+static void mark_failed(struct dir *d, struct server *s, int err)
+{
+	int64_t delay = d->cfg.retry_min_ms;
+	unsigned i;
+
+	srv_close(s);
+	s->failures++;
+	for (i = 1; i < s->failures && delay < d->cfg.retry_max_ms; i++)
+		delay *= 2;
+	if (delay > d->cfg.retry_max_ms)
+		delay = d->cfg.retry_max_ms;
+	delay = delay / 2 + (int64_t)(rng_next(d) % (uint64_t)(delay / 2 + 1));
+	s->retry_at = time_mono_ms() + delay;
+	s->last_err = err;
+	log_warnx("directory: %s failed (%s), %u in a row; next try in %lld "
+	          "ms",
+	          s->uri, pg_err_name(err), s->failures, (long long)delay);
+}
+
+static int in_backoff(const struct server *s, int64_t now)
+{
+	return s->retry_at != 0 && now < s->retry_at;
+}
+
+/* ------------------------------------------------------------ libldap */
+
+/* pg_err for a libldap result code. TIMEOUT and UNAVAIL mean the server
+ * failed (backoff, next server); CONFIG means it answered but refused us
+ * (next server, no backoff); anything else ends the request. */
+static int map_lrc(int lrc)
+{
+	switch (lrc) {
+	case LDAP_SUCCESS:
+		return 0;
+	case LDAP_TIMEOUT:
+	case LDAP_TIMELIMIT_EXCEEDED:
+		return PG_ERR_TIMEOUT;
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return PG_ERR_TOOLONG;
+	case LDAP_NO_MEMORY:
+		return PG_ERR_NOMEM;
+	case LDAP_INVALID_CREDENTIALS:
+	case LDAP_INAPPROPRIATE_AUTH:
+	case LDAP_INSUFFICIENT_ACCESS:
+	case LDAP_STRONG_AUTH_REQUIRED:
+	case LDAP_CONFIDENTIALITY_REQUIRED:
+	case LDAP_AUTH_METHOD_NOT_SUPPORTED:
+	case LDAP_AUTH_UNKNOWN:
+	case LDAP_INVALID_DN_SYNTAX:
+	case LDAP_NOT_SUPPORTED:
+		return PG_ERR_CONFIG;
+	case LDAP_FILTER_ERROR:
+	case LDAP_PARAM_ERROR:
+		return PG_ERR_INTERNAL;
+	default:
+		/* SERVER_DOWN, CONNECT_ERROR (TLS refused too), BUSY,
+		 * UNAVAILABLE, UNWILLING_TO_PERFORM, OTHER, ... */
+		return PG_ERR_UNAVAIL;
+	}
+}
+
+static int is_server_failure(int rc)
+{
+	return rc == PG_ERR_TIMEOUT || rc == PG_ERR_UNAVAIL;
+}
+
+/* Log a failed libldap call with the server's diagnostic (which names the
+ * certificate problem when TLS is refused). */
+static int ldap_fail(struct attempt *a, LDAP *ld, const char *what, int lrc)
+{
+	char *diag = NULL;
+
+	a->last_lrc = lrc;
+	if (ld != NULL)
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	log_warnx("directory: %s: %s: %s%s%s%s", a->s->uri, what,
+	          ldap_err2string(lrc), diag && *diag ? " (" : "",
+	          diag && *diag ? diag : "", diag && *diag ? ")" : "");
+	if (diag != NULL)
+		ldap_memfree(diag);
+	return map_lrc(lrc);
+}
+
+static void ms_to_tv(long ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/* Timeout for the next operation: search_timeout, cut to what is left of
+ * this server's budget. Also set as LDAP_OPT_TIMEOUT, which bounds the
+ * synchronous calls that take no timeout argument (bind, StartTLS). */
+static int op_timeout(struct attempt *a, LDAP *ld, struct timeval *tv)
+{
+	long left = time_left_ms(a->deadline);
+
+	if (left <= 0) {
+		a->last_lrc = LDAP_TIMEOUT;
+		log_warnx("directory: %s: time budget spent", a->s->uri);
+		return PG_ERR_TIMEOUT;
+	}
+	ms_to_tv(left < a->d->cfg.search_timeout_ms
+	             ? left
+	             : a->d->cfg.search_timeout_ms,
+	         tv);
+	if (ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv) != LDAP_OPT_SUCCESS)
+		return PG_ERR_INTERNAL;
+	return 0;
+}
+
+static int set_opt(LDAP *ld, int option, const void *value, const char *name)
+{
+	if (ldap_set_option(ld, option, value) == LDAP_OPT_SUCCESS)
+		return 0;
+	log_warnx("directory: cannot set %s", name);
+	return PG_ERR_CONFIG;
+}
+
+static int conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
+                      struct sockaddr *addr, struct ldap_conncb *ctx)
+{
+	struct server *s = ctx->lc_arg;
+	ber_socket_t fd = -1;
+
+	if (s->guard != NULL &&
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
+		sockguard_setfd(s->guard, fd);
+	s->tcp_up = 1;
+	return 0;
+}
+
+static void conn_deleted(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	struct server *s = ctx->lc_arg;
+
+	if (s->guard != NULL)
+		sockguard_setfd(s->guard, -1);
+}
+
+/* Run ldap_connect() or ldap_start_tls_s() (with_starttls) under a guard
+ * that ends the TLS handshake at deadline. */
+static int guarded_call(struct attempt *a, LDAP *ld, int with_starttls,
+                        int64_t deadline)
+{
+	struct sockguard g;
+	int lrc, rc;
+
+	if ((rc = sockguard_start(&g, deadline)) != 0)
+		return rc;
+	a->s->guard = &g;
+	a->s->tcp_up = with_starttls;
+	lrc =
+	    with_starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
+	a->s->guard = NULL;
+	if (sockguard_stop(&g)) {
+		a->last_lrc = LDAP_TIMEOUT;
+		log_warnx("directory: %s: TLS handshake timed out", a->s->uri);
+		return PG_ERR_TIMEOUT;
+	}
+	if (lrc == LDAP_SUCCESS)
+		return 0;
+	rc = ldap_fail(a, ld, with_starttls ? "StartTLS" : "connect", lrc);
+	/* Debian's libldap (GnuTLS) gives no reason for a refused
+	 * certificate; the connection was up, so say what to check. */
+	if (a->s->tcp_up &&
+	    (lrc == LDAP_CONNECT_ERROR || lrc == LDAP_SERVER_DOWN))
+		log_warnx("directory: %s: TLS handshake failed: is the "
+		          "server's certificate signed by %s and issued for "
+		          "the host name in the URI?",
+		          a->s->uri,
+		          a->d->cfg.tls_cacert[0] != '\0' ? a->d->cfg.tls_cacert
+		                                         : "a CA of the system "
+		                                           "store");
+	return rc;
+}
+
+/*
+ * A new connection with every option set on it, connected, and with
+ * StartTLS done if configured. Both libldap timeouts are explicit because
+ * libldap's default for each is infinite; the TLS handshake is bounded by
+ * a watchdog (sockguard.h says why) to network_timeout_ms for ldaps:// and to
+ * the server's budget for StartTLS.
+ */
+static int srv_open(struct attempt *a, LDAP **out)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	LDAP *ld = NULL;
+	struct timeval tv;
+	int v3 = LDAP_VERSION3, deref = LDAP_DEREF_NEVER, zero = 0;
+	int tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+	int reqcert = reqcert_ldap[cfg->tls_reqcert];
+	int use_tls, lrc, rc = PG_ERR_INTERNAL;
+	long left;
+
+	lrc = ldap_initialize(&ld, a->s->uri);
+	if (lrc != LDAP_SUCCESS) {
+		rc = ldap_fail(a, NULL, "ldap_initialize", lrc);
+		goto out;
+	}
+	left = time_left_ms(a->deadline);
+	ms_to_tv(left < cfg->network_timeout_ms ? left
+	                                        : cfg->network_timeout_ms,
+	         &tv);
+	/* Referrals would lead to servers, credentials and timeouts that
+	 * nobody configured: never chase them. */
+	if ((rc = set_opt(ld, LDAP_OPT_PROTOCOL_VERSION, &v3, "version")) !=
+	        0 ||
+	    (rc = set_opt(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals")) !=
+	        0 ||
+	    (rc = set_opt(ld, LDAP_OPT_RESTART, LDAP_OPT_ON, "restart")) != 0 ||
+	    (rc = set_opt(ld, LDAP_OPT_DEREF, &deref, "deref")) != 0 ||
+	    (rc = set_opt(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv,
+	                  "network timeout")) != 0)
+		goto out;
+	use_tls = a->s->scheme == DIR_SCHEME_LDAPS ||
+	          (a->s->scheme == DIR_SCHEME_LDAP && cfg->starttls);
+	if (use_tls) {
+		if (cfg->tls_reqcert != DIR_REQCERT_DEMAND &&
+		    cfg->tls_reqcert != DIR_REQCERT_HARD)
+			log_warnx("directory: %s: tls_reqcert=%s: the server's "
+			          "certificate is not enforced",
+			          a->s->uri,
+			          dir_config_reqcert_name(cfg->tls_reqcert));
+		if ((rc = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert,
+		                  "tls_reqcert")) != 0 ||
+		    (rc = set_opt(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin,
+		                  "TLS minimum version")) != 0)
+			goto out;
+		if (cfg->tls_cacert[0] != '\0' &&
+		    (rc = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE,
+		                  cfg->tls_cacert, "tls_cacert")) != 0)
+			goto out;
+		/* Without a context of its own the handle would use the
+		 * process-wide one, and the options above would not apply. */
+		if ((rc = set_opt(ld, LDAP_OPT_X_TLS_NEWCTX, &zero,
+		                  "TLS context")) != 0)
+			goto out;
+	}
+	if ((rc = set_opt(ld, LDAP_OPT_CONNECT_CB, &a->s->cb,
+	                  "connection callbacks")) != 0)
+		goto out;
+	/* Connect now rather than in the first operation, so that the
+	 * ldaps:// handshake runs under the guard. */
+	if (a->s->scheme == DIR_SCHEME_LDAPS) {
+		int64_t dl = time_mono_ms() + (left < cfg->network_timeout_ms
+		                                   ? left
+		                                   : cfg->network_timeout_ms);
+
+		if ((rc = guarded_call(a, ld, 0, dl)) != 0)
+			goto out;
+	} else {
+		lrc = ldap_connect(ld);
+		if (lrc != LDAP_SUCCESS) {
+			rc = ldap_fail(a, ld, "connect", lrc);
+			goto out;
+		}
+	}
+	if (a->s->scheme == DIR_SCHEME_LDAP && cfg->starttls) {
+		if ((rc = op_timeout(a, ld, &tv)) != 0 ||
+		    (rc = guarded_call(a, ld, 1, a->deadline)) != 0)
+			goto out;
+	}
+	*out = ld;
+	ld = NULL;
+	rc = 0;
+out:
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+/* Bind as configured: SASL EXTERNAL, simple bind with the password file
+ * (read now, wiped at once), or stay anonymous. */
+static int srv_bind(struct attempt *a, LDAP *ld)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	struct berval cred;
+	struct timeval tv;
+	char *pw = NULL, why[320];
+	int lrc, rc = PG_ERR_INTERNAL;
+
+	if (!cfg->sasl_external && cfg->bind_dn[0] == '\0')
+		return 0;
+	if ((rc = op_timeout(a, ld, &tv)) != 0)
+		goto out;
+	if (cfg->sasl_external) {
+		/* An empty initial response (authorize as ourselves) ends
+		 * the exchange in one round trip; with none, the server
+		 * answers saslBindInProgress and waits for it. */
+		char nul[1] = "";
+		struct berval none = {0, nul};
+
+		lrc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &none, NULL, NULL,
+		                       NULL);
+		rc = lrc == LDAP_SUCCESS
+		         ? 0
+		         : ldap_fail(a, ld, "SASL EXTERNAL bind", lrc);
+		goto out;
+	}
+	/* Read at every bind, so a rotated password is picked up, and
+	 * wiped as soon as the request is sent. */
+	rc = dir_config_read_password(cfg, &pw, why, sizeof why);
+	if (rc != 0) {
+		if (rc == PG_ERR_CONFIG)
+			log_warnx("directory: %s", why);
+		goto out;
+	}
+	cred.bv_val = pw;
+	cred.bv_len = strlen(pw);
+	lrc = ldap_sasl_bind_s(ld, cfg->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
+	                       NULL, NULL);
+	rc = lrc == LDAP_SUCCESS ? 0 : ldap_fail(a, ld, "simple bind", lrc);
+out:
+	secret_strfree(pw);
+	return rc;
+}
+
+/* srv_open() + srv_bind(): a connection ready for lookups. */
+static int srv_connect(struct attempt *a, LDAP **out)
+{
+	LDAP *ld = NULL;
+	int rc;
+
+	if ((rc = srv_open(a, &ld)) != 0 || (rc = srv_bind(a, ld)) != 0) {
+		if (ld != NULL)
+			ldap_unbind_ext_s(ld, NULL, NULL);
+		return rc;
+	}
+	*out = ld;
+	return 0;
+}
+
+/* One bounded search. On success *res is set (possibly with no entries:
+ * a missing base counts as empty); on error *res is NULL. */
+static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
+                     const char *filter, char **attrs, int sizelimit,
+                     LDAPMessage **res)
+{
+	struct timeval tv;
+	int lrc, rc;
+
+	*res = NULL;
+	if ((rc = op_timeout(a, ld, &tv)) != 0)
+		return rc;
+	a->searches++;
+	log_debug("directory: %s: search base=\"%s\" filter=%s", a->s->uri,
+	          base, filter);
+	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
+	                        &tv, sizelimit, res);
+	if (lrc == LDAP_SUCCESS)
+		return 0;
+	if (lrc == LDAP_NO_SUCH_OBJECT) {
+		log_warnx("directory: %s: search base \"%s\" does not exist",
+		          a->s->uri, base);
+		return 0;
+	}
+	if (*res != NULL)
+		ldap_msgfree(*res);
+	*res = NULL;
+	return ldap_fail(a, ld, "search", lrc);
+}
+
+/* ------------------------------------------------------------ results */
+
+void dir_result_free(struct dir_result *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ngroups; i++) {
+		free(r->groups[i].dn);
+		free(r->groups[i].cn);
+	}
+	free(r->groups);
+	free(r->user_dn);
+	free(r);
+}
+
+/* Free the visited set, and the result unless it was taken (r NULL). */
+static void found_clear(struct found *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkeys; i++)
+		free(f->keys[i]);
+	free(f->keys);
+	dir_result_free(f->r);
+	f->r = NULL;
+	f->keys = NULL;
+	f->nkeys = 0;
+	f->cap = 0;
+}
+
+static int found_init(struct found *f)
+{
+	f->keys = NULL;
+	f->nkeys = 0;
+	f->cap = 0;
+	f->r = calloc(1, sizeof *f->r);
+	return f->r == NULL ? PG_ERR_NOMEM : 0;
+}
+
+/* The value of the DN's first RDN if that is a single cn=value, else NULL
+ * (also on allocation failure: the cn attribute is the fallback). */
+static char *rdn_cn(const char *dn)
+{
+	LDAPDN ldn = NULL;
+	LDAPAVA *ava;
+	char *cn = NULL;
+
+	if (ldap_str2dn(dn, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+	    ldn == NULL || ldn[0] == NULL)
+		goto out;
+	ava = ldn[0][0];
+	if (ava == NULL || ldn[0][1] != NULL ||
+	    !(ava->la_flags & LDAP_AVA_STRING))
+		goto out;
+	if (ava->la_attr.bv_len != 2 ||
+	    strncasecmp(ava->la_attr.bv_val, "cn", 2) != 0)
+		goto out;
+	cn = strndup(ava->la_value.bv_val, ava->la_value.bv_len);
+out:
+	if (ldn != NULL)
+		ldap_dnfree(ldn);
+	return cn;
+}
+
+/* Add a group unless already visited. The scan is linear: a user's groups
+ * are few, and DIR_MAX_GROUPS bounds the worst case. */
+static int found_add(struct found *f, const char *dn, const char *cn_attr,
+                     unsigned depth)
+{
+	struct dir_result *r = f->r;
+	struct dir_group *g;
+	char *key;
+	size_t i;
+	int rc;
+
+	/* A server's DN always parses; text is the fallback regardless. */
+	if ((rc = dn_key(dn, &key)) == PG_ERR_INVAL)
+		key = strdup(dn);
+	else if (rc != 0)
+		return rc;
+	if (key == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < r->ngroups; i++) {
+		if (strcmp(f->keys[i], key) == 0) {
+			free(key);
+			return 0;
+		}
+	}
+	if (r->ngroups == DIR_MAX_GROUPS) {
+		free(key);
+		log_warnx("directory: more than %d groups; refusing a partial "
+		          "set",
+		          DIR_MAX_GROUPS);
+		return PG_ERR_TOOLONG;
+	}
+	if (r->ngroups == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 16;
+		struct dir_group *ng;
+		char **nk;
+
+		ng = reallocarray(r->groups, ncap, sizeof *ng);
+		if (ng == NULL)
+			goto nomem;
+		r->groups = ng;
+		nk = reallocarray(f->keys, ncap, sizeof *nk);
+		if (nk == NULL)
+			goto nomem;
+		f->keys = nk;
+		f->cap = ncap;
+	}
+	g = &r->groups[r->ngroups];
+	g->depth = depth;
+	g->dn = strdup(dn);
+	g->cn = rdn_cn(dn);
+	if (g->cn == NULL && cn_attr != NULL)
+		g->cn = strdup(cn_attr);
+	if (g->dn == NULL || (g->cn == NULL && cn_attr != NULL)) {
+		free(g->dn);
+		free(g->cn);
+		goto nomem;
+	}
+	f->keys[f->nkeys++] = key;
+	r->ngroups++;
+	return 0;
+nomem:
+	free(key);
+	return PG_ERR_NOMEM;
+}
+
+/* ------------------------------------------------------------ filters */
+
+struct term {
+	const char *attr;
+	const char *value;
+};
+
+/* "(attr=value)", or "(|(a=v)(b=w)...)" for several terms; every value
+ * escaped per RFC 4515. attr names come from code or a checked config. */
+static int filter_build(const struct term *t, size_t n, char **out)
+{
+	size_t i, size = 4, len, o = 0;
+	char *f;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		size +=
+		    strlen(t[i].attr) + 3 + LDAPESCAPE_SIZE(strlen(t[i].value));
+	if ((f = malloc(size)) == NULL)
+		return PG_ERR_NOMEM;
+	if (n > 1)
+		o += (size_t)snprintf(f + o, size - o, "(|");
+	for (i = 0; i < n; i++) {
+		o += (size_t)snprintf(f + o, size - o, "(%s=", t[i].attr);
+		len = strlen(t[i].value);
+		rc = ldapescape_filter_value(t[i].value, len, f + o, size - o);
+		if (rc != 0) {
+			free(f);
+			return rc;
+		}
+		o += strlen(f + o);
+		o += (size_t)snprintf(f + o, size - o, ")");
+	}
+	if (n > 1)
+		snprintf(f + o, size - o, ")");
+	*out = f;
+	return 0;
+}
+
+/* Run one group search and add what it finds at depth. */
+static int group_search(struct attempt *a, LDAP *ld, struct found *f,
+                        const struct term *t, size_t n, unsigned depth)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
+	char cn_name[] = "cn", *attrs[] = {cn_name, NULL};
+	LDAPMessage *res = NULL, *e;
+	struct berval **cn;
+	char *filter = NULL, *dn, *cnv;
+	int rc;
+
+	if ((rc = filter_build(t, n, &filter)) != 0 ||
+	    (rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
+	                    DIR_MAX_GROUPS + 1, &res)) != 0)
+		goto out;
+	for (e = ldap_first_entry(ld, res); e != NULL;
+	     e = ldap_next_entry(ld, e)) {
+		if ((dn = ldap_get_dn(ld, e)) == NULL) {
+			rc = PG_ERR_NOMEM;
+			goto out;
+		}
+		cn = ldap_get_values_len(ld, e, "cn");
+		cnv = NULL;
+		if (cn != NULL && cn[0] != NULL)
+			cnv = strndup(cn[0]->bv_val, cn[0]->bv_len);
+		rc = found_add(f, dn, cnv, depth);
+		free(cnv);
+		ldap_value_free_len(cn);
+		ldap_memfree(dn);
+		if (rc != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (res != NULL)
+		ldap_msgfree(res);
+	free(filter);
+	return rc;
+}
+
+/* Groups of the level [from, to) as member/uniqueMember terms, in chunks;
+ * what the searches find becomes the next level. */
+static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
+                             size_t from, size_t to, unsigned depth)
+{
+	struct term t[2 * FILTER_CHUNK];
+	size_t i, n;
+	int rc = 0;
+
+	while (from < to) {
+		n = 0;
+		for (i = from; i < to && n < 2 * FILTER_CHUNK; i++) {
+			t[n].attr = "member";
+			t[n++].value = f->r->groups[i].dn;
+			t[n].attr = "uniqueMember";
+			t[n++].value = f->r->groups[i].dn;
+		}
+		from = i;
+		if ((rc = group_search(a, ld, f, t, n, depth)) != 0)
+			break;
+	}
+	return rc;
+}
+
+/* Add each memberOf value in mo (may be NULL) at depth. */
+static int add_memberof(struct found *f, struct berval **mo, unsigned depth)
+{
+	size_t i;
+	char *mdn;
+	int rc;
+
+	for (i = 0; mo != NULL && mo[i] != NULL; i++) {
+		if ((mdn = strndup(mo[i]->bv_val, mo[i]->bv_len)) == NULL)
+			return PG_ERR_NOMEM;
+		rc = found_add(f, mdn, NULL, depth);
+		free(mdn);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Groups of the level [from, to) by their own memberOf values (a base
+ * read each): nesting in a directory whose membership shows only there. */
+static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
+                               size_t from, size_t to, unsigned depth)
+{
+	char mo_name[] = "memberOf", *attrs[] = {mo_name, NULL};
+	LDAPMessage *res, *e;
+	struct berval **mo;
+	size_t i;
+	int rc = 0;
+
+	for (i = from; i < to && rc == 0; i++) {
+		rc = do_search(a, ld, f->r->groups[i].dn, LDAP_SCOPE_BASE,
+		               "(objectClass=*)", attrs, 1, &res);
+		if (rc != 0)
+			break;
+		e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+		mo = e != NULL ? ldap_get_values_len(ld, e, "memberOf") : NULL;
+		rc = add_memberof(f, mo, depth);
+		ldap_value_free_len(mo);
+		ldap_msgfree(res);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+/* Whether entry e has name as a value of attr, byte for byte. The search
+ * matched with the attribute's own rule (caseIgnoreMatch for uid), which
+ * would let "ADMIN1" log in with admin1's entry. */
+static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
+                       const char *name)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	size_t len = strlen(name), i;
+	int found = 0;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found = v[i]->bv_len == len &&
+		        memcmp(v[i]->bv_val, name, len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
+/*
+ * The one entry of res named user exactly, in *out. Entries the server
+ * matched by a looser rule (another case) do not count; two exact ones
+ * make the name ambiguous. Both refusals are logged with their reason.
+ */
+static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
+                     const char *user, LDAPMessage **out)
+{
+	const char *attr = a->d->cfg.user_attr;
+	LDAPMessage *e, *exact = NULL;
+	size_t nexact = 0, nloose = 0;
+
+	for (e = ldap_first_entry(ld, res); e != NULL;
+	     e = ldap_next_entry(ld, e)) {
+		if (!entry_named(ld, e, attr, user)) {
+			nloose++;
+			continue;
+		}
+		if (nexact++ == 0)
+			exact = e;
+	}
+	if (nexact > 1) {
+		log_warnx("directory: %s=%s: %zu entries carry exactly this "
+		          "name; refused as ambiguous",
+		          attr, user, nexact);
+		return PG_ERR_AMBIGUOUS;
+	}
+	if (nexact == 0) {
+		if (nloose > 0)
+			log_warnx("directory: %s=%s: no entry with exactly this "
+			          "name (%zu differ in case or spelling); "
+			          "treated as unknown",
+			          attr, user, nloose);
+		return PG_ERR_NOTFOUND;
+	}
+	*out = exact;
+	return 0;
+}
+
+/*
+ * The user's direct groups (depth 0) from the sources cfg->membership
+ * names: memberOf values mo of the entry, and a search of groups naming
+ * the entry's dn (member, uniqueMember) or the login name (memberUid).
+ * auto takes both, since a memberOf overlay tracks only one attribute.
+ */
+static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
+                         const char *user, const char *dn,
+                         struct berval **mo)
+{
+	enum dir_membership mode = a->d->cfg.membership;
+	struct term t[3];
+	size_t n = 0;
+	int rc;
+
+	if (mode == DIR_MEMBERSHIP_MEMBEROF || mode == DIR_MEMBERSHIP_AUTO)
+		if ((rc = add_memberof(f, mo, 0)) != 0 ||
+		    mode == DIR_MEMBERSHIP_MEMBEROF)
+			return rc;
+	if (mode != DIR_MEMBERSHIP_MEMBERUID) {
+		t[n].attr = "member";
+		t[n++].value = dn;
+		t[n].attr = "uniqueMember";
+		t[n++].value = dn;
+	}
+	if (mode != DIR_MEMBERSHIP_MEMBER) {
+		/* memberUid is caseExactIA5Match (RFC 2307): exact, as the
+		 * name itself was matched. */
+		t[n].attr = "memberUid";
+		t[n++].value = user;
+	}
+	return group_search(a, ld, f, t, n, 0);
+}
+
+/*
+ * Breadth-first upward: level k's parents are level k+1. Groups already
+ * found are not added again, so a cycle ends the walk. Parents come from
+ * the same source as the direct groups: member/uniqueMember searches, and
+ * the groups' own memberOf values where memberOf is used (memberof, or
+ * auto when the user entry had memberOf values).
+ */
+static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
+                         int by_memberof)
+{
+	enum dir_membership mode = a->d->cfg.membership;
+	size_t from = 0, to = f->r->ngroups;
+	unsigned level;
+	int rc;
+
+	for (level = 1;
+	     level <= (unsigned)a->d->cfg.nesting_depth && from < to;
+	     level++) {
+		if (mode != DIR_MEMBERSHIP_MEMBEROF &&
+		    (rc = parents_by_member(a, ld, f, from, to, level)) != 0)
+			return rc;
+		if (by_memberof &&
+		    (rc = parents_by_memberof(a, ld, f, from, to, level)) != 0)
+			return rc;
+		from = to;
+		to = f->r->ngroups;
+	}
+	return 0;
+}
+
+/* The whole lookup on one connection. */
+static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
+                     struct found *f)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	const char *base = cfg->user_base[0] ? cfg->user_base : cfg->base_dn;
+	enum dir_membership mode = cfg->membership;
+	char mo_name[] = "memberOf", ua_name[DIR_ATTR_MAX];
+	char *attrs[] = {ua_name, mo_name, NULL};
+	struct term ut = {cfg->user_attr, user};
+	LDAPMessage *res = NULL, *e = NULL;
+	struct berval **mo = NULL;
+	char *filter = NULL, *dn = NULL;
+	int rc, uses_memberof;
+
+	uses_memberof =
+	    mode == DIR_MEMBERSHIP_AUTO || mode == DIR_MEMBERSHIP_MEMBEROF;
+	snprintf(ua_name, sizeof(ua_name), "%s", cfg->user_attr);
+	if (!uses_memberof)
+		attrs[1] = NULL;
+	if ((rc = filter_build(&ut, 1, &filter)) != 0)
+		goto out;
+	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
+	               DIR_USER_MATCH_MAX, &res);
+	if (rc == PG_ERR_TOOLONG) {
+		log_warnx("directory: %s=%s matches more than %d entries; "
+		          "refused as ambiguous",
+		          cfg->user_attr, user, DIR_USER_MATCH_MAX);
+		rc = PG_ERR_AMBIGUOUS;
+	}
+	if (rc == 0 && res == NULL)
+		rc = PG_ERR_NOTFOUND; /* the base does not exist */
+	if (rc != 0 || (rc = pick_user(a, ld, res, user, &e)) != 0)
+		goto out;
+	if ((dn = ldap_get_dn(ld, e)) == NULL ||
+	    (f->r->user_dn = strdup(dn)) == NULL) {
+		rc = PG_ERR_NOMEM;
+		goto out;
+	}
+	if (uses_memberof)
+		mo = ldap_get_values_len(ld, e, "memberOf");
+	if ((rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
+		goto out;
+	rc = nested_groups(a, ld, f,
+	                   mode == DIR_MEMBERSHIP_MEMBEROF ||
+	                       (uses_memberof && mo != NULL && mo[0] != NULL));
+out:
+	ldap_value_free_len(mo);
+	if (dn != NULL)
+		ldap_memfree(dn);
+	if (res != NULL)
+		ldap_msgfree(res);
+	free(filter);
+	return rc;
+}
+
+/* The lookup on one server, connecting first if needed. A kept connection
+ * that the server closed while idle is reopened once. */
+static int attempt_lookup(struct dir *d, struct server *s, const char *user,
+                          struct found *f, unsigned *searches)
+{
+	struct attempt a = {d, s, 0, 0, 0};
+	int reused, rc;
+
+	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
+	             d->cfg.search_timeout_ms;
+	reused = s->ld != NULL;
+	if (!reused && (rc = srv_connect(&a, &s->ld)) != 0)
+		goto out;
+	rc = lookup_on(&a, s->ld, user, f);
+	if (reused && rc == PG_ERR_UNAVAIL && a.last_lrc == LDAP_SERVER_DOWN) {
+		log_info("directory: %s: connection lost while idle; "
+		         "reconnecting",
+		         s->uri);
+		srv_close(s);
+		found_clear(f);
+		if ((rc = found_init(f)) != 0 ||
+		    (rc = srv_connect(&a, &s->ld)) != 0)
+			goto out;
+		rc = lookup_on(&a, s->ld, user, f);
+	}
+out:
+	*searches += a.searches;
+	if (is_server_failure(rc) || rc == PG_ERR_CONFIG)
+		srv_close(s);
+	return rc;
+}
+
+int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
+{
+	struct found f = {NULL, NULL, 0, 0};
+	size_t order[DIR_MAX_URIS], n = 0, i;
+	unsigned searches = 0;
+	int64_t now;
+	int rc, tried = 0, refused = 0, last = PG_ERR_UNAVAIL;
+
+	if (d == NULL || out == NULL)
+		return PG_ERR_INVAL;
+	if (username_check(user) != 0)
+		return PG_ERR_BAD_USER;
+	d->lookups++;
+	order[n++] = d->active;
+	for (i = 0; i < d->nsrv; i++)
+		if (i != d->active)
+			order[n++] = i;
+	rc = PG_ERR_UNAVAIL;
+	for (i = 0; i < n; i++) {
+		struct server *s = &d->srv[order[i]];
+
+		now = time_mono_ms();
+		if (in_backoff(s, now))
+			continue;
+		tried++;
+		found_clear(&f);
+		if ((rc = found_init(&f)) != 0)
+			goto out;
+		rc = attempt_lookup(d, s, user, &f, &searches);
+		if (is_server_failure(rc)) {
+			mark_failed(d, s, rc);
+			last = rc;
+			continue;
+		}
+		if (rc == PG_ERR_CONFIG) {
+			s->last_err = rc;
+			refused = 1;
+			continue;
+		}
+		/* The server answered (success, unknown user, too many
+		 * groups): it is healthy and becomes the one to use. */
+		mark_ok(s);
+		if (d->active != order[i]) {
+			log_info("directory: now using %s", s->uri);
+			srv_close(&d->srv[d->active]);
+			d->active = order[i];
+		}
+		goto out;
+	}
+	if (tried == 0)
+		log_debug("directory: every server is in backoff");
+	rc = refused ? PG_ERR_CONFIG : last;
+out:
+	d->searches += searches;
+	if (rc == 0) {
+		f.r->searches = searches;
+		snprintf(f.r->server, sizeof f.r->server, "%s",
+		         d->srv[d->active].uri);
+		*out = f.r;
+		f.r = NULL;
+	}
+	found_clear(&f);
+	return rc;
+}
+
+/* ------------------------------------------------------------ probe */
+
+/* An anonymous read of the root DSE: the server is up and speaks LDAP. */
+static int probe_rootdse(struct attempt *a, LDAP *ld)
+{
+	char ver[] = "supportedLDAPVersion", *attrs[] = {ver, NULL};
+	LDAPMessage *res = NULL;
+	int rc;
+
+	rc = do_search(a, ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
+	               &res);
+	if (rc == 0 && ldap_count_entries(ld, res) != 1) {
+		log_warnx("directory: %s: no root DSE", a->s->uri);
+		rc = PG_ERR_UNAVAIL;
+	}
+	if (res != NULL)
+		ldap_msgfree(res);
+	return rc;
+}
+
+/* The network part of a probe, on a connection of its own. */
+static int probe_one(struct dir *d, struct server *s)
+{
+	struct attempt a = {d, s, 0, 0, 0};
+	LDAP *ld = NULL;
+	int rc;
+
+	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
+	             d->cfg.search_timeout_ms;
+	if ((rc = srv_open(&a, &ld)) == 0 && (rc = probe_rootdse(&a, ld)) == 0)
+		rc = srv_bind(&a, ld);
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+/* A server of the configuration, not yet connected. Returns 0, or -1 if
+ * uri is not one of the LDAP URLs dir_config_check() accepts. */
+static int srv_init(struct server *s, const char *uri)
+{
+	memcpy(s->uri, uri, DIR_URI_MAX);
+	s->cb.lc_add = conn_added;
+	s->cb.lc_del = conn_deleted;
+	s->cb.lc_arg = s;
+	return dir_config_scheme(s->uri, &s->scheme);
+}
+
+int dir_probe_server(const struct dir_config *cfg, size_t index)
+{
+	struct dir *d;
+	int rc;
+
+	if (cfg == NULL || index >= cfg->nuris)
+		return PG_ERR_INVAL;
+	/* A throwaway handle (heap: it is large) holding only this server:
+	 * the caller's handle, and the thread using it, are left alone. */
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return PG_ERR_NOMEM;
+	d->cfg = *cfg;
+	d->nsrv = cfg->nuris;
+	rc = srv_init(&d->srv[index], cfg->uris[index]) == 0
+	         ? probe_one(d, &d->srv[index])
+	         : PG_ERR_CONFIG;
+	free(d);
+	return rc;
+}
+
+int dir_probe_apply(struct dir *d, size_t index, int rc)
+{
+	struct server *s;
+	size_t old;
+
+	/* Lookups have tried the servers since the probe began, in order:
+	 * what they left active is newer news than the probe. */
+	if (d == NULL || index >= d->active)
+		return 0;
+	s = &d->srv[index];
+	if (rc != 0) {
+		if (is_server_failure(rc))
+			mark_failed(d, s, rc);
+		else
+			s->last_err = rc;
+		return 0;
+	}
+	mark_ok(s);
+	old = d->active;
+	d->active = index;
+	log_info("directory: failing back from %s to %s", d->srv[old].uri,
+	         s->uri);
+	/* Its connection opens at the next lookup. */
+	srv_close(&d->srv[old]);
+	return 1;
+}
+
+int dir_probe(struct dir *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return PG_ERR_INVAL;
+	for (i = 0; i < d->active; i++) {
+		if (in_backoff(&d->srv[i], time_mono_ms()))
+			continue;
+		if (dir_probe_apply(d, i, dir_probe_server(&d->cfg, i)))
+			break;
+	}
+	return d->active == 0 ? 0 : PG_ERR_UNAVAIL;
+}
+
+/* ------------------------------------------------------------ handle */
+
+/* A simple bind over ldap:// without StartTLS sends the bind password in
+ * clear. Allowed (a site may tunnel it), but never silently; loopback is
+ * the exception, where nothing crosses a wire. */
+static void warn_cleartext(const struct dir_config *cfg, const struct server *s)
+{
+	LDAPURLDesc *lud = NULL;
+	int loopback = 0;
+
+	if (s->scheme != DIR_SCHEME_LDAP || cfg->starttls ||
+	    cfg->bind_dn[0] == '\0')
+		return;
+	if (ldap_url_parse(s->uri, &lud) == LDAP_URL_SUCCESS &&
+	    lud->lud_host != NULL)
+		loopback = strcmp(lud->lud_host, "localhost") == 0 ||
+		           strncmp(lud->lud_host, "127.", 4) == 0 ||
+		           strcmp(lud->lud_host, "::1") == 0;
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	if (!loopback)
+		log_warnx("directory: %s: simple bind without TLS: the bind "
+		          "password crosses the network in clear; use "
+		          "ldaps:// or starttls = yes",
+		          s->uri);
+}
+
+int dir_new(const struct dir_config *cfg, struct dir **out, char *err,
+            size_t errlen)
+{
+	struct dir *d = NULL;
+	size_t i;
+	int rc = PG_ERR_INTERNAL;
+
+	if (cfg == NULL || out == NULL)
+		return PG_ERR_INVAL;
+	if ((rc = dir_config_check(cfg, err, errlen)) != 0)
+		goto out;
+	if ((d = calloc(1, sizeof *d)) == NULL) {
+		rc = PG_ERR_NOMEM;
+		goto out;
+	}
+	d->cfg = *cfg;
+	d->nsrv = cfg->nuris;
+	for (i = 0; i < d->nsrv; i++) {
+		if (srv_init(&d->srv[i], cfg->uris[i]) != 0) {
+			/* dir_config_check() parsed it already. */
+			rc = PG_ERR_INTERNAL;
+			goto out;
+		}
+		warn_cleartext(cfg, &d->srv[i]);
+	}
+#ifdef HAVE_GETRANDOM
+	if (getrandom(&d->rng, sizeof d->rng, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof d->rng)
+		d->rng = 0;
+#endif
+	d->rng ^= (uint64_t)time_mono_ms() ^ ((uint64_t)getpid() << 32);
+	if (d->rng == 0)
+		d->rng = 0x9e3779b97f4a7c15ULL;
+	*out = d;
+	d = NULL;
+	rc = 0;
+out:
+	free(d);
+	return rc;
+}
+
+void dir_free(struct dir *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nsrv; i++)
+		srv_close(&d->srv[i]);
+	free(d);
+}
+
+void dir_status(const struct dir *d, struct dir_status *st)
+{
+	int64_t now = time_mono_ms();
+	size_t i;
+
+	memset(st, 0, sizeof *st);
+	st->nservers = d->nsrv;
+	st->active = d->active;
+	st->lookups = d->lookups;
+	st->searches = d->searches;
+	for (i = 0; i < d->nsrv; i++) {
+		const struct server *s = &d->srv[i];
+		struct dir_server_status *o = &st->servers[i];
+
+		memcpy(o->uri, s->uri, DIR_URI_MAX);
+		o->connected = s->ld != NULL;
+		o->available = !in_backoff(s, now);
+		o->failures = s->failures;
+		o->retry_in_ms = o->available ? 0 : s->retry_at - now;
+		o->last_err = s->last_err;
+	}
+}

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verb table (after OpenSSH's mon_table): who may call what, and the
+ * one path every request takes from line to logged and audited response. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect/alert.h"
+#include "audit/audit.h"
+#include "audit/auditagg.h"
+#include "audit/auditmap.h"
+#include "conf.h"
+#include "core/dispatch.h"
+#include "err.h"
+#include "log.h"
+#include "core/server.h"
+#include "login/state.h"
+#include "timeutil.h"
+#include "username.h"
+
+#define D_ROOT_ONLY 0x1 /* uid 0 only */
+#define D_SELF_ONLY 0x2 /* names a user; a non-root uid only itself */
+#define D_USER      0x4 /* names a user (user= required and validated) */
+
+struct dispatch_entry {
+	enum pg_verb verb;
+	unsigned flags;
+	int (*handler)(struct pg_daemon *d, const struct pg_request *req,
+	               struct pg_msg *resp);
+};
+
+/* A new verb is one row here and one handler in verbs_*.c. */
+static const struct dispatch_entry dispatch_table[] = {
+    {PG_VERB_PREAUTH, D_SELF_ONLY, verb_preauth},
+    {PG_VERB_CLAIM, D_SELF_ONLY, verb_claim},
+    {PG_VERB_REPORT, D_SELF_ONLY, verb_report},
+    {PG_VERB_STATUS, D_ROOT_ONLY, verb_status},
+    {PG_VERB_UNLOCK, D_ROOT_ONLY | D_USER, verb_unlock},
+    {PG_VERB_AUTHZ, D_SELF_ONLY, verb_authz},
+    {PG_VERB_CHECK, D_SELF_ONLY, verb_check},
+    {PG_VERB_SESSION, D_SELF_ONLY, verb_session},
+    {PG_VERB_EXPLAIN, D_ROOT_ONLY | D_USER, verb_explain},
+    /* user= is optional: the handler checks it. */
+    {PG_VERB_FLUSH, D_ROOT_ONLY, verb_flush},
+    {PG_VERB_RELOAD, D_ROOT_ONLY, verb_reload},
+    {PG_VERB_AUDIT, D_ROOT_ONLY, verb_audit},
+};
+
+/*
+ * Request keys that may appear in the decision log. A whitelist, so that a
+ * future verb carrying a secret cannot leak it through a generic logger.
+ */
+static const char *const logged_keys[] = {
+    "step_start", "factor", "result", "reason", "service",
+    "rhost",      "tty",    "scope",  "action", "enrolled"};
+
+#define DISPATCH_LOG_VALUE_MAX 64
+
+static const struct dispatch_entry *lookup(enum pg_verb verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dispatch_table) / sizeof(dispatch_table[0]); i++)
+		if (dispatch_table[i].verb == verb)
+			return &dispatch_table[i];
+	return NULL;
+}
+
+/*
+ * Apply the entry's flags to the caller. On success *user is the
+ * validated user= value (or NULL). Otherwise a pg_err, and *text a
+ * message for the ERR.
+ */
+static int check_caller(const struct dispatch_entry *ent,
+                        const struct pg_peer *peer, const struct pg_msg *msg,
+                        const char **user, const char **text)
+{
+	const char *u;
+
+	/* Root-only first: what a refused caller named is of no interest. */
+	if ((ent->flags & D_ROOT_ONLY) && !peer_is_root(peer)) {
+		*text = "root only";
+		return PG_ERR_PERM;
+	}
+	*user = NULL;
+	if (!(ent->flags & (D_SELF_ONLY | D_USER)))
+		return 0;
+	if ((u = proto_get(msg, "user")) == NULL) {
+		*text = "user";
+		return PG_ERR_MISSING;
+	}
+	/* Validated before it reaches NSS, a log line or the state file. */
+	if (username_check(u) != 0) {
+		*text = "invalid user name";
+		return PG_ERR_BAD_USER;
+	}
+	/* Set before the permission check, so a refusal logs the name. */
+	*user = u;
+	if ((ent->flags & D_SELF_ONLY) && peer_may_ask(peer, u) != 0) {
+		*text = "may only ask about yourself";
+		return PG_ERR_PERM;
+	}
+	return 0;
+}
+
+/* value as it may go into a log line: short printable ASCII, or a mark. */
+static const char *log_safe(const char *value)
+{
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++)
+		if (i >= DISPATCH_LOG_VALUE_MAX || value[i] < 0x21 ||
+		    value[i] > 0x7e)
+			return "(unprintable)";
+	return value;
+}
+
+static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
+                         const char *verb, const char *user, int decided,
+                         const char *out, size_t outlen)
+{
+	char line[PG_PROTO_MAX_LINE + 1024];
+	size_t i, pos;
+	const char *v;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s%s%s uid=%u pid=%ld", verb,
+	             user != NULL ? " user=" : "", user != NULL ? user : "",
+	             (unsigned)peer->uid, (long)peer->pid);
+	pos = n > 0 ? (size_t)n : 0;
+	for (i = 0; decided && i < sizeof(logged_keys) / sizeof(logged_keys[0]);
+	     i++) {
+		if ((v = proto_get(req, logged_keys[i])) == NULL)
+			continue;
+		n = snprintf(line + pos, sizeof(line) - pos, " %s=%s",
+		             logged_keys[i], log_safe(v));
+		if (n < 0 || (size_t)n >= sizeof(line) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	/* The response without "v1 " and "\n": encoded, so log-safe, and
+	 * secret-free by the handlers' contract. */
+	snprintf(line + pos, sizeof(line) - pos, " -> %.*s", (int)(outlen - 4),
+	         out + 3);
+	/* Lines that never got past parsing or the verb lookup are noise a
+	 * local user could flood the log with; decisions are not. An allowed
+	 * CHECK is an application's hot path: debug (denials stay at info;
+	 * the audit trail records CHECKs per audit_checks). */
+	if (decided && !(req->verb == PG_VERB_CHECK &&
+	                 strncmp(out, "v1 OK allowed=yes", 17) == 0))
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
+}
+
+/* ------------------------------------------------------------- audit */
+
+/* A parked request waiting for its answer, for the audit record. */
+struct dispatch_parked {
+	struct dispatch_parked *next;
+	uint64_t ticket;
+	int64_t start_us; /* when its line was read, for verbstats */
+	struct audit_req ar;
+};
+
+static const char *nz(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* One-shot, in ms from now (0: disarm). */
+static void agg_arm(struct pg_daemon *d, int64_t ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (timerfd_settime(d->agg_timer, 0, &its, NULL) != 0)
+		log_warn("audit aggregation timer");
+	d->agg_armed = ms > 0;
+}
+
+static void emit_aggregate(void *arg, const struct audit_rec *rec, int noise)
+{
+	struct pg_daemon *d = arg;
+
+	if (noise)
+		audit_record_noise(d->audit, rec);
+	else
+		audit_record(d->audit, rec, 0);
+}
+
+/*
+ * 1 if e of ar was counted into an aggregate instead of being recorded.
+ * A non-root requester's items are its own claims: its events are keyed
+ * by user and kind alone, so inventing sources does not make new keys.
+ */
+static int aggregated(struct pg_daemon *d, const struct audit_req *ar,
+                      const struct audit_event *e)
+{
+	struct auditagg_event k;
+	int root = ar->uid == 0, refused = e->noise;
+
+	if (!e->aggregate || d->agg == NULL)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	k.peer = ar->uid;
+	k.noise = e->noise;
+	k.event = e->event;
+	k.decision = e->decision;
+	k.reason = e->reason;
+	/* A refusal is keyed by the caller and what it was refused. */
+	k.user = !refused && ar->has_user ? ar->user : NULL;
+	k.service = !refused && root ? nz(ar->service) : NULL;
+	k.tty = !refused && root ? nz(ar->tty) : NULL;
+	k.rhost = !refused && root ? nz(ar->rhost) : NULL;
+	k.uid = e->admin ? ar->uid : -1;
+	if (auditagg_note(d->agg, &k, time_mono_ms(), emit_aggregate, d) == 0)
+		return 1;
+	if (!d->agg_armed)
+		agg_arm(d, AUDITAGG_INTERVAL_MS);
+	return 0;
+}
+
+static int record(struct pg_daemon *d, const struct audit_req *ar,
+                  const struct audit_event *e)
+{
+	struct audit_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.event = e->event;
+	r.user = ar->has_user ? ar->user : NULL;
+	r.service = nz(ar->service);
+	r.tty = nz(ar->tty);
+	r.rhost = nz(ar->rhost);
+	r.factor = e->factor;
+	r.decision = e->decision;
+	r.scopes = e->scopes;
+	r.reason = e->reason;
+	r.rule = e->rule;
+	r.source = e->source;
+	r.uid = e->admin ? ar->uid : -1;
+	if (e->noise)
+		return audit_record_noise(d->audit, &r);
+	return audit_record(d->audit, &r, e->alert);
+}
+
+/* What a grant becomes when the trail cannot take its record. */
+static void refusal(enum pg_verb verb, struct pg_msg *resp)
+{
+	const char *s = proto_get(resp, "source");
+	char source[32];
+
+	snprintf(source, sizeof(source), "%s", s != NULL ? s : "none");
+	if (verb == PG_VERB_CLAIM) {
+		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+		return;
+	}
+	proto_msg_init(resp, PG_VERB_OK);
+	if (proto_add(resp, "allowed", "no") != 0 ||
+	    proto_add(resp, "reason", "audit-unavailable") != 0 ||
+	    proto_add(resp, "source", source) != 0)
+		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+}
+
+/* A break-glass grant is always an alert (alert.h), besides its record. */
+static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
+                             const char *scopes)
+{
+	struct detect_alert a;
+
+	detect_alert_breakglass(&a, ar->user, nz(ar->rhost), nz(ar->tty),
+	                        (int64_t)time(NULL),
+	                        scopes != NULL ? scopes : "");
+	alert_emit_items(d, &a, nz(ar->service), nz(ar->tty), nz(ar->rhost));
+}
+
+/*
+ * The single place requests become audit records: the events auditmap
+ * finds in ar + resp, each recorded or counted into its aggregate. A
+ * grant that cannot be recorded while audit_failure = deny (trail
+ * failing, or its record could not be queued) is turned into a refusal
+ * in *resp first, and the refusal is recorded instead: only this
+ * request is refused. Returns 1 if *resp was replaced; *quiet (may be
+ * NULL) 1 if every event was counted, none recorded.
+ */
+static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
+                         struct pg_msg *resp, int *quiet)
+{
+	enum audit_checks checks;
+	struct audit_events ev;
+	size_t i, counted = 0;
+	int refuse = 0;
+
+	if (quiet != NULL)
+		*quiet = 0;
+	if (d->audit == NULL)
+		return 0;
+	checks = auditmap_checks(d->conf->audit_checks);
+	auditmap_events(ar, resp, checks, &ev);
+	for (i = 0; i < ev.n; i++)
+		if (ev.ev[i].grant && audit_refusing(d->audit))
+			refuse = 1;
+	for (i = 0; !refuse && i < ev.n; i++) {
+		if (aggregated(d, ar, &ev.ev[i]))
+			counted++;
+		else if (record(d, ar, &ev.ev[i]) == PG_ERR_BUSY &&
+		         ev.ev[i].grant)
+			refuse = 1; /* not even queued */
+	}
+	if (quiet != NULL)
+		*quiet = ev.n > 0 && counted == ev.n;
+	if (!refuse) {
+		for (i = 0; i < ev.n; i++)
+			if (strcmp(ev.ev[i].event, "break-glass") == 0)
+				breakglass_alert(d, ar, ev.ev[i].scopes);
+		return 0;
+	}
+	log_info("%s user=%s: grant refused: the audit trail cannot record it",
+	         proto_verb_name(ar->verb), ar->has_user ? ar->user : "-");
+	refusal(ar->verb, resp);
+	auditmap_events(ar, resp, checks, &ev);
+	for (i = 0; i < ev.n; i++)
+		record(d, ar, &ev.ev[i]);
+	return 1;
+}
+
+static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
+                        struct pg_msg *resp)
+{
+	return answer_events(d, ar, resp, NULL);
+}
+
+/* Keep ar until ticket is answered; the oldest goes beyond the cap (its
+ * client is long gone: every parked wait is bounded). */
+static void park_audit(struct pg_daemon *d, uint64_t ticket,
+                       const struct audit_req *ar, int64_t start_us)
+{
+	struct dispatch_parked *p, **pp;
+
+	if (ticket == 0 || d->audit == NULL)
+		return;
+	if (d->nparked >= DISPATCH_MAX_PARKED) {
+		for (pp = &d->parked; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		free(*pp);
+		*pp = NULL;
+		d->nparked--;
+	}
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		log_errx("no memory to keep the audit context of a parked "
+		         "request");
+		return;
+	}
+	p->ticket = ticket;
+	p->start_us = start_us;
+	p->ar = *ar;
+	p->next = d->parked;
+	d->parked = p;
+	d->nparked++;
+}
+
+/* An answer its client never got (it stopped waiting): the trail says
+ * so, and never records the grant it would have been. Returns 0 (the line
+ * goes nowhere, so it stays as it is). */
+static int audit_late(struct pg_daemon *d, const struct audit_req *ar,
+                      const struct pg_msg *resp)
+{
+	struct audit_events ev;
+	size_t i;
+
+	if (d->audit == NULL)
+		return 0;
+	auditmap_late(ar, resp, auditmap_checks(d->conf->audit_checks), &ev);
+	for (i = 0; i < ev.n; i++)
+		record(d, ar, &ev.ev[i]);
+	return 0;
+}
+
+int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
+                      const char *line, size_t len, int rc, char *out,
+                      size_t outsz, size_t *outlen)
+{
+	struct dispatch_parked *p, **pp;
+	struct pg_msg resp;
+
+	for (pp = &d->parked; *pp != NULL && (*pp)->ticket != ticket;
+	     pp = &(*pp)->next)
+		;
+	if ((p = *pp) != NULL) {
+		*pp = p->next;
+		d->nparked--;
+		verbstats_add(&d->stats, p->ar.verb,
+		              time_mono_us() - p->start_us);
+	}
+	if (p != NULL && len > 0 &&
+	    proto_parse(line, len - 1, &resp) == 0 &&
+	    (gone ? audit_late(d, &p->ar, &resp)
+	          : audit_answer(d, &p->ar, &resp)) &&
+	    proto_format(&resp, out, outsz, outlen) == 0) {
+		free(p);
+		return proto_response_status(&resp);
+	}
+	free(p);
+	if (len >= outsz)
+		len = 0;
+	memcpy(out, line, len);
+	out[len] = '\0';
+	*outlen = len;
+	return rc;
+}
+
+void dispatch_audit_event(struct pg_daemon *d, const char *event,
+                          const char *decision, const char *reason)
+{
+	struct audit_rec r;
+
+	if (d->audit == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.event = event;
+	r.decision = decision;
+	r.reason = reason;
+	r.uid = -1;
+	audit_record(d->audit, &r, 0);
+}
+
+static void on_agg_timer(void *arg)
+{
+	struct pg_daemon *d = arg;
+	uint64_t n;
+	int64_t next;
+
+	if (read(d->agg_timer, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("audit aggregation timer");
+	next = auditagg_expire(d->agg, time_mono_ms(), 0, emit_aggregate, d);
+	/* +1: the next one is due once that much has passed, not before. */
+	agg_arm(d, next >= 0 ? next + 1 : 0);
+}
+
+int dispatch_start_aggregation(struct pg_daemon *d)
+{
+	int rc;
+
+	d->agg_timer = -1;
+	if ((rc = auditagg_new(&d->agg)) != 0)
+		return rc;
+	d->agg_timer = timerfd_create(CLOCK_MONOTONIC,
+	                              TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->agg_timer < 0) {
+		log_err("timerfd");
+		return PG_ERR_IO;
+	}
+	return server_watch(d->server, d->agg_timer, on_agg_timer, d);
+}
+
+void dispatch_stop_aggregation(struct pg_daemon *d)
+{
+	if (d->agg != NULL && d->audit != NULL)
+		auditagg_expire(d->agg, time_mono_ms(), 1, emit_aggregate, d);
+	auditagg_free(d->agg);
+	d->agg = NULL;
+	if (d->agg_timer >= 0)
+		close(d->agg_timer);
+	d->agg_timer = -1;
+}
+
+void dispatch_free_parked(struct pg_daemon *d)
+{
+	struct dispatch_parked *p;
+
+	while ((p = d->parked) != NULL) {
+		d->parked = p->next;
+		free(p);
+	}
+	d->nparked = 0;
+}
+
+int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
+                  const char *line, size_t len, char *out, size_t outsz,
+                  size_t *outlen)
+{
+	const struct dispatch_entry *ent = NULL;
+	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL)};
+	const char *text = NULL, *verb = "(malformed)";
+	struct pg_msg req, resp;
+	struct audit_req ar;
+	int64_t until = 0, start_us = time_mono_us();
+	int rc, checked = 0; /* reached the permission check */
+	int quiet = 0;       /* its events were only counted */
+
+	log_setrequest(++d->seq);
+	r.msg = &req;
+	rc = proto_parse(line, len, &req);
+	if (rc == 0) {
+		verb = req.verb_name;
+		if ((ent = lookup(req.verb)) == NULL) {
+			rc = PG_ERR_UNKNOWN_VERB;
+			text = req.verb_name;
+		}
+	}
+	if (rc == 0) {
+		rc = check_caller(ent, peer, &req, &r.user, &text);
+		/* Permission refusals are decisions worth an info line. */
+		checked = rc == 0 || rc == PG_ERR_PERM || rc == PG_ERR_BAD_USER;
+	}
+	if (checked) {
+		/* Whether this request is the one that locks the user. */
+		if (r.user != NULL && d->state != NULL)
+			state_lock_until(d->state, r.user, r.now, &until);
+		auditmap_request(&ar, &req, r.user, (long)peer->uid,
+		                 until != 0);
+	}
+	alert_hold(d);
+	if (rc == 0 && auditmap_may_grant(req.verb) &&
+	    audit_refusing(d->audit)) {
+		/* No new login without its record: not even asked. */
+		proto_msg_init(&resp, PG_VERB_OK);
+		refusal(req.verb, &resp);
+	} else if (rc == 0 && !peer_is_root(peer) &&
+	           !audit_peer_room(d->audit)) {
+		/* Back-pressure on this requester alone: the rest of the
+		 * queue is for root's decisions (audit.h). */
+		rc = PG_ERR_BUSY;
+		text = "audit-busy";
+		d->audit_busy++;
+	} else if (rc == 0)
+		rc = ent->handler(d, &r, &resp);
+	if (rc == VERB_PARKED) {
+		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
+		park_audit(d, server_parked_ticket(d->server), &ar, start_us);
+		/* Logged when answered (authz.c). */
+		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
+		          r.user != NULL ? r.user : "-", (unsigned)peer->uid);
+		*outlen = 0;
+		proto_msg_clear(&req);
+		log_setrequest(0);
+		return 0;
+	}
+	if (rc != 0)
+		proto_make_error(&resp, rc,
+		                 text != NULL ? text : pg_strerror(rc));
+	if (checked) {
+		answer_events(d, &ar, &resp, &quiet);
+		/* Alerts it raised follow its records, with its items. */
+		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
+	} else
+		alert_release(d, NULL, NULL, NULL);
+	if (proto_format(&resp, out, outsz, outlen) != 0) {
+		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
+		proto_format(&resp, out, outsz, outlen);
+	}
+	/* A repeat counted into an aggregate is as quiet in the log: the
+	 * aggregate's record says how many (auditagg.h). */
+	log_decision(peer, &req, verb, r.user, checked && !quiet, out,
+	             *outlen);
+	if (checked)
+		verbstats_add(&d->stats, req.verb, time_mono_us() - start_us);
+	/* Today's verbs carry no secret; wipe anyway so tomorrow's need not
+	 * remember to. */
+	proto_msg_clear(&req);
+	log_setrequest(0);
+	return proto_response_status(&resp);
+}

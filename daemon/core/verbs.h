@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verb handlers and what they are given. Each handler implements one
+ * verb of common/proto.h; dispatch.c has already checked the caller. */
+#ifndef PHIGUARD_DAEMON_VERBS_H
+#define PHIGUARD_DAEMON_VERBS_H
+
+#include <stdint.h>
+
+#include "core/peer.h"
+#include "proto.h"
+#include "core/verbstats.h"
+
+struct pg_audit;
+struct pg_auditagg;
+struct pg_authz;
+struct detect_alert;
+struct pg_detect;
+struct pg_webhook;
+struct pg_conf;
+struct dispatch_parked;
+struct pg_server;
+struct pg_state;
+struct pg_statelog;
+
+/* Everything a handler may use; owned by main.c, borrowed by handlers. */
+struct pg_daemon {
+	const struct pg_conf *conf;
+	struct pg_state *state;
+	struct pg_statelog *log;
+	struct pg_server *server; /* STATUS counters; parking requests */
+	struct pg_authz *authz;   /* NULL: no [ldap] configured */
+	struct pg_audit *audit;   /* the audit trail (NULL only in tests) */
+	/* Threat detection (alert.h); NULL only in tests. */
+	struct pg_detect *detect;
+	struct pg_webhook *webhook; /* NULL: no alert_webhook */
+	int hours_dirfd;            /* state_dir, for the learned hours */
+	int64_t hours_saved_at;
+	/* Alerts raised while a request is answered wait here, so that
+	 * their records follow the request's (alert_hold, alert.h);
+	 * ALERT_MAX_HELD of them, NULL before alert_start. */
+	struct detect_alert *held;
+	size_t nheld;
+	int holding;
+	/* Repeated events counted into aggregates (auditagg.h), and the
+	 * timer (a timerfd, -1: none) that hands them out (dispatch.c). */
+	struct pg_auditagg *agg;
+	int agg_timer;
+	int agg_armed;
+	uint64_t audit_busy; /* non-root requests turned away (STATUS) */
+	/* Parked requests, for the audit record of their late answer
+	 * (dispatch.c); at most DISPATCH_MAX_PARKED. */
+	struct dispatch_parked *parked;
+	size_t nparked;
+	unsigned long seq;        /* request ids for log lines */
+	struct verbstats stats;   /* per-verb counts and latency (STATUS) */
+	/* Re-read the configuration file (RELOAD, SIGHUP). 0, or
+	 * PG_ERR_CONFIG with "file:line: key: reason" in err and the old
+	 * configuration in force. */
+	int (*reload)(struct pg_daemon *d, char *err, size_t errlen);
+	void *reload_arg;
+};
+
+/* One request as a handler sees it. */
+struct pg_request {
+	const struct pg_peer *peer; /* SO_PEERCRED of the connection */
+	const struct pg_msg *msg;   /* the parsed request */
+	const char *user; /* user=, validated and permitted; NULL if the
+	                     verb takes no user */
+	int64_t now;      /* wall clock, unix seconds, read once */
+};
+
+/* A handler parked its request (server_park): the answer comes later
+ * through server_answer(), and dispatch writes nothing now. */
+#define VERB_PARKED 1
+
+/*
+ * A handler either fills *resp (OK, or an ERR that carries extra fields)
+ * and returns 0, or returns a negative pg_err for dispatch to answer as a
+ * plain ERR, or VERB_PARKED. A response never carries a secret: it is
+ * logged verbatim.
+ */
+int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp);
+int verb_claim(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_report(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp);
+int verb_status(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp);
+int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp);
+int verb_authz(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_check(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_session(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp);
+int verb_explain(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp);
+int verb_flush(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+int verb_reload(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp);
+int verb_audit(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp);
+
+#endif

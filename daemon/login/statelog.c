@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The state log: durable append of per-user records, replay with torn and
+ * damaged record handling, and compaction by atomic rewrite. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
+#include "safefile.h"
+#include "login/statelog.h"
+#include "timeutil.h"
+#include "username.h"
+
+#define STATELOG_TMP      PG_STATELOG_FILE ".tmp"
+#define STATELOG_HEADER   "phiguard-state 1"
+#define STATELOG_MAX_LINE 65536
+/* "U" + name + 4 numbers + the failure times + " P" + 2 numbers + the push
+ * times, 21 bytes per number at most, + " N" + " crc\n": the longest
+ * record we write must fit. */
+_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 +
+                       11 <
+                   STATELOG_MAX_LINE,
+               "STATELOG_MAX_LINE too small for a full U record");
+/* Append until the log is twice its compacted size plus this, then
+ * compact: bounded growth without rewriting on every change. */
+#define STATELOG_SLACK (1024 * 1024)
+#define STATELOG_CHUNK 65536
+/* Damaged lines reported one by one before going quiet. */
+#define STATELOG_REPORT_MAX 10
+/* While the log cannot be written, the pause before each new attempt:
+ * doubling from the first to the last. An attempt rewrites the whole log,
+ * so trying at every request would only add I/O to a full disk. */
+#define STATELOG_RETRY_FIRST_MS 1000
+#define STATELOG_RETRY_MAX_MS   16000
+
+struct pg_statelog {
+	int dirfd;
+	int fd;          /* state.log for appending; -1 until loaded */
+	char *dir;       /* for messages */
+	off_t size;      /* bytes of whole records in state.log */
+	off_t compacted; /* its size right after the last compaction */
+	int broken;      /* an append failed: compact before the next one */
+	int failed;      /* the last append or compaction failed */
+	char reason[128];  /* of the failure, for STATUS */
+	int64_t retry_at;  /* time_mono_ms() of the next attempt */
+	int retry_ms;      /* the pause before retry_at */
+	char line[STATELOG_MAX_LINE];
+	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
+	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */
+};
+
+/* CRC-32/ISO-HDLC (the zlib one), bit by bit: records are short and a
+ * table would buy nothing measurable. */
+static uint32_t crc32_ieee(const char *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		c ^= (unsigned char)p[i];
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+/* Append " <crc>\n" to the len bytes in line; the new length, or 0 if the
+ * record did not fit (cannot happen within the static limits). */
+static size_t seal(char *line, int len)
+{
+	int n;
+
+	if (len < 0 || len >= STATELOG_MAX_LINE - 11)
+		return 0;
+	n = snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+	             " %08" PRIx32 "\n", crc32_ieee(line, (size_t)len));
+	return (size_t)len + (size_t)n;
+}
+
+static uint64_t nonneg(int64_t t)
+{
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+/* Append " <n> <t1> ... <tn>" at line + len; the new length. */
+static int fmt_times(char *line, int len, const int64_t *t, size_t n)
+{
+	size_t i;
+
+	if (len > 0 && len < STATELOG_MAX_LINE)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " %zu", n);
+	for (i = 0; i < n && len > 0 && len < STATELOG_MAX_LINE; i++)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " %" PRIu64, nonneg(t[i]));
+	return len;
+}
+
+static size_t fmt_user(char *line, const struct pg_user_rec *r)
+{
+	int len;
+
+	len = snprintf(line, STATELOG_MAX_LINE,
+	               "U %s %" PRIu64 " %" PRIu64 " %" PRIu64, r->user,
+	               r->last_step, nonneg(r->claimed_at),
+	               nonneg(r->locked_until));
+	len = fmt_times(line, len, r->fail, r->nfail);
+	if ((r->push_until > 0 || r->npush > 0) && len > 0 &&
+	    len < STATELOG_MAX_LINE) {
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " P %" PRIu64, nonneg(r->push_until));
+		len = fmt_times(line, len, r->push, r->npush);
+	}
+	if (r->unenrolled && len > 0 && len < STATELOG_MAX_LINE)
+		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
+		                " N");
+	return seal(line, len);
+}
+
+static size_t fmt_recovery(char *line, uint64_t floor, int64_t until)
+{
+	return seal(line,
+	            snprintf(line, STATELOG_MAX_LINE, "R %" PRIu64 " %" PRIu64,
+	                     floor, nonneg(until)));
+}
+
+static size_t fmt_header(char *line)
+{
+	return seal(line,
+	            snprintf(line, STATELOG_MAX_LINE, "%s", STATELOG_HEADER));
+}
+
+/* Open dir as safefile_open_dir does; "path: reason" in err. */
+static int open_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                    int *fd_out, char *err, size_t errlen)
+{
+	/* Whoever can change this directory can erase replay protection. */
+	if (safefile_open_dir(dir, owners, n_owners, fd_out, err, errlen) != 0)
+		return PG_ERR_CONFIG;
+	return 0;
+}
+
+int statelog_check_dir(const char *dir, const uid_t *owners, size_t n_owners,
+                       char *err, size_t errlen)
+{
+	int fd, rc;
+
+	if ((rc = open_dir(dir, owners, n_owners, &fd, err, errlen)) == 0)
+		close(fd);
+	return rc;
+}
+
+int statelog_new(const char *dir, const uid_t *owners, size_t n_owners,
+                 struct pg_statelog **out, char *err, size_t errlen)
+{
+	int rc = PG_ERR_NOMEM;
+	struct pg_statelog *log;
+
+	if ((log = calloc(1, sizeof(*log))) == NULL)
+		goto out;
+	log->dirfd = -1;
+	log->fd = -1;
+	if ((log->dir = strdup(dir)) == NULL)
+		goto out;
+	if ((rc = open_dir(dir, owners, n_owners, &log->dirfd, err, errlen)) !=
+	    0)
+		goto out;
+	*out = log;
+	log = NULL;
+	rc = 0;
+out:
+	if (rc == PG_ERR_NOMEM)
+		snprintf(err, errlen, "%s: out of memory", dir);
+	statelog_free(log);
+	return rc;
+}
+
+void statelog_free(struct pg_statelog *log)
+{
+	if (log == NULL)
+		return;
+	if (log->fd >= 0)
+		close(log->fd);
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	free(log->dir);
+	free(log);
+}
+
+/* Strict unsigned decimal: digits only, no overflow, at most max. */
+static int parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+	unsigned d;
+
+	if (s == NULL || *s == '\0')
+		return PG_ERR_INVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return PG_ERR_INVAL;
+		d = (unsigned)(*s - '0');
+		if (d > max || n > (max - d) / 10)
+			return PG_ERR_INVAL;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+/* The next space-separated field of *p, or NULL at the end. An empty
+ * field (two spaces) is returned as "" and fails the parsers. */
+static const char *field(char **p)
+{
+	return *p != NULL ? strsep(p, " ") : NULL;
+}
+
+static int parse_time(char **p, int64_t *out)
+{
+	uint64_t v;
+
+	if (parse_num(field(p), INT64_MAX, &v) != 0)
+		return PG_ERR_INVAL;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* "<n> <t1> ... <tn>" into t (PG_STATE_MAX_FAILURES slots). */
+static int parse_times(char **p, int64_t *t, size_t *n_out)
+{
+	uint64_t n;
+	size_t i;
+
+	if (parse_num(field(p), PG_STATE_MAX_FAILURES, &n) != 0)
+		return PG_ERR_INVAL;
+	for (i = 0; i < n; i++)
+		if (parse_time(p, &t[i]) != 0)
+			return PG_ERR_INVAL;
+	*n_out = (size_t)n;
+	return 0;
+}
+
+/*
+ * Apply one record (NUL-terminated, crc and "\n" already removed).
+ * PG_ERR_INVAL means damage; other errors are our own failures.
+ */
+static int apply_record(struct pg_statelog *log, struct pg_state *st, char *rec)
+{
+	char *p = rec;
+	const char *type = field(&p);
+	struct pg_user_rec u;
+	uint64_t floor;
+	int64_t until;
+
+	if (strcmp(type, "R") == 0) {
+		if (parse_num(field(&p), UINT64_MAX, &floor) != 0 ||
+		    parse_time(&p, &until) != 0 || p != NULL)
+			return PG_ERR_INVAL;
+		state_set_recovery(st, floor, until);
+		return 0;
+	}
+	if (strcmp(type, "U") != 0)
+		return PG_ERR_INVAL;
+	memset(&u, 0, sizeof(u));
+	u.user = field(&p);
+	if (u.user == NULL || username_check(u.user) != 0 ||
+	    parse_num(field(&p), UINT64_MAX, &u.last_step) != 0 ||
+	    parse_time(&p, &u.claimed_at) != 0 ||
+	    parse_time(&p, &u.locked_until) != 0 ||
+	    parse_times(&p, log->fail, &u.nfail) != 0)
+		return PG_ERR_INVAL;
+	u.fail = log->fail;
+	u.push = log->push;
+	type = field(&p);
+	if (type != NULL && strcmp(type, "P") == 0) {
+		if (parse_time(&p, &u.push_until) != 0 ||
+		    parse_times(&p, log->push, &u.npush) != 0)
+			return PG_ERR_INVAL;
+		type = field(&p);
+	}
+	if (type != NULL && strcmp(type, "N") == 0) {
+		u.unenrolled = 1;
+		type = field(&p);
+	}
+	if (type != NULL)
+		return PG_ERR_INVAL;
+	return state_put(st, &u);
+}
+
+/* Exactly 8 lower-case hex digits, as seal() writes them. */
+static int parse_crc(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			v = v << 4 | (uint32_t)(s[i] - '0');
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v = v << 4 | (uint32_t)(s[i] - 'a' + 10);
+		else
+			return PG_ERR_INVAL;
+	}
+	*out = v;
+	return s[8] == '\0' ? 0 : PG_ERR_INVAL;
+}
+
+/* Check the crc of one whole line (len bytes with "\n") and apply it;
+ * lineno 1 must be the header and only it. */
+static int apply_line(struct pg_statelog *log, struct pg_state *st, char *line,
+                      size_t len, size_t lineno)
+{
+	uint32_t crc;
+
+	if (len < 11 || len > STATELOG_MAX_LINE ||
+	    memchr(line, '\0', len) != NULL)
+		return PG_ERR_INVAL;
+	len--; /* the "\n" */
+	line[len] = '\0';
+	len -= 9;
+	if (line[len] != ' ' || parse_crc(line + len + 1, &crc) != 0 ||
+	    crc != crc32_ieee(line, len))
+		return PG_ERR_INVAL;
+	line[len] = '\0';
+	if (lineno == 1)
+		return strcmp(line, STATELOG_HEADER) == 0 ? 0 : PG_ERR_INVAL;
+	return apply_record(log, st, line);
+}
+
+/* Replay the open state.log in fd (taken over). *damaged set on damage. */
+static int replay(struct pg_statelog *log, struct pg_state *st, int fd,
+                  int *damaged)
+{
+	int rc = PG_ERR_NOMEM, r;
+	size_t cap = 0, lineno = 0, bad = 0;
+	char *buf = NULL;
+	struct stat sb;
+	FILE *f = NULL;
+	ssize_t n;
+
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		log_errx("%s/%s: not a regular file", log->dir,
+		         PG_STATELOG_FILE);
+		*damaged = 1;
+		close(fd);
+		return 0;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		goto out;
+	}
+	while ((n = getline(&buf, &cap, f)) > 0) {
+		lineno++;
+		if (buf[n - 1] != '\n') {
+			/* getline only returns a line without "\n" at EOF:
+			 * the process died inside a write. That record was
+			 * never acknowledged, so dropping it loses nothing. */
+			log_info("%s/%s: line %zu: torn final record ignored",
+			         log->dir, PG_STATELOG_FILE, lineno);
+			break;
+		}
+		r = apply_line(log, st, buf, (size_t)n, lineno);
+		if (r == PG_ERR_INVAL) {
+			if (++bad <= STATELOG_REPORT_MAX)
+				log_errx("%s/%s: line %zu: damaged record",
+				         log->dir, PG_STATELOG_FILE, lineno);
+			*damaged = 1;
+		} else if (r != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		log_err("%s/%s: read error", log->dir, PG_STATELOG_FILE);
+		*damaged = 1;
+	}
+	rc = 0;
+out:
+	free(buf);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+/* Keep the damaged log for the admin as state.log.corrupt-<now>[.N]: a
+ * hard link, so state.log itself stays until the compacted one replaces
+ * it atomically and no crash can leave us with no log (= a fresh start). */
+static void keep_aside(struct pg_statelog *log, int64_t now)
+{
+	char name[96];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s.corrupt-%" PRId64,
+			         PG_STATELOG_FILE, now);
+		else
+			snprintf(name, sizeof(name),
+			         "%s.corrupt-%" PRId64 ".%d", PG_STATELOG_FILE,
+			         now, i);
+		if (linkat(log->dirfd, PG_STATELOG_FILE, log->dirfd, name, 0) ==
+		    0) {
+			log_errx("%s/%s: kept as %s", log->dir,
+			         PG_STATELOG_FILE, name);
+			return;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_err("%s/%s: could not keep a copy of the damaged log", log->dir,
+	        PG_STATELOG_FILE);
+}
+
+int statelog_load(struct pg_statelog *log, struct pg_state *st, int64_t now,
+                  int *recovered)
+{
+	int rc, fd, damaged = 0;
+	uint64_t floor;
+	int64_t until;
+
+	fd = openat(log->dirfd, PG_STATELOG_FILE,
+	            O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0 && errno != ENOENT) {
+		log_err("%s/%s: cannot open", log->dir, PG_STATELOG_FILE);
+		damaged = 1;
+	}
+	if (fd >= 0 && (rc = replay(log, st, fd, &damaged)) != 0)
+		goto out;
+	if (damaged) {
+		keep_aside(log, now);
+		state_begin_recovery(st, now);
+		state_recovery(st, now, &floor, &until);
+		log_errx("state log damaged: recovery mode: TOTP steps up to "
+		         "%" PRIu64 " are refused, and users without a valid "
+		         "record are locked out until %" PRId64
+		         " unless an admin unlocks them",
+		         floor, until);
+	}
+	state_sweep(st, now);
+	if ((rc = statelog_compact(log, st, now)) != 0)
+		goto out;
+	*recovered = damaged;
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * Enter (or stay in) the failed state after what failed with errno err:
+ * logged once per outage, not per attempt (STATUS has it meanwhile), and
+ * the next attempt put off.
+ */
+static void set_failed(struct pg_statelog *log, const char *what, int err)
+{
+	snprintf(log->reason, sizeof(log->reason), "%s: %s", what,
+	         strerror(err));
+	if (!log->failed) {
+		log_errx("state log %s/%s cannot be written (%s): changes of "
+		         "the login state are refused until it can; retrying",
+		         log->dir, PG_STATELOG_FILE, log->reason);
+		log->failed = 1;
+		log->retry_ms = STATELOG_RETRY_FIRST_MS;
+	} else {
+		if (log->retry_ms < STATELOG_RETRY_MAX_MS / 2)
+			log->retry_ms *= 2;
+		else
+			log->retry_ms = STATELOG_RETRY_MAX_MS;
+		log_debug("state log retry failed (%s); next in %d ms",
+		          log->reason, log->retry_ms);
+	}
+	log->retry_at = time_mono_ms() + log->retry_ms;
+}
+
+static void set_ok(struct pg_statelog *log)
+{
+	if (log->failed)
+		log_notice("state log %s/%s writable again", log->dir,
+		           PG_STATELOG_FILE);
+	log->failed = 0;
+	log->reason[0] = '\0';
+}
+
+struct writer {
+	struct pg_statelog *log;
+	int fd;
+	char *buf;
+	size_t len;
+	off_t total;
+	int rc;
+};
+
+static int writer_put(struct writer *w, size_t n)
+{
+	if (n == 0)
+		return w->rc = PG_ERR_INTERNAL;
+	if (w->len + n > STATELOG_CHUNK) {
+		if ((w->rc = fileio_write_all(w->fd, w->buf, w->len)) != 0)
+			return w->rc;
+		w->len = 0;
+	}
+	memcpy(w->buf + w->len, w->log->line, n);
+	w->len += n;
+	w->total += (off_t)n;
+	return 0;
+}
+
+static int writer_user(const struct pg_user_rec *rec, void *arg)
+{
+	struct writer *w = arg;
+
+	return writer_put(w, fmt_user(w->log->line, rec));
+}
+
+int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
+                     int64_t now)
+{
+	struct writer w = {log, -1, NULL, 0, 0, 0};
+	enum fileio_step failed;
+	const char *what = "unlink " STATELOG_TMP;
+	int rc = PG_ERR_NOMEM, e;
+	uint64_t floor;
+	int64_t until;
+
+	if ((w.buf = malloc(STATELOG_CHUNK)) == NULL)
+		goto out;
+	rc = PG_ERR_IO;
+	/* Start from nothing: a left-over temp file is from a crash. */
+	if (unlinkat(log->dirfd, STATELOG_TMP, 0) != 0 && errno != ENOENT)
+		goto fail;
+	what = "create " STATELOG_TMP;
+	w.fd = openat(log->dirfd, STATELOG_TMP,
+	              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+	                  O_NOFOLLOW,
+	              0600);
+	if (w.fd < 0)
+		goto fail;
+	what = "write";
+	if (writer_put(&w, fmt_header(log->line)) != 0)
+		goto fail;
+	if (state_recovery(st, now, &floor, &until) &&
+	    writer_put(&w, fmt_recovery(log->line, floor, until)) != 0)
+		goto fail;
+	if (state_foreach(st, writer_user, &w) != 0 ||
+	    fileio_write_all(w.fd, w.buf, w.len) != 0)
+		goto fail;
+	if (fileio_commit(w.fd, log->dirfd, STATELOG_TMP, PG_STATELOG_FILE,
+	                  &failed) != 0) {
+		what = failed == FILEIO_STEP_RENAME ? "rename" : "fsync";
+		if (failed != FILEIO_STEP_FSYNC_DIR)
+			goto fail;
+		/* The new log is in place and in use; only a crash could
+		 * still undo the rename. */
+		log_warn("%s: fsync", log->dir);
+	}
+	if (log->fd >= 0)
+		close(log->fd);
+	log->fd = w.fd;
+	w.fd = -1;
+	log->size = log->compacted = w.total;
+	log->broken = 0;
+	set_ok(log);
+	rc = 0;
+	goto out;
+fail:
+	e = errno;
+	/* Loading (no log open yet): the caller stops; serving: an outage,
+	 * retried (statelog_retry). */
+	if (log->fd < 0)
+		log_errx("%s/%s: compaction failed: %s: %s", log->dir,
+		         PG_STATELOG_FILE, what, strerror(e));
+	else
+		set_failed(log, what, e);
+	if (w.fd >= 0)
+		unlinkat(log->dirfd, STATELOG_TMP, 0);
+out:
+	if (w.fd >= 0)
+		close(w.fd);
+	free(w.buf);
+	return rc;
+}
+
+/* The last attempt failed and its pause is not over yet. */
+static int retry_later(const struct pg_statelog *log)
+{
+	return log->failed && time_left_ms(log->retry_at) > 0;
+}
+
+int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now)
+{
+	if (log->fd < 0 || !(log->failed || log->broken))
+		return 0;
+	if (retry_later(log))
+		return PG_ERR_IO;
+	return statelog_compact(log, st, now);
+}
+
+int64_t statelog_retry_at(const struct pg_statelog *log)
+{
+	return log->failed ? log->retry_at : 0;
+}
+
+const char *statelog_failure(const struct pg_statelog *log)
+{
+	return log->failed ? log->reason : NULL;
+}
+
+int statelog_record(struct pg_statelog *log, const struct pg_state *st,
+                    const char *user, int64_t now)
+{
+	struct pg_user_rec rec;
+	size_t len;
+
+	if (log->fd < 0)
+		return PG_ERR_INTERNAL;
+	/* The change is in memory; the rewrite that mends the log writes
+	 * it with everything else. Until then, or while its pause lasts,
+	 * nothing is durable: refused. */
+	if (log->broken)
+		return statelog_retry(log, st, now);
+	/* Grown well past its compacted size: rewrite it, unless that just
+	 * failed; appending to the intact log keeps the change durable. */
+	if (log->size > 2 * log->compacted + STATELOG_SLACK &&
+	    !retry_later(log) && statelog_compact(log, st, now) == 0)
+		return 0;
+	if (state_get(st, user, &rec) != 0)
+		return 0;
+	if ((len = fmt_user(log->line, &rec)) == 0)
+		return PG_ERR_INTERNAL;
+	if (fileio_write_all(log->fd, log->line, len) != 0 ||
+	    fdatasync(log->fd) != 0) {
+		log_warn("%s/%s: append failed; rewriting it", log->dir,
+		         PG_STATELOG_FILE);
+		/*
+		 * A partial record followed by later ones would read as damage
+		 * on the next start. Cut it off; failing that, compaction
+		 * rewrites the whole log from memory, this change included.
+		 */
+		if (ftruncate(log->fd, log->size) != 0)
+			log_err("%s/%s: truncate", log->dir, PG_STATELOG_FILE);
+		log->broken = 1;
+		return statelog_compact(log, st, now);
+	}
+	log->size += (off_t)len;
+	return 0;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The login-path verbs: PREAUTH (locked? push offered?), CLAIM (a TOTP
+ * step, once) and REPORT (the outcome of a second factor, for lockout and
+ * push fatigue). */
+#include "config.h"
+
+#include <string.h>
+
+#include "detect/alert.h"
+#include "err.h"
+#include "login/state.h"
+#include "login/statelog.h"
+#include "core/verbs.h"
+
+#define REASON_MAX 64
+
+/* Build "OK locked=no" or "OK locked=yes until=T". */
+static int lock_fields(struct pg_msg *resp, int64_t until)
+{
+	int rc;
+
+	if (until == 0)
+		return proto_add(resp, "locked", "no");
+	if ((rc = proto_add(resp, "locked", "yes")) != 0 ||
+	    (rc = proto_add_i64(resp, "until", until)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Append "push=yes" or "push=no push_until=T". */
+static int push_fields(struct pg_msg *resp, int64_t push_until)
+{
+	int rc;
+
+	if (push_until == 0)
+		return proto_add(resp, "push", "yes");
+	if ((rc = proto_add(resp, "push", "no")) != 0 ||
+	    (rc = proto_add_i64(resp, "push_until", push_until)) != 0)
+		return rc;
+	return 0;
+}
+
+/* The state table has no room for this user: which bound (state.h) was
+ * hit, rather than dispatch's "too many clients or requests". */
+static int table_full(struct pg_msg *resp, int unenrolled)
+{
+	int rc;
+
+	proto_make_error(resp, PG_ERR_BUSY, "state-table-full");
+	if ((rc = proto_add(resp, "table",
+	                    unenrolled ? "unenrolled" : "enrolled")) != 0)
+		return rc;
+	return proto_add_u64(resp, "limit",
+	                     unenrolled ? PG_STATE_MAX_UNENROLLED
+	                                : PG_STATE_MAX_USERS);
+}
+
+/* The refused source (spray_block) of a request, or 0. */
+static int64_t source_block(struct pg_daemon *d, const struct pg_request *req)
+{
+	int64_t until = 0;
+
+	if (!alert_source_blocked(d, proto_get(req->msg, "rhost"),
+	                          proto_get(req->msg, "tty"), req->now, &until))
+		return 0;
+	return until;
+}
+
+int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp)
+{
+	int64_t until, push_until, blocked = source_block(d, req);
+	int rc;
+
+	state_lock_until(d->state, req->user, req->now, &until);
+	state_push_until(d->state, req->user, req->now, &push_until);
+	proto_msg_init(resp, PG_VERB_OK);
+	/* A refused source is answered as a lock: no prompt, no guess. */
+	if ((rc = lock_fields(resp, blocked > until ? blocked : until)) != 0 ||
+	    (blocked != 0 &&
+	     (rc = proto_add(resp, "reason", "source-blocked")) != 0))
+		return rc;
+	return push_fields(resp, push_until);
+}
+
+int verb_claim(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	uint64_t step_start;
+	int64_t until;
+	int rc;
+
+	if ((rc = proto_get_u64(req->msg, "step_start", UINT64_MAX,
+	                        &step_start)) != 0) {
+		proto_make_error(resp, rc, "step_start");
+		return 0;
+	}
+	/* A step far ahead would make every code until then a "replay":
+	 * a denial of service against the user, and the recovery floor
+	 * (state.h) assumes no accepted step starts beyond this. */
+	if (req->now < 0 ||
+	    step_start > (uint64_t)req->now + PG_PROTO_MAX_SKEW) {
+		proto_make_error(resp, PG_ERR_INVAL,
+		                 "step_start is in the future");
+		return 0;
+	}
+	if ((until = source_block(d, req)) != 0) {
+		proto_make_error(resp, PG_ERR_LOCKED, "source-blocked");
+		return proto_add_i64(resp, "until", until);
+	}
+	rc = state_claim(d->state, req->user, step_start, req->now, &until);
+	if (rc == PG_ERR_LOCKED) {
+		proto_make_error(resp, rc, "user is locked out");
+		return proto_add_i64(resp, "until", until);
+	}
+	if (rc == PG_ERR_REPLAY) {
+		proto_make_error(resp, rc, "step already used");
+		return 0;
+	}
+	if (rc == PG_ERR_BUSY)
+		return table_full(resp, 0);
+	/*
+	 * Durable before OK: once the module has told the user "accepted",
+	 * a crash must not make the same code work again. If the write
+	 * fails the step stays claimed in memory and the login is refused:
+	 * both err on the side of denying.
+	 */
+	if (rc != 0 ||
+	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+		return rc;
+	proto_msg_init(resp, PG_VERB_OK);
+	return proto_add(resp, "claimed", "yes");
+}
+
+/* A reason is a short token; it is logged, so nothing else gets in. */
+static int reason_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= REASON_MAX ||
+		    !((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_' || s[i] == '.'))
+			return 0;
+	return i > 0;
+}
+
+/* key must be present and one of choices (NULL-terminated); its index. */
+static int get_choice(const struct pg_msg *msg, const char *key,
+                      const char *const *choices, int *index)
+{
+	const char *v = proto_get(msg, key);
+	int i;
+
+	if (v == NULL)
+		return PG_ERR_MISSING;
+	for (i = 0; choices[i] != NULL; i++)
+		if (strcmp(v, choices[i]) == 0) {
+			*index = i;
+			return 0;
+		}
+	return PG_ERR_INVAL;
+}
+
+enum report_factor { REPORT_TOTP, REPORT_PUSH };
+enum report_result {
+	REPORT_SUCCESS,
+	REPORT_FAILURE,
+	REPORT_ERROR, /* push: the provider failed */
+	REPORT_SENT,  /* push: on its way (audit only) */
+};
+
+static const char *const report_factors[] = {"totp", "push", NULL};
+static const char *const report_enrolled[] = {"yes", "no", NULL};
+static const char *const report_results[] = {"success", "failure", "error",
+                                             "sent", NULL};
+
+/* The current lock and push state as a REPORT answer. */
+static int report_answer(struct pg_msg *resp,
+                         const struct pg_report_result *res)
+{
+	int rc;
+
+	proto_msg_init(resp, PG_VERB_OK);
+	if ((rc = lock_fields(resp, res->locked ? res->until : 0)) != 0 ||
+	    (rc = proto_add_u64(resp, "failures", res->nfail)) != 0 ||
+	    (rc = push_fields(resp, res->push_until)) != 0)
+		return rc;
+	return 0;
+}
+
+int verb_report(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp)
+{
+	struct pg_report_result res;
+	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
+	const char *rhost = proto_get(req->msg, "rhost");
+	const char *tty = proto_get(req->msg, "tty");
+	struct detect_alert a;
+	int64_t was_locked;
+	int factor, result, not_enrolled = 0, rc, unenrolled;
+
+	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) !=
+	    0)
+		bad = "factor";
+	else if ((rc = get_choice(req->msg, "result", report_results,
+	                          &result)) != 0 ||
+	         (result >= REPORT_ERROR && factor != REPORT_PUSH)) {
+		rc = rc != 0 ? rc : PG_ERR_INVAL;
+		bad = "result";
+	} else if (reason != NULL && !reason_ok(reason)) {
+		bad = "reason";
+		rc = PG_ERR_INVAL;
+	} else if (proto_get(req->msg, "enrolled") != NULL &&
+	           (rc = get_choice(req->msg, "enrolled", report_enrolled,
+	                            &not_enrolled)) != 0) {
+		bad = "enrolled";
+	}
+	if (bad != NULL) {
+		proto_make_error(resp, rc, bad);
+		return 0;
+	}
+	if (result >= REPORT_ERROR) {
+		/* The provider failed, not the user, or nothing happened
+		 * yet: recorded (log line, audit trail), never counted. */
+		memset(&res, 0, sizeof(res));
+		state_lock_until(d->state, req->user, req->now, &res.until);
+		res.locked = res.until != 0;
+		state_push_until(d->state, req->user, req->now,
+		                 &res.push_until);
+		return report_answer(resp, &res);
+	}
+	/* Both factors count alike towards lockout: it protects the
+	 * account, not the factor. Pushes also count towards push fatigue.
+	 * The failure of a name with no token (enrolled=no: whatever was
+	 * typed at a prompt) counts too, so that lockout does not reveal
+	 * who is enrolled, but its entry is bounded apart. */
+	state_lock_until(d->state, req->user, req->now, &was_locked);
+	unenrolled = factor == REPORT_TOTP && result == REPORT_FAILURE &&
+	             not_enrolled;
+	if (factor == REPORT_PUSH)
+		rc = state_report_push(d->state, req->user,
+		                       result == REPORT_SUCCESS, req->now, &res);
+	else if (unenrolled)
+		rc = state_report_unenrolled(d->state, req->user, req->now,
+		                             &res);
+	else
+		rc = state_report(d->state, req->user,
+		                  result == REPORT_SUCCESS, req->now, &res);
+	if (rc == PG_ERR_BUSY)
+		return table_full(resp, unenrolled);
+	if (rc != 0)
+		return rc;
+	if (res.changed &&
+	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+		return rc;
+	if (result == REPORT_SUCCESS) {
+		alert_success(d, req->user, rhost, tty, req->now);
+		return report_answer(resp, &res);
+	}
+	alert_failure(d, req->user, rhost, tty, req->now);
+	if (res.locked && was_locked == 0) {
+		detect_alert_bruteforce(&a, req->user, rhost, tty, req->now,
+		                        res.nfail, res.until);
+		alert_emit(d, &a);
+	}
+	if (res.push_suspended_now) {
+		detect_alert_pushfatigue(&a, req->user, rhost, tty, req->now,
+		                         res.push_until);
+		alert_emit(d, &a);
+	}
+	return report_answer(resp, &res);
+}
