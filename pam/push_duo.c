@@ -15,6 +15,7 @@
 #include "push_duo.h"
 #include "safefile.h"
 #include "secret.h"
+#include "strbuf.h"
 #include "timeutil.h"
 
 #define DUO_PARAMS_MAX 4096 /* encoded parameter string */
@@ -74,7 +75,8 @@ int push_duo_params(const struct duo_param *params, size_t n, char *out,
 {
 	struct enc_pair pairs[DUO_MAX_PARAMS];
 	char buf[DUO_PARAMS_MAX + DUO_MAX_PARAMS];
-	size_t pos = 0, start, i, o = 0, len;
+	size_t pos = 0, start, i;
+	struct strbuf sb;
 	int r = 0;
 
 	if (n > DUO_MAX_PARAMS || outsz == 0)
@@ -99,19 +101,13 @@ int push_duo_params(const struct duo_param *params, size_t n, char *out,
 		pairs[i].kv = buf + start;
 	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_pair);
+	strbuf_init(&sb, out, outsz);
 	for (i = 0; i < n; i++) {
-		len = strlen(pairs[i].kv);
-		if (o + len + (i > 0) >= outsz) {
-			r = PG_ERR_TOOLONG;
-			goto out;
-		}
 		if (i > 0)
-			out[o++] = '&';
-		memcpy(out + o, pairs[i].kv, len);
-		o += len;
+			strbuf_putc(&sb, '&');
+		strbuf_puts(&sb, pairs[i].kv);
 	}
-	out[o] = '\0';
-out:
+	r = strbuf_finish(&sb);
 	secret_wipe(buf, sizeof(buf));
 	return r;
 }
@@ -120,28 +116,26 @@ int push_duo_canon(const char *date, const char *method, const char *host,
                    const char *path, const char *params, char *out,
                    size_t outsz)
 {
-	size_t hlen = strcspn(host, ":"), o, i;
-	int n;
+	size_t hlen = strcspn(host, ":"), i;
+	struct strbuf sb;
 
-	n = snprintf(out, outsz, "%s\n", date);
-	if (n < 0 || (size_t)n >= outsz)
-		return PG_ERR_TOOLONG;
-	o = (size_t)n;
-	for (i = 0; method[i] != '\0' && o + 1 < outsz; i++)
-		out[o++] = (method[i] >= 'a' && method[i] <= 'z')
-		               ? (char)(method[i] - 'a' + 'A')
-		               : method[i];
-	if (o + 1 >= outsz)
-		return PG_ERR_TOOLONG;
-	out[o++] = '\n';
-	for (i = 0; i < hlen && o + 1 < outsz; i++)
-		out[o++] = (host[i] >= 'A' && host[i] <= 'Z')
-		               ? (char)(host[i] - 'A' + 'a')
-		               : host[i];
-	n = snprintf(out + o, outsz - o, "\n%s\n%s", path, params);
-	if (n < 0 || (size_t)n >= outsz - o)
-		return PG_ERR_TOOLONG;
-	return 0;
+	strbuf_init(&sb, out, outsz);
+	strbuf_puts(&sb, date);
+	strbuf_putc(&sb, '\n');
+	for (i = 0; method[i] != '\0'; i++)
+		strbuf_putc(&sb, (method[i] >= 'a' && method[i] <= 'z')
+		                     ? (char)(method[i] - 'a' + 'A')
+		                     : method[i]);
+	strbuf_putc(&sb, '\n');
+	for (i = 0; i < hlen; i++)
+		strbuf_putc(&sb, (host[i] >= 'A' && host[i] <= 'Z')
+		                     ? (char)(host[i] - 'A' + 'a')
+		                     : host[i]);
+	strbuf_putc(&sb, '\n');
+	strbuf_puts(&sb, path);
+	strbuf_putc(&sb, '\n');
+	strbuf_puts(&sb, params);
+	return strbuf_finish(&sb);
 }
 
 int push_duo_sign(const char *skey, size_t skeylen, const char *canon,
