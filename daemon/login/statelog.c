@@ -81,8 +81,7 @@ static size_t seal(struct strbuf *sb, const char *line)
 {
 	if (strbuf_finish(sb) != 0)
 		return 0;
-	strbuf_printf(sb, " %08" PRIx32 "\n",
-	              crc32_ieee(line, strbuf_len(sb)));
+	strbuf_printf(sb, " %08" PRIx32 "\n", crc32_ieee(line, strbuf_len(sb)));
 	return strbuf_finish(sb) == 0 ? strbuf_len(sb) : 0;
 }
 
