@@ -509,8 +509,7 @@ static void *writer_main(void *arg)
 		if (wake <= now)
 			wake = now + 1;
 		a->writer_waiting = 1;
-		ts.tv_sec = (time_t)(wake / 1000);
-		ts.tv_nsec = (long)(wake % 1000) * 1000000L;
+		ts = time_mono_timespec(wake);
 		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 		a->writer_waiting = 0;
 	}
@@ -687,8 +686,7 @@ static int wait_for_room(struct pg_audit *a)
 	if (a->failed || a->stalled || a->stop)
 		return PG_ERR_BUSY;
 	pthread_cond_signal(&a->cv);
-	ts.tv_sec = (time_t)(until / 1000);
-	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	ts = time_mono_timespec(until);
 	while (a->qlen >= was && !a->failed)
 		if (pthread_cond_timedwait(&a->room, &a->mu, &ts) != 0) {
 			a->stalled = 1;
