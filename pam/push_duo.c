@@ -75,31 +75,25 @@ int push_duo_params(const struct duo_param *params, size_t n, char *out,
 {
 	struct enc_pair pairs[DUO_MAX_PARAMS];
 	char buf[DUO_PARAMS_MAX + DUO_MAX_PARAMS];
-	size_t pos = 0, start, i;
-	struct strbuf sb;
+	size_t start, i;
+	struct strbuf enc, sb;
 	int r = 0;
 
 	if (n > DUO_MAX_PARAMS || outsz == 0)
 		return PG_ERR_INVAL;
 	/* Encode every pair into buf, NUL-separated, then sort. */
+	strbuf_init(&enc, buf, sizeof(buf));
 	for (i = 0; i < n; i++) {
-		start = pos;
-		if ((r = http_urlencode(params[i].key, strlen(params[i].key),
-		                        buf, sizeof(buf), &pos)) != 0)
-			return r;
-		pairs[i].klen = pos - start;
-		if (pos + 2 >= sizeof(buf))
-			return PG_ERR_TOOLONG;
-		buf[pos++] = '=';
-		if ((r = http_urlencode(params[i].value,
-		                        strlen(params[i].value), buf,
-		                        sizeof(buf), &pos)) != 0)
-			return r;
-		if (pos + 1 >= sizeof(buf))
-			return PG_ERR_TOOLONG;
-		buf[pos++] = '\0';
+		start = strbuf_len(&enc);
+		http_urlencode(&enc, params[i].key, strlen(params[i].key));
+		pairs[i].klen = strbuf_len(&enc) - start;
+		strbuf_putc(&enc, '=');
+		http_urlencode(&enc, params[i].value, strlen(params[i].value));
+		strbuf_put(&enc, "", 1);
 		pairs[i].kv = buf + start;
 	}
+	if ((r = strbuf_finish(&enc)) != 0)
+		goto out;
 	qsort(pairs, n, sizeof(pairs[0]), cmp_pair);
 	strbuf_init(&sb, out, outsz);
 	for (i = 0; i < n; i++) {
@@ -108,6 +102,7 @@ int push_duo_params(const struct duo_param *params, size_t n, char *out,
 		strbuf_puts(&sb, pairs[i].kv);
 	}
 	r = strbuf_finish(&sb);
+out:
 	secret_wipe(buf, sizeof(buf));
 	return r;
 }
@@ -366,30 +361,21 @@ int push_duo_on_status(struct push *p, void *response)
 int push_duo_pushinfo(const char *service, const char *rhost, char *out,
                       size_t outsz, size_t *pos)
 {
-	int r = 0;
+	struct strbuf sb;
 
-	*pos = 0;
-	out[0] = '\0';
+	strbuf_init(&sb, out, outsz);
 	if (service != NULL && service[0] != '\0') {
-		if (outsz < 9)
-			return PG_ERR_TOOLONG;
-		memcpy(out, "service=", 8);
-		*pos = 8;
-		if ((r = http_urlencode(service, strlen(service), out, outsz,
-		                        pos)) != 0)
-			return r;
+		strbuf_puts(&sb, "service=");
+		http_urlencode(&sb, service, strlen(service));
 	}
 	if (rhost != NULL && rhost[0] != '\0') {
-		if (*pos + 7 >= outsz)
-			return PG_ERR_TOOLONG;
-		if (*pos > 0)
-			out[(*pos)++] = '&';
-		memcpy(out + *pos, "from=", 5);
-		*pos += 5;
-		out[*pos] = '\0';
-		r = http_urlencode(rhost, strlen(rhost), out, outsz, pos);
+		if (strbuf_len(&sb) > 0)
+			strbuf_putc(&sb, '&');
+		strbuf_puts(&sb, "from=");
+		http_urlencode(&sb, rhost, strlen(rhost));
 	}
-	return r;
+	*pos = strbuf_len(&sb);
+	return strbuf_finish(&sb);
 }
 
 /* One signed (or, for ping, unsigned) call; the root and response
