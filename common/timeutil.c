@@ -35,3 +35,14 @@ int time_left_ms(int64_t deadline)
 		return INT_MAX;
 	return (int)left;
 }
+
+struct timespec time_mono_timespec(int64_t deadline)
+{
+	struct timespec ts;
+
+	if (deadline < 0)
+		deadline = 0;
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+	return ts;
+}

@@ -327,30 +327,24 @@ out:
 	return r;
 }
 
-int http_urlencode(const char *s, size_t len, char *out, size_t outsz,
-                   size_t *pos)
+void http_urlencode(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char b;
-	size_t i, o = *pos;
+	char esc[3];
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		b = (unsigned char)s[i];
 		if ((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
 		    (b >= '0' && b <= '9') || b == '_' || b == '.' ||
 		    b == '-' || b == '~') {
-			if (o + 1 >= outsz)
-				return PG_ERR_TOOLONG;
-			out[o++] = (char)b;
+			strbuf_putc(sb, (char)b);
 		} else {
-			if (o + 3 >= outsz)
-				return PG_ERR_TOOLONG;
-			out[o++] = '%';
-			out[o++] = hex[b >> 4];
-			out[o++] = hex[b & 0xf];
+			esc[0] = '%';
+			esc[1] = hex[b >> 4];
+			esc[2] = hex[b & 0xf];
+			strbuf_put(sb, esc, 3);
 		}
 	}
-	out[o] = '\0';
-	*pos = o;
-	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 #define HTTP_MAX_BODY    (64 * 1024) /* larger replies are an error */
 #define HTTP_MAX_HEADERS 8           /* extra request headers */
 
@@ -92,11 +94,10 @@ void http_resp_free(struct http_resp *resp);
 long http_parse_retry_after(const char *value, time_t now);
 
 /*
- * Percent-encode len bytes of s: letters, digits and "_.-~" stay, every
- * other byte becomes %XX (upper-case hex). Appends to out (outsz bytes,
- * NUL-terminated) at *pos. Returns 0 or PG_ERR_TOOLONG.
+ * Append len bytes of s percent-encoded to sb: letters, digits and "_.-~"
+ * stay, every other byte becomes %XX (upper-case hex). An overflow is
+ * remembered by sb (strbuf_finish).
  */
-int http_urlencode(const char *s, size_t len, char *out, size_t outsz,
-                   size_t *pos);
+void http_urlencode(struct strbuf *sb, const char *s, size_t len);
 
 #endif

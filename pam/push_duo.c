@@ -15,6 +15,7 @@
 #include "push_duo.h"
 #include "safefile.h"
 #include "secret.h"
+#include "strbuf.h"
 #include "timeutil.h"
 
 #define DUO_PARAMS_MAX 4096 /* encoded parameter string */
@@ -74,43 +75,33 @@ int push_duo_params(const struct duo_param *params, size_t n, char *out,
 {
 	struct enc_pair pairs[DUO_MAX_PARAMS];
 	char buf[DUO_PARAMS_MAX + DUO_MAX_PARAMS];
-	size_t pos = 0, start, i, o = 0, len;
+	size_t start, i;
+	struct strbuf enc, sb;
 	int r = 0;
 
 	if (n > DUO_MAX_PARAMS || outsz == 0)
 		return PG_ERR_INVAL;
 	/* Encode every pair into buf, NUL-separated, then sort. */
+	strbuf_init(&enc, buf, sizeof(buf));
 	for (i = 0; i < n; i++) {
-		start = pos;
-		if ((r = http_urlencode(params[i].key, strlen(params[i].key),
-		                        buf, sizeof(buf), &pos)) != 0)
-			return r;
-		pairs[i].klen = pos - start;
-		if (pos + 2 >= sizeof(buf))
-			return PG_ERR_TOOLONG;
-		buf[pos++] = '=';
-		if ((r = http_urlencode(params[i].value,
-		                        strlen(params[i].value), buf,
-		                        sizeof(buf), &pos)) != 0)
-			return r;
-		if (pos + 1 >= sizeof(buf))
-			return PG_ERR_TOOLONG;
-		buf[pos++] = '\0';
+		start = strbuf_len(&enc);
+		http_urlencode(&enc, params[i].key, strlen(params[i].key));
+		pairs[i].klen = strbuf_len(&enc) - start;
+		strbuf_putc(&enc, '=');
+		http_urlencode(&enc, params[i].value, strlen(params[i].value));
+		strbuf_put(&enc, "", 1);
 		pairs[i].kv = buf + start;
 	}
+	if ((r = strbuf_finish(&enc)) != 0)
+		goto out;
 	qsort(pairs, n, sizeof(pairs[0]), cmp_pair);
+	strbuf_init(&sb, out, outsz);
 	for (i = 0; i < n; i++) {
-		len = strlen(pairs[i].kv);
-		if (o + len + (i > 0) >= outsz) {
-			r = PG_ERR_TOOLONG;
-			goto out;
-		}
 		if (i > 0)
-			out[o++] = '&';
-		memcpy(out + o, pairs[i].kv, len);
-		o += len;
+			strbuf_putc(&sb, '&');
+		strbuf_puts(&sb, pairs[i].kv);
 	}
-	out[o] = '\0';
+	r = strbuf_finish(&sb);
 out:
 	secret_wipe(buf, sizeof(buf));
 	return r;
@@ -120,28 +111,26 @@ int push_duo_canon(const char *date, const char *method, const char *host,
                    const char *path, const char *params, char *out,
                    size_t outsz)
 {
-	size_t hlen = strcspn(host, ":"), o, i;
-	int n;
+	size_t hlen = strcspn(host, ":"), i;
+	struct strbuf sb;
 
-	n = snprintf(out, outsz, "%s\n", date);
-	if (n < 0 || (size_t)n >= outsz)
-		return PG_ERR_TOOLONG;
-	o = (size_t)n;
-	for (i = 0; method[i] != '\0' && o + 1 < outsz; i++)
-		out[o++] = (method[i] >= 'a' && method[i] <= 'z')
-		               ? (char)(method[i] - 'a' + 'A')
-		               : method[i];
-	if (o + 1 >= outsz)
-		return PG_ERR_TOOLONG;
-	out[o++] = '\n';
-	for (i = 0; i < hlen && o + 1 < outsz; i++)
-		out[o++] = (host[i] >= 'A' && host[i] <= 'Z')
-		               ? (char)(host[i] - 'A' + 'a')
-		               : host[i];
-	n = snprintf(out + o, outsz - o, "\n%s\n%s", path, params);
-	if (n < 0 || (size_t)n >= outsz - o)
-		return PG_ERR_TOOLONG;
-	return 0;
+	strbuf_init(&sb, out, outsz);
+	strbuf_puts(&sb, date);
+	strbuf_putc(&sb, '\n');
+	for (i = 0; method[i] != '\0'; i++)
+		strbuf_putc(&sb, (method[i] >= 'a' && method[i] <= 'z')
+		                     ? (char)(method[i] - 'a' + 'A')
+		                     : method[i]);
+	strbuf_putc(&sb, '\n');
+	for (i = 0; i < hlen; i++)
+		strbuf_putc(&sb, (host[i] >= 'A' && host[i] <= 'Z')
+		                     ? (char)(host[i] - 'A' + 'a')
+		                     : host[i]);
+	strbuf_putc(&sb, '\n');
+	strbuf_puts(&sb, path);
+	strbuf_putc(&sb, '\n');
+	strbuf_puts(&sb, params);
+	return strbuf_finish(&sb);
 }
 
 int push_duo_sign(const char *skey, size_t skeylen, const char *canon,
@@ -372,30 +361,21 @@ int push_duo_on_status(struct push *p, void *response)
 int push_duo_pushinfo(const char *service, const char *rhost, char *out,
                       size_t outsz, size_t *pos)
 {
-	int r = 0;
+	struct strbuf sb;
 
-	*pos = 0;
-	out[0] = '\0';
+	strbuf_init(&sb, out, outsz);
 	if (service != NULL && service[0] != '\0') {
-		if (outsz < 9)
-			return PG_ERR_TOOLONG;
-		memcpy(out, "service=", 8);
-		*pos = 8;
-		if ((r = http_urlencode(service, strlen(service), out, outsz,
-		                        pos)) != 0)
-			return r;
+		strbuf_puts(&sb, "service=");
+		http_urlencode(&sb, service, strlen(service));
 	}
 	if (rhost != NULL && rhost[0] != '\0') {
-		if (*pos + 7 >= outsz)
-			return PG_ERR_TOOLONG;
-		if (*pos > 0)
-			out[(*pos)++] = '&';
-		memcpy(out + *pos, "from=", 5);
-		*pos += 5;
-		out[*pos] = '\0';
-		r = http_urlencode(rhost, strlen(rhost), out, outsz, pos);
+		if (strbuf_len(&sb) > 0)
+			strbuf_putc(&sb, '&');
+		strbuf_puts(&sb, "from=");
+		http_urlencode(&sb, rhost, strlen(rhost));
 	}
-	return r;
+	*pos = strbuf_len(&sb);
+	return strbuf_finish(&sb);
 }
 
 /* One signed (or, for ping, unsigned) call; the root and response

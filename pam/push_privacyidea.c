@@ -14,6 +14,7 @@
 #include "push_privacyidea.h"
 #include "safefile.h"
 #include "secret.h"
+#include "strbuf.h"
 #include "timeutil.h"
 
 #define PI_FORM_MAX   2048
@@ -227,23 +228,13 @@ int push_pi_on_auth(struct push *p, void *rootv, char *out, size_t outsz)
 }
 
 /* Append "&key=value" (or "key=value" at the start) percent-encoded. */
-static int form_add(char *out, size_t outsz, size_t *pos, const char *key,
-                    const char *value)
+static void form_add(struct strbuf *sb, const char *key, const char *value)
 {
-	int r;
-
-	if (*pos > 0) {
-		if (*pos + 1 >= outsz)
-			return PG_ERR_TOOLONG;
-		out[(*pos)++] = '&';
-	}
-	if ((r = http_urlencode(key, strlen(key), out, outsz, pos)) != 0)
-		return r;
-	if (*pos + 1 >= outsz)
-		return PG_ERR_TOOLONG;
-	out[(*pos)++] = '=';
-	out[*pos] = '\0';
-	return http_urlencode(value, strlen(value), out, outsz, pos);
+	if (strbuf_len(sb) > 0)
+		strbuf_putc(sb, '&');
+	http_urlencode(sb, key, strlen(key));
+	strbuf_putc(sb, '=');
+	http_urlencode(sb, value, strlen(value));
 }
 
 /* One call to base url + path; *root on success. */
@@ -283,7 +274,8 @@ static int service_login(struct push *p, struct pi_state *st)
 {
 	char err[256], form[PI_FORM_MAX], tok[PI_JWT_MAX];
 	char *pw = NULL;
-	size_t pwlen = 0, pos = 0;
+	size_t pwlen = 0;
+	struct strbuf sb;
 	void *root = NULL;
 	int r;
 
@@ -302,12 +294,12 @@ static int service_login(struct push *p, struct pi_state *st)
 		              PI_PASS_MAX);
 		goto out;
 	}
-	if ((r = form_add(form, sizeof(form), &pos, "username",
-	                  p->cfg->service_user)) != 0 ||
-	    (r = form_add(form, sizeof(form), &pos, "password", pw)) != 0 ||
-	    (p->cfg->realm[0] != '\0' &&
-	     (r = form_add(form, sizeof(form), &pos, "realm", p->cfg->realm)) !=
-	         0)) {
+	strbuf_init(&sb, form, sizeof(form));
+	form_add(&sb, "username", p->cfg->service_user);
+	form_add(&sb, "password", pw);
+	if (p->cfg->realm[0] != '\0')
+		form_add(&sb, "realm", p->cfg->realm);
+	if ((r = strbuf_finish(&sb)) != 0) {
 		r = push_fail(p, r, "internal", "form too long");
 		goto out;
 	}
@@ -329,16 +321,17 @@ out:
 static int check_form(struct push *p, const char *pass, const char *txid,
                       char *form, size_t formsz)
 {
-	size_t pos = 0;
+	struct strbuf sb;
 	int r;
 
-	form[0] = '\0';
-	if ((r = form_add(form, formsz, &pos, "user", p->user)) != 0 ||
-	    (p->cfg->realm[0] != '\0' &&
-	     (r = form_add(form, formsz, &pos, "realm", p->cfg->realm)) != 0) ||
-	    (r = form_add(form, formsz, &pos, "pass", pass)) != 0 ||
-	    (txid != NULL &&
-	     (r = form_add(form, formsz, &pos, "transaction_id", txid)) != 0))
+	strbuf_init(&sb, form, formsz);
+	form_add(&sb, "user", p->user);
+	if (p->cfg->realm[0] != '\0')
+		form_add(&sb, "realm", p->cfg->realm);
+	form_add(&sb, "pass", pass);
+	if (txid != NULL)
+		form_add(&sb, "transaction_id", txid);
+	if ((r = strbuf_finish(&sb)) != 0)
 		return push_fail(p, r, "internal", "form too long");
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
+#include "strbuf.h"
 #include "proto.h"
 #include "core/server.h"
 #include "core/thread.h"
@@ -508,8 +509,7 @@ static void *writer_main(void *arg)
 		if (wake <= now)
 			wake = now + 1;
 		a->writer_waiting = 1;
-		ts.tv_sec = (time_t)(wake / 1000);
-		ts.tv_nsec = (long)(wake % 1000) * 1000000L;
+		ts = time_mono_timespec(wake);
 		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 		a->writer_waiting = 0;
 	}
@@ -605,63 +605,70 @@ static void on_news(void *arg)
 		log_head(a);
 }
 
-/* key=value for syslog: no space, '=', '%', '"' or non-ASCII raw. */
-static void kv(char *out, size_t outsz, size_t *pos, const char *k,
-               const char *v, int list)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	size_t p = *pos, i;
-	unsigned char c;
-	int n;
+/* The syslog key=value of one field: at most KV_VALUE_MAX bytes of the
+ * value, by strbuf's key=value rule. */
+#define KV_VALUE_MAX 128
 
-	n = snprintf(out + p, outsz - p, " %s=", k);
-	if (n < 0 || (size_t)n >= outsz - p)
+/* A list field (scopes, rule) keeps its items apart with ',' (a blank
+ * cannot appear in a key=value value); runs of separators are one. */
+static void kv_list(struct strbuf *sb, const char *k, const char *v)
+{
+	size_t n, i, run;
+	char last = '=';
+
+	if (v == NULL || v[0] == '\0') {
+		strbuf_kv(sb, k, v, KV_VALUE_MAX);
 		return;
-	p += (size_t)n;
-	if (v == NULL || v[0] == '\0')
-		v = "-";
-	for (i = 0; v[i] != '\0' && i < 128 && p + 4 < outsz; i++) {
-		c = (unsigned char)v[i];
-		if (list && (c == ' ' || c == '\n')) {
-			if (p > 0 && out[p - 1] != ',' && out[p - 1] != '=')
-				out[p++] = ',';
+	}
+	strbuf_putc(sb, ' ');
+	strbuf_puts(sb, k);
+	strbuf_putc(sb, '=');
+	n = strnlen(v, KV_VALUE_MAX);
+	for (i = 0; i < n; i += run) {
+		if (v[i] == ' ' || v[i] == '\n') {
+			if (last != ',' && last != '=')
+				strbuf_putc(sb, ',');
+			last = ',';
+			run = 1;
 			continue;
 		}
-		if (c < 0x21 || c > 0x7e || c == '%' || c == '=' || c == '"') {
-			out[p++] = '%';
-			out[p++] = hexd[c >> 4];
-			out[p++] = hexd[c & 0xf];
-		} else
-			out[p++] = (char)c;
+		for (run = 0;
+		     i + run < n && v[i + run] != ' ' && v[i + run] != '\n';
+		     run++)
+			;
+		strbuf_kv_escape(sb, v + i, run);
+		last = v[i + run - 1] == ',' ? ',' : 'x';
 	}
-	out[p] = '\0';
-	*pos = p;
 }
 
 static void mirror(const struct audit_rec *r, int alert)
 {
-	char line[2048], uid[24];
-	size_t pos = 0;
+	char line[2048];
+	struct strbuf sb;
 
-	line[0] = '\0';
-	kv(line, sizeof(line), &pos, "event", r->event, 0);
-	kv(line, sizeof(line), &pos, "user", r->user, 0);
-	kv(line, sizeof(line), &pos, "service", r->service, 0);
-	kv(line, sizeof(line), &pos, "tty", r->tty, 0);
-	kv(line, sizeof(line), &pos, "rhost", r->rhost, 0);
-	kv(line, sizeof(line), &pos, "factor", r->factor, 0);
-	kv(line, sizeof(line), &pos, "decision", r->decision, 0);
-	kv(line, sizeof(line), &pos, "scopes", r->scopes, 1);
-	kv(line, sizeof(line), &pos, "reason", r->reason, 0);
-	kv(line, sizeof(line), &pos, "rule", r->rule, 1);
-	kv(line, sizeof(line), &pos, "source", r->source, 0);
+	strbuf_init(&sb, line, sizeof(line));
+	strbuf_kv(&sb, "event", r->event, KV_VALUE_MAX);
+	strbuf_kv(&sb, "user", r->user, KV_VALUE_MAX);
+	strbuf_kv(&sb, "service", r->service, KV_VALUE_MAX);
+	strbuf_kv(&sb, "tty", r->tty, KV_VALUE_MAX);
+	strbuf_kv(&sb, "rhost", r->rhost, KV_VALUE_MAX);
+	strbuf_kv(&sb, "factor", r->factor, KV_VALUE_MAX);
+	strbuf_kv(&sb, "decision", r->decision, KV_VALUE_MAX);
+	kv_list(&sb, "scopes", r->scopes);
+	strbuf_kv(&sb, "reason", r->reason, KV_VALUE_MAX);
+	kv_list(&sb, "rule", r->rule);
+	strbuf_kv(&sb, "source", r->source, KV_VALUE_MAX);
+	strbuf_puts(&sb, " uid=");
 	if (r->uid >= 0)
-		snprintf(uid, sizeof(uid), "%ld", r->uid);
-	kv(line, sizeof(line), &pos, "uid", r->uid >= 0 ? uid : NULL, 0);
+		strbuf_put_i64(&sb, r->uid);
+	else
+		strbuf_putc(&sb, '-');
 	/* Only aggregates: every other line keeps its documented end. */
-	if (r->count > 0 && pos < sizeof(line))
-		snprintf(line + pos, sizeof(line) - pos, " count=%llu",
-		         (unsigned long long)r->count);
+	if (r->count > 0) {
+		strbuf_puts(&sb, " count=");
+		strbuf_put_u64(&sb, r->count);
+	}
+	/* A line too long for syslog goes out cut: the trail has it whole. */
 	if (alert)
 		log_warnx("audit%s", line);
 	else
@@ -679,8 +686,7 @@ static int wait_for_room(struct pg_audit *a)
 	if (a->failed || a->stalled || a->stop)
 		return PG_ERR_BUSY;
 	pthread_cond_signal(&a->cv);
-	ts.tv_sec = (time_t)(until / 1000);
-	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	ts = time_mono_timespec(until);
 	while (a->qlen >= was && !a->failed)
 		if (pthread_cond_timedwait(&a->room, &a->mu, &ts) != 0) {
 			a->stalled = 1;

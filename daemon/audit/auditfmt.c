@@ -12,6 +12,8 @@
 
 #include "audit/auditfmt.h"
 #include "err.h"
+#include "strbuf.h"
+#include "utf8.h"
 
 const char *const auditfmt_keys[AUDIT_NKEYS] = {
     "time",     "host",   "event",  "user",   "service",
@@ -26,121 +28,25 @@ enum { K_TIME, K_HOST, K_EVENT, K_USER, K_SERVICE, K_TTY, K_RHOST, K_FACTOR,
 
 #define PREV_TAIL_LEN (sizeof(",\"prev\":\"\"}") - 1 + AUDIT_HEX_LEN)
 
-struct out {
-	char *p;
-	size_t cap, len;
-	int over;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->over || n >= o->cap - o->len) {
-		o->over = 1;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence (RFC 3629) at s, or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-		else if (c == 0xed)
-			hi = 0x9f; /* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/*
- * s escaped into o, without quotes, at most max output bytes: the value
- * is cut before the first character that would not fit.
- */
-static void escape(struct out *o, const char *s, size_t max)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k, used = 0;
-	char esc[8];
-	const char *rep;
-	size_t replen;
-
-	while (i < n) {
-		k = utf8_seq(u + i, n - i);
-		if (k == 0) {
-			/* One replacement per invalid byte: the line stays
-			 * valid JSON and the damage stays visible. */
-			rep = "\xef\xbf\xbd";
-			replen = 3;
-			k = 1;
-		} else if (u[i] == '"' || u[i] == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)u[i];
-			rep = esc;
-			replen = 2;
-		} else if (u[i] < 0x20 || u[i] == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
-			rep = esc;
-			replen = 6;
-		} else {
-			rep = s + i;
-			replen = k;
-		}
-		if (used + replen > max)
-			break;
-		put(o, rep, replen);
-		used += replen;
-		i += k;
-	}
-}
-
-static void key(struct out *o, int k)
+static void key(struct strbuf *o, int k)
 {
 	if (k != 0)
-		puts_(o, ",");
-	puts_(o, "\"");
-	puts_(o, auditfmt_keys[k]);
-	puts_(o, "\":");
+		strbuf_puts(o, ",");
+	strbuf_puts(o, "\"");
+	strbuf_puts(o, auditfmt_keys[k]);
+	strbuf_puts(o, "\":");
 }
 
-static void str(struct out *o, int k, const char *v)
+static void str(struct strbuf *o, int k, const char *v)
 {
 	key(o, k);
 	if (v == NULL) {
-		puts_(o, "null");
+		strbuf_puts(o, "null");
 		return;
 	}
-	puts_(o, "\"");
-	escape(o, v, AUDIT_VALUE_MAX);
-	puts_(o, "\"");
+	strbuf_puts(o, "\"");
+	strbuf_json_escape(o, v, AUDIT_VALUE_MAX);
+	strbuf_puts(o, "\"");
 }
 
 static int is_sep(char c)
@@ -149,17 +55,17 @@ static int is_sep(char c)
 }
 
 /* A space- or LF-separated list as an array of strings. */
-static void list(struct out *o, int k, const char *v)
+static void list(struct strbuf *o, int k, const char *v)
 {
 	char item[AUDIT_VALUE_MAX + 1];
 	size_t start = 0, end, first = 1, budget = AUDIT_LIST_MAX, before;
 
 	key(o, k);
 	if (v == NULL) {
-		puts_(o, "null");
+		strbuf_puts(o, "null");
 		return;
 	}
-	puts_(o, "[");
+	strbuf_puts(o, "[");
 	for (;;) {
 		while (v[start] != '\0' && is_sep(v[start]))
 			start++;
@@ -171,23 +77,22 @@ static void list(struct out *o, int k, const char *v)
 		         (int)(end - start < AUDIT_VALUE_MAX ? end - start
 		                                             : AUDIT_VALUE_MAX),
 		         v + start);
-		before = o->len;
+		before = strbuf_len(o);
 		if (!first)
-			puts_(o, ",");
-		puts_(o, "\"");
-		escape(o, item, budget);
-		puts_(o, "\"");
-		if (o->len - before > budget) {
+			strbuf_puts(o, ",");
+		strbuf_puts(o, "\"");
+		strbuf_json_escape(o, item, budget);
+		strbuf_puts(o, "\"");
+		if (strbuf_len(o) - before > budget) {
 			/* Over the list's budget: drop this item. */
-			o->len = before;
-			o->p[o->len] = '\0';
+			strbuf_truncate(o, before);
 			break;
 		}
-		budget -= o->len - before;
+		budget -= strbuf_len(o) - before;
 		first = 0;
 		start = end;
 	}
-	puts_(o, "]");
+	strbuf_puts(o, "]");
 }
 
 int auditfmt_time(int64_t ms, char *out, size_t outsz)
@@ -210,15 +115,15 @@ int auditfmt_time(int64_t ms, char *out, size_t outsz)
 int auditfmt_body(const struct audit_rec *r, char *buf, size_t outsz,
                   size_t *outlen)
 {
-	struct out o = {buf, outsz, 0, 0};
-	char t[32], num[24];
+	struct strbuf o;
+	char t[32];
 
 	if (outsz == 0)
 		return PG_ERR_TOOLONG;
-	buf[0] = '\0';
+	strbuf_init(&o, buf, outsz);
 	if (auditfmt_time(r->time_ms, t, sizeof(t)) != 0)
 		return PG_ERR_INVAL;
-	puts_(&o, "{");
+	strbuf_puts(&o, "{");
 	str(&o, K_TIME, t);
 	str(&o, K_HOST, r->host);
 	str(&o, K_EVENT, r->event);
@@ -234,34 +139,34 @@ int auditfmt_body(const struct audit_rec *r, char *buf, size_t outsz,
 	str(&o, K_SOURCE, r->source);
 	key(&o, K_UID);
 	if (r->uid < 0)
-		puts_(&o, "null");
-	else {
-		snprintf(num, sizeof(num), "%ld", r->uid);
-		puts_(&o, num);
-	}
+		strbuf_puts(&o, "null");
+	else
+		strbuf_put_i64(&o, r->uid);
 	if (r->count > 0) {
 		key(&o, K_COUNT);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->count);
-		puts_(&o, num);
+		strbuf_put_u64(&o, r->count);
 	}
 	/* Room for the end must remain. */
-	if (o.over || o.len + PREV_TAIL_LEN >= outsz)
+	if (strbuf_finish(&o) != 0 || strbuf_len(&o) + PREV_TAIL_LEN >= outsz)
 		return PG_ERR_TOOLONG;
-	*outlen = o.len;
+	*outlen = strbuf_len(&o);
 	return 0;
 }
 
 int auditfmt_close(char *buf, size_t len, size_t cap,
                    const char prev[AUDIT_HEX_SIZE], size_t *outlen)
 {
-	int n;
+	struct strbuf o;
 
 	if (len >= cap)
 		return PG_ERR_TOOLONG;
-	n = snprintf(buf + len, cap - len, ",\"prev\":\"%.64s\"}", prev);
-	if (n < 0 || (size_t)n >= cap - len)
+	strbuf_init(&o, buf + len, cap - len);
+	strbuf_puts(&o, ",\"prev\":\"");
+	strbuf_put(&o, prev, strnlen(prev, AUDIT_HEX_LEN));
+	strbuf_puts(&o, "\"}");
+	if (strbuf_finish(&o) != 0)
 		return PG_ERR_TOOLONG;
-	*outlen = len + (size_t)n;
+	*outlen = len + strbuf_len(&o);
 	return 0;
 }
 
@@ -290,7 +195,8 @@ static int is_hex(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -382,33 +288,33 @@ static int hex4(struct in *in, unsigned *cp)
 	return 0;
 }
 
-static void put_cp(struct out *o, unsigned cp)
+static void put_cp(struct strbuf *o, unsigned cp)
 {
 	char b[4];
 
 	if (cp < 0x80) {
 		b[0] = (char)cp;
-		put(o, b, 1);
+		strbuf_put(o, b, 1);
 	} else if (cp < 0x800) {
 		b[0] = (char)(0xc0 | cp >> 6);
 		b[1] = (char)(0x80 | (cp & 0x3f));
-		put(o, b, 2);
+		strbuf_put(o, b, 2);
 	} else if (cp < 0x10000) {
 		b[0] = (char)(0xe0 | cp >> 12);
 		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
 		b[2] = (char)(0x80 | (cp & 0x3f));
-		put(o, b, 3);
+		strbuf_put(o, b, 3);
 	} else {
 		b[0] = (char)(0xf0 | cp >> 18);
 		b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
 		b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
 		b[3] = (char)(0x80 | (cp & 0x3f));
-		put(o, b, 4);
+		strbuf_put(o, b, 4);
 	}
 }
 
 /* A JSON string (at the opening quote), decoded into o. */
-static int parse_string(struct in *in, struct out *o)
+static int parse_string(struct in *in, struct strbuf *o)
 {
 	unsigned cp, lo;
 	size_t k;
@@ -421,14 +327,14 @@ static int parse_string(struct in *in, struct out *o)
 			return PG_ERR_INVAL;
 		if (c == '"') {
 			in->pos++;
-			return o->over ? PG_ERR_INVAL : 0;
+			return strbuf_finish(o) != 0 ? PG_ERR_INVAL : 0;
 		}
 		if (c != '\\') {
 			k = utf8_seq((const unsigned char *)in->s + in->pos,
 			             in->len - in->pos);
 			if (k == 0)
 				return PG_ERR_INVAL;
-			put(o, in->s + in->pos, k);
+			strbuf_put(o, in->s + in->pos, k);
 			in->pos += k;
 			continue;
 		}
@@ -437,7 +343,7 @@ static int parse_string(struct in *in, struct out *o)
 		case '"':
 		case '\\':
 		case '/':
-			put(o, (const char *)&in->s[in->pos], 1);
+			strbuf_put(o, (const char *)&in->s[in->pos], 1);
 			in->pos++;
 			break;
 		case 'b':
@@ -459,8 +365,9 @@ static int parse_string(struct in *in, struct out *o)
 			if (cp >= 0xdc00 && cp <= 0xdfff)
 				return PG_ERR_INVAL;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (expect(in, "\\u") != 0 || hex4(in, &lo) != 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
+				if (expect(in, "\\u") != 0 ||
+				    hex4(in, &lo) != 0 || lo < 0xdc00 ||
+				    lo > 0xdfff)
 					return PG_ERR_INVAL;
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				     (lo - 0xdc00);
@@ -474,7 +381,7 @@ static int parse_string(struct in *in, struct out *o)
 }
 
 /* One value into o (NUL-terminated); *null set for JSON null. */
-static int parse_value(struct in *in, int k, struct out *o, int *null)
+static int parse_value(struct in *in, int k, struct strbuf *o, int *null)
 {
 	int c = peek(in), n = 0;
 	size_t start;
@@ -495,7 +402,7 @@ static int parse_value(struct in *in, int k, struct out *o, int *null)
 		if (n == 0 || (n > 1 && in->s[start] == '0') ||
 		    (c >= '0' && c <= '9'))
 			return PG_ERR_INVAL;
-		put(o, in->s + start, in->pos - start);
+		strbuf_put(o, in->s + start, in->pos - start);
 		return 0;
 	}
 	if (k == K_SCOPES || k == K_RULE) {
@@ -507,7 +414,7 @@ static int parse_value(struct in *in, int k, struct out *o, int *null)
 		}
 		for (;;) {
 			if (n++ > 0)
-				put(o, " ", 1);
+				strbuf_put(o, " ", 1);
 			if (parse_string(in, o) != 0)
 				return PG_ERR_INVAL;
 			if (peek(in) == ']') {
@@ -524,11 +431,12 @@ static int parse_value(struct in *in, int k, struct out *o, int *null)
 int auditfmt_parse(const char *line, size_t len, struct audit_view *v)
 {
 	struct in in = {line, len, 0};
-	struct out o = {v->store, sizeof(v->store), 0, 0};
+	struct strbuf o;
 	size_t start;
 	int k, null;
 
 	memset(v->val, 0, sizeof(v->val));
+	strbuf_init(&o, v->store, sizeof(v->store));
 	if (expect(&in, "{") != 0)
 		return PG_ERR_INVAL;
 	for (k = 0; k < AUDIT_NKEYS; k++) {
@@ -542,15 +450,14 @@ int auditfmt_parse(const char *line, size_t len, struct audit_view *v)
 		    expect(&in, auditfmt_keys[k]) != 0 ||
 		    expect(&in, "\":") != 0)
 			return PG_ERR_INVAL;
-		start = o.len;
+		start = strbuf_len(&o);
 		if (parse_value(&in, k, &o, &null) != 0)
 			return PG_ERR_INVAL;
-		put(&o, "", 0);
-		if (o.over || o.len + 1 >= o.cap)
-			return PG_ERR_INVAL;
 		/* Each value its own NUL-terminated string. */
-		o.p[o.len++] = '\0';
-		v->val[k] = null ? NULL : o.p + start;
+		strbuf_put(&o, "", 1);
+		if (strbuf_finish(&o) != 0)
+			return PG_ERR_INVAL;
+		v->val[k] = null ? NULL : v->store + start;
 	}
 	if (expect(&in, "}") != 0 || in.pos != in.len)
 		return PG_ERR_INVAL;

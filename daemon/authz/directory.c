@@ -22,6 +22,7 @@
 #include "err.h"
 #include "ldapescape.h"
 #include "log.h"
+#include "strbuf.h"
 #include "secret.h"
 #include "authz/sockguard.h"
 #include "timeutil.h"
@@ -611,32 +612,44 @@ struct term {
  * escaped per RFC 4515. attr names come from code or a checked config. */
 static int filter_build(const struct term *t, size_t n, char **out)
 {
-	size_t i, size = 4, len, o = 0;
-	char *f;
-	int rc;
+	size_t i, size = 4, esc_size = 1, need;
+	struct strbuf sb;
+	char *f = NULL, *esc = NULL;
+	int rc = PG_ERR_NOMEM;
 
-	for (i = 0; i < n; i++)
-		size +=
-		    strlen(t[i].attr) + 3 + LDAPESCAPE_SIZE(strlen(t[i].value));
-	if ((f = malloc(size)) == NULL)
-		return PG_ERR_NOMEM;
-	if (n > 1)
-		o += (size_t)snprintf(f + o, size - o, "(|");
 	for (i = 0; i < n; i++) {
-		o += (size_t)snprintf(f + o, size - o, "(%s=", t[i].attr);
-		len = strlen(t[i].value);
-		rc = ldapescape_filter_value(t[i].value, len, f + o, size - o);
-		if (rc != 0) {
-			free(f);
-			return rc;
-		}
-		o += strlen(f + o);
-		o += (size_t)snprintf(f + o, size - o, ")");
+		need = LDAPESCAPE_SIZE(strlen(t[i].value));
+		size += strlen(t[i].attr) + 3 + need;
+		if (need > esc_size)
+			esc_size = need;
+	}
+	if ((f = malloc(size)) == NULL || (esc = malloc(esc_size)) == NULL)
+		goto out;
+	strbuf_init(&sb, f, size);
+	if (n > 1)
+		strbuf_puts(&sb, "(|");
+	for (i = 0; i < n; i++) {
+		rc = ldapescape_filter_value(t[i].value, strlen(t[i].value),
+		                             esc, esc_size);
+		if (rc != 0)
+			goto out;
+		strbuf_putc(&sb, '(');
+		strbuf_puts(&sb, t[i].attr);
+		strbuf_putc(&sb, '=');
+		strbuf_puts(&sb, esc);
+		strbuf_putc(&sb, ')');
 	}
 	if (n > 1)
-		snprintf(f + o, size - o, ")");
+		strbuf_putc(&sb, ')');
+	/* Cannot fail: size counts every piece. */
+	if ((rc = strbuf_finish(&sb)) != 0)
+		goto out;
 	*out = f;
-	return 0;
+	f = NULL;
+out:
+	free(esc);
+	free(f);
+	return rc;
 }
 
 /* Run one group search and add what it finds at depth. */

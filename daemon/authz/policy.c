@@ -13,6 +13,7 @@
 #include "authz/dn.h"
 #include "err.h"
 #include "authz/policy.h"
+#include "strbuf.h"
 
 struct policy_role {
 	char name[PG_CONF_ROLE_NAME];
@@ -300,23 +301,24 @@ const char *policy_scope_name(const struct pg_policy *p, size_t id)
 int policy_scope_list(const struct pg_policy *p, uint64_t mask, char *out,
                       size_t outsz)
 {
-	size_t pos = 0, len;
+	struct strbuf sb;
+	size_t before;
 	int id;
 
-	if (outsz == 0)
-		return PG_ERR_TOOLONG;
-	out[0] = '\0';
+	strbuf_init(&sb, out, outsz);
 	for (; mask != 0; mask &= mask - 1) {
 		id = __builtin_ctzll(mask);
 		if ((size_t)id >= p->nscopes)
 			continue;
-		len = strlen(p->scopes[id]);
-		if (pos + (pos > 0) + len + 1 > outsz)
-			return PG_ERR_TOOLONG;
-		if (pos > 0)
-			out[pos++] = ' ';
-		memcpy(out + pos, p->scopes[id], len + 1);
-		pos += len;
+		before = strbuf_len(&sb);
+		if (before > 0)
+			strbuf_putc(&sb, ' ');
+		strbuf_puts(&sb, p->scopes[id]);
+		if (strbuf_finish(&sb) != 0) {
+			/* Cut at a name boundary, not after a blank. */
+			strbuf_truncate(&sb, before);
+			break;
+		}
 	}
-	return 0;
+	return strbuf_finish(&sb);
 }

@@ -18,11 +18,11 @@ static void *sockguard_main(void *arg)
 {
 	struct sockguard *g = arg;
 	struct timespec ts;
-	int64_t left;
+	int left;
 
 	pthread_mutex_lock(&g->mu);
 	while (!g->stop) {
-		left = g->deadline - time_mono_ms();
+		left = time_left_ms(g->deadline);
 		if (left <= 0 && g->fd >= 0) {
 			shutdown(g->fd, SHUT_RDWR);
 			g->fired = 1;
@@ -34,13 +34,7 @@ static void *sockguard_main(void *arg)
 			pthread_cond_wait(&g->cv, &g->mu);
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = time_mono_timespec(g->deadline);
 		pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 	}
 	pthread_mutex_unlock(&g->mu);

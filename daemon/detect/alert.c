@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detect/alert.h"
+#include "detect/alertfmt.h"
 #include "audit/audit.h"
 #include "conf.h"
 #include "err.h"
@@ -123,10 +124,10 @@ void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
                       const char *service, const char *tty,
                       const char *rhost)
 {
-	char json[DETECT_LINE_MAX];
+	char json[ALERTFMT_LINE_MAX];
 	struct audit_rec r;
 
-	detect_alert_log(a);
+	alertfmt_log(a);
 	if (d->audit != NULL) {
 		memset(&r, 0, sizeof(r));
 		r.event = "alert";
@@ -146,7 +147,7 @@ void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
 		audit_record(d->audit, &r, 0);
 	}
 	if (d->webhook != NULL &&
-	    (detect_alert_json(a, json, sizeof(json)) != 0 ||
+	    (alertfmt_json(a, json, sizeof(json)) != 0 ||
 	     webhook_send(d->webhook, json) != 0))
 		log_warnx("alert %s: not queued for the webhook", a->id);
 }

@@ -4,8 +4,9 @@
  * unusual hour for the user, and one alert shape for these and for the
  * events the caller detects itself (lockout = brute force, push suspension
  * = push fatigue, break-glass use). Pure logic like state.h: the caller
- * passes the time, emits the alerts (detect_alert_log, the audit trail,
- * webhook.h) and decides when to persist the learned hours.
+ * passes the time, emits the alerts (their text forms are alertfmt.h; the
+ * audit trail, webhook.h) and decides when to persist the learned hours
+ * (kept by hours.h).
  *
  * Spraying. A second-factor failure counts for its source: the rhost if
  * given, else the tty (they are kept apart: rhost "x" and tty "x" are two
@@ -25,10 +26,8 @@
  * the daemon's local time (localtime_r, so TZ applies). A success at an
  * hour holding under hour_percent % of the user's counted logins, once
  * there are at least hour_min_logins of them, raises an alert (never a
- * deny); the login is then counted. Old habits fade: when a user's total
- * reaches DETECT_HOUR_CAP, every counter is halved (rounding down). At most
- * DETECT_MAX_USERS users are kept; a new one when full evicts the one seen
- * least recently. Lookups are linear scans over these bounded tables.
+ * deny); the login is then counted. How old habits fade and how many
+ * users are kept: hours.h. Lookups are linear scans over bounded tables.
  *
  * Severity: LOG_ALERT (someone must look now) for spraying, brute force,
  * push fatigue and break-glass; LOG_WARNING (worth a look, often a shift
@@ -40,23 +39,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detect/hours.h"
 #include "username.h"
 
 #define DETECT_MAX_SOURCES  4096
-#define DETECT_MAX_USERS    10000
-#define DETECT_SPRAY_MAX    100  /* spray_users upper bound (config) */
-#define DETECT_HOUR_CAP     1000 /* a user's total that halves counters */
-#define DETECT_HOUR_MIN_MAX 500  /* hour_min_logins upper bound (< CAP/2) */
+#define DETECT_MAX_USERS    HOURS_MAX_USERS
+#define DETECT_SPRAY_MAX    100       /* spray_users upper bound (config) */
+#define DETECT_HOUR_CAP     HOURS_CAP /* a user's total that halves counters */
+#define DETECT_HOUR_MIN_MAX 500 /* hour_min_logins upper bound (< CAP/2) */
 /* Bytes of a source kept, with the NUL; a longer one is cut (and so
  * counts as the source its first 255 bytes name). */
 #define DETECT_SOURCE_MAX 256
 #define DETECT_DETAIL_MAX 128
-#define DETECT_HOURS_FILE "hours"
-
-/* Longest line detect_alert_syslog / detect_alert_json write, with NUL:
- * every byte of user and source may take 6 bytes once escaped. */
-#define DETECT_LINE_MAX                                                        \
-	(256 + 6 * (PG_USER_MAX + DETECT_SOURCE_MAX + DETECT_DETAIL_MAX))
+#define DETECT_HOURS_FILE HOURS_FILE
 
 struct pg_detect; /* opaque */
 
@@ -157,47 +152,14 @@ void detect_alert_breakglass(struct detect_alert *alert, const char *user,
 const char *detect_kind_name(enum detect_kind kind);
 
 /*
- * One syslog line (no newline), stable key=value shape:
- *   <id> kind=<kind> severity=alert|warning time=<RFC 3339 UTC>
- *   user=<u> source_type=<t> source=<s> detail="<text>"
- * user, source_type and source are "-" when empty and percent-encoded
- * (bytes below 0x21, above 0x7e, '%', '=' and '"' as %XX); detail is in
- * double quotes with '"' and '\' backslash-escaped and non-printable
- * bytes as \xXX. Writes at most len bytes with the NUL; returns 0, or
- * PG_ERR_TOOLONG (buf holds "" then). DETECT_LINE_MAX always fits.
- */
-int detect_alert_syslog(const struct detect_alert *alert, char *buf,
-                        size_t len);
-
-/*
- * One JSON object (no newline): {"time":"<RFC 3339 UTC>","alert":"<id>",
- * "kind":..,"severity":"alert"|"warning","user":..,"source_type":..,
- * "source":..,"detail":..}; strings JSON-escaped, control bytes as
- * \u00XX, bytes above 0x7e replaced by '?' so the output is always ASCII
- * and valid UTF-8. Same returns as detect_alert_syslog().
- */
-int detect_alert_json(const struct detect_alert *alert, char *buf, size_t len);
-
-/* Send the syslog line at the alert's severity (log_alert or log_warnx). */
-void detect_alert_log(const struct detect_alert *alert);
-
-/*
- * Learned hours on disk: DETECT_HOURS_FILE in the directory open as dirfd
- * (dirname for messages only). Format, one record per line:
- *   phiguard-hours 1
- *   U <user> <last-seen> <c0> ... <c23>
- *   end <number of U records>
- * Load replaces what d has learned. A missing file is an empty start; a
- * damaged or unreadable one is logged, kept as DETECT_HOURS_FILE
- * ".corrupt", and d starts empty: never fatal. Returns 0 or PG_ERR_NOMEM.
+ * Learned hours on disk (hours_load, hours_save: the file, its format and
+ * what a damaged one does). Load replaces what d has learned; 0 or
+ * PG_ERR_NOMEM, never fatal.
  */
 int detect_hours_load(struct pg_detect *d, int dirfd, const char *dirname);
 
-/*
- * Write the learned hours atomically (temp file, fsync, rename, fsync of
- * the directory) and clear the dirty flag. 0, or PG_ERR_IO / PG_ERR_NOMEM
- * (logged; the previous file stays).
- */
+/* Write the learned hours atomically and clear the dirty flag. 0, or
+ * PG_ERR_IO / PG_ERR_NOMEM (logged; the previous file stays). */
 int detect_hours_save(struct pg_detect *d, int dirfd, const char *dirname);
 
 /* 1 if something was learned since the last load or save. */

@@ -164,19 +164,10 @@ static enum attempt post(struct pg_webhook *w, CURL *h, struct curl_slist *hdrs,
 /* Wait until deadline (monotonic ms) or stop; w->mu held. */
 static void wait_until(struct pg_webhook *w, int64_t deadline)
 {
-	struct timespec ts;
-	int64_t left;
+	struct timespec ts = time_mono_timespec(deadline);
 
-	while (!w->stop && (left = deadline - time_mono_ms()) > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+	while (!w->stop && time_left_ms(deadline) > 0)
 		(void)pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-	}
 }
 
 /* What went wrong, for the log: libcurl's words, or the status. */

@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "safefile.h"
+#include "strbuf.h"
 #include "login/statelog.h"
 #include "timeutil.h"
 #include "username.h"
@@ -74,17 +75,14 @@ static uint32_t crc32_ieee(const char *p, size_t n)
 	return ~c;
 }
 
-/* Append " <crc>\n" to the len bytes in line; the new length, or 0 if the
- * record did not fit (cannot happen within the static limits). */
-static size_t seal(char *line, int len)
+/* Append " <crc>\n" to the record sb builds in line; the record's length,
+ * or 0 if it did not fit (cannot happen within the static limits). */
+static size_t seal(struct strbuf *sb, const char *line)
 {
-	int n;
-
-	if (len < 0 || len >= STATELOG_MAX_LINE - 11)
+	if (strbuf_finish(sb) != 0)
 		return 0;
-	n = snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-	             " %08" PRIx32 "\n", crc32_ieee(line, (size_t)len));
-	return (size_t)len + (size_t)n;
+	strbuf_printf(sb, " %08" PRIx32 "\n", crc32_ieee(line, strbuf_len(sb)));
+	return strbuf_finish(sb) == 0 ? strbuf_len(sb) : 0;
 }
 
 static uint64_t nonneg(int64_t t)
@@ -92,52 +90,64 @@ static uint64_t nonneg(int64_t t)
 	return t < 0 ? 0 : (uint64_t)t;
 }
 
-/* Append " <n> <t1> ... <tn>" at line + len; the new length. */
-static int fmt_times(char *line, int len, const int64_t *t, size_t n)
+/* " <number>", never negative. */
+static void put_num(struct strbuf *sb, int64_t v)
+{
+	strbuf_putc(sb, ' ');
+	strbuf_put_u64(sb, nonneg(v));
+}
+
+/* Append " <n> <t1> ... <tn>". */
+static void fmt_times(struct strbuf *sb, const int64_t *t, size_t n)
 {
 	size_t i;
 
-	if (len > 0 && len < STATELOG_MAX_LINE)
-		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-		                " %zu", n);
-	for (i = 0; i < n && len > 0 && len < STATELOG_MAX_LINE; i++)
-		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-		                " %" PRIu64, nonneg(t[i]));
-	return len;
+	strbuf_putc(sb, ' ');
+	strbuf_put_u64(sb, n);
+	for (i = 0; i < n; i++)
+		put_num(sb, t[i]);
 }
 
 static size_t fmt_user(char *line, const struct pg_user_rec *r)
 {
-	int len;
+	struct strbuf sb;
 
-	len = snprintf(line, STATELOG_MAX_LINE,
-	               "U %s %" PRIu64 " %" PRIu64 " %" PRIu64, r->user,
-	               r->last_step, nonneg(r->claimed_at),
-	               nonneg(r->locked_until));
-	len = fmt_times(line, len, r->fail, r->nfail);
-	if ((r->push_until > 0 || r->npush > 0) && len > 0 &&
-	    len < STATELOG_MAX_LINE) {
-		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-		                " P %" PRIu64, nonneg(r->push_until));
-		len = fmt_times(line, len, r->push, r->npush);
+	strbuf_init(&sb, line, STATELOG_MAX_LINE);
+	strbuf_puts(&sb, "U ");
+	strbuf_puts(&sb, r->user);
+	strbuf_putc(&sb, ' ');
+	strbuf_put_u64(&sb, r->last_step);
+	put_num(&sb, r->claimed_at);
+	put_num(&sb, r->locked_until);
+	fmt_times(&sb, r->fail, r->nfail);
+	if (r->push_until > 0 || r->npush > 0) {
+		strbuf_puts(&sb, " P");
+		put_num(&sb, r->push_until);
+		fmt_times(&sb, r->push, r->npush);
 	}
-	if (r->unenrolled && len > 0 && len < STATELOG_MAX_LINE)
-		len += snprintf(line + len, STATELOG_MAX_LINE - (size_t)len,
-		                " N");
-	return seal(line, len);
+	if (r->unenrolled)
+		strbuf_puts(&sb, " N");
+	return seal(&sb, line);
 }
 
 static size_t fmt_recovery(char *line, uint64_t floor, int64_t until)
 {
-	return seal(line,
-	            snprintf(line, STATELOG_MAX_LINE, "R %" PRIu64 " %" PRIu64,
-	                     floor, nonneg(until)));
+	struct strbuf sb;
+
+	strbuf_init(&sb, line, STATELOG_MAX_LINE);
+	strbuf_puts(&sb, "R ");
+	strbuf_put_u64(&sb, floor);
+	put_num(&sb, until);
+	return seal(&sb, line);
 }
 
 static size_t fmt_header(char *line)
 {
-	return seal(line,
-	            snprintf(line, STATELOG_MAX_LINE, "%s", STATELOG_HEADER));
+	struct strbuf sb;
+
+	strbuf_init(&sb, line, STATELOG_MAX_LINE);
+	strbuf_puts(&sb, STATELOG_HEADER);
+	return seal(&sb, line);
 }
 
 /* Open dir as safefile_open_dir does; "path: reason" in err. */

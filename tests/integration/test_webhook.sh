@@ -35,7 +35,7 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n).decode("latin-1")
+        body = self.rfile.read(n).decode("utf-8")
         with lock:
             seen[0] += 1
             k = seen[0]
@@ -128,14 +128,14 @@ grep '^sent ' "$T/ok.out" | sed 's/^sent //' >"$T/ok.sent"
 python3 - "$T/ok.log" "$T/ok.sent" <<'EOF' || fail "delivery: bodies differ or are not JSON"
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
-sent = [l.rstrip("\n") for l in open(sys.argv[2])]
+sent = [l.rstrip("\n") for l in open(sys.argv[2], encoding="utf-8")]
 assert len(sent) == 3, sent
 assert [g["body"] for g in got] == sent, (got, sent)
 for g in got:
     assert g["ctype"] == "application/json", g
     a = json.loads(g["body"])
     assert a["alert"] == "PG-ALERT-BRUTEFORCE" and a["severity"] == "alert"
-    assert a["source"] == 'evil"host\\\x01??', a["source"]
+    assert a["source"] == 'evil"host\\\x01\u00e9', a["source"]
 assert json.loads(got[2]["body"])["user"] == "nurse3"
 EOF
 grep -q '^delivered=3 failed=0 retries=0 dropped=0$' "$T/ok.out" ||

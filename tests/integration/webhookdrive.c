@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/detect/alertfmt.h"
 #include "daemon/detect/detect.h"
 #include "daemon/detect/webhook.h"
 #include "log.h"
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	struct detect_alert a;
 	struct webhook_stats st;
 	struct pg_webhook *w = NULL;
-	char json[DETECT_LINE_MAX], user[32], err[256];
+	char json[ALERTFMT_LINE_MAX], user[32], err[256];
 	unsigned count = 1, drain = 10000, i;
 	int64_t t0, dt, max = 0;
 	int k;
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 		 * a control byte and a non-ASCII one. */
 		detect_alert_bruteforce(&a, user, "evil\"host\\\x01\xc3\xa9",
 		                        NULL, 1700000000 + i, 5, 1700000900);
-		if (detect_alert_json(&a, json, sizeof(json)) != 0)
+		if (alertfmt_json(&a, json, sizeof(json)) != 0)
 			return 1;
 		t0 = time_mono_ms();
 		if (webhook_send(w, json) != 0) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/detect/detect.c: spraying per source, unusual hours,
- * alert records and their syslog and JSON forms, the hours file. */
+/* Unit tests for daemon/detect/detect.c and hours.c: spraying per source,
+ * unusual hours, alert records, the hours file. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -433,51 +433,6 @@ static void test_event_alerts(void **ctx)
 	                    "pushfatigue");
 }
 
-static void test_format(void **ctx)
-{
-	struct detect_alert a;
-	char buf[DETECT_LINE_MAX], small[40];
-
-	(void)ctx;
-	detect_alert_bruteforce(&a, "nurse1", "a b\"c=d%\x01\xc3\xa9", NULL, T0,
-	                        5, T0 + 900);
-	assert_int_equal(detect_alert_syslog(&a, buf, sizeof(buf)), 0);
-	assert_string_equal(
-	    buf, "PG-ALERT-BRUTEFORCE kind=bruteforce severity=alert "
-	         "time=2023-11-14T22:13:20Z user=nurse1 source_type=rhost "
-	         "source=a%20b%22c%3Dd%25%01%C3%A9 "
-	         "detail=\"5 failures; locked until 1700000900\"");
-	assert_int_equal(detect_alert_json(&a, buf, sizeof(buf)), 0);
-	assert_string_equal(
-	    buf, "{\"time\":\"2023-11-14T22:13:20Z\","
-	         "\"alert\":\"PG-ALERT-BRUTEFORCE\",\"kind\":\"bruteforce\","
-	         "\"severity\":\"alert\",\"user\":\"nurse1\","
-	         "\"source_type\":\"rhost\","
-	         "\"source\":\"a b\\\"c=d%\\u0001??\","
-	         "\"detail\":\"5 failures; locked until 1700000900\"}");
-	detect_alert_breakglass(&a, "doc1", NULL, NULL, T0, "x\"y\\z\n");
-	assert_int_equal(detect_alert_syslog(&a, buf, sizeof(buf)), 0);
-	assert_non_null(strstr(buf, "user=doc1 source_type=- source=- "
-	                            "detail=\"break-glass grant: "
-	                            "x\\\"y\\\\z\\x0A\""));
-	assert_int_equal(detect_alert_json(&a, buf, sizeof(buf)), 0);
-	assert_non_null(strstr(buf, "\"source\":\"\","));
-	assert_non_null(strstr(buf, "x\\\"y\\\\z\\u000A"));
-	/* Too small: an error and an empty string, never a cut line. */
-	assert_int_equal(detect_alert_syslog(&a, small, sizeof(small)),
-	                 PG_ERR_TOOLONG);
-	assert_string_equal(small, "");
-	assert_int_equal(detect_alert_json(&a, small, sizeof(small)),
-	                 PG_ERR_TOOLONG);
-	/* The worst case fits DETECT_LINE_MAX. */
-	memset(a.user, 'u', sizeof(a.user) - 1);
-	memset(a.source, '\x01', sizeof(a.source) - 1);
-	memset(a.detail, '"', sizeof(a.detail) - 1);
-	assert_int_equal(detect_alert_syslog(&a, buf, sizeof(buf)), 0);
-	assert_int_equal(detect_alert_json(&a, buf, sizeof(buf)), 0);
-	detect_alert_log(&a);
-}
-
 static int open_tmpdir(void)
 {
 	int fd = open(tu_tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -615,7 +570,6 @@ int main(void)
 	    cmocka_unit_test(test_hour_percent_zero_never),
 	    cmocka_unit_test(test_hour_user_cap),
 	    cmocka_unit_test(test_event_alerts),
-	    cmocka_unit_test(test_format),
 	    cmocka_unit_test_setup_teardown(
 	        test_persist_roundtrip, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(

@@ -42,18 +42,20 @@ static void test_retry_after(void **state)
 static void test_urlencode(void **state)
 {
 	char out[64];
-	size_t pos = 0;
+	struct strbuf sb;
 
-	assert_int_equal(http_urlencode("a b/c~d", 7, out, sizeof(out), &pos),
-	                 0);
+	strbuf_init(&sb, out, sizeof(out));
+	http_urlencode(&sb, "a b/c~d", 7);
+	assert_int_equal(strbuf_finish(&sb), 0);
 	assert_string_equal(out, "a%20b%2Fc~d");
-	assert_int_equal(pos, 11);
-	/* Appends at pos. */
-	assert_int_equal(http_urlencode("\xff", 1, out, sizeof(out), &pos), 0);
+	assert_int_equal(strbuf_len(&sb), 11);
+	/* Appends. */
+	http_urlencode(&sb, "\xff", 1);
+	assert_int_equal(strbuf_finish(&sb), 0);
 	assert_string_equal(out, "a%20b%2Fc~d%FF");
-	pos = 0;
-	assert_int_equal(http_urlencode("abcd", 4, out, 4, &pos),
-	                 PG_ERR_TOOLONG);
+	strbuf_init(&sb, out, 4);
+	http_urlencode(&sb, "abcd", 4);
+	assert_int_equal(strbuf_finish(&sb), PG_ERR_TOOLONG);
 }
 
 static void test_keylog_refused(void **state)
