@@ -146,7 +146,7 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 
 	*locked_until = 0;
 	/* trigger=password: the password an earlier module checked. */
-	if (st->cfg.push.provider == PUSH_PRIVACYIDEA &&
+	if (st->cfg.push.provider == CONF_PROVIDER_PRIVACYIDEA &&
 	    st->cfg.push.trigger_password)
 		(void)conv_authtok(st->pamh, &pass);
 	(void)push_start(&p, &st->cfg.push, st->it.user, st->it.rhost,

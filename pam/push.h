@@ -11,11 +11,9 @@
 #include "conf.h"
 #include "http.h"
 
-enum push_provider { PUSH_NONE = 0, PUSH_DUO, PUSH_PRIVACYIDEA };
-
 /* The [push] settings the module uses (copied from phiguard.conf). */
 struct push_cfg {
-	enum push_provider provider;
+	enum conf_provider provider;
 	int timeout_ms;         /* push_timeout: the whole push */
 	int connect_timeout_ms; /* connect_timeout: per request */
 	char ca_file[PG_CONF_MAX_PATH];
@@ -34,7 +32,7 @@ struct push_cfg {
 void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf);
 
 /* The provider's name for the log ("duo", "privacyidea", "none"). */
-const char *push_provider_name(enum push_provider p);
+const char *push_provider_name(enum conf_provider p);
 
 enum push_outcome {
 	PUSH_PENDING = 0, /* not decided yet */

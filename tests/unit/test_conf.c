@@ -295,10 +295,10 @@ static void test_ldap_and_cache(void **state)
 	(void)state;
 	conf_defaults(&conf);
 	assert_int_equal(conf.ldap, 0);
-	assert_string_equal(conf.tls_reqcert, "demand");
-	assert_string_equal(conf.membership, "auto");
-	assert_int_equal(conf.network_timeout, 2);
-	assert_int_equal(conf.search_timeout, 2);
+	assert_int_equal(conf.tls_reqcert, CONF_REQCERT_DEMAND);
+	assert_int_equal(conf.membership, CONF_MEMBERSHIP_AUTO);
+	assert_int_equal(conf.network_timeout_ms, 2000);
+	assert_int_equal(conf.search_timeout_ms, 2000);
 	assert_int_equal(conf.nesting_depth, 3);
 	assert_int_equal(conf.ttl, 300);
 	assert_int_equal(conf.negative_ttl, 15);
@@ -316,7 +316,7 @@ static void test_ldap_and_cache(void **state)
 	assert_string_equal(conf.uri, "ldap://a ldap://b");
 	assert_int_equal(conf.starttls, 1);
 	assert_int_equal(conf.sasl_external, 0);
-	assert_string_equal(conf.membership, "memberuid");
+	assert_int_equal(conf.membership, CONF_MEMBERSHIP_MEMBERUID);
 	expect_error("[ldap]\nstarttls = maybe\n",
 	             "t.conf:2: starttls: expected yes or no");
 	expect_error("[ldap]\nmembership = all\n",
@@ -603,9 +603,9 @@ static void test_push(void **state)
 {
 	(void)state;
 	conf_defaults(&conf);
-	assert_string_equal(conf.provider, "none");
-	assert_string_equal(conf.factors, "totp,push");
-	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP_PUSH);
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
 	assert_int_equal(conf.push_timeout, 60);
 	assert_int_equal(conf.connect_timeout, 5);
 	assert_int_equal(conf.push_max_unanswered, 3);
@@ -616,13 +616,13 @@ static void test_push(void **state)
 	                       "push_timeout = 5\nconnect_timeout = 1\n"
 	                       "push_max_unanswered = 1\n"),
 	                 0);
-	assert_string_equal(conf.factors, "totp");
-	assert_string_equal(conf.failmode, "safe");
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SAFE);
 	assert_int_equal(conf.push_timeout, 5);
 	assert_int_equal(parse(DUO_OK "ca_file = /etc/ca.pem\n"
 	                              "proxy = http://proxy:3128\n"),
 	                 0);
-	assert_string_equal(conf.provider, "duo");
+	assert_int_equal(conf.provider, CONF_PROVIDER_DUO);
 	assert_string_equal(conf.host, "api-abcd1234.duosecurity.com");
 	assert_string_equal(conf.proxy, "http://proxy:3128");
 	assert_int_equal(parse("[push]\nprovider = duo\nhost = localhost:8443\n"
@@ -634,9 +634,9 @@ static void test_push(void **state)
 	          "service_password_file = /etc/phiguard/pi.pw\n"),
 	    0);
 	assert_string_equal(conf.url, "https://pi.example/");
-	assert_string_equal(conf.trigger, "empty");
+	assert_int_equal(conf.trigger, CONF_TRIGGER_EMPTY);
 	assert_int_equal(parse("[push]\ntrigger = password\n"), 0);
-	assert_string_equal(conf.trigger, "password");
+	assert_int_equal(conf.trigger, CONF_TRIGGER_PASSWORD);
 	expect_error("[push]\ntrigger = pin\n",
 	             "t.conf:2: trigger: not one of the allowed words");
 	/* Words, ranges, paths. */
@@ -823,7 +823,7 @@ static void test_select_skips_the_rest(void **state)
 	                 0);
 	assert_int_equal(warns.n, 0);
 	assert_string_equal(conf.socket, "/run/x.sock");
-	assert_string_equal(conf.factors, "totp");
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
 	/* The daemon refuses it all. */
 	expect_error("[daemon]\n" BROKEN_ELSEWHERE,
 	             "t.conf:2: max_clients: out of range (1..4096)");
@@ -886,8 +886,8 @@ static void test_select_strict(void **state)
 		                           "factors = totp\n",
 		                           some_push, 0),
 		                 0);
-		assert_string_equal(conf.factors, "totp");
-		assert_string_equal(conf.provider, "none");
+		assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
+		assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	}
 	/* [ldap] read without [role]: nothing to check the roles against. */
 	{
@@ -952,8 +952,8 @@ static void test_select_goes_on(void **state)
 	assert_string_equal(conf.socket, PG_DEFAULT_SOCKET);
 	assert_string_equal(conf.tokens, "/t");
 	assert_int_equal(conf.window, 1);
-	assert_string_equal(conf.failmode, "secure");
-	assert_string_equal(conf.factors, "totp");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
 	/* A key set twice, or broken and then set again: the default. */
 	assert_int_equal(parse_sel("[totp]\nwindow = 3\nwindow = 4\n"
 	                           "[push]\nfailmode = safe # x\n"
@@ -962,7 +962,7 @@ static void test_select_goes_on(void **state)
 	                 0);
 	assert_int_equal(warns.n, 3);
 	assert_int_equal(conf.window, 1);
-	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
 	assert_string_equal(
 	    warns.msg[2], "t.conf:6: failmode: duplicate key (first set on "
 	                  "line 5)");
@@ -972,7 +972,7 @@ static void test_select_goes_on(void **state)
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 1);
-	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
 	assert_int_equal(conf.window, 2);
 	/* [push] keys that do not fit together: push is switched off. */
 	assert_int_equal(parse_sel("[push]\nprovider = duo\nhost = h\n"
@@ -982,10 +982,10 @@ static void test_select_goes_on(void **state)
 	assert_int_equal(warns.n, 1);
 	assert_string_equal(warns.msg[0], "t.conf:1: proxy: must not contain "
 	                                  "blanks");
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	assert_string_equal(conf.proxy, "");
 	assert_string_equal(conf.host, "h");
-	assert_string_equal(conf.failmode, "safe");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SAFE);
 	/* So is a [push] with any error: without its CA file the push
 	 * would trust every CA of the system store. */
 	assert_int_equal(parse_sel("[push]\nca_file = ca.pem\n" DUO_PUSH_KEYS
@@ -995,7 +995,7 @@ static void test_select_goes_on(void **state)
 	assert_int_equal(warns.n, 1);
 	assert_string_equal(warns.msg[0],
 	                    "t.conf:2: ca_file: must be an absolute path");
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	assert_string_equal(conf.proxy, "");
 	assert_string_equal(conf.ca_file, "");
 	/* ... or a broken second [push] header, whose keys were lost. */
@@ -1004,13 +1004,13 @@ static void test_select_goes_on(void **state)
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 1);
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	/* The same file without the error: push on. */
 	assert_int_equal(parse_sel("[push]\nca_file = /ca.pem\n" DUO_PUSH_KEYS,
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 0);
-	assert_string_equal(conf.provider, "duo");
+	assert_int_equal(conf.provider, CONF_PROVIDER_DUO);
 	/* [detect] likewise: the webhook is switched off. */
 	{
 		static const char *const detect[] = {"detect", NULL};
