@@ -1264,6 +1264,12 @@ const char *conf_reqcert_name(enum conf_reqcert v)
 	return (unsigned)v <= CONF_REQCERT_NEVER ? reqcert_words[v] : "unknown";
 }
 
+const char *conf_provider_name(enum conf_provider v)
+{
+	return (unsigned)v <= CONF_PROVIDER_PRIVACYIDEA ? provider_words[v]
+	                                                : "none";
+}
+
 void conf_dump(const struct pg_conf *conf, FILE *out)
 {
 	const struct pg_conf_role *r;

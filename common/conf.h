@@ -294,6 +294,10 @@ const char *conf_role_group(const struct pg_conf *conf,
 /* The word of a tls_reqcert value ("demand", ...); never NULL. */
 const char *conf_reqcert_name(enum conf_reqcert v);
 
+/* The word of a provider ("none", "duo", "privacyidea"), for the log;
+ * never NULL. */
+const char *conf_provider_name(enum conf_provider v);
+
 /* Write the effective configuration, every key, as a valid config file. */
 void conf_dump(const struct pg_conf *conf, FILE *out);
 

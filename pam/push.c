@@ -40,21 +40,7 @@ void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf)
 	pc->trigger_password = conf->trigger == CONF_TRIGGER_PASSWORD;
 }
 
-const char *push_provider_name(enum conf_provider p)
-{
-	switch (p) {
-	case CONF_PROVIDER_DUO:
-		return "duo";
-	case CONF_PROVIDER_PRIVACYIDEA:
-		return "privacyidea";
-	case CONF_PROVIDER_NONE:
-	default:
-		return "none";
-	}
-}
-
-int push_fail(struct push *p, int err, const char *reason, const char *fmt,
-              ...)
+int push_fail(struct push *p, int err, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -213,12 +199,13 @@ void push_wait(struct push *p)
 			break;
 		}
 		r = p->cfg->provider == CONF_PROVIDER_DUO ? push_duo_poll(p)
-		                                 : push_pi_poll(p);
+		                                          : push_pi_poll(p);
 		/* Duo holds auth_status until something changes (long
 		 * poll): the deadline passing inside it is the user not
 		 * answering. privacyIDEA answers polls at once, so there a
 		 * hanging request stays a provider failure. */
-		if (r == PG_ERR_TIMEOUT && p->cfg->provider == CONF_PROVIDER_DUO &&
+		if (r == PG_ERR_TIMEOUT &&
+		    p->cfg->provider == CONF_PROVIDER_DUO &&
 		    time_left_ms(p->deadline) == 0) {
 			p->res.outcome = PUSH_TIMEOUT;
 			p->res.reason = "push-timeout";
@@ -232,7 +219,8 @@ void push_done(struct push *p)
 {
 	if (p->cfg != NULL && p->cfg->provider == CONF_PROVIDER_DUO)
 		push_duo_done(p);
-	else if (p->cfg != NULL && p->cfg->provider == CONF_PROVIDER_PRIVACYIDEA)
+	else if (p->cfg != NULL &&
+	         p->cfg->provider == CONF_PROVIDER_PRIVACYIDEA)
 		push_pi_done(p);
 	http_client_done(&p->http);
 }
