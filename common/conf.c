@@ -16,7 +16,7 @@
 #include "safefile.h"
 #include "secret.h"
 
-enum conf_type { CONF_STR, CONF_LONG, CONF_BOOL };
+enum conf_type { CONF_STR, CONF_LONG, CONF_BOOL, CONF_WORD };
 
 /* Key flags. */
 #define CONF_F_PATH     0x1 /* must be an absolute path */
@@ -29,11 +29,16 @@ struct conf_key {
 	size_t offset;
 	size_t size; /* CONF_STR: the field's buffer size */
 	long min, max;
+	long scale; /* CONF_LONG: the field holds the value times this */
 	unsigned flags;
 	const char *def_str;
-	long def_long;
-	const char *const *words; /* CONF_STR: the only values allowed */
+	long def_long;            /* CONF_WORD: the enum value */
+	const char *const *words; /* CONF_WORD: the words, in enum order */
 };
+
+/* CONF_WORD fields are enums, read and written as int. */
+_Static_assert(sizeof(enum conf_provider) == sizeof(int),
+               "enums the size of int");
 
 #define STR(sec, k, fl, def)                                                   \
 	{                                                                      \
@@ -46,7 +51,15 @@ struct conf_key {
 	{                                                                      \
 		.section = sec, .key = #k, .type = CONF_LONG,                  \
 		.offset = offsetof(struct pg_conf, k), .min = lo, .max = hi,   \
-		.def_long = def                                                \
+		.scale = 1, .def_long = def                                    \
+	}
+/* Seconds in the file (lo, hi and def too), milliseconds in the field
+ * k_ms. */
+#define SECS_AS_MS(sec, k, lo, hi, def)                                        \
+	{                                                                      \
+		.section = sec, .key = #k, .type = CONF_LONG,                  \
+		.offset = offsetof(struct pg_conf, k##_ms), .min = lo,         \
+		.max = hi, .scale = 1000, .def_long = def                      \
 	}
 #define BOOL(sec, k, def)                                                      \
 	{                                                                      \
@@ -54,31 +67,28 @@ struct conf_key {
 		.offset = offsetof(struct pg_conf, k), .min = 0, .max = 1,     \
 		.def_long = def                                                \
 	}
-/* def must be one of list's words (a unit test checks the defaults). */
+/* list: the words of the field's enum, in its order. */
 #define WORD(sec, k, list, def)                                                \
 	{                                                                      \
-		.section = sec, .key = #k, .type = CONF_STR,                   \
-		.offset = offsetof(struct pg_conf, k),                         \
-		.size = sizeof(((struct pg_conf *)0)->k), .def_str = def,      \
+		.section = sec, .key = #k, .type = CONF_WORD,                  \
+		.offset = offsetof(struct pg_conf, k), .def_long = def,        \
 		.words = list                                                  \
 	}
 
-/* The words of the enumerated keys. They are the ones the
- * directory client (daemon/authz/dir_config.h) takes. */
+/* The words of the enumerated keys, in the order of their enums
+ * (conf.h). */
 static const char *const reqcert_words[] = {"demand", "hard",  "try",
                                             "allow",  "never", NULL};
 static const char *const membership_words[] = {"auto", "memberof", "member",
                                                "memberuid", NULL};
 static const char *const provider_words[] = {"none", "duo", "privacyidea",
                                              NULL};
-static const char *const factors_words[] = {"totp,push", "totp", "push",
-                                            NULL};
+static const char *const factors_words[] = {"totp,push", "totp", "push", NULL};
 static const char *const failmode_words[] = {"secure", "safe", NULL};
 static const char *const trigger_words[] = {"empty", "password", NULL};
 static const char *const audit_sync_words[] = {"batch", "always", NULL};
 static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
-static const char *const audit_checks_words[] = {"denied", "all", "none",
-                                                 NULL};
+static const char *const audit_checks_words[] = {"denied", "all", "none", NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -107,28 +117,28 @@ static const struct conf_key conf_keys[] = {
     STR("ldap", user_attr, 0, "uid"),
     STR("ldap", bind_dn, CONF_F_OPTIONAL, ""),
     STR("ldap", bind_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
-    BOOL("ldap", sasl_external, 0),
-    BOOL("ldap", starttls, 0),
+    BOOL("ldap", sasl_external, false),
+    BOOL("ldap", starttls, false),
     STR("ldap", tls_cacert, CONF_F_PATH | CONF_F_OPTIONAL, ""),
-    WORD("ldap", tls_reqcert, reqcert_words, "demand"),
-    NUM("ldap", network_timeout, 1, 60, PG_CONF_NETWORK_TIMEOUT),
-    NUM("ldap", search_timeout, 1, 60, PG_CONF_SEARCH_TIMEOUT),
+    WORD("ldap", tls_reqcert, reqcert_words, CONF_REQCERT_DEMAND),
+    SECS_AS_MS("ldap", network_timeout, 1, 60, PG_CONF_NETWORK_TIMEOUT),
+    SECS_AS_MS("ldap", search_timeout, 1, 60, PG_CONF_SEARCH_TIMEOUT),
     NUM("ldap", nesting_depth, 0, 10, 3),
-    WORD("ldap", membership, membership_words, "auto"),
+    WORD("ldap", membership, membership_words, CONF_MEMBERSHIP_AUTO),
     NUM("cache", ttl, 1, 86400, 300),
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
     NUM("cache", offline_grace, 0, 604800, 28800),
     STR("audit", audit_file, CONF_F_PATH,
         LOCALSTATEDIR "/log/phiguard/audit.log"),
-    WORD("audit", audit_sync, audit_sync_words, "batch"),
-    WORD("audit", audit_failure, audit_failure_words, "deny"),
-    WORD("audit", audit_checks, audit_checks_words, "denied"),
+    WORD("audit", audit_sync, audit_sync_words, CONF_AUDIT_SYNC_BATCH),
+    WORD("audit", audit_failure, audit_failure_words, CONF_AUDIT_FAILURE_DENY),
+    WORD("audit", audit_checks, audit_checks_words, CONF_AUDIT_CHECKS_DENIED),
     NUM("audit", audit_rotate_size, 4096, 2147483647L, 67108864L),
     NUM("audit", audit_head_interval, 1, 86400, 3600),
-    WORD("push", provider, provider_words, "none"),
-    WORD("push", factors, factors_words, "totp,push"),
-    WORD("push", failmode, failmode_words, "secure"),
+    WORD("push", provider, provider_words, CONF_PROVIDER_NONE),
+    WORD("push", factors, factors_words, CONF_FACTORS_TOTP_PUSH),
+    WORD("push", failmode, failmode_words, CONF_FAILMODE_SECURE),
     NUM("push", push_timeout, 2, 600, 60),
     NUM("push", connect_timeout, 1, 60, 5),
     STR("push", ca_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
@@ -141,7 +151,7 @@ static const struct conf_key conf_keys[] = {
     STR("push", realm, CONF_F_OPTIONAL, ""),
     STR("push", service_user, CONF_F_OPTIONAL, ""),
     STR("push", service_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
-    WORD("push", trigger, trigger_words, "empty"),
+    WORD("push", trigger, trigger_words, CONF_TRIGGER_EMPTY),
     NUM("detect", spray_users, 2, 100, 5),
     NUM("detect", spray_window, 1, 604800, 600),
     NUM("detect", spray_block, 0, 604800, 0),
@@ -187,15 +197,15 @@ struct conf_parser {
 	unsigned line;
 	const struct conf_select *sel;      /* NULL: everything, strictly */
 	const struct conf_section *section; /* NULL before the first one */
-	bool skip;          /* in a section (or before any) not read */
-	bool whole;         /* the section is selected with all its keys */
-	int cur_key;        /* conf_keys index of this line's key, or -1 */
-	unsigned section_line;              /* its header line */
-	unsigned seen[N_KEYS];              /* line a key was set on, or 0 */
-	unsigned role_seen[ROLE_NKEYS];     /* same, in the current [role] */
-	unsigned ldap_line;                 /* first [ldap] header, or 0 */
-	unsigned push_line;                 /* first [push] header, or 0 */
-	unsigned detect_line;               /* first [detect] header, or 0 */
+	bool skip;             /* in a section (or before any) not read */
+	bool whole;            /* the section is selected with all its keys */
+	int cur_key;           /* conf_keys index of this line's key, or -1 */
+	unsigned section_line; /* its header line */
+	unsigned seen[N_KEYS]; /* line a key was set on, or 0 */
+	unsigned role_seen[ROLE_NKEYS]; /* same, in the current [role] */
+	unsigned ldap_line;             /* first [ldap] header, or 0 */
+	unsigned push_line;             /* first [push] header, or 0 */
+	unsigned detect_line;           /* first [detect] header, or 0 */
 	unsigned broken; /* bit i: conf_sections[i] had an error gone past */
 	struct pg_conf *conf;
 	char msg[PG_CONF_ERRLEN]; /* the last error */
@@ -215,8 +225,8 @@ static int detect_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int detect_finish(struct conf_parser *p);
 
 static const char *const push_off[] = {"provider", "proxy", NULL};
-static const char *const detect_off[] = {"alert_webhook",
-                                         "alert_webhook_proxy", NULL};
+static const char *const detect_off[] = {"alert_webhook", "alert_webhook_proxy",
+                                         NULL};
 
 static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
@@ -225,8 +235,7 @@ static const struct conf_section conf_sections[] = {
     {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
-    {"detect", 0, detect_enter, table_keyval, NULL, detect_finish,
-     detect_off},
+    {"detect", 0, detect_enter, table_keyval, NULL, detect_finish, detect_off},
     {"role", 1, role_enter, role_keyval, role_leave, NULL, NULL},
 };
 
@@ -243,8 +252,7 @@ conf_error(struct conf_parser *p, const char *item, size_t ilen,
 	va_list ap;
 	int n;
 
-	n = snprintf(p->msg, sizeof(p->msg), "%s:%u: %.*s: ", p->name,
-	             p->line,
+	n = snprintf(p->msg, sizeof(p->msg), "%s:%u: %.*s: ", p->name, p->line,
 	             (int)(ilen > ERR_NAME_MAX ? ERR_NAME_MAX : ilen), item);
 	if (n >= 0 && (size_t)n < sizeof(p->msg)) {
 		va_start(ap, fmt);
@@ -308,8 +316,7 @@ static bool reads_whole(const struct conf_parser *p, const char *section)
 }
 
 /* Is key (klen bytes) of the current section read? */
-static bool reads_key(const struct conf_parser *p, const char *key,
-                      size_t klen)
+static bool reads_key(const struct conf_parser *p, const char *key, size_t klen)
 {
 	const char *const *e;
 	size_t slen;
@@ -361,7 +368,7 @@ static int set_long(struct conf_parser *p, const struct conf_key *k,
 	if (errno == ERANGE || v < k->min || v > k->max)
 		return conf_error(p, key, klen, "out of range (%ld..%ld)",
 		                  k->min, k->max);
-	*(long *)((char *)p->conf + k->offset) = v;
+	*(long *)((char *)p->conf + k->offset) = v * k->scale;
 	return 0;
 }
 
@@ -389,24 +396,27 @@ static int set_bool(struct conf_parser *p, const struct conf_key *k,
 
 	if (b < 0)
 		return conf_error(p, key, klen, "expected yes or no");
-	*(long *)((char *)p->conf + k->offset) = b;
+	*(bool *)((char *)p->conf + k->offset) = b;
 	return 0;
+}
+
+static int set_word(struct conf_parser *p, const struct conf_key *k,
+                    const char *key, size_t klen, const char *val, size_t vlen)
+{
+	int i;
+
+	for (i = 0; k->words[i] != NULL; i++)
+		if (word_is(k->words[i], val, vlen)) {
+			memcpy((char *)p->conf + k->offset, &i, sizeof(i));
+			return 0;
+		}
+	return conf_error(p, key, klen, "not one of the allowed words");
 }
 
 static int set_str(struct conf_parser *p, const struct conf_key *k,
                    const char *key, size_t klen, const char *val, size_t vlen)
 {
 	char *dst = (char *)p->conf + k->offset;
-	size_t i;
-
-	if (k->words != NULL) {
-		for (i = 0; k->words[i] != NULL; i++)
-			if (word_is(k->words[i], val, vlen))
-				break;
-		if (k->words[i] == NULL)
-			return conf_error(p, key, klen,
-			                  "not one of the allowed words");
-	}
 
 	if (vlen == 0 && !(k->flags & CONF_F_OPTIONAL))
 		return conf_error(p, key, klen, "must not be empty");
@@ -426,10 +436,20 @@ static int set_str(struct conf_parser *p, const struct conf_key *k,
 static void set_default(struct pg_conf *conf, const struct conf_key *k)
 {
 	char *dst = (char *)conf + k->offset;
+	int word = (int)k->def_long;
 
-	if (k->type != CONF_STR) {
-		*(long *)dst = k->def_long;
+	switch (k->type) {
+	case CONF_LONG:
+		*(long *)dst = k->def_long * k->scale;
 		return;
+	case CONF_BOOL:
+		*(bool *)dst = k->def_long != 0;
+		return;
+	case CONF_WORD:
+		memcpy(dst, &word, sizeof(word));
+		return;
+	case CONF_STR:
+		break;
 	}
 	memset(dst, 0, k->size);
 	snprintf(dst, k->size, "%s", k->def_str);
@@ -465,6 +485,8 @@ static int table_keyval(struct conf_parser *p, const char *key, size_t klen,
 		return set_long(p, k, key, klen, val, vlen);
 	if (k->type == CONF_BOOL)
 		return set_bool(p, k, key, klen, val, vlen);
+	if (k->type == CONF_WORD)
+		return set_word(p, k, key, klen, val, vlen);
 	return set_str(p, k, key, klen, val, vlen);
 }
 
@@ -685,7 +707,7 @@ static int push_finish(struct conf_parser *p)
 	p->line = p->push_line;
 	if (!is_token(c->proxy))
 		return conf_error(p, "proxy", 5, "must not contain blanks");
-	if (strcmp(c->provider, "duo") == 0) {
+	if (c->provider == CONF_PROVIDER_DUO) {
 		if (c->host[0] == '\0' || c->ikey[0] == '\0' ||
 		    c->skey_file[0] == '\0')
 			return conf_error(p, "provider", 8,
@@ -696,7 +718,7 @@ static int push_finish(struct conf_parser *p)
 		if (!is_token(c->ikey))
 			return conf_error(p, "ikey", 4,
 			                  "must not contain blanks");
-	} else if (strcmp(c->provider, "privacyidea") == 0) {
+	} else if (c->provider == CONF_PROVIDER_PRIVACYIDEA) {
 		/* Plain http would send the service password and the
 		 * decision in clear. */
 		if (strncmp(c->url, "https://", 8) != 0 || c->url[8] == '\0' ||
@@ -772,8 +794,7 @@ static unsigned section_bit(const struct conf_section *sec)
  * gets the error, and a section with any error switched off (its off
  * keys back at their defaults, which pass).
  */
-static int finish_section(struct conf_parser *p,
-                          const struct conf_section *sec)
+static int finish_section(struct conf_parser *p, const struct conf_section *sec)
 {
 	const char *const *k;
 	int rc = 0, i;
@@ -836,11 +857,10 @@ static void header_split(const char *s, size_t len, struct header *h)
 		nlen--;
 	/* "[role nurse]": the word, then the argument after blanks. */
 	h->word = name;
-	for (h->wlen = 0; h->wlen < nlen && !is_space(name[h->wlen]);
-	     h->wlen++)
+	for (h->wlen = 0; h->wlen < nlen && !is_space(name[h->wlen]); h->wlen++)
 		;
-	for (h->arg = name + h->wlen;
-	     h->arg < name + nlen && is_space(*h->arg); h->arg++)
+	for (h->arg = name + h->wlen; h->arg < name + nlen && is_space(*h->arg);
+	     h->arg++)
 		;
 	h->alen = (size_t)(name + nlen - h->arg);
 	h->sec = NULL;
@@ -849,8 +869,9 @@ static void header_split(const char *s, size_t len, struct header *h)
 			h->sec = &conf_sections[i];
 }
 
-#define INLINE_COMMENT "inline comments are not allowed: put the comment " \
-                       "on its own line"
+#define INLINE_COMMENT                                                         \
+	"inline comments are not allowed: put the comment "                    \
+	"on its own line"
 
 /* ctl_col: the column of a control byte in the line, or 0. */
 static int header_check(struct conf_parser *p, const char *s, size_t len,
@@ -971,8 +992,9 @@ static int value_split(struct conf_parser *p, const char *key, size_t klen,
 	for (q = s; q < end; q++)
 		if (is_comment(*q) && (q == s || is_space(q[-1])))
 			return conf_error(p, key, klen,
-			                  INLINE_COMMENT ", or quote the value "
-			                                 "if '%c' belongs to it",
+			                  INLINE_COMMENT
+			                  ", or quote the value "
+			                  "if '%c' belongs to it",
 			                  *q);
 	while (end > s && is_space(end[-1]))
 		end--;
@@ -1005,9 +1027,10 @@ static int keyval_line(struct conf_parser *p, const char *s, size_t len,
 		/* Not last-wins: with a key set twice an admin cannot tell
 		 * from the file which value is in force. */
 		if (p->seen[p->cur_key] != 0)
-			return conf_error(p, key, klen,
-			                  "duplicate key (first set on line %u)",
-			                  p->seen[p->cur_key]);
+			return conf_error(
+			    p, key, klen,
+			    "duplicate key (first set on line %u)",
+			    p->seen[p->cur_key]);
 		p->seen[p->cur_key] = p->line;
 	}
 	if (ctl_col != 0)
@@ -1084,9 +1107,9 @@ static int select_check(const struct conf_select *sel)
 				break;
 		}
 		if (i == N_SECTIONS ||
-		    (dot != NULL && (sec->keyval != table_keyval ||
-		                     key_index(sec->name, dot + 1,
-		                               strlen(dot + 1)) < 0)))
+		    (dot != NULL &&
+		     (sec->keyval != table_keyval ||
+		      key_index(sec->name, dot + 1, strlen(dot + 1)) < 0)))
 			return PG_ERR_INVAL;
 		/* Its keys make no sense without the rest of the file. */
 		if (sel->warn != NULL &&
@@ -1207,23 +1230,44 @@ static void dump_table(const struct pg_conf *conf, const char *section,
                        FILE *out)
 {
 	const struct conf_key *k;
-	long v;
+	const char *field;
 	size_t i;
+	int w;
 
 	for (i = 0; i < N_KEYS; i++) {
 		k = &conf_keys[i];
 		if (strcmp(k->section, section) != 0)
 			continue;
-		if (k->type == CONF_STR) {
-			dump_str(out, k->key, (const char *)conf + k->offset);
-			continue;
+		field = (const char *)conf + k->offset;
+		switch (k->type) {
+		case CONF_STR:
+			dump_str(out, k->key, field);
+			break;
+		case CONF_BOOL:
+			fprintf(out, "%s = %s\n", k->key,
+			        *(const bool *)field ? "yes" : "no");
+			break;
+		case CONF_WORD:
+			memcpy(&w, field, sizeof(w));
+			fprintf(out, "%s = %s\n", k->key, k->words[w]);
+			break;
+		case CONF_LONG:
+			fprintf(out, "%s = %ld\n", k->key,
+			        *(const long *)field / k->scale);
+			break;
 		}
-		v = *(const long *)((const char *)conf + k->offset);
-		if (k->type == CONF_BOOL)
-			fprintf(out, "%s = %s\n", k->key, v ? "yes" : "no");
-		else
-			fprintf(out, "%s = %ld\n", k->key, v);
 	}
+}
+
+const char *conf_reqcert_name(enum conf_reqcert v)
+{
+	return (unsigned)v <= CONF_REQCERT_NEVER ? reqcert_words[v] : "unknown";
+}
+
+const char *conf_provider_name(enum conf_provider v)
+{
+	return (unsigned)v <= CONF_PROVIDER_PRIVACYIDEA ? provider_words[v]
+	                                                : "none";
 }
 
 void conf_dump(const struct pg_conf *conf, FILE *out)

@@ -5,12 +5,13 @@
 #ifndef PHIGUARD_COMMON_CONF_H
 #define PHIGUARD_COMMON_CONF_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
 
 #define PG_DEFAULT_CONFIG SYSCONFDIR "/phiguard/phiguard.conf"
-#define PG_CONF_ERRLEN 512
-#define PG_CONF_MAX_PATH 1024
+#define PG_CONF_ERRLEN    512
+#define PG_CONF_MAX_PATH  1024
 
 /*
  * Defaults that must fit together (pam_phiguard(8), phiguard.conf(5)): a
@@ -27,11 +28,80 @@
  * pointers, so the PAM module and phiguardctl keep it on the stack and
  * copy it freely); these bound its size to about 30 KiB. */
 #define PG_CONF_MAX_ROLES  32
-#define PG_CONF_ROLE_NAME  32  /* bytes with the NUL; [a-z0-9._-] */
-#define PG_CONF_SCOPE_NAME 32  /* bytes with the NUL; [a-z0-9._-] */
-#define PG_CONF_LIST_MAX   256 /* scopes, terminals: bytes with the NUL */
-#define PG_CONF_GROUP_MAX  512 /* one group DN or cn, with the NUL */
+#define PG_CONF_ROLE_NAME  32   /* bytes with the NUL; [a-z0-9._-] */
+#define PG_CONF_SCOPE_NAME 32   /* bytes with the NUL; [a-z0-9._-] */
+#define PG_CONF_LIST_MAX   256  /* scopes, terminals: bytes with the NUL */
+#define PG_CONF_GROUP_MAX  512  /* one group DN or cn, with the NUL */
 #define PG_CONF_GROUP_AREA 8192 /* every role's groups together */
+
+/*
+ * The words of the keys that take one of a few words, as parsed: each
+ * enum lists its key's words in order (conf.c's word lists follow it, and
+ * conf_dump() writes the word back).
+ */
+
+/* [ldap] tls_reqcert: TLS certificate checking, as libldap's TLS_REQCERT.
+ * Anything below DEMAND is logged as a warning whenever a connection is
+ * made. */
+enum conf_reqcert {
+	CONF_REQCERT_DEMAND = 0,
+	CONF_REQCERT_HARD,
+	CONF_REQCERT_TRY,
+	CONF_REQCERT_ALLOW,
+	CONF_REQCERT_NEVER,
+};
+
+/* [ldap] membership: where a user's direct groups come from. Nested
+ * groups are always found by member/uniqueMember searches on the groups'
+ * DNs. */
+enum conf_membership {
+	/* memberOf on the user entry if it has any value, else as
+	 * MEMBER and MEMBERUID together (one search). */
+	CONF_MEMBERSHIP_AUTO = 0,
+	CONF_MEMBERSHIP_MEMBEROF,  /* memberOf on the user entry only */
+	CONF_MEMBERSHIP_MEMBER,    /* member or uniqueMember = user DN */
+	CONF_MEMBERSHIP_MEMBERUID, /* memberUid = user name (RFC 2307) */
+};
+
+/* [audit] audit_sync: batch (a record is synced within a moment) or
+ * always (each record before its answer). */
+enum conf_audit_sync { CONF_AUDIT_SYNC_BATCH = 0, CONF_AUDIT_SYNC_ALWAYS };
+
+/* [audit] audit_failure: while the trail cannot be written, deny new
+ * logins and grants, or only log to syslog. */
+enum conf_audit_failure {
+	CONF_AUDIT_FAILURE_DENY = 0,
+	CONF_AUDIT_FAILURE_SYSLOG,
+};
+
+/* [audit] audit_checks: which CHECK answers are recorded. */
+enum conf_audit_checks {
+	CONF_AUDIT_CHECKS_DENIED = 0, /* denials only */
+	CONF_AUDIT_CHECKS_ALL,
+	CONF_AUDIT_CHECKS_NONE,
+};
+
+/* [push] provider. */
+enum conf_provider {
+	CONF_PROVIDER_NONE = 0,
+	CONF_PROVIDER_DUO,
+	CONF_PROVIDER_PRIVACYIDEA,
+};
+
+/* [push] factors: "totp,push", "totp" or "push". */
+enum conf_factors {
+	CONF_FACTORS_TOTP_PUSH = 0,
+	CONF_FACTORS_TOTP,
+	CONF_FACTORS_PUSH,
+};
+
+/* [push] failmode: a failed provider refuses (secure) or falls back to
+ * TOTP (safe). */
+enum conf_failmode { CONF_FAILMODE_SECURE = 0, CONF_FAILMODE_SAFE };
+
+/* [push] trigger (privacyidea): an empty pass or the user's password
+ * triggers the challenge. */
+enum conf_trigger { CONF_TRIGGER_EMPTY = 0, CONF_TRIGGER_PASSWORD };
 
 /*
  * One [role NAME] section. Roles are kept in file order, which is their
@@ -48,7 +118,9 @@ struct pg_conf_role {
 };
 
 /*
- * Every key with its default. Documented in phiguard.conf(5) and
+ * Every key with its default, parsed once into its type: numbers as long
+ * (durations in seconds unless the field name ends in _ms), yes/no as
+ * bool, words as their enum. Documented in phiguard.conf(5) and
  * contrib/phiguard.conf.example; keep the three in step.
  */
 struct pg_conf {
@@ -56,40 +128,43 @@ struct pg_conf {
 	char socket[PG_CONF_MAX_PATH];    /* PG_DEFAULT_SOCKET */
 	char state_dir[PG_CONF_MAX_PATH]; /* LOCALSTATEDIR "/lib/phiguard" */
 	char pidfile[PG_CONF_MAX_PATH];   /* "" = none */
-	char user[64];          /* "" = stay as started; else drop to user */
-	long max_clients;       /* 64 (1..4096) */
-	long client_timeout;    /* 5 s idle/slow-drip bound (1..300) */
-	long log_level;         /* 1 = info; 0 err, 1 info, 2 debug */
+	char user[64];       /* "" = stay as started; else drop to user */
+	long max_clients;    /* 64 (1..4096) */
+	long client_timeout; /* 5 s idle/slow-drip bound (1..300) */
+	long log_level;      /* 1 = info; 0 err, 1 info, 2 debug */
 
 	/* [totp] */
 	char tokens[PG_CONF_MAX_PATH]; /* SYSCONFDIR "/phiguard/tokens" */
-	long window;          /* 1 time step either side (0..10) */
-	long max_failures;    /* 5 (1..1000) */
-	long failure_window;  /* 300 s (1..86400) */
-	long lockout;         /* 900 s (1..604800) */
-	char issuer[128];     /* "phiguard": otpauth issuer for enrollment */
+	long window;                   /* 1 time step either side (0..10) */
+	long max_failures;             /* 5 (1..1000) */
+	long failure_window;           /* 300 s (1..86400) */
+	long lockout;                  /* 900 s (1..604800) */
+	char issuer[128]; /* "phiguard": otpauth issuer for enrollment */
 
 	/* [daemon], for the policy */
 	char hostname[256]; /* "" = gethostname(); matched by terminals */
 
-	/* [ldap]: the directory. Checked here for syntax; phiguardd hands
-	 * the values to its directory client, which checks the rest. */
-	int ldap;                     /* 1 once an [ldap] section is seen */
-	char uri[1024];               /* space-separated, failover order */
-	char base[512];               /* required with [ldap] */
-	char user_base[512];          /* "" = base */
-	char group_base[512];         /* "" = base */
-	char user_attr[64];           /* "uid" */
-	char bind_dn[512];            /* "" = no simple bind */
+	/* [ldap]: the directory. Checked here for syntax; phiguardd's
+	 * directory client takes the values as they are (dir_config.h) and
+	 * checks the rest. */
+	int ldap;             /* 1 once an [ldap] section is seen */
+	char uri[1024];       /* space-separated, failover order */
+	char base[512];       /* required with [ldap] */
+	char user_base[512];  /* "" = base */
+	char group_base[512]; /* "" = base */
+	char user_attr[64];   /* "uid" */
+	char bind_dn[512];    /* "" = no simple bind */
 	char bind_password_file[PG_CONF_MAX_PATH]; /* "" with bind_dn "" */
-	long sasl_external;           /* no */
-	long starttls;                /* no */
-	char tls_cacert[PG_CONF_MAX_PATH]; /* "" = libldap's default */
-	char tls_reqcert[16];         /* "demand" */
-	long network_timeout;         /* 2 s (1..60) */
-	long search_timeout;          /* 2 s (1..60) */
-	long nesting_depth;           /* 3 (0..10) */
-	char membership[16];          /* "auto" */
+	bool sasl_external;                        /* no */
+	bool starttls;                             /* no */
+	char tls_cacert[PG_CONF_MAX_PATH];         /* "" = libldap's default */
+	enum conf_reqcert tls_reqcert;             /* demand */
+	/* The file gives these two in seconds; kept in ms, as the
+	 * directory client takes them. */
+	long network_timeout_ms;         /* network_timeout: 2 s (1..60) */
+	long search_timeout_ms;          /* search_timeout: 2 s (1..60) */
+	long nesting_depth;              /* 3 (0..10) */
+	enum conf_membership membership; /* auto */
 
 	/* [cache], seconds */
 	long ttl;           /* 300 (1..86400) */
@@ -98,43 +173,43 @@ struct pg_conf {
 	long offline_grace; /* 28800 (0..604800) */
 
 	/* [audit]: phiguardd's audit trail (daemon/audit/audit.h). */
-	char audit_file[PG_CONF_MAX_PATH]; /* LOCALSTATEDIR
-	                                      "/log/phiguard/audit.log" */
-	char audit_sync[8];     /* "batch" | "always" */
-	char audit_failure[8];  /* "deny" | "syslog" */
-	char audit_checks[8];   /* "denied" | "all" | "none" */
-	long audit_rotate_size; /* 64 MiB (4096..2^31-1 bytes) */
-	long audit_head_interval; /* 3600 s (1..86400) */
+	char audit_file[PG_CONF_MAX_PATH];     /* LOCALSTATEDIR
+	                                          "/log/phiguard/audit.log" */
+	enum conf_audit_sync audit_sync;       /* batch */
+	enum conf_audit_failure audit_failure; /* deny */
+	enum conf_audit_checks audit_checks;   /* denied */
+	long audit_rotate_size;                /* 64 MiB (4096..2^31-1 bytes) */
+	long audit_head_interval;              /* 3600 s (1..86400) */
 
 	/* [push]: the push second factor, read by the PAM module (and
 	 * push_max_unanswered by phiguardd). Cross-key rules (a provider's
 	 * required keys, https:// only) are checked at the end of the
 	 * parse. */
-	char provider[16];    /* "none" | "duo" | "privacyidea" */
-	char factors[16];     /* "totp,push" | "totp" | "push" */
-	char failmode[8];     /* "secure" | "safe" */
-	long push_timeout;    /* 60 s for the whole push (2..600) */
-	long connect_timeout; /* 5 s per request connect (1..60) */
+	enum conf_provider provider;    /* none */
+	enum conf_factors factors;      /* totp,push */
+	enum conf_failmode failmode;    /* secure */
+	long push_timeout;              /* 60 s for the whole push (2..600) */
+	long connect_timeout;           /* 5 s per request connect (1..60) */
 	char ca_file[PG_CONF_MAX_PATH]; /* "" = the system CA store */
-	char proxy[256];      /* "" = no proxy (never the environment's) */
+	char proxy[256];          /* "" = no proxy (never the environment's) */
 	long push_max_unanswered; /* 3 (1..100) */
-	char host[256];       /* duo: API host[:port] */
-	char ikey[64];        /* duo: integration key */
+	char host[256];           /* duo: API host[:port] */
+	char ikey[64];            /* duo: integration key */
 	char skey_file[PG_CONF_MAX_PATH]; /* duo: secret key, root-only */
-	char url[512];        /* privacyidea: https:// base URL */
-	char realm[128];      /* privacyidea: "" = the default realm */
+	char url[512];                    /* privacyidea: https:// base URL */
+	char realm[128];        /* privacyidea: "" = the default realm */
 	char service_user[128]; /* privacyidea: "" = no service account */
 	char service_password_file[PG_CONF_MAX_PATH]; /* with service_user */
-	char trigger[16]; /* privacyidea: "empty" pass or the "password"
-	                     (PAM_AUTHTOK) to trigger the challenge */
+	enum conf_trigger trigger; /* privacyidea: empty; password =
+	                              PAM_AUTHTOK triggers the challenge */
 
-	/* [detect]: threat detection and alert delivery (daemon/detect/detect.h,
-	 * daemon/detect/webhook.h). */
-	long spray_users;     /* 5 distinct users from one source (2..100) */
-	long spray_window;    /* 600 s (1..604800) */
-	long spray_block;     /* 0 s = alert only (0..604800) */
-	long hour_min_logins; /* 20 (1..500) */
-	long hour_percent;    /* 2 % (0..100; 0 = no hour alerts) */
+	/* [detect]: threat detection and alert delivery
+	 * (daemon/detect/detect.h, daemon/detect/webhook.h). */
+	long spray_users;        /* 5 distinct users from one source (2..100) */
+	long spray_window;       /* 600 s (1..604800) */
+	long spray_block;        /* 0 s = alert only (0..604800) */
+	long hour_min_logins;    /* 20 (1..500) */
+	long hour_percent;       /* 2 % (0..100; 0 = no hour alerts) */
 	char alert_webhook[512]; /* "" = off; https:// only */
 	char alert_webhook_ca[PG_CONF_MAX_PATH]; /* "" = system CA store */
 	char alert_webhook_proxy[256]; /* "" = no proxy (never the env's) */
@@ -164,7 +239,7 @@ void conf_defaults(struct pg_conf *conf);
  * partially updated: parse into a scratch copy and swap on success.
  */
 int conf_parse(const char *name, const char *text, size_t len,
-	       struct pg_conf *conf, char *err, size_t errlen);
+               struct pg_conf *conf, char *err, size_t errlen);
 
 /*
  * Read path with safefile (root-owned, not group/other-writable, at most
@@ -173,7 +248,7 @@ int conf_parse(const char *name, const char *text, size_t len,
  * err.
  */
 int conf_load(const char *path, int check_owner, struct pg_conf *conf,
-	      char *err, size_t errlen);
+              char *err, size_t errlen);
 
 /*
  * What one program reads of the file, so that a typo in a part it does not
@@ -206,15 +281,22 @@ struct conf_select {
  * PG_ERR_CONFIG. Otherwise as conf_parse() and conf_load().
  */
 int conf_parse_select(const char *name, const char *text, size_t len,
-		      const struct conf_select *sel, struct pg_conf *conf,
-		      char *err, size_t errlen);
+                      const struct conf_select *sel, struct pg_conf *conf,
+                      char *err, size_t errlen);
 int conf_load_select(const char *path, int check_owner,
-		     const struct conf_select *sel, struct pg_conf *conf,
-		     char *err, size_t errlen);
+                     const struct conf_select *sel, struct pg_conf *conf,
+                     char *err, size_t errlen);
 
 /* The i-th group (0 <= i < role->ngroups) of a role of conf. */
 const char *conf_role_group(const struct pg_conf *conf,
-			    const struct pg_conf_role *role, unsigned i);
+                            const struct pg_conf_role *role, unsigned i);
+
+/* The word of a tls_reqcert value ("demand", ...); never NULL. */
+const char *conf_reqcert_name(enum conf_reqcert v);
+
+/* The word of a provider ("none", "duo", "privacyidea"), for the log;
+ * never NULL. */
+const char *conf_provider_name(enum conf_provider v);
 
 /* Write the effective configuration, every key, as a valid config file. */
 void conf_dump(const struct pg_conf *conf, FILE *out);

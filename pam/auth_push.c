@@ -117,7 +117,7 @@ static void tell_result(struct stage *st, const struct push *p, int fallback)
 	}
 	if (p->res.message[0] != '\0' && p->res.outcome != PUSH_APPROVED)
 		snprintf(msg, sizeof(msg), "%s (%s: %s)", what,
-		         push_provider_name(p->cfg->provider), p->res.message);
+		         conf_provider_name(p->cfg->provider), p->res.message);
 	else
 		snprintf(msg, sizeof(msg), "%s", what);
 	stage_tell(st, style, msg);
@@ -129,7 +129,7 @@ static void log_push(struct stage *st, const struct push *p)
 	char detail[512];
 
 	snprintf(detail, sizeof(detail), "provider=%s latency_ms=%ld%s%s",
-	         push_provider_name(st->cfg.push.provider), push_latency_ms(p),
+	         conf_provider_name(st->cfg.push.provider), push_latency_ms(p),
 	         p->res.detail[0] != '\0' ? " " : "", p->res.detail);
 	pamlog_outcome(st->pamh,
 	               p->res.outcome == PUSH_APPROVED ? LOG_INFO : LOG_NOTICE,
@@ -146,7 +146,7 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 
 	*locked_until = 0;
 	/* trigger=password: the password an earlier module checked. */
-	if (st->cfg.push.provider == PUSH_PRIVACYIDEA &&
+	if (st->cfg.push.provider == CONF_PROVIDER_PRIVACYIDEA &&
 	    st->cfg.push.trigger_password)
 		(void)conv_authtok(st->pamh, &pass);
 	(void)push_start(&p, &st->cfg.push, st->it.user, st->it.rhost,

@@ -185,6 +185,20 @@ static int opt_factors(struct pamcfg *cfg, const char *val, char *err,
 	return 0;
 }
 
+/* [push] factors as the bits a module argument gives. */
+static unsigned factors_from_conf(enum conf_factors f)
+{
+	switch (f) {
+	case CONF_FACTORS_TOTP:
+		return PAMCFG_FACTOR_TOTP;
+	case CONF_FACTORS_PUSH:
+		return PAMCFG_FACTOR_PUSH;
+	case CONF_FACTORS_TOTP_PUSH:
+		break;
+	}
+	return PAMCFG_FACTOR_TOTP | PAMCFG_FACTOR_PUSH;
+}
+
 static int opt_failmode(struct pamcfg *cfg, const char *val, char *err,
                         size_t errlen)
 {
@@ -348,11 +362,13 @@ int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 	if (tmp.window < 0)
 		tmp.window = conf.window;
 	if (tmp.factors == 0)
-		opt_factors(&tmp, conf.factors, err, errlen);
+		tmp.factors = factors_from_conf(conf.factors);
 	if (tmp.failmode == PAMCFG_FAILMODE_UNSET)
-		opt_failmode(&tmp, conf.failmode, err, errlen);
+		tmp.failmode = conf.failmode == CONF_FAILMODE_SAFE
+		                   ? PAMCFG_FAILMODE_SAFE
+		                   : PAMCFG_FAILMODE_SECURE;
 	push_cfg_from_conf(&tmp.push, &conf);
-	if (tmp.push.provider == PUSH_NONE) {
+	if (tmp.push.provider == CONF_PROVIDER_NONE) {
 		/* Push is offered only with a provider; asked for alone,
 		 * nothing could be offered at all. */
 		if (tmp.factors == PAMCFG_FACTOR_PUSH) {

@@ -23,12 +23,7 @@
 void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf)
 {
 	memset(pc, 0, sizeof(*pc));
-	if (strcmp(conf->provider, "duo") == 0)
-		pc->provider = PUSH_DUO;
-	else if (strcmp(conf->provider, "privacyidea") == 0)
-		pc->provider = PUSH_PRIVACYIDEA;
-	else
-		pc->provider = PUSH_NONE;
+	pc->provider = conf->provider;
 	pc->timeout_ms = (int)conf->push_timeout * 1000;
 	pc->connect_timeout_ms = (int)conf->connect_timeout * 1000;
 #define COPY(f) snprintf(pc->f, sizeof(pc->f), "%s", conf->f)
@@ -42,24 +37,10 @@ void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf)
 	COPY(service_user);
 	COPY(service_password_file);
 #undef COPY
-	pc->trigger_password = strcmp(conf->trigger, "password") == 0;
+	pc->trigger_password = conf->trigger == CONF_TRIGGER_PASSWORD;
 }
 
-const char *push_provider_name(enum push_provider p)
-{
-	switch (p) {
-	case PUSH_DUO:
-		return "duo";
-	case PUSH_PRIVACYIDEA:
-		return "privacyidea";
-	case PUSH_NONE:
-	default:
-		return "none";
-	}
-}
-
-int push_fail(struct push *p, int err, const char *reason, const char *fmt,
-              ...)
+int push_fail(struct push *p, int err, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -186,7 +167,7 @@ int push_start(struct push *p, const struct push_cfg *cfg, const char *user,
 	p->deadline = p->started + cfg->timeout_ms;
 	p->res.outcome = PUSH_ERROR;
 	p->res.reason = "internal";
-	if (cfg->provider == PUSH_NONE)
+	if (cfg->provider == CONF_PROVIDER_NONE)
 		return push_fail(p, PG_ERR_CONFIG, "no-provider",
 		                 "no push provider configured");
 	if ((r = http_global_init(&reason)) != 0)
@@ -200,7 +181,7 @@ int push_start(struct push *p, const struct push_cfg *cfg, const char *user,
 	if ((r = http_client_init(&p->http, &hc)) != 0)
 		return push_fail(p, r, "internal", "curl_easy_init failed");
 	p->res.reason = NULL;
-	if (cfg->provider == PUSH_DUO)
+	if (cfg->provider == CONF_PROVIDER_DUO)
 		r = push_duo_start(p);
 	else
 		r = push_pi_start(p);
@@ -217,13 +198,14 @@ void push_wait(struct push *p)
 			p->res.reason = "push-timeout";
 			break;
 		}
-		r = p->cfg->provider == PUSH_DUO ? push_duo_poll(p)
-		                                 : push_pi_poll(p);
+		r = p->cfg->provider == CONF_PROVIDER_DUO ? push_duo_poll(p)
+		                                          : push_pi_poll(p);
 		/* Duo holds auth_status until something changes (long
 		 * poll): the deadline passing inside it is the user not
 		 * answering. privacyIDEA answers polls at once, so there a
 		 * hanging request stays a provider failure. */
-		if (r == PG_ERR_TIMEOUT && p->cfg->provider == PUSH_DUO &&
+		if (r == PG_ERR_TIMEOUT &&
+		    p->cfg->provider == CONF_PROVIDER_DUO &&
 		    time_left_ms(p->deadline) == 0) {
 			p->res.outcome = PUSH_TIMEOUT;
 			p->res.reason = "push-timeout";
@@ -235,9 +217,10 @@ void push_wait(struct push *p)
 
 void push_done(struct push *p)
 {
-	if (p->cfg != NULL && p->cfg->provider == PUSH_DUO)
+	if (p->cfg != NULL && p->cfg->provider == CONF_PROVIDER_DUO)
 		push_duo_done(p);
-	else if (p->cfg != NULL && p->cfg->provider == PUSH_PRIVACYIDEA)
+	else if (p->cfg != NULL &&
+	         p->cfg->provider == CONF_PROVIDER_PRIVACYIDEA)
 		push_pi_done(p);
 	http_client_done(&p->http);
 }

@@ -11,11 +11,9 @@
 #include "conf.h"
 #include "http.h"
 
-enum push_provider { PUSH_NONE = 0, PUSH_DUO, PUSH_PRIVACYIDEA };
-
 /* The [push] settings the module uses (copied from phiguard.conf). */
 struct push_cfg {
-	enum push_provider provider;
+	enum conf_provider provider;
 	int timeout_ms;         /* push_timeout: the whole push */
 	int connect_timeout_ms; /* connect_timeout: per request */
 	char ca_file[PG_CONF_MAX_PATH];
@@ -32,9 +30,6 @@ struct push_cfg {
 
 /* Copy the [push] settings of conf into *pc. */
 void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf);
-
-/* The provider's name for the log ("duo", "privacyidea", "none"). */
-const char *push_provider_name(enum push_provider p);
 
 enum push_outcome {
 	PUSH_PENDING = 0, /* not decided yet */
@@ -69,8 +64,8 @@ struct push {
 	const char *rhost;          /* borrowed; "" if unknown */
 	const char *service;        /* borrowed */
 	const char *pass; /* borrowed secret (trigger=password), or NULL */
-	int64_t deadline;           /* time_mono_ms() value */
-	int64_t started;            /* time_mono_ms() at push_start */
+	int64_t deadline; /* time_mono_ms() value */
+	int64_t started;  /* time_mono_ms() at push_start */
 	struct http_client http;
 	struct push_result res;
 	void *state; /* the provider's, freed (and wiped) by push_done */
@@ -79,9 +74,9 @@ struct push {
 /*
  * Start a push for user: read the provider's secret, contact it, send
  * the push (pass: the PAM_AUTHTOK for privacyIDEA with trigger=password,
- * borrowed, else NULL). On return p->res says what happened: outcome PUSH_PENDING (a
- * push is on its way; device/number/message may be set), or a final
- * outcome (REFUSED / ERROR / DENIED...) with reason. Always call
+ * borrowed, else NULL). On return p->res says what happened: outcome
+ * PUSH_PENDING (a push is on its way; device/number/message may be set), or a
+ * final outcome (REFUSED / ERROR / DENIED...) with reason. Always call
  * push_done afterwards. Returns 0 (pending or decided) or a pg_err for a
  * local failure (outcome PUSH_ERROR, reason set).
  */
@@ -104,8 +99,8 @@ long push_latency_ms(const struct push *p);
 /* ---- for the providers (push_duo.c, push_privacyidea.c) ---- */
 
 /* Outcome PUSH_ERROR with reason and a printf detail; returns err. */
-int push_fail(struct push *p, int err, const char *reason, const char *fmt,
-              ...) __attribute__((format(printf, 4, 5)));
+int push_fail(struct push *p, int err, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * http_request with HTTP 429 handled: wait Retry-After (or 1, 2, 4 ...

@@ -117,7 +117,7 @@ int stage_setup(struct stage *s, int argc, const char **argv)
 	                                                                 : "",
 	    (s->cfg.factors & PAMCFG_FACTOR_PUSH) ? "push" : "",
 	    s->cfg.failmode == PAMCFG_FAILMODE_SAFE ? "safe" : "secure",
-	    push_provider_name(s->cfg.push.provider));
+	    conf_provider_name(s->cfg.push.provider));
 	return 0;
 }
 

@@ -9,15 +9,6 @@
 #include "audit/auditmap.h"
 #include "err.h"
 
-enum audit_checks auditmap_checks(const char *word)
-{
-	if (strcmp(word, "all") == 0)
-		return AUDIT_CHECKS_ALL;
-	if (strcmp(word, "none") == 0)
-		return AUDIT_CHECKS_NONE;
-	return AUDIT_CHECKS_DENIED;
-}
-
 static void copy(char *dst, size_t size, const char *v)
 {
 	snprintf(dst, size, "%s", v != NULL ? v : "");
@@ -127,7 +118,7 @@ static void report(const struct audit_req *ar, const struct pg_msg *resp,
 
 /* AUTHZ and CHECK answers, OK or ERR. */
 static void authz(const struct audit_req *ar, const struct pg_msg *resp,
-                  int status, enum audit_checks checks,
+                  int status, enum conf_audit_checks checks,
                   struct audit_events *out)
 {
 	int check = ar->verb == PG_VERB_CHECK;
@@ -135,7 +126,7 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 	struct audit_event *e;
 
 	if (status != 0 || !is(proto_get(resp, "allowed"), "yes")) {
-		if (check && checks == AUDIT_CHECKS_NONE)
+		if (check && checks == CONF_AUDIT_CHECKS_NONE)
 			return;
 		e = add(out, check ? "check-deny" : "authz-deny", "deny");
 		e->reason = status != 0 ? nz(proto_get(resp, "code"))
@@ -144,7 +135,7 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 		e->scopes = check ? nz(ar->scope) : NULL;
 		return;
 	}
-	if (!check || checks == AUDIT_CHECKS_ALL) {
+	if (!check || checks == CONF_AUDIT_CHECKS_ALL) {
 		e = add(out, check ? "check-allow" : "authz-allow", "allow");
 		e->scopes = check ? nz(ar->scope) : nz(proto_get(resp, "scopes"));
 		e->rule = nz(proto_get(resp, "rule"));
@@ -164,14 +155,14 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 }
 
 void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
-                   enum audit_checks checks, struct audit_events *out)
+                   enum conf_audit_checks checks, struct audit_events *out)
 {
 	int check = ar->verb == PG_VERB_CHECK;
 	struct audit_event *e;
 
 	memset(out, 0, sizeof(*out));
 	if ((!check && ar->verb != PG_VERB_AUTHZ) ||
-	    (check && checks == AUDIT_CHECKS_NONE))
+	    (check && checks == CONF_AUDIT_CHECKS_NONE))
 		return;
 	e = add(out, check ? "check-late" : "authz-late", "deny");
 	e->reason = "late";
@@ -180,7 +171,7 @@ void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
 }
 
 void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
-                     enum audit_checks checks, struct audit_events *out)
+                     enum conf_audit_checks checks, struct audit_events *out)
 {
 	int status = proto_response_status(resp);
 	const char *code = nz(proto_get(resp, "code"));

@@ -7,18 +7,9 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "proto.h"
 #include "username.h"
-
-/* [audit] audit_checks: which CHECK answers are recorded. */
-enum audit_checks {
-	AUDIT_CHECKS_DENIED = 0, /* denials only (default) */
-	AUDIT_CHECKS_ALL,
-	AUDIT_CHECKS_NONE,
-};
-
-/* "denied", "all", "none" -> the mode; anything else: denied. */
-enum audit_checks auditmap_checks(const char *word);
 
 /* Bytes kept of a PAM item (service, tty, rhost) from a request: what
  * the protocol says a client sends, cut the same way (proto_item_len). */
@@ -87,7 +78,7 @@ struct audit_events {
  * events are recorded. Never fails; out->n may be 0.
  */
 void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
-                     enum audit_checks checks, struct audit_events *out);
+                     enum conf_audit_checks checks, struct audit_events *out);
 
 /*
  * The events of request ar whose answer resp was never delivered (its
@@ -98,7 +89,7 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
  * Other verbs give none. Strings borrow as auditmap_events().
  */
 void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
-                   enum audit_checks checks, struct audit_events *out);
+                   enum conf_audit_checks checks, struct audit_events *out);
 
 /* 1 if a request of this verb can make a grant (CLAIM, AUTHZ, CHECK of
  * a break-glass scope): what audit_failure = deny refuses up front. */

@@ -110,13 +110,6 @@ struct pg_authz {
 
 /* ---------------------------------------------------------- configuration */
 
-#define SET(key, val)                                                          \
-	do {                                                                   \
-		if ((rc = dir_config_set(cfg, key, val, why, sizeof(why))) !=  \
-		    0)                                                         \
-			goto out;                                              \
-	} while (0)
-
 /* A root daemon with a [daemon] user reads the password file after the
  * switch: check it for that user from the start (runas.h). If the user
  * does not resolve, the switch fails anyway; the effective uid stays. */
@@ -130,35 +123,17 @@ static void set_password_owner(const struct pg_conf *c, struct dir_config *cfg)
 	}
 }
 
-/* [ldap] as the directory client takes it (seconds become ms). */
+/* [ldap] as the directory client takes it, checked. */
 static int make_dir_config(const struct pg_conf *c, struct dir_config *cfg,
                            char *err, size_t errlen)
 {
-	char why[PG_CONF_ERRLEN], num[32];
+	char why[PG_CONF_ERRLEN];
 	int rc;
 
-	dir_config_defaults(cfg);
-	SET("uri", c->uri);
-	SET("base_dn", c->base);
-	SET("user_base", c->user_base);
-	SET("group_base", c->group_base);
-	SET("user_attr", c->user_attr);
-	SET("bind_dn", c->bind_dn);
-	SET("bind_password_file", c->bind_password_file);
-	SET("sasl_external", c->sasl_external ? "yes" : "no");
-	SET("starttls", c->starttls ? "yes" : "no");
-	SET("tls_cacert", c->tls_cacert);
-	SET("tls_reqcert", c->tls_reqcert);
-	snprintf(num, sizeof(num), "%ld", c->network_timeout * 1000);
-	SET("network_timeout_ms", num);
-	snprintf(num, sizeof(num), "%ld", c->search_timeout * 1000);
-	SET("search_timeout_ms", num);
-	snprintf(num, sizeof(num), "%ld", c->nesting_depth);
-	SET("nesting_depth", num);
-	SET("membership", c->membership);
-	set_password_owner(c, cfg);
-	rc = dir_config_check(cfg, why, sizeof(why));
-out:
+	if ((rc = dir_config_from_conf(cfg, c, why, sizeof(why))) == 0) {
+		set_password_owner(c, cfg);
+		rc = dir_config_check(cfg, why, sizeof(why));
+	}
 	if (rc != 0)
 		snprintf(err, errlen, "[ldap]: %s", why);
 	return rc;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Settings of phiguardd's directory client: defaults, one key at a time
- * from text, and the checks a whole configuration must pass. */
+/* Settings of phiguardd's directory client: defaults, built from the
+ * parsed [ldap] section, and the checks a whole configuration must pass. */
 #include "config.h"
 
 #include "authz/dir_config.h"
@@ -19,49 +19,19 @@
 #include "safefile.h"
 #include "secret.h"
 
-/* Strings are checked as DNs, paths or names by dir_config_check(). */
-enum key_kind { K_URIS, K_STR, K_BOOL, K_LONG, K_MEMBERSHIP, K_REQCERT };
-
-struct key {
-	const char *name;
-	enum key_kind kind;
-	size_t off;
-	size_t size;
-	long min, max;
-};
-
-#define F(field) offsetof(struct dir_config, field)
-#define S(field) sizeof(((struct dir_config *)0)->field)
-static const struct key keys[] = {
-    {"uri", K_URIS, 0, 0, 0, 0},
-    {"base_dn", K_STR, F(base_dn), S(base_dn), 0, 0},
-    {"user_base", K_STR, F(user_base), S(user_base), 0, 0},
-    {"group_base", K_STR, F(group_base), S(group_base), 0, 0},
-    {"user_attr", K_STR, F(user_attr), S(user_attr), 0, 0},
-    {"bind_dn", K_STR, F(bind_dn), S(bind_dn), 0, 0},
-    {"bind_password_file", K_STR, F(bind_password_file), S(bind_password_file),
-     0, 0},
-    {"sasl_external", K_BOOL, F(sasl_external), S(sasl_external), 0, 1},
-    {"starttls", K_BOOL, F(starttls), S(starttls), 0, 1},
-    {"tls_cacert", K_STR, F(tls_cacert), S(tls_cacert), 0, 0},
-    {"tls_reqcert", K_REQCERT, F(tls_reqcert), S(tls_reqcert), 0, 0},
-    {"network_timeout_ms", K_LONG, F(network_timeout_ms), S(network_timeout_ms),
-     100, 60000},
-    {"search_timeout_ms", K_LONG, F(search_timeout_ms), S(search_timeout_ms),
-     100, 60000},
-    {"nesting_depth", K_LONG, F(nesting_depth), S(nesting_depth), 0,
-     DIR_MAX_DEPTH},
-    {"membership", K_MEMBERSHIP, F(membership), S(membership), 0, 0},
-    {"retry_min_ms", K_LONG, F(retry_min_ms), S(retry_min_ms), 10, 3600000},
-    {"retry_max_ms", K_LONG, F(retry_max_ms), S(retry_max_ms), 10, 3600000},
-};
-#undef F
-#undef S
-
-static const char *const membership_names[] = {"auto", "memberof", "member",
-                                               "memberuid"};
-static const char *const reqcert_names[] = {"demand", "hard", "try", "allow",
-                                            "never"};
+/* [ldap] and the client hold the same strings, so a copy never cuts. */
+#define SAME_SIZE(field, conf_field)                                           \
+	_Static_assert(sizeof(((struct dir_config *)0)->field) ==              \
+	                   sizeof(((struct pg_conf *)0)->conf_field),          \
+	               #field " and [ldap] " #conf_field " differ in size")
+SAME_SIZE(base_dn, base);
+SAME_SIZE(user_base, user_base);
+SAME_SIZE(group_base, group_base);
+SAME_SIZE(user_attr, user_attr);
+SAME_SIZE(bind_dn, bind_dn);
+SAME_SIZE(bind_password_file, bind_password_file);
+SAME_SIZE(tls_cacert, tls_cacert);
+#undef SAME_SIZE
 
 /* Errors read "key: reason", so conf.c can prefix "file:line: ". */
 static int seterr(char *err, size_t errlen, const char *key, const char *reason)
@@ -71,48 +41,9 @@ static int seterr(char *err, size_t errlen, const char *key, const char *reason)
 	return PG_ERR_CONFIG;
 }
 
-static int name_index(const char *const *names, size_t n, const char *value)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], value) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
-	    strcmp(v, "1") == 0)
-		*out = 1;
-	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
-	         strcmp(v, "0") == 0)
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* strtol alone would take leading blanks and a sign: only digits here. */
-static int parse_long(const char *v, long min, long max, long *out)
-{
-	char *end;
-	long n;
-
-	if (*v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n < min || n > max)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* Space-separated, as ldap.conf's URI; parsed into a copy so that an error
+/* Space-separated, as ldap.conf's URI: split into a copy so that an error
  * leaves the old list in place. */
-static int parse_uris(struct dir_config *cfg, const char *value, char *err,
+static int split_uris(struct dir_config *cfg, const char *value, char *err,
                       size_t errlen)
 {
 	char uris[DIR_MAX_URIS][DIR_URI_MAX];
@@ -144,76 +75,40 @@ void dir_config_defaults(struct dir_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->user_attr, sizeof cfg->user_attr, "uid");
-	cfg->tls_reqcert = DIR_REQCERT_DEMAND;
+	cfg->tls_reqcert = CONF_REQCERT_DEMAND;
 	cfg->network_timeout_ms = PG_CONF_NETWORK_TIMEOUT * 1000L;
 	cfg->search_timeout_ms = PG_CONF_SEARCH_TIMEOUT * 1000L;
 	cfg->nesting_depth = 3;
-	cfg->membership = DIR_MEMBERSHIP_AUTO;
+	cfg->membership = CONF_MEMBERSHIP_AUTO;
 	cfg->retry_min_ms = 1000;
 	cfg->retry_max_ms = 60000;
 	cfg->password_owner = -1;
 }
 
-int dir_config_set(struct dir_config *cfg, const char *key, const char *value,
-                   char *err, size_t errlen)
+#define COPY(dst, src) snprintf(dst, sizeof(dst), "%s", src)
+
+int dir_config_from_conf(struct dir_config *cfg, const struct pg_conf *conf,
+                         char *err, size_t errlen)
 {
-	const struct key *k = NULL;
-	char *field;
-	size_t i;
-	long n;
-	int b, idx;
-
-	if (cfg == NULL || key == NULL || value == NULL)
-		return seterr(err, errlen, key ? key : "(null)", "no value");
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (strcmp(keys[i].name, key) == 0)
-			k = &keys[i];
-	if (k == NULL)
-		return seterr(err, errlen, key, "unknown key");
-	field = (char *)cfg + k->off;
-	switch (k->kind) {
-	case K_URIS:
-		return parse_uris(cfg, value, err, errlen);
-	case K_STR:
-		if (strlen(value) >= k->size)
-			return seterr(err, errlen, key, "value too long");
-		memcpy(field, value, strlen(value) + 1);
-		return 0;
-	case K_BOOL:
-		if (parse_bool(value, &b) != 0)
-			return seterr(err, errlen, key, "expected yes or no");
-		memcpy(field, &b, sizeof b);
-		return 0;
-	case K_LONG:
-		if (parse_long(value, k->min, k->max, &n) != 0) {
-			char why[96];
-
-			snprintf(why, sizeof why,
-			         "expected a whole number from %ld to %ld",
-			         k->min, k->max);
-			return seterr(err, errlen, key, why);
-		}
-		memcpy(field, &n, sizeof n);
-		return 0;
-	case K_MEMBERSHIP:
-		idx = name_index(membership_names, 4, value);
-		if (idx < 0)
-			return seterr(err, errlen, key,
-			              "expected auto, memberof, member or "
-			              "memberuid");
-		cfg->membership = (enum dir_membership)idx;
-		return 0;
-	case K_REQCERT:
-		idx = name_index(reqcert_names, 5, value);
-		if (idx < 0)
-			return seterr(err, errlen, key,
-			              "expected demand, hard, try, allow or "
-			              "never");
-		cfg->tls_reqcert = (enum dir_reqcert)idx;
-		return 0;
-	}
-	return seterr(err, errlen, key, "unknown key");
+	dir_config_defaults(cfg);
+	COPY(cfg->base_dn, conf->base);
+	COPY(cfg->user_base, conf->user_base);
+	COPY(cfg->group_base, conf->group_base);
+	COPY(cfg->user_attr, conf->user_attr);
+	COPY(cfg->bind_dn, conf->bind_dn);
+	COPY(cfg->bind_password_file, conf->bind_password_file);
+	COPY(cfg->tls_cacert, conf->tls_cacert);
+	cfg->sasl_external = conf->sasl_external;
+	cfg->starttls = conf->starttls;
+	cfg->tls_reqcert = conf->tls_reqcert;
+	cfg->network_timeout_ms = conf->network_timeout_ms;
+	cfg->search_timeout_ms = conf->search_timeout_ms;
+	cfg->nesting_depth = conf->nesting_depth;
+	cfg->membership = conf->membership;
+	return split_uris(cfg, conf->uri, err, errlen);
 }
+
+#undef COPY
 
 static int dn_valid(const char *dn)
 {
@@ -273,9 +168,31 @@ static void password_policy(const struct dir_config *cfg,
                             struct safefile_policy *pol)
 {
 	*pol = safefile_secret_policy;
-	pol->owner = cfg->password_owner < 0 ? geteuid()
-	                                     : (uid_t)cfg->password_owner;
+	pol->owner =
+	    cfg->password_owner < 0 ? geteuid() : (uid_t)cfg->password_owner;
 	pol->root_too = cfg->password_root_too;
+}
+
+/* The numbers, which the daemon or a test may have set directly. */
+static int ranges_check(const struct dir_config *cfg, char *err, size_t errlen)
+{
+	const struct {
+		const char *name;
+		long value, min, max;
+	} nums[] = {
+	    {"network_timeout_ms", cfg->network_timeout_ms, 100, 60000},
+	    {"search_timeout_ms", cfg->search_timeout_ms, 100, 60000},
+	    {"nesting_depth", cfg->nesting_depth, 0, DIR_MAX_DEPTH},
+	    {"retry_min_ms", cfg->retry_min_ms, 10, 3600000},
+	    {"retry_max_ms", cfg->retry_max_ms, 10, 3600000},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
+		if (nums[i].value < nums[i].min || nums[i].value > nums[i].max)
+			return seterr(err, errlen, nums[i].name,
+			              "out of range");
+	return 0;
 }
 
 int dir_config_check(const struct dir_config *cfg, char *err, size_t errlen)
@@ -318,22 +235,12 @@ int dir_config_check(const struct dir_config *cfg, char *err, size_t errlen)
 	if (cfg->sasl_external && cfg->bind_dn[0] != '\0')
 		return seterr(err, errlen, "sasl_external",
 		              "cannot be used with bind_dn");
-	if ((unsigned)cfg->tls_reqcert > DIR_REQCERT_NEVER)
+	if ((unsigned)cfg->tls_reqcert > CONF_REQCERT_NEVER)
 		return seterr(err, errlen, "tls_reqcert", "unknown value");
-	if ((unsigned)cfg->membership > DIR_MEMBERSHIP_MEMBERUID)
+	if ((unsigned)cfg->membership > CONF_MEMBERSHIP_MEMBERUID)
 		return seterr(err, errlen, "membership", "unknown value");
-	/* The daemon may fill the struct itself: ranges again, from the
-	 * same table dir_config_set() uses. */
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		long n;
-
-		if (keys[i].kind != K_LONG)
-			continue;
-		memcpy(&n, (const char *)cfg + keys[i].off, sizeof n);
-		if (n < keys[i].min || n > keys[i].max)
-			return seterr(err, errlen, keys[i].name,
-			              "out of range");
-	}
+	if ((rc = ranges_check(cfg, err, errlen)) != 0)
+		return rc;
 	if (cfg->retry_max_ms < cfg->retry_min_ms)
 		return seterr(err, errlen, "retry_max_ms",
 		              "smaller than retry_min_ms");
@@ -381,11 +288,6 @@ int dir_config_fits(const struct dir_config *cfg, long limit_ms, char *msg,
 	         "daemon_timeout= in the PAM stack",
 	         net, search, limit);
 	return 1;
-}
-
-const char *dir_config_reqcert_name(enum dir_reqcert v)
-{
-	return (unsigned)v <= DIR_REQCERT_NEVER ? reqcert_names[v] : "unknown";
 }
 
 int dir_config_read_password(const struct dir_config *cfg, char **pw, char *err,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Settings of phiguardd's directory client: defaults, one key at a time
- * from text, and the checks a whole configuration must pass. */
+/* Settings of phiguardd's directory client: defaults, built from the
+ * parsed [ldap] section, and the checks a whole configuration must pass. */
 #ifndef PHIGUARD_DAEMON_DIR_CONFIG_H
 #define PHIGUARD_DAEMON_DIR_CONFIG_H
 
 #include <stddef.h>
+
+#include "conf.h"
 
 #define DIR_MAX_URIS  8
 #define DIR_URI_MAX   256
@@ -12,37 +14,15 @@
 #define DIR_PATH_MAX  1024
 #define DIR_ATTR_MAX  64
 #define DIR_MAX_DEPTH 10
-/* Where a user's direct groups come from. Nested groups are always found
- * by member/uniqueMember searches on the groups' DNs. */
-enum dir_membership {
-	/* memberOf on the user entry if it has any value, else as
-	 * MEMBER and MEMBERUID together (one search). */
-	DIR_MEMBERSHIP_AUTO = 0,
-	DIR_MEMBERSHIP_MEMBEROF,  /* memberOf on the user entry only */
-	DIR_MEMBERSHIP_MEMBER,    /* member or uniqueMember = user DN */
-	DIR_MEMBERSHIP_MEMBERUID, /* memberUid = user name (RFC 2307) */
-};
-
-/* TLS certificate checking, as libldap's TLS_REQCERT. Anything below
- * DEMAND is logged as a warning whenever a connection is made. */
-enum dir_reqcert {
-	DIR_REQCERT_DEMAND = 0,
-	DIR_REQCERT_HARD,
-	DIR_REQCERT_TRY,
-	DIR_REQCERT_ALLOW,
-	DIR_REQCERT_NEVER,
-};
-
 enum dir_scheme { DIR_SCHEME_LDAP, DIR_SCHEME_LDAPS, DIR_SCHEME_LDAPI };
 
 /*
- * Everything the client needs, by value (no pointers to free). Fill with
- * dir_config_defaults() then dir_config_set() per key; the key names are
- * the field names. Defaults in the comments.
+ * Everything the client needs, by value (no pointers to free): the [ldap]
+ * section of phiguard.conf as dir_config_from_conf() takes it, and what
+ * the daemon (or a test) sets directly. Defaults in the comments.
  */
 struct dir_config {
-	char uris[DIR_MAX_URIS][DIR_URI_MAX]; /* key "uri": space-separated,
-	                                       * failover order; required */
+	char uris[DIR_MAX_URIS][DIR_URI_MAX]; /* failover order; required */
 	size_t nuris;
 	char base_dn[DIR_DN_MAX];     /* required */
 	char user_base[DIR_DN_MAX];   /* "" = base_dn */
@@ -53,19 +33,19 @@ struct dir_config {
 	 * Must be a regular file owned as the two fields below say, with no
 	 * group/other bits; a trailing newline is ignored. */
 	char bind_password_file[DIR_PATH_MAX];
-	/* Its owner (set directly, not keys; see runas.h): the effective
-	 * uid at each reading if password_owner < 0 (the default), else
-	 * that uid, or root as well if password_root_too. */
+	/* Its owner (set directly, not from the file; see runas.h): the
+	 * effective uid at each reading if password_owner < 0 (the default),
+	 * else that uid, or root as well if password_root_too. */
 	long password_owner;
 	int password_root_too;
-	int sasl_external;              /* 0; needs every URI to be ldapi:// */
-	int starttls;                   /* 0; applies to ldap:// URIs only */
-	char tls_cacert[DIR_PATH_MAX];  /* "" = libldap's default trust */
-	enum dir_reqcert tls_reqcert;   /* demand */
-	long network_timeout_ms;        /* 2000: connect and TLS handshake */
-	long search_timeout_ms;         /* 2000: each bind, StartTLS, search */
-	long nesting_depth;             /* 3; 0 = no search for parent groups */
-	enum dir_membership membership; /* auto */
+	int sasl_external;             /* 0; needs every URI to be ldapi:// */
+	int starttls;                  /* 0; applies to ldap:// URIs only */
+	char tls_cacert[DIR_PATH_MAX]; /* "" = libldap's default trust */
+	enum conf_reqcert tls_reqcert; /* demand */
+	long network_timeout_ms;       /* 2000: connect and TLS handshake */
+	long search_timeout_ms;        /* 2000: each bind, StartTLS, search */
+	long nesting_depth;            /* 3; 0 = no search for parent groups */
+	enum conf_membership membership; /* auto */
 	long retry_min_ms; /* 1000: first backoff of a failed server */
 	long retry_max_ms; /* 60000: backoff ceiling */
 };
@@ -74,15 +54,14 @@ struct dir_config {
 void dir_config_defaults(struct dir_config *cfg);
 
 /*
- * Set one key (a field name above; "uri" takes the whole space-separated
- * list and replaces any earlier one) from its text form: booleans are
- * yes/no/true/false/1/0, times are milliseconds, membership is
- * auto|memberof|member|memberuid, tls_reqcert is demand|hard|try|allow|
- * never. Returns 0, or PG_ERR_CONFIG with "key: reason" in err (errlen
- * bytes) and *cfg unchanged.
+ * Fill *cfg from the parsed [ldap] keys of conf (conf.h; uri split at
+ * blanks, base into base_dn), the rest at their defaults. Returns 0, or
+ * PG_ERR_CONFIG with "uri: reason" in err (errlen bytes) for a list of
+ * none, too many or too long URIs. Check the result with
+ * dir_config_check().
  */
-int dir_config_set(struct dir_config *cfg, const char *key, const char *value,
-                   char *err, size_t errlen);
+int dir_config_from_conf(struct dir_config *cfg, const struct pg_conf *conf,
+                         char *err, size_t errlen);
 
 /*
  * Check a whole configuration: at least one URI, each ldap://, ldaps:// or
@@ -109,9 +88,6 @@ int dir_config_fits(const struct dir_config *cfg, long limit_ms, char *msg,
 
 /* The scheme of uri; 0, or -1 if it is not an LDAP URL of these three. */
 int dir_config_scheme(const char *uri, enum dir_scheme *out);
-
-/* The config name of a tls_reqcert value ("demand", ...); never NULL. */
-const char *dir_config_reqcert_name(enum dir_reqcert v);
 
 /*
  * Read bind_password_file with the checks dir_config_check() applies, for

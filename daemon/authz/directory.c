@@ -56,7 +56,7 @@ struct dir {
 	uint64_t lookups, searches;
 };
 
-/* libldap's TLS_REQCERT values, indexed by enum dir_reqcert. */
+/* libldap's TLS_REQCERT values, indexed by enum conf_reqcert. */
 static const int reqcert_ldap[] = {LDAP_OPT_X_TLS_DEMAND, LDAP_OPT_X_TLS_HARD,
                                    LDAP_OPT_X_TLS_TRY, LDAP_OPT_X_TLS_ALLOW,
                                    LDAP_OPT_X_TLS_NEVER};
@@ -325,12 +325,12 @@ static int srv_open(struct attempt *a, LDAP **out)
 	use_tls = a->s->scheme == DIR_SCHEME_LDAPS ||
 	          (a->s->scheme == DIR_SCHEME_LDAP && cfg->starttls);
 	if (use_tls) {
-		if (cfg->tls_reqcert != DIR_REQCERT_DEMAND &&
-		    cfg->tls_reqcert != DIR_REQCERT_HARD)
+		if (cfg->tls_reqcert != CONF_REQCERT_DEMAND &&
+		    cfg->tls_reqcert != CONF_REQCERT_HARD)
 			log_warnx("directory: %s: tls_reqcert=%s: the server's "
 			          "certificate is not enforced",
 			          a->s->uri,
-			          dir_config_reqcert_name(cfg->tls_reqcert));
+			          conf_reqcert_name(cfg->tls_reqcert));
 		if ((rc = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert,
 		                  "tls_reqcert")) != 0 ||
 		    (rc = set_opt(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin,
@@ -828,22 +828,22 @@ static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
                          const char *user, const char *dn,
                          struct berval **mo)
 {
-	enum dir_membership mode = a->d->cfg.membership;
+	enum conf_membership mode = a->d->cfg.membership;
 	struct term t[3];
 	size_t n = 0;
 	int rc;
 
-	if (mode == DIR_MEMBERSHIP_MEMBEROF || mode == DIR_MEMBERSHIP_AUTO)
+	if (mode == CONF_MEMBERSHIP_MEMBEROF || mode == CONF_MEMBERSHIP_AUTO)
 		if ((rc = add_memberof(f, mo, 0)) != 0 ||
-		    mode == DIR_MEMBERSHIP_MEMBEROF)
+		    mode == CONF_MEMBERSHIP_MEMBEROF)
 			return rc;
-	if (mode != DIR_MEMBERSHIP_MEMBERUID) {
+	if (mode != CONF_MEMBERSHIP_MEMBERUID) {
 		t[n].attr = "member";
 		t[n++].value = dn;
 		t[n].attr = "uniqueMember";
 		t[n++].value = dn;
 	}
-	if (mode != DIR_MEMBERSHIP_MEMBER) {
+	if (mode != CONF_MEMBERSHIP_MEMBER) {
 		/* memberUid is caseExactIA5Match (RFC 2307): exact, as the
 		 * name itself was matched. */
 		t[n].attr = "memberUid";
@@ -862,7 +862,7 @@ static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
 static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
                          int by_memberof)
 {
-	enum dir_membership mode = a->d->cfg.membership;
+	enum conf_membership mode = a->d->cfg.membership;
 	size_t from = 0, to = f->r->ngroups;
 	unsigned level;
 	int rc;
@@ -870,7 +870,7 @@ static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
 	for (level = 1;
 	     level <= (unsigned)a->d->cfg.nesting_depth && from < to;
 	     level++) {
-		if (mode != DIR_MEMBERSHIP_MEMBEROF &&
+		if (mode != CONF_MEMBERSHIP_MEMBEROF &&
 		    (rc = parents_by_member(a, ld, f, from, to, level)) != 0)
 			return rc;
 		if (by_memberof &&
@@ -888,7 +888,7 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 {
 	const struct dir_config *cfg = &a->d->cfg;
 	const char *base = cfg->user_base[0] ? cfg->user_base : cfg->base_dn;
-	enum dir_membership mode = cfg->membership;
+	enum conf_membership mode = cfg->membership;
 	char mo_name[] = "memberOf", ua_name[DIR_ATTR_MAX];
 	char *attrs[] = {ua_name, mo_name, NULL};
 	struct term ut = {cfg->user_attr, user};
@@ -898,7 +898,7 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	int rc, uses_memberof;
 
 	uses_memberof =
-	    mode == DIR_MEMBERSHIP_AUTO || mode == DIR_MEMBERSHIP_MEMBEROF;
+	    mode == CONF_MEMBERSHIP_AUTO || mode == CONF_MEMBERSHIP_MEMBEROF;
 	snprintf(ua_name, sizeof(ua_name), "%s", cfg->user_attr);
 	if (!uses_memberof)
 		attrs[1] = NULL;
@@ -926,7 +926,7 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	if ((rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
 		goto out;
 	rc = nested_groups(a, ld, f,
-	                   mode == DIR_MEMBERSHIP_MEMBEROF ||
+	                   mode == CONF_MEMBERSHIP_MEMBEROF ||
 	                       (uses_memberof && mo != NULL && mo[0] != NULL));
 out:
 	ldap_value_free_len(mo);

@@ -294,7 +294,7 @@ static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
 static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
                          struct pg_msg *resp, int *quiet)
 {
-	enum audit_checks checks;
+	enum conf_audit_checks checks;
 	struct audit_events ev;
 	size_t i, counted = 0;
 	int refuse = 0;
@@ -303,7 +303,7 @@ static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
 		*quiet = 0;
 	if (d->audit == NULL)
 		return 0;
-	checks = auditmap_checks(d->conf->audit_checks);
+	checks = d->conf->audit_checks;
 	auditmap_events(ar, resp, checks, &ev);
 	for (i = 0; i < ev.n; i++)
 		if (ev.ev[i].grant && audit_refusing(d->audit))
@@ -378,7 +378,7 @@ static int audit_late(struct pg_daemon *d, const struct audit_req *ar,
 
 	if (d->audit == NULL)
 		return 0;
-	auditmap_late(ar, resp, auditmap_checks(d->conf->audit_checks), &ev);
+	auditmap_late(ar, resp, d->conf->audit_checks, &ev);
 	for (i = 0; i < ev.n; i++)
 		record(d, ar, &ev.ev[i]);
 	return 0;

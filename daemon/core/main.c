@@ -220,10 +220,10 @@ static int check_push_files(const char *path, const struct pg_conf *conf)
 	char err[PG_CONF_ERRLEN];
 	int fd;
 
-	if (strcmp(conf->provider, "duo") == 0) {
+	if (conf->provider == CONF_PROVIDER_DUO) {
 		key = "skey_file";
 		file = conf->skey_file;
-	} else if (strcmp(conf->provider, "privacyidea") == 0 &&
+	} else if (conf->provider == CONF_PROVIDER_PRIVACYIDEA &&
 	           conf->service_password_file[0] != '\0') {
 		key = "service_password_file";
 		file = conf->service_password_file;
@@ -569,8 +569,8 @@ static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	p.file = conf->audit_file;
-	p.sync_always = strcmp(conf->audit_sync, "always") == 0;
-	p.fail_deny = strcmp(conf->audit_failure, "deny") == 0;
+	p.sync_always = conf->audit_sync == CONF_AUDIT_SYNC_ALWAYS;
+	p.fail_deny = conf->audit_failure == CONF_AUDIT_FAILURE_DENY;
 	p.rotate_size = conf->audit_rotate_size;
 	p.head_interval = conf->audit_head_interval;
 	p.host = host;

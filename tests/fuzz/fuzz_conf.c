@@ -68,7 +68,7 @@ static void same_keys(const struct pg_conf *full, const struct pg_conf *mod)
 	CHECK(strcmp(full->socket, mod->socket) == 0);
 	CHECK(strcmp(full->tokens, mod->tokens) == 0);
 	CHECK(full->window == mod->window);
-	CHECK(memcmp(full->provider, mod->provider, SPAN(provider, trigger)) ==
+	CHECK(memcmp(&full->provider, &mod->provider, SPAN(provider, trigger)) ==
 	      0);
 }
 

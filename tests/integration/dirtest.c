@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "daemon/authz/dir_config.h"
 #include "daemon/authz/directory.h"
 #include "err.h"
 #include "log.h"
@@ -31,6 +33,80 @@ static void usage(void)
 	fprintf(stderr, "usage: dirtest [-v] [-c KEY=VALUE]... COMMAND...\n"
 	                "commands: lookup USER | probe | status | sleep MS | "
 	                "wait FILE\n");
+}
+
+/*
+ * -c KEY=VALUE takes the client's field names (struct dir_config). Most
+ * are [ldap] keys of phiguard.conf (base_dn is "base") and are parsed as
+ * phiguardd parses them; the times in ms and the retry backoff, which the
+ * file does not have, are set directly. A key given again replaces its
+ * value (the script's defaults come first).
+ */
+#define MAX_OPTS 32
+
+struct opts {
+	const char *key[MAX_OPTS], *value[MAX_OPTS];
+	int n;
+};
+
+static int opt_add(struct opts *o, const char *key, const char *value)
+{
+	int i;
+
+	for (i = 0; i < o->n && strcmp(o->key[i], key) != 0; i++)
+		;
+	if (i == MAX_OPTS)
+		return -1;
+	o->key[i] = key;
+	o->value[i] = value;
+	if (i == o->n)
+		o->n++;
+	return 0;
+}
+
+static long *direct_field(struct dir_config *cfg, const char *key)
+{
+	if (strcmp(key, "network_timeout_ms") == 0)
+		return &cfg->network_timeout_ms;
+	if (strcmp(key, "search_timeout_ms") == 0)
+		return &cfg->search_timeout_ms;
+	if (strcmp(key, "retry_min_ms") == 0)
+		return &cfg->retry_min_ms;
+	if (strcmp(key, "retry_max_ms") == 0)
+		return &cfg->retry_max_ms;
+	return NULL;
+}
+
+static int make_config(const struct opts *o, struct dir_config *cfg, char *err,
+                       size_t errlen)
+{
+	static const char *const ldap_only[] = {"ldap", NULL};
+	const struct conf_select sel = {ldap_only, NULL, NULL};
+	static struct pg_conf conf;
+	char text[8192];
+	size_t len;
+	long *f;
+	int i, rc;
+
+	len = (size_t)snprintf(text, sizeof text, "[ldap]\n");
+	for (i = 0; i < o->n; i++)
+		if (direct_field(cfg, o->key[i]) == NULL && len < sizeof text)
+			len += (size_t)snprintf(
+			    text + len, sizeof text - len, "%s = %s\n",
+			    strcmp(o->key[i], "base_dn") == 0 ? "base"
+			                                      : o->key[i],
+			    o->value[i]);
+	if (len >= sizeof text)
+		return PG_ERR_INVAL;
+	conf_defaults(&conf);
+	if ((rc = conf_parse_select("dirtest", text, len, &sel, &conf, err,
+	                            errlen)) != 0 ||
+	    (rc = dir_config_from_conf(cfg, &conf, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < o->n; i++)
+		if ((f = direct_field(cfg, o->key[i])) != NULL)
+			*f = strtol(o->value[i], NULL, 10);
+	return 0;
 }
 
 static const char *rcname(int rc)
@@ -119,6 +195,7 @@ static void cmd_wait(const char *path)
 int main(int argc, char **argv)
 {
 	struct dir_config cfg;
+	struct opts opts = {.n = 0};
 	struct dir *d = NULL;
 	char err[512], *eq;
 	int opt, verbose = 0, i, rc = 2;
@@ -127,7 +204,6 @@ int main(int argc, char **argv)
 	 * write(2), so SIGPIPE must not kill the process (phiguardd too). */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	dir_config_defaults(&cfg);
 	/* "+": options end at the first command, as POSIX has it. */
 	while ((opt = getopt(argc, argv, "+vc:")) != -1) {
 		switch (opt) {
@@ -140,9 +216,8 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			*eq = '\0';
-			if (dir_config_set(&cfg, optarg, eq + 1, err,
-			                   sizeof err) != 0) {
-				fprintf(stderr, "dirtest: config: %s\n", err);
+			if (opt_add(&opts, optarg, eq + 1) != 0) {
+				usage();
 				goto out;
 			}
 			break;
@@ -154,6 +229,10 @@ int main(int argc, char **argv)
 	log_init("dirtest", 1, verbose ? PG_LOG_DEBUG : PG_LOG_INFO);
 	if (optind >= argc) {
 		usage();
+		goto out;
+	}
+	if (make_config(&opts, &cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "dirtest: config: %s\n", err);
 		goto out;
 	}
 	if (dir_new(&cfg, &d, err, sizeof err) != 0) {

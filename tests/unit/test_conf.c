@@ -295,10 +295,10 @@ static void test_ldap_and_cache(void **state)
 	(void)state;
 	conf_defaults(&conf);
 	assert_int_equal(conf.ldap, 0);
-	assert_string_equal(conf.tls_reqcert, "demand");
-	assert_string_equal(conf.membership, "auto");
-	assert_int_equal(conf.network_timeout, 2);
-	assert_int_equal(conf.search_timeout, 2);
+	assert_int_equal(conf.tls_reqcert, CONF_REQCERT_DEMAND);
+	assert_int_equal(conf.membership, CONF_MEMBERSHIP_AUTO);
+	assert_int_equal(conf.network_timeout_ms, 2000);
+	assert_int_equal(conf.search_timeout_ms, 2000);
 	assert_int_equal(conf.nesting_depth, 3);
 	assert_int_equal(conf.ttl, 300);
 	assert_int_equal(conf.negative_ttl, 15);
@@ -309,14 +309,15 @@ static void test_ldap_and_cache(void **state)
 	assert_int_equal(conf.ldap, 0);
 	assert_int_equal(conf.ttl, 10);
 	assert_int_equal(conf.offline_grace, 2);
-	assert_int_equal(parse(LDAP_OK "starttls = yes\nmembership = memberuid\n"
-	                               "tls_reqcert = never\n" ROLE_OK),
+	assert_int_equal(parse(LDAP_OK
+	                       "starttls = yes\nmembership = memberuid\n"
+	                       "tls_reqcert = never\n" ROLE_OK),
 	                 0);
 	assert_int_equal(conf.ldap, 1);
 	assert_string_equal(conf.uri, "ldap://a ldap://b");
 	assert_int_equal(conf.starttls, 1);
 	assert_int_equal(conf.sasl_external, 0);
-	assert_string_equal(conf.membership, "memberuid");
+	assert_int_equal(conf.membership, CONF_MEMBERSHIP_MEMBERUID);
 	expect_error("[ldap]\nstarttls = maybe\n",
 	             "t.conf:2: starttls: expected yes or no");
 	expect_error("[ldap]\nmembership = all\n",
@@ -334,6 +335,116 @@ static void test_ldap_and_cache(void **state)
 	             "scopes");
 	expect_error("[cache]\nnegative_ttl = -1\n",
 	             "t.conf:2: negative_ttl: out of range (0..3600)");
+}
+
+/* Each word of each WORD key parses to its enum and dumps back. */
+static void test_words(void **state)
+{
+	static const struct {
+		const char *section, *key, *word;
+		size_t offset;
+		int value;
+	} words[] = {
+#define W(sec, k, w, v) {sec, #k, w, offsetof(struct pg_conf, k), v}
+	    W("ldap", tls_reqcert, "demand", CONF_REQCERT_DEMAND),
+	    W("ldap", tls_reqcert, "hard", CONF_REQCERT_HARD),
+	    W("ldap", tls_reqcert, "try", CONF_REQCERT_TRY),
+	    W("ldap", tls_reqcert, "allow", CONF_REQCERT_ALLOW),
+	    W("ldap", tls_reqcert, "never", CONF_REQCERT_NEVER),
+	    W("ldap", membership, "auto", CONF_MEMBERSHIP_AUTO),
+	    W("ldap", membership, "memberof", CONF_MEMBERSHIP_MEMBEROF),
+	    W("ldap", membership, "member", CONF_MEMBERSHIP_MEMBER),
+	    W("ldap", membership, "memberuid", CONF_MEMBERSHIP_MEMBERUID),
+	    W("audit", audit_sync, "batch", CONF_AUDIT_SYNC_BATCH),
+	    W("audit", audit_sync, "always", CONF_AUDIT_SYNC_ALWAYS),
+	    W("audit", audit_failure, "deny", CONF_AUDIT_FAILURE_DENY),
+	    W("audit", audit_failure, "syslog", CONF_AUDIT_FAILURE_SYSLOG),
+	    W("audit", audit_checks, "denied", CONF_AUDIT_CHECKS_DENIED),
+	    W("audit", audit_checks, "all", CONF_AUDIT_CHECKS_ALL),
+	    W("audit", audit_checks, "none", CONF_AUDIT_CHECKS_NONE),
+	    W("push", provider, "none", CONF_PROVIDER_NONE),
+	    W("push", factors, "totp,push", CONF_FACTORS_TOTP_PUSH),
+	    W("push", factors, "totp", CONF_FACTORS_TOTP),
+	    W("push", factors, "push", CONF_FACTORS_PUSH),
+	    W("push", failmode, "secure", CONF_FAILMODE_SECURE),
+	    W("push", failmode, "safe", CONF_FAILMODE_SAFE),
+	    W("push", trigger, "empty", CONF_TRIGGER_EMPTY),
+	    W("push", trigger, "password", CONF_TRIGGER_PASSWORD),
+#undef W
+	};
+	char text[256], want[128], *dump = NULL;
+	size_t i, len = 0;
+	FILE *f;
+	int v;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n%s",
+		         words[i].section, words[i].key, words[i].word,
+		         strcmp(words[i].section, "ldap") == 0
+		             ? "uri = ldap://a\nbase = dc=x\n" ROLE_OK
+		             : "");
+		if (parse(text) != 0)
+			fail_msg("%s = %s: %s", words[i].key, words[i].word,
+			         err);
+		memcpy(&v, (const char *)&conf + words[i].offset, sizeof(v));
+		assert_int_equal(v, words[i].value);
+		f = open_memstream(&dump, &len);
+		assert_non_null(f);
+		conf_dump(&conf, f);
+		assert_int_equal(fclose(f), 0);
+		snprintf(want, sizeof(want), "\n%s = %s\n", words[i].key,
+		         words[i].word);
+		assert_non_null(strstr(dump, want));
+		free(dump);
+		dump = NULL;
+		/* Words are exact: no case folding, no prefixes. */
+		snprintf(text, sizeof(text), "[%s]\n%s = %c%s\n",
+		         words[i].section, words[i].key,
+		         words[i].word[0] - 'a' + 'A', words[i].word + 1);
+		assert_int_equal(parse(text), PG_ERR_CONFIG);
+		snprintf(want, sizeof(want),
+		         "t.conf:2: %s: not one of the allowed words",
+		         words[i].key);
+		assert_string_equal(err, want);
+	}
+	expect_error("[audit]\naudit_checks = \n",
+	             "t.conf:2: audit_checks: not one of the allowed words");
+	expect_error("[push]\nfactors = push,totp\n",
+	             "t.conf:2: factors: not one of the allowed words");
+	expect_error("[audit]\naudit_sync = \"batch \"\n",
+	             "t.conf:2: audit_sync: not one of the allowed words");
+}
+
+/* [ldap] timeouts: seconds in the file and its dump, ms in the struct. */
+static void test_durations(void **state)
+{
+	char *dump = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse(LDAP_OK "network_timeout = 1\n"
+	                               "search_timeout = 60\n" ROLE_OK),
+	                 0);
+	assert_int_equal(conf.network_timeout_ms, 1000);
+	assert_int_equal(conf.search_timeout_ms, 60000);
+	f = open_memstream(&dump, &len);
+	assert_non_null(f);
+	conf_dump(&conf, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(dump, "\nnetwork_timeout = 1\n"));
+	assert_non_null(strstr(dump, "\nsearch_timeout = 60\n"));
+	free(dump);
+	expect_error("[ldap]\nsearch_timeout = 61\n",
+	             "t.conf:2: search_timeout: out of range (1..60)");
+	expect_error("[ldap]\nsearch_timeout = 1.5\n",
+	             "t.conf:2: search_timeout: not a number in 1..60");
+	expect_error("[ldap]\nnetwork_timeout = 2000\n",
+	             "t.conf:2: network_timeout: out of range (1..60)");
+	/* Other durations stay in the file's seconds. */
+	assert_int_equal(parse("[totp]\nlockout = 60\n"), 0);
+	assert_int_equal(conf.lockout, 60);
 }
 
 static void test_roles(void **state)
@@ -368,7 +479,8 @@ static void test_roles(void **state)
 	assert_int_equal(parse(ROLE_OK), 0);
 
 	expect_error("[role]\n", "t.conf:1: [role]: missing name: [role NAME]");
-	expect_error("[cache x]\n", "t.conf:1: [cache x]: [cache] takes no name");
+	expect_error("[cache x]\n",
+	             "t.conf:1: [cache x]: [cache] takes no name");
 	expect_error("[role Nurse]\n",
 	             "t.conf:1: role: name must be 1..31 of [a-z0-9._-]");
 	expect_error(ROLE_OK "[role nurse]\n",
@@ -525,9 +637,9 @@ static void test_dump_round_trip(void **state)
 
 	/* The directory and the roles, in file order. */
 	conf_defaults(&orig);
-	assert_int_equal(conf_parse("t.conf", full, strlen(full), &orig, err,
-	                            sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    conf_parse("t.conf", full, strlen(full), &orig, err, sizeof(err)),
+	    0);
 	text = dump(&orig, &len);
 	assert_non_null(strstr(text, "\n[ldap]\n"));
 	assert_non_null(strstr(text, "\nsasl_external = yes\n"));
@@ -596,16 +708,16 @@ static void test_load_owner(void **state)
 }
 
 #define DUO_OK                                                                 \
-	"[push]\nprovider = duo\nhost = api-abcd1234.duosecurity.com\n"       \
+	"[push]\nprovider = duo\nhost = api-abcd1234.duosecurity.com\n"        \
 	"ikey = DIXYZV6YM8IFYVWBINCA\nskey_file = /etc/phiguard/duo.skey\n"
 
 static void test_push(void **state)
 {
 	(void)state;
 	conf_defaults(&conf);
-	assert_string_equal(conf.provider, "none");
-	assert_string_equal(conf.factors, "totp,push");
-	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP_PUSH);
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
 	assert_int_equal(conf.push_timeout, 60);
 	assert_int_equal(conf.connect_timeout, 5);
 	assert_int_equal(conf.push_max_unanswered, 3);
@@ -616,13 +728,13 @@ static void test_push(void **state)
 	                       "push_timeout = 5\nconnect_timeout = 1\n"
 	                       "push_max_unanswered = 1\n"),
 	                 0);
-	assert_string_equal(conf.factors, "totp");
-	assert_string_equal(conf.failmode, "safe");
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SAFE);
 	assert_int_equal(conf.push_timeout, 5);
 	assert_int_equal(parse(DUO_OK "ca_file = /etc/ca.pem\n"
 	                              "proxy = http://proxy:3128\n"),
 	                 0);
-	assert_string_equal(conf.provider, "duo");
+	assert_int_equal(conf.provider, CONF_PROVIDER_DUO);
 	assert_string_equal(conf.host, "api-abcd1234.duosecurity.com");
 	assert_string_equal(conf.proxy, "http://proxy:3128");
 	assert_int_equal(parse("[push]\nprovider = duo\nhost = localhost:8443\n"
@@ -634,9 +746,9 @@ static void test_push(void **state)
 	          "service_password_file = /etc/phiguard/pi.pw\n"),
 	    0);
 	assert_string_equal(conf.url, "https://pi.example/");
-	assert_string_equal(conf.trigger, "empty");
+	assert_int_equal(conf.trigger, CONF_TRIGGER_EMPTY);
 	assert_int_equal(parse("[push]\ntrigger = password\n"), 0);
-	assert_string_equal(conf.trigger, "password");
+	assert_int_equal(conf.trigger, CONF_TRIGGER_PASSWORD);
 	expect_error("[push]\ntrigger = pin\n",
 	             "t.conf:2: trigger: not one of the allowed words");
 	/* Words, ranges, paths. */
@@ -705,7 +817,8 @@ static void test_detect(void **state)
 	assert_int_equal(conf.spray_block, 3600);
 	assert_int_equal(conf.hour_min_logins, 500);
 	assert_int_equal(conf.hour_percent, 0);
-	assert_string_equal(conf.alert_webhook, "https://siem.example/hook?k=1");
+	assert_string_equal(conf.alert_webhook,
+	                    "https://siem.example/hook?k=1");
 	assert_string_equal(conf.alert_webhook_ca, "/etc/phiguard/siem-ca.pem");
 	assert_string_equal(conf.alert_webhook_proxy, "http://proxy:3128");
 	assert_int_equal(conf.alert_webhook_timeout, 60);
@@ -716,7 +829,8 @@ static void test_detect(void **state)
 	assert_non_null(strstr(dump, "[detect]"));
 	assert_non_null(strstr(dump, "spray_block = 3600"));
 	assert_int_equal(parse(dump), 0);
-	assert_string_equal(conf.alert_webhook, "https://siem.example/hook?k=1");
+	assert_string_equal(conf.alert_webhook,
+	                    "https://siem.example/hook?k=1");
 	assert_int_equal(conf.spray_block, 3600);
 	free(dump);
 	/* Ranges. */
@@ -777,8 +891,8 @@ static int parse_sel(const char *text, const char *const *keys, int go_on)
 	conf_defaults(&conf);
 	memset(&warns, 0, sizeof(warns));
 	err[0] = '\0';
-	return conf_parse_select("t.conf", text, strlen(text), &sel, &conf,
-	                         err, sizeof(err));
+	return conf_parse_select("t.conf", text, strlen(text), &sel, &conf, err,
+	                         sizeof(err));
 }
 
 /* Everything phiguardd would refuse, outside the keys a reader reads. */
@@ -788,7 +902,7 @@ static int parse_sel(const char *text, const char *const *keys, int go_on)
 	"state_dir = relative\n"                                               \
 	"hostname = a # b\n"                                                   \
 	"socket_path /x\n"                                                     \
-	"[ldap]\nuri = ldap://a\nbse = dc=x\nbase = dc=x # c\n"               \
+	"[ldap]\nuri = ldap://a\nbse = dc=x\nbase = dc=x # c\n"                \
 	"[cache]\nttl = forever\n"                                             \
 	"[scopes]\nnurses = phi.read\n"                                        \
 	"[role Nurse]\ngroup = Team #5\n"                                      \
@@ -817,21 +931,22 @@ static void test_select_skips_the_rest(void **state)
 	assert_int_equal(conf.ldap, 0);
 	assert_int_equal(conf.nroles, 0);
 	/* The same with a reader that goes on: nothing to report. */
-	assert_int_equal(parse_sel("[daemon]\nsocket = /run/x.sock\n"
-	                           BROKEN_ELSEWHERE "[push]\nfactors = totp\n",
-	                           module_keys, 1),
-	                 0);
+	assert_int_equal(
+	    parse_sel("[daemon]\nsocket = /run/x.sock\n" BROKEN_ELSEWHERE
+	              "[push]\nfactors = totp\n",
+	              module_keys, 1),
+	    0);
 	assert_int_equal(warns.n, 0);
 	assert_string_equal(conf.socket, "/run/x.sock");
-	assert_string_equal(conf.factors, "totp");
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
 	/* The daemon refuses it all. */
 	expect_error("[daemon]\n" BROKEN_ELSEWHERE,
 	             "t.conf:2: max_clients: out of range (1..4096)");
 	/* A good file: the keys read are what the whole parse gives. */
 	conf_defaults(&full);
-	assert_int_equal(conf_parse("t.conf", good, strlen(good), &full, err,
-	                            sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    conf_parse("t.conf", good, strlen(good), &full, err, sizeof(err)),
+	    0);
 	assert_int_equal(parse_sel(good, module_keys, 0), 0);
 	assert_string_equal(conf.socket, full.socket);
 	assert_string_equal(conf.tokens, full.tokens);
@@ -844,14 +959,15 @@ static void test_select_strict(void **state)
 {
 	(void)state;
 	/* An error in a key read still fails a strict reader. */
-	assert_int_equal(parse_sel("[daemon]\nsocket = run.sock\n", ctl_keys, 0),
-	                 PG_ERR_CONFIG);
+	assert_int_equal(
+	    parse_sel("[daemon]\nsocket = run.sock\n", ctl_keys, 0),
+	    PG_ERR_CONFIG);
 	assert_string_equal(err, "t.conf:2: socket: must be an absolute path");
-	assert_int_equal(parse_sel("[daemon]\nuser = a\nuser = b\n", ctl_keys,
-	                           0),
-	                 PG_ERR_CONFIG);
-	assert_string_equal(err,
-	                    "t.conf:3: user: duplicate key (first set on line 2)");
+	assert_int_equal(
+	    parse_sel("[daemon]\nuser = a\nuser = b\n", ctl_keys, 0),
+	    PG_ERR_CONFIG);
+	assert_string_equal(
+	    err, "t.conf:3: user: duplicate key (first set on line 2)");
 	assert_int_equal(parse_sel("[daemon]\nsocket /x\n", ctl_keys, 0),
 	                 PG_ERR_CONFIG);
 	assert_string_equal(err, "t.conf:2: socket: expected \"key = value\"");
@@ -869,7 +985,8 @@ static void test_select_strict(void **state)
 	                 PG_ERR_CONFIG);
 	assert_int_equal(parse_sel("[ daemon x]\n", ctl_keys, 0),
 	                 PG_ERR_CONFIG);
-	assert_string_equal(err, "t.conf:1: [ daemon x]: [daemon] takes no name");
+	assert_string_equal(err,
+	                    "t.conf:1: [ daemon x]: [daemon] takes no name");
 	/* A section read whole: unknown keys and cross-key rules count. */
 	assert_int_equal(parse_sel("[push]\nfailmod = safe\n", module_keys, 0),
 	                 PG_ERR_CONFIG);
@@ -886,8 +1003,8 @@ static void test_select_strict(void **state)
 		                           "factors = totp\n",
 		                           some_push, 0),
 		                 0);
-		assert_string_equal(conf.factors, "totp");
-		assert_string_equal(conf.provider, "none");
+		assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
+		assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	}
 	/* [ldap] read without [role]: nothing to check the roles against. */
 	{
@@ -895,9 +1012,9 @@ static void test_select_strict(void **state)
 
 		assert_int_equal(parse_sel(LDAP_OK, ldap_only, 0), 0);
 		assert_int_equal(conf.ldap, 1);
-		assert_int_equal(parse_sel("[ldap]\nbase = dc=x\n", ldap_only,
-		                           0),
-		                 PG_ERR_CONFIG);
+		assert_int_equal(
+		    parse_sel("[ldap]\nbase = dc=x\n", ldap_only, 0),
+		    PG_ERR_CONFIG);
 		assert_string_equal(err, "t.conf:1: uri: required in [ldap]");
 	}
 }
@@ -922,13 +1039,12 @@ static void test_select_bad_lists(void **state)
 	assert_int_equal(parse_sel("", ldap, 1), PG_ERR_INVAL);
 	assert_int_equal(parse_sel("", role, 1), PG_ERR_INVAL);
 	assert_int_equal(parse_sel("", ldap_key, 1), PG_ERR_INVAL);
-	assert_int_equal(conf_parse_select("t.conf", "", 0, &nokeys, &conf,
-	                                   err, sizeof(err)),
+	assert_int_equal(conf_parse_select("t.conf", "", 0, &nokeys, &conf, err,
+	                                   sizeof(err)),
 	                 PG_ERR_INVAL);
 }
 
-#define DUO_PUSH_KEYS                                                          \
-	"provider = duo\nhost = h\nikey = i\nskey_file = /k\n"
+#define DUO_PUSH_KEYS "provider = duo\nhost = h\nikey = i\nskey_file = /k\n"
 
 static void test_select_goes_on(void **state)
 {
@@ -952,8 +1068,8 @@ static void test_select_goes_on(void **state)
 	assert_string_equal(conf.socket, PG_DEFAULT_SOCKET);
 	assert_string_equal(conf.tokens, "/t");
 	assert_int_equal(conf.window, 1);
-	assert_string_equal(conf.failmode, "secure");
-	assert_string_equal(conf.factors, "totp");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
+	assert_int_equal(conf.factors, CONF_FACTORS_TOTP);
 	/* A key set twice, or broken and then set again: the default. */
 	assert_int_equal(parse_sel("[totp]\nwindow = 3\nwindow = 4\n"
 	                           "[push]\nfailmode = safe # x\n"
@@ -962,17 +1078,17 @@ static void test_select_goes_on(void **state)
 	                 0);
 	assert_int_equal(warns.n, 3);
 	assert_int_equal(conf.window, 1);
-	assert_string_equal(conf.failmode, "secure");
-	assert_string_equal(
-	    warns.msg[2], "t.conf:6: failmode: duplicate key (first set on "
-	                  "line 5)");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
+	assert_string_equal(warns.msg[2],
+	                    "t.conf:6: failmode: duplicate key (first set on "
+	                    "line 5)");
 	/* A broken header of a section read: reported, its lines skipped. */
 	assert_int_equal(parse_sel("[push] # the phone\nfailmode = safe\n"
 	                           "[totp]\nwindow = 2\n",
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 1);
-	assert_string_equal(conf.failmode, "secure");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SECURE);
 	assert_int_equal(conf.window, 2);
 	/* [push] keys that do not fit together: push is switched off. */
 	assert_int_equal(parse_sel("[push]\nprovider = duo\nhost = h\n"
@@ -982,10 +1098,10 @@ static void test_select_goes_on(void **state)
 	assert_int_equal(warns.n, 1);
 	assert_string_equal(warns.msg[0], "t.conf:1: proxy: must not contain "
 	                                  "blanks");
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	assert_string_equal(conf.proxy, "");
 	assert_string_equal(conf.host, "h");
-	assert_string_equal(conf.failmode, "safe");
+	assert_int_equal(conf.failmode, CONF_FAILMODE_SAFE);
 	/* So is a [push] with any error: without its CA file the push
 	 * would trust every CA of the system store. */
 	assert_int_equal(parse_sel("[push]\nca_file = ca.pem\n" DUO_PUSH_KEYS
@@ -995,7 +1111,7 @@ static void test_select_goes_on(void **state)
 	assert_int_equal(warns.n, 1);
 	assert_string_equal(warns.msg[0],
 	                    "t.conf:2: ca_file: must be an absolute path");
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	assert_string_equal(conf.proxy, "");
 	assert_string_equal(conf.ca_file, "");
 	/* ... or a broken second [push] header, whose keys were lost. */
@@ -1004,13 +1120,13 @@ static void test_select_goes_on(void **state)
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 1);
-	assert_string_equal(conf.provider, "none");
+	assert_int_equal(conf.provider, CONF_PROVIDER_NONE);
 	/* The same file without the error: push on. */
 	assert_int_equal(parse_sel("[push]\nca_file = /ca.pem\n" DUO_PUSH_KEYS,
 	                           module_keys, 1),
 	                 0);
 	assert_int_equal(warns.n, 0);
-	assert_string_equal(conf.provider, "duo");
+	assert_int_equal(conf.provider, CONF_PROVIDER_DUO);
 	/* [detect] likewise: the webhook is switched off. */
 	{
 		static const char *const detect[] = {"detect", NULL};
@@ -1042,6 +1158,8 @@ int main(void)
 	    cmocka_unit_test(test_error_buffer),
 	    cmocka_unit_test(test_dump_round_trip),
 	    cmocka_unit_test(test_ldap_and_cache),
+	    cmocka_unit_test(test_words),
+	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_roles),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_load_owner),
@@ -1051,5 +1169,6 @@ int main(void)
 	    cmocka_unit_test(test_select_goes_on),
 	};
 
-	return cmocka_run_group_tests(tests, tu_setup_tmpdir, tu_teardown_tmpdir);
+	return cmocka_run_group_tests(tests, tu_setup_tmpdir,
+	                              tu_teardown_tmpdir);
 }

@@ -391,7 +391,7 @@ static void test_resolve_push(void **state)
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP);
 	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SECURE);
-	assert_int_equal(cfg.push.provider, PUSH_NONE);
+	assert_int_equal(cfg.push.provider, CONF_PROVIDER_NONE);
 	/* ... and push alone cannot work: a config error. */
 	assert_int_equal(
 	    parse(&cfg, ARGC(only_push), only_push, err, sizeof(err)), 0);
@@ -407,7 +407,7 @@ static void test_resolve_push(void **state)
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.factors, PAMCFG_FACTOR_PUSH);
 	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SAFE);
-	assert_int_equal(cfg.push.provider, PUSH_DUO);
+	assert_int_equal(cfg.push.provider, CONF_PROVIDER_DUO);
 	assert_int_equal(cfg.push.timeout_ms, 7000);
 	assert_int_equal(cfg.push.connect_timeout_ms, 2000);
 	assert_string_equal(cfg.push.host, "localhost:8443");
@@ -512,7 +512,7 @@ static void test_resolve_broken_push(void **state)
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
 	assert_int_equal(pamcfg_resolve(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.n_conf_errors, 1);
-	assert_int_equal(cfg.push.provider, PUSH_NONE);
+	assert_int_equal(cfg.push.provider, CONF_PROVIDER_NONE);
 	assert_int_equal(cfg.factors, PAMCFG_FACTOR_TOTP);
 	assert_int_equal(cfg.failmode, PAMCFG_FAILMODE_SAFE);
 	/* Push alone then has nothing to offer: refused, as without a
