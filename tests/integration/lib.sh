@@ -4,7 +4,7 @@
 # (tests/integration/pamdrive), codes from oathtool. Sourced, not run.
 #
 # Never export PAM_WRAPPER* in a test: every process started with them
-# copies the service dir (see ../shared test recipes); run_pam scopes them
+# copies the service dir (pwrap_release below); run_pam scopes them
 # to the one command under test.
 
 set -u
