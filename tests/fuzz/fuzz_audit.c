@@ -26,7 +26,8 @@ static void check_view(const struct audit_view *v)
 		if (s == NULL)
 			continue;
 		CHECK(s >= v->store && s < v->store + sizeof(v->store));
-		CHECK(memchr(s, '\0', (size_t)(v->store + sizeof(v->store) - s)) !=
+		CHECK(memchr(s, '\0',
+		             (size_t)(v->store + sizeof(v->store) - s)) !=
 		      NULL);
 	}
 }
