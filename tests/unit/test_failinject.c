@@ -5,11 +5,12 @@
  * them (common/safefile.c, common/fileio.c): this test is linked with
  * -Wl,--wrap for every libc call they allocate or do I/O with (Makefile.am),
  * and each operation is run once per such call with exactly that call
- * failing. Every run must end in the right answer or a clean error (a
- * negative pg_err and a reason), leak no descriptor, and, for a store
- * rewrite, leave the old store or the new one and no temporary file. Leaks
- * of memory are found by the ASan (LeakSanitizer) and valgrind runs of the
- * suite (contrib/run-tests.sh --sanitizers, --valgrind). */
+ * failing, then once per read and write with exactly that one short. Every run
+ * must end in the right answer or a clean error (a negative pg_err and a
+ * reason), leak no descriptor, and, for a store rewrite, leave the old store or
+ * the new one and no temporary file. Leaks of memory are found by the ASan
+ * (LeakSanitizer) and valgrind runs of the suite (contrib/run-tests.sh
+ * --sanitizers, --valgrind). */
 #include "config.h"
 
 #include <dirent.h>
@@ -40,6 +41,9 @@ static long fail_at = -1;
 static long calls;
 /* Set while the test itself does I/O in the middle of an operation. */
 static int paused;
+/* Set: only reads and writes are counted, and the chosen one moves a
+ * single byte instead of failing (a short read or write is no error). */
+static int short_io;
 
 static void arm(long n)
 {
@@ -56,13 +60,19 @@ static int disarm(void)
 	return hit;
 }
 
-/* 1 if this call is the one to fail (errno is then set to e). */
-static int inject(int e)
+/* 1 if this read or write is the chosen one (errno is then set to e). */
+static int inject_io(int e)
 {
 	if (paused || fail_at < 0 || calls++ != fail_at)
 		return 0;
 	errno = e;
 	return 1;
+}
+
+/* 1 if this call is the one to fail (errno is then set to e). */
+static int inject(int e)
+{
+	return !short_io && inject_io(e);
 }
 
 void *__real_malloc(size_t n);
@@ -129,12 +139,16 @@ int __wrap_openat(int dirfd, const char *path, int flags, ...)
 
 ssize_t __wrap_read(int fd, void *buf, size_t n)
 {
-	return inject(EIO) ? -1 : __real_read(fd, buf, n);
+	if (inject_io(EIO))
+		return short_io ? __real_read(fd, buf, n > 1 ? 1 : n) : -1;
+	return __real_read(fd, buf, n);
 }
 
 ssize_t __wrap_write(int fd, const void *buf, size_t n)
 {
-	return inject(ENOSPC) ? -1 : __real_write(fd, buf, n);
+	if (inject_io(ENOSPC))
+		return short_io ? __real_write(fd, buf, n > 1 ? 1 : n) : -1;
+	return __real_write(fd, buf, n);
 }
 
 int __wrap_fstat(int fd, struct stat *st)
@@ -200,10 +214,11 @@ typedef void (*check_fn)(int rc, int hit, const char *err);
 
 /*
  * Run op with the 0th, 1st, ... wrapped call failing until a run reaches
- * no injected failure (it then must succeed). Returns the number of calls
- * failed, so a test can show it reached some at all.
+ * no injected failure (it then must succeed); with shorten, each read or
+ * write in turn moving one byte (every run must then succeed). Returns the
+ * number of calls failed, so a test can show it reached some at all.
  */
-static long run_all(op_fn op, check_fn check)
+static long run_one_way(op_fn op, check_fn check, int shorten)
 {
 	char err[512];
 	long n;
@@ -212,9 +227,15 @@ static long run_all(op_fn op, check_fn check)
 	for (n = 0;; n++) {
 		fds = count_fds();
 		err[0] = '\0';
+		short_io = shorten;
 		arm(n);
 		rc = op(err, sizeof(err));
 		hit = disarm();
+		short_io = 0;
+		if (shorten && rc != 0)
+			fail_msg(
+			    "read or write %ld made short: error %d (%s): %s",
+			    n, rc, pg_strerror(rc), err);
 		if (rc != 0) {
 			/* A clean error: one of ours, with its reason. */
 			assert_true(hit);
@@ -229,10 +250,17 @@ static long run_all(op_fn op, check_fn check)
 		check(rc, hit, err);
 		if (!hit) {
 			assert_int_equal(rc, 0);
-			print_message("%ld calls failed in turn\n", n);
+			print_message("%ld calls %s in turn\n", n,
+			              shorten ? "made short" : "failed");
 			return n;
 		}
 	}
+}
+
+/* Both ways; 1 if both reached calls to break. */
+static int run_all(op_fn op, check_fn check)
+{
+	return run_one_way(op, check, 0) > 0 && run_one_way(op, check, 1) > 0;
 }
 
 /* ------------------------------------------------------------- the config */
@@ -288,7 +316,7 @@ static void test_conf_load(void **state)
 	assert_int_equal(
 	    conf_load(tu_path("phiguard.conf"), 0, &c, err, sizeof(err)), 0);
 	dump(&c, conf_dump_want, sizeof(conf_dump_want));
-	assert_true(run_all(load_conf, no_check) > 0);
+	assert_true(run_all(load_conf, no_check));
 }
 
 /* ------------------------------------------------------ the token store */
@@ -322,7 +350,7 @@ static void test_tokens_load(void **state)
 {
 	(void)state;
 	tu_write_file(tu_path("tokens"), store_text, 0600);
-	assert_true(run_all(load_tokens, no_check) > 0);
+	assert_true(run_all(load_tokens, no_check));
 }
 
 static int read_store(char *err, size_t errlen)
@@ -345,7 +373,7 @@ static void test_tokenstore_read(void **state)
 {
 	(void)state;
 	tu_write_file(tu_path("tokens"), store_text, 0600);
-	assert_true(run_all(read_store, no_check) > 0);
+	assert_true(run_all(read_store, no_check));
 }
 
 /* The edit: add a token for agent1. */
@@ -416,7 +444,7 @@ static void check_update(int rc, int hit, const char *err)
 static void test_tokenstore_update(void **state)
 {
 	(void)state;
-	assert_true(run_all(update_store, check_update) > 0);
+	assert_true(run_all(update_store, check_update));
 }
 
 int main(void)
