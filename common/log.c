@@ -22,7 +22,9 @@ static char log_ident[64] = "phiguard";
 static int log_to_stderr = 1;
 static int log_to_journal;
 static enum pg_log_level log_level = PG_LOG_INFO;
-static unsigned long log_request;
+/* Per thread: set by the event loop around a request; the directory and
+ * webhook threads never see the loop's value (nor race on it). */
+static _Thread_local unsigned long log_request;
 
 /*
  * systemd sets JOURNAL_STREAM=DEV:INODE when it connects a service's stderr
@@ -60,11 +62,6 @@ void log_init(const char *ident, int to_stderr, enum pg_log_level level)
 	closelog();
 	if (!to_stderr)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
-}
-
-void log_setlevel(enum pg_log_level level)
-{
-	log_level = level;
 }
 
 void log_setrequest(unsigned long id)

@@ -12,8 +12,8 @@ enum pg_log_level { PG_LOG_ERR = 0, PG_LOG_INFO = 1, PG_LOG_DEBUG = 2 };
  * journal (JOURNAL_STREAM names it), as "<N>text" with N the syslog
  * priority. Call once before logging; may be called again. */
 void log_init(const char *ident, int to_stderr, enum pg_log_level level);
-void log_setlevel(enum pg_log_level level);
-/* A request id prefixed to each line until reset with 0. */
+/* A request id prefixed to each line the calling thread logs until reset
+ * with 0 (thread-local: other threads' lines are not tagged). */
 void log_setrequest(unsigned long id);
 
 #define PG_PRINTF(a, b) __attribute__((format(printf, a, b)))

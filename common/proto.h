@@ -223,7 +223,9 @@
  * ERRORS
  *   The names are those of enum pg_err (err.h): protocol, too-long,
  *   unknown-verb, missing-field, invalid, bad-user, permission, locked,
- *   replay, busy, version, io, internal.
+ *   replay, busy, version, unavailable (no directory configured, or the
+ *   daemon is shutting down), config (RELOAD refused a bad config), io,
+ *   internal.
  *
  * EXAMPLES
  *   > v1 PREAUTH user=nurse1 service=login tty=tty1

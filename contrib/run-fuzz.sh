@@ -15,7 +15,7 @@ cd "$build"
 [ -f config.status ] ||
 	CC=clang "$src/configure" -q --enable-werror --enable-fuzzing --enable-sanitizers
 
-for target in proto tokens conf; do
+for target in proto tokens conf audit; do
 	make -s "tests/fuzz/fuzz_$target"
 	work="$(mktemp -d)"
 	cp -r "$src/tests/fuzz/corpus/$target/." "$work/"

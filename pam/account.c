@@ -8,7 +8,7 @@
 #include <security/pam_ext.h>
 
 #include "account.h"
-#include "daemon_req.h"
+#include "ask_daemon.h"
 #include "err.h"
 #include "result.h"
 #include "stage.h"
@@ -92,8 +92,8 @@ static int no_role(const char *reason)
 }
 
 /* The refusal in words for this service; buf holds a composed one. */
-static const char *deny_text(const char *reason, const char *service,
-                             char *buf, size_t len)
+static const char *deny_text(const char *reason, const char *service, char *buf,
+                             size_t len)
 {
 	const char *program = admin_program(service);
 	size_t i;
@@ -109,10 +109,10 @@ static const char *deny_text(const char *reason, const char *service,
 }
 
 /* Both variables or neither: a role without its scopes would mislead. */
-static int export_env(pam_handle_t *pamh, const struct daemon_authz *az)
+static int export_env(pam_handle_t *pamh, const struct ask_authz *az)
 {
-	char scopes[sizeof(ENV_SCOPES) + DAEMON_REQ_MAX_SCOPES + 1];
-	char role[sizeof(ENV_ROLE) + DAEMON_REQ_MAX_TOKEN + 1];
+	char scopes[sizeof(ENV_SCOPES) + ASK_MAX_SCOPES + 1];
+	char role[sizeof(ENV_ROLE) + ASK_MAX_TOKEN + 1];
 
 	snprintf(scopes, sizeof(scopes), ENV_SCOPES "=%s", az->scopes);
 	snprintf(role, sizeof(role), ENV_ROLE "=%s", az->role);
@@ -130,7 +130,7 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
                       const char **argv)
 {
 	struct stage st;
-	struct daemon_authz az;
+	struct ask_authz az;
 	char msg[256];
 	int r, pam_rc;
 
@@ -138,19 +138,20 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 	memset(&az, 0, sizeof(az));
 	if ((r = stage_setup(&st, argc, argv)) != 0)
 		goto out;
-	if ((r = daemon_authz(&st.dr, &st.it, &az)) != 0) {
+	if ((r = ask_authz(&st.daemon, &st.it, &az)) != 0) {
 		st.reason = "daemon";
 		stage_detail(&st, "authz: %s", pg_strerror(r));
 		goto out;
 	}
 	if (!az.allowed) {
-		/* Checked to [a-z0-9-] by daemon_authz(): fit for the log
+		/* Checked to [a-z0-9-] by ask_authz(): fit for the log
 		 * line, and az outlives it. */
 		st.reason = az.reason;
 		stage_detail(&st, "source=%s",
 		             az.source[0] != '\0' ? az.source : "-");
-		stage_tell(&st, PAM_ERROR_MSG,
-		           deny_text(az.reason, st.it.service, msg, sizeof(msg)));
+		stage_tell(
+		    &st, PAM_ERROR_MSG,
+		    deny_text(az.reason, st.it.service, msg, sizeof(msg)));
 		r = PG_ERR_AUTH;
 		goto out;
 	}

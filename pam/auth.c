@@ -9,11 +9,11 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "ask_daemon.h"
 #include "auth.h"
 #include "auth_push.h"
 #include "conf.h"
 #include "conv.h"
-#include "daemon_req.h"
 #include "err.h"
 #include "pamcfg.h"
 #include "pamlog.h"
@@ -106,10 +106,10 @@ static void push_suspended(struct auth *a, int64_t until)
 
 static int preauth(struct auth *a)
 {
-	struct daemon_state ds;
+	struct ask_state ds;
 	int r;
 
-	if ((r = daemon_preauth_state(&a->st.dr, &a->st.it, &ds)) != 0) {
+	if ((r = ask_preauth(&a->st.daemon, &a->st.it, &ds)) != 0) {
 		a->st.reason = "daemon";
 		stage_detail(&a->st, "preauth: %s", pg_strerror(r));
 		return r;
@@ -219,8 +219,8 @@ static int totp_factor(struct auth *a, int r)
 		pamlog_debug(a->st.pamh, a->st.cfg.debug,
 		             "code matches the step starting at %llu",
 		             (unsigned long long)step_start);
-		r = daemon_claim(&a->st.dr, &a->st.it, step_start, &until,
-		                 &source);
+		r = ask_claim(&a->st.daemon, &a->st.it, step_start, &until,
+		              &source);
 		if (r == PG_ERR_REPLAY) {
 			a->st.reason = "replay";
 		} else if (r == PG_ERR_LOCKED) {
@@ -253,11 +253,11 @@ static int totp_factor(struct auth *a, int r)
 	/* A name without a token fails like any other, so the lockout does
 	 * not reveal enrollment; marked, so that the daemon can keep names
 	 * typed at random from crowding out enrolled users. */
-	rr = daemon_report(&a->st.dr, &a->st.it, AUTH_FACTOR,
-	                   r == 0                ? DAEMON_REPORT_SUCCESS
-	                   : a->tokens.n == 0    ? DAEMON_REPORT_NO_TOKEN
-	                                         : DAEMON_REPORT_FAILURE,
-	                   a->st.reason, &until);
+	rr = ask_report(&a->st.daemon, &a->st.it, AUTH_FACTOR,
+	                r == 0             ? ASK_REPORT_SUCCESS
+	                : a->tokens.n == 0 ? ASK_REPORT_NO_TOKEN
+	                                   : ASK_REPORT_FAILURE,
+	                a->st.reason, &until);
 	if (rr != 0) {
 		/* Fail closed even after a good code: the daemon must see
 		 * every outcome, and it is unreachable. */
@@ -304,7 +304,8 @@ static int second_factor(struct auth *a)
 		return push_factor(a);
 	if (!(a->factors & PAMCFG_FACTOR_PUSH))
 		return totp_factor(a, get_answer(a, a->st.cfg.prompt));
-	if ((r = get_answer(a, AUTH_BOTH_PROMPT)) == 0 && a->answer[0] == '\0') {
+	if ((r = get_answer(a, AUTH_BOTH_PROMPT)) == 0 &&
+	    a->answer[0] == '\0') {
 		secret_strfree(a->answer);
 		a->answer = NULL;
 		return push_factor(a);

@@ -74,7 +74,7 @@ static int tell_sent(struct stage *st, struct push *p)
 	         "s).%s%s",
 	         dev, st->cfg.push.timeout_ms / 1000,
 	         p->res.device[0] == '\0' && p->res.message[0] != '\0' ? " "
-	                                                              : "",
+	                                                               : "",
 	         p->res.device[0] == '\0' ? p->res.message : "");
 	stage_tell(st, PAM_TEXT_INFO, msg);
 	return 0;
@@ -131,11 +131,10 @@ static void log_push(struct stage *st, const struct push *p)
 	snprintf(detail, sizeof(detail), "provider=%s latency_ms=%ld%s%s",
 	         conf_provider_name(st->cfg.push.provider), push_latency_ms(p),
 	         p->res.detail[0] != '\0' ? " " : "", p->res.detail);
-	pamlog_outcome(st->pamh,
-	               p->res.outcome == PUSH_APPROVED ? LOG_INFO : LOG_NOTICE,
-	               "push", &st->it, outcome_name(p->res.outcome),
-	               p->res.reason != NULL ? p->res.reason : "internal",
-	               detail);
+	pamlog_outcome(
+	    st->pamh, p->res.outcome == PUSH_APPROVED ? LOG_INFO : LOG_NOTICE,
+	    "push", &st->it, outcome_name(p->res.outcome),
+	    p->res.reason != NULL ? p->res.reason : "internal", detail);
 }
 
 int auth_push_run(struct stage *st, int64_t *locked_until)
@@ -154,8 +153,8 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 	/* The daemon hears of the push before the user does (audit: a push
 	 * sent and never resolved is itself worth a record). */
 	if (p.res.outcome == PUSH_PENDING &&
-	    (rr = daemon_report(&st->dr, &st->it, "push", DAEMON_REPORT_SENT,
-	                        "sent", locked_until)) != 0) {
+	    (rr = ask_report(&st->daemon, &st->it, "push", ASK_REPORT_SENT,
+	                     "sent", locked_until)) != 0) {
 		stage_detail(st, "report: %s", pg_strerror(rr));
 		st->reason = "daemon";
 		log_push(st, &p);
@@ -177,13 +176,13 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 	switch (p.res.outcome) {
 	case PUSH_APPROVED:
 		r = 0;
-		report = DAEMON_REPORT_SUCCESS;
+		report = ASK_REPORT_SUCCESS;
 		break;
 	case PUSH_DENIED:
 	case PUSH_FRAUD:
 	case PUSH_TIMEOUT:
 		r = PG_ERR_AUTH;
-		report = DAEMON_REPORT_FAILURE;
+		report = ASK_REPORT_FAILURE;
 		break;
 	case PUSH_REFUSED:
 	case PUSH_REJECTED:
@@ -191,20 +190,20 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 		 * the phone), not a guess: an error, never counted. No
 		 * failmode fallback either: the provider did answer. */
 		r = PG_ERR_AUTH;
-		report = DAEMON_REPORT_ERROR;
+		report = ASK_REPORT_ERROR;
 		break;
 	default:
 		fallback = st->cfg.failmode == PAMCFG_FAILMODE_SAFE;
 		r = fallback ? AUTH_PUSH_FALLBACK : PG_ERR_UNAVAIL;
-		report = DAEMON_REPORT_ERROR;
+		report = ASK_REPORT_ERROR;
 		break;
 	}
 	st->reason = p.res.reason;
 	log_push(st, &p);
 	push_done(&p);
 	secret_strfree(pass);
-	rr = daemon_report(&st->dr, &st->it, "push", report, st->reason,
-	                   locked_until);
+	rr = ask_report(&st->daemon, &st->it, "push", report, st->reason,
+	                locked_until);
 	if (rr != 0) {
 		/* The daemon must see every outcome: fail closed. */
 		stage_detail(st, "report: %s", pg_strerror(rr));

@@ -2,7 +2,7 @@
 /* The session stage: tell phiguardd a login session opened or closed. */
 #include "config.h"
 
-#include "daemon_req.h"
+#include "ask_daemon.h"
 #include "err.h"
 #include "result.h"
 #include "session.h"
@@ -17,7 +17,7 @@ int session_report(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	stage_init(&st, pamh, flags);
 	if ((r = stage_setup(&st, argc, argv)) != 0)
 		goto out;
-	if ((r = daemon_session(&st.dr, &st.it, open)) != 0) {
+	if ((r = ask_session(&st.daemon, &st.it, open)) != 0) {
 		st.reason = "daemon";
 		stage_detail(&st, "session: %s", pg_strerror(r));
 		goto out;

@@ -59,12 +59,11 @@ static void log_conf_errors(const struct stage *s)
 	char esc[PG_CONF_ERRLEN];
 	size_t i;
 
-	for (i = 0; i < s->cfg.n_conf_errors && i < PAMCFG_MAX_CONF_ERRORS;
-	     i++)
-		pamlog_msg(s->pamh, LOG_ERR,
-		           "config error ignored, built-in default used: %s",
-		           pamlog_escape(s->cfg.conf_errors[i], 1, esc,
-		                         sizeof(esc)));
+	for (i = 0; i < s->cfg.n_conf_errors && i < PAMCFG_MAX_CONF_ERRORS; i++)
+		pamlog_msg(
+		    s->pamh, LOG_ERR,
+		    "config error ignored, built-in default used: %s",
+		    pamlog_escape(s->cfg.conf_errors[i], 1, esc, sizeof(esc)));
 	if (s->cfg.n_conf_errors > PAMCFG_MAX_CONF_ERRORS)
 		pamlog_msg(s->pamh, LOG_ERR,
 		           "%zu more config errors ignored, built-in defaults "
@@ -99,7 +98,7 @@ int stage_setup(struct stage *s, int argc, const char **argv)
 		return r;
 	}
 	log_conf_errors(s);
-	daemon_req_init(&s->dr, s->cfg.socket, s->cfg.timeout_ms);
+	ask_init(&s->daemon, s->cfg.socket, s->cfg.timeout_ms);
 	pamlog_debug(
 	    s->pamh, s->cfg.debug,
 	    "config=%s tokens=%s socket=%s window=%ld "
@@ -114,7 +113,7 @@ int stage_setup(struct stage *s, int argc, const char **argv)
 	    s->cfg.daemon_down == PAMCFG_DAEMON_DOWN_DENY ? "deny" : "ignore",
 	    (s->cfg.factors & PAMCFG_FACTOR_TOTP) ? "totp" : "",
 	    s->cfg.factors == (PAMCFG_FACTOR_TOTP | PAMCFG_FACTOR_PUSH) ? ","
-	                                                                 : "",
+	                                                                : "",
 	    (s->cfg.factors & PAMCFG_FACTOR_PUSH) ? "push" : "",
 	    s->cfg.failmode == PAMCFG_FAILMODE_SAFE ? "safe" : "secure",
 	    conf_provider_name(s->cfg.push.provider));

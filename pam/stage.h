@@ -6,9 +6,9 @@
 
 #include <security/pam_modules.h>
 
+#include "ask_daemon.h"
 #include "conf.h"
 #include "conv.h"
-#include "daemon_req.h"
 #include "pamcfg.h"
 #include "pamlog.h"
 #include "result.h"
@@ -18,7 +18,7 @@ struct stage {
 	int flags;
 	struct pamcfg cfg;
 	struct pam_items it;
-	struct daemon_req dr;
+	struct ask_daemon daemon;
 	const char *reason; /* short static token for the log line */
 	char detail[PG_CONF_ERRLEN];
 	int has_detail;

@@ -218,16 +218,6 @@ int auditfmt_prev(const char *line, size_t len, char hex[AUDIT_HEX_SIZE])
 	return 0;
 }
 
-int auditfmt_key_index(const char *k)
-{
-	int i;
-
-	for (i = 0; i < AUDIT_NKEYS; i++)
-		if (strcmp(auditfmt_keys[i], k) == 0)
-			return i;
-	return -1;
-}
-
 /* ------------------------------------------------------------- parsing */
 
 struct in {

@@ -115,7 +115,4 @@ struct audit_view {
  */
 int auditfmt_parse(const char *line, size_t len, struct audit_view *v);
 
-/* Index of key in auditfmt_keys, or -1. */
-int auditfmt_key_index(const char *key);
-
 #endif

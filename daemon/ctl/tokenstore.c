@@ -556,6 +556,7 @@ int tokenstore_update(const char *path, int lock_timeout_ms,
 	struct stat st;
 	int dirfd = -1, lockfd = -1, have_old = 1, rc;
 
+	pg_err_set(err, errlen, "%s", "");
 	if ((rc = open_dir(path, &dirfd, err, errlen)) != 0 ||
 	    (rc = lock_store(path, lock_timeout_ms, &lockfd, err, errlen)) != 0)
 		goto out;
@@ -572,6 +573,10 @@ int tokenstore_update(const char *path, int lock_timeout_ms,
 		goto out;
 	rc = 0;
 out:
+	/* An edit may fail without a reason (out of memory): never leave
+	 * the caller an empty message. */
+	if (rc != 0 && errlen > 0 && err[0] == '\0')
+		pg_err_set(err, errlen, "%s: %s", path, pg_strerror(rc));
 	tokenstore_buf_wipe(&store);
 	/* Closing the descriptor releases the flock. */
 	if (lockfd >= 0)

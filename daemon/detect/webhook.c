@@ -380,13 +380,6 @@ int webhook_send(struct pg_webhook *w, const char *json)
 	return 0;
 }
 
-void webhook_get_stats(struct pg_webhook *w, struct webhook_stats *st)
-{
-	pthread_mutex_lock(&w->mu);
-	*st = w->st;
-	pthread_mutex_unlock(&w->mu);
-}
-
 void webhook_free(struct pg_webhook *w, unsigned drain_ms,
                   struct webhook_stats *final)
 {

@@ -87,9 +87,6 @@ int webhook_new(const struct webhook_cfg *cfg, struct pg_webhook **out,
  */
 int webhook_send(struct pg_webhook *w, const char *json);
 
-/* A copy of the counters. */
-void webhook_get_stats(struct pg_webhook *w, struct webhook_stats *st);
-
 /*
  * Stop: deliveries go on for at most drain_ms milliseconds, then the
  * transfer in progress is aborted, the thread joined, and what is still

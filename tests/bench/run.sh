@@ -8,7 +8,7 @@
 # (3) alternating floor/daemon rounds, BENCH_COLD (200) cold decisions,
 # BENCH_LDAPSEARCH (20) timed ldapsearch replays, BENCH_USERS (100000).
 # The figures only mean something beside the floor measured in the same
-# run (see ../shared/reference/test-recipes.md, "Benchmarks").
+# run (README.md, "Benchmark").
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 
 BENCH_ROOT_WHY="CHECK/AUTHZ/FLUSH about other users"

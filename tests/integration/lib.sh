@@ -4,7 +4,7 @@
 # (tests/integration/pamdrive), codes from oathtool. Sourced, not run.
 #
 # Never export PAM_WRAPPER* in a test: every process started with them
-# copies the service dir (see ../shared test recipes); run_pam scopes them
+# copies the service dir (pwrap_release below); run_pam scopes them
 # to the one command under test.
 
 set -u
@@ -196,16 +196,43 @@ ${2:-}
 CONF
 }
 
+# wait_for [-i INTERVAL] SECONDS COMMAND...: run COMMAND until it
+# succeeds, every INTERVAL seconds (0.05 unless given), for SECONDS at
+# most (at least once). 0 once it succeeded; else 1, and the log names the
+# command. The caller says what a timeout means: wait_for ... || fail ...
+wait_for() {
+	_wf_every=0.05
+	if [ "$1" = -i ]; then
+		_wf_every=$2
+		shift 2
+	fi
+	_wf_end=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		if [ "$(now_ms)" -ge "$_wf_end" ]; then
+			log "gave up waiting for: $*"
+			return 1
+		fi
+		sleep "$_wf_every"
+	done
+	return 0
+}
+
+# exited PID: the process PID is gone.
+exited() {
+	! kill -0 "$1" 2>/dev/null
+}
+
 # wait_socket PATH PID WHAT: wait (10 s at most) for the process PID to
 # create the Unix socket PATH; die if it exits or takes longer.
 wait_socket() {
-	i=0
-	while [ ! -S "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || die "$3 did not create $1 within 10 s"
-		kill -0 "$2" 2>/dev/null || die "$3 exited at start"
-		sleep 0.05
-	done
+	wait_for 10 socket_made "$@" || die "$3 did not create $1 within 10 s"
+}
+
+socket_made() {
+	[ -S "$1" ] && return 0
+	kill -0 "$2" 2>/dev/null || die "$3 exited at start"
+	return 1
 }
 
 # stop_pid PID: SIGTERM a helper process this test started and reap it.
@@ -250,16 +277,11 @@ stop_daemon() {
 	pid=$DAEMON_PID
 	DAEMON_PID=""
 	kill -TERM "$pid" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$pid" 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 200 ]; then
-			kill -KILL "$pid" 2>/dev/null
-			fail "phiguardd did not stop within 10 s of SIGTERM"
-			return 1
-		fi
-		sleep 0.05
-	done
+	if ! wait_for 10 exited "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		fail "phiguardd did not stop within 10 s of SIGTERM"
+		return 1
+	fi
 	wait "$pid" 2>/dev/null
 	drc=$?
 	[ "$drc" -eq 0 ] || fail "phiguardd exited with status $drc"
@@ -477,30 +499,39 @@ accounts_cleanup() {
 	[ -z "$MADE_EXEMPT" ] || groupdel phiguard-exempt
 }
 
-# ctl ARGS...: phiguardctl against this test's config and daemon.
-# pgreq LINE...: the daemon's answer to each request line, in order, on one
-# connection (python3: a raw client for what no command sends).
-PGREQ_PY='import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for line in sys.argv[2:]:
-    s.sendall(line.encode() + b"\n")
-    print(f.readline().decode(errors="replace").rstrip("\n"))'
-pgreq() {
-	python3 -c "$PGREQ_PY" "$SOCK" "$@"
+# pgclient CMD ARGS...: tests/integration/pgclient.py (the raw protocol
+# client, for what no phiguardctl command sends; its header lists the
+# commands) on this test's socket. PY is the system's python3, which
+# every user may run (pyenv shims live in root's home).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+PGCLIENT="$top_srcdir/tests/integration/pgclient.py"
+pgclient() {
+	"$PY" "$PGCLIENT" "$SOCK" "$@"
 }
 
-# pgreq_as USER LINE...: pgreq as another user (a peer the daemon does not
-# trust); the system's python3, which every user may run.
+# pgclient_as USER CMD ARGS...: pgclient as another user (a peer the
+# daemon does not trust), in USER's primary group and no other.
+pgclient_as() {
+	_u=$1
+	shift
+	setpriv --reuid="$_u" --regid="$(id -g "$_u")" --clear-groups \
+		"$PY" "$PGCLIENT" "$SOCK" "$@"
+}
+
+# pgreq LINE...: the daemon's answer to each request line, in order, on one
+# connection; pgreq_as USER LINE...: the same as USER.
+pgreq() {
+	pgclient req "$@"
+}
+
 pgreq_as() {
 	_u=$1
 	shift
-	setpriv --reuid="$_u" --regid="$(id -gn "$_u")" --clear-groups \
-		/usr/bin/python3 -c "$PGREQ_PY" "$SOCK" "$@"
+	pgclient_as "$_u" req "$@"
 }
 
+# ctl ARGS...: phiguardctl against this test's config and daemon.
 ctl() {
 	"$PHIGUARDCTL" --config "$CONF" "$@"
 }

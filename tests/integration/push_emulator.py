@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Local HTTPS emulator of one push-MFA provider (Duo Auth API v2 or
-# privacyIDEA) for the integration tests; protocol facts from
-# ../shared/reference/push-and-totp.md sections 1 and 2.
+# privacyIDEA) for the integration tests; protocol facts from the
+# providers' public API documentation (Duo Auth API v2, privacyIDEA's
+# /validate endpoints), as pam/push_duo.c and pam/push_privacyidea.c use them.
 #
 #   push_emulator.py PROVIDER --cert PEM --key KEY --port-file FILE
 #       --script SCRIPT.json --log LOG.jsonl [--pidfile F]

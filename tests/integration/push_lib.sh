@@ -52,14 +52,16 @@ start_emulator() {
 	*" stop_emulator "*) ;;
 	*) CLEANUP_HOOKS="$CLEANUP_HOOKS stop_emulator" ;;
 	esac
-	i=0
-	while [ ! -s "$EMU_PORTFILE" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || die "push emulator did not start within 10 s: $(cat "$T/emu.out")"
-		kill -0 "$EMU_PID" 2>/dev/null || die "push emulator exited: $(cat "$T/emu.out")"
-		sleep 0.05
-	done
+	wait_for 10 emu_started ||
+		die "push emulator did not start within 10 s: $(cat "$T/emu.out")"
 	EMU_PORT=$(cat "$EMU_PORTFILE")
+}
+
+# emu_started: the emulator wrote its port; dies if it exited.
+emu_started() {
+	[ -s "$EMU_PORTFILE" ] && return 0
+	kill -0 "$EMU_PID" 2>/dev/null || die "push emulator exited: $(cat "$T/emu.out")"
+	return 1
 }
 
 stop_emulator() {
@@ -96,13 +98,12 @@ emu_count() {
 }
 
 emu_wait_count() {
-	i=0
-	while [ "$(emu_count "$1")" -lt "$2" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || return 1
-		sleep 0.05
-	done
-	return 0
+	wait_for 10 emu_has "$1" "$2"
+}
+
+# emu_has PATH N: the emulator logged at least N requests for PATH.
+emu_has() {
+	[ "$(emu_count "$1")" -ge "$2" ]
 }
 
 # Under valgrind everything is slower: widen a limit, never narrow it.

@@ -165,22 +165,23 @@ _slapd_launch() {
 		-h "$_urls" >>"$_d/log" 2>&1 &
 	_pid=$!
 	_slapd_set SLAPD_PID "$_n" "$_pid"
-	_i=0
-	while ! ldapsearch -x -H "$(_slapd_get SLAPD_LDAPI "$_n")" -b "" \
-		-s base -LLL 1.1 >/dev/null 2>&1; do
-		if ! kill -0 "$_pid" 2>/dev/null; then
-			wait "$_pid" 2>/dev/null
-			_slapd_set SLAPD_PID "$_n" ""
-			return 1
-		fi
-		_i=$((_i + 1))
-		if [ "$_i" -gt 200 ]; then
-			kill -KILL "$_pid" 2>/dev/null
-			die "slapd $_n did not answer within 10 s: $(tail -n 5 "$_d/log")"
-		fi
-		sleep 0.05
-	done
+	if ! wait_for 10 _slapd_answers_or_exited "$_n" "$_pid"; then
+		kill -KILL "$_pid" 2>/dev/null
+		die "slapd $_n did not answer within 10 s: $(tail -n 5 "$_d/log")"
+	fi
+	if exited "$_pid"; then
+		wait "$_pid" 2>/dev/null
+		_slapd_set SLAPD_PID "$_n" ""
+		return 1
+	fi
 	return 0
+}
+
+# _slapd_answers_or_exited NAME PID: slapd NAME answers on ldapi, or its
+# process PID is gone.
+_slapd_answers_or_exited() {
+	exited "$2" || ldapsearch -x -H "$(_slapd_get SLAPD_LDAPI "$1")" -b "" \
+		-s base -LLL 1.1 >/dev/null 2>&1
 }
 
 start_slapd() {
@@ -258,16 +259,10 @@ stop_slapd() {
 	# A stopped process holds SIGTERM until continued.
 	kill -CONT "$_pid" 2>/dev/null
 	kill -TERM "$_pid" 2>/dev/null || return 0
-	_i=0
-	while kill -0 "$_pid" 2>/dev/null; do
-		_i=$((_i + 1))
-		if [ "$_i" -gt 200 ]; then
-			kill -KILL "$_pid" 2>/dev/null
-			log "slapd $1 ignored SIGTERM for 10 s; killed"
-			break
-		fi
-		sleep 0.05
-	done
+	if ! wait_for 10 exited "$_pid"; then
+		kill -KILL "$_pid" 2>/dev/null
+		log "slapd $1 ignored SIGTERM for 10 s; killed"
+	fi
 	wait "$_pid" 2>/dev/null
 	return 0
 }

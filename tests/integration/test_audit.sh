@@ -26,12 +26,8 @@ trail_files() {
 # wait_grep PATTERN: the current file has a line matching (the writer is
 # a thread; 5 s at most).
 wait_grep() {
-	i=0
-	while ! grep -Eq -- "$1" "$AUDIT_FILE" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || { fail "no trail line matching '$1'"; return; }
-		sleep 0.05
-	done
+	wait_for 5 grep -Eqs -- "$1" "$AUDIT_FILE" ||
+		fail "no trail line matching '$1'"
 }
 
 # verify_out ARGS...: phiguardctl audit verify, its output in $OUT.
@@ -61,12 +57,11 @@ PY
 
 # wait_lines N: the trail holds at least N lines (the writer is a thread).
 wait_lines() {
-	i=0
-	while [ "$(cat $(trail_files) | wc -l)" -lt "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || { fail "trail has fewer than $1 lines"; return; }
-		sleep 0.05
-	done
+	wait_for 5 trail_has "$1" || fail "trail has fewer than $1 lines"
+}
+
+trail_has() {
+	[ "$(cat $(trail_files) | wc -l)" -ge "$1" ]
 }
 
 # --- logins leave records ---------------------------------------------
@@ -86,13 +81,7 @@ pgreq "v1 SESSION user=nurse1 action=open service=sshd tty=pts/1 rhost=10.0.0.7"
 	>"$OUT"
 grep -q '^v1 OK$' "$OUT" || fail "SESSION refused: $(cat "$OUT")"
 # A local user asking about someone else is refused and recorded.
-setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 - "$SOCK" <<'PY' >/dev/null 2>&1
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(b"v1 UNLOCK user=clerk1\n")
-s.recv(4096)
-PY
+pgreq_as nobody "v1 UNLOCK user=clerk1" >/dev/null 2>&1
 wait_lines 12
 
 ctl audit show >"$OUT" 2>&1 || fail "audit show failed"
@@ -162,12 +151,7 @@ ctl audit rotate >"$OUT" 2>&1 || fail "audit rotate: $(cat "$OUT")"
 expect_out "^rotated to $AUDIT_FILE.1; head [0-9a-f]{64}\$" "rotate names the file"
 pgreq "v1 SESSION user=nurse2 action=open" >/dev/null
 kill -USR1 "$DAEMON_PID"
-i=0
-while [ ! -f "$AUDIT_FILE.2" ] && [ "$i" -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-[ -f "$AUDIT_FILE.2" ] || fail "SIGUSR1 did not rotate"
+wait_for 5 test -f "$AUDIT_FILE.2" || fail "SIGUSR1 did not rotate"
 pgreq "v1 SESSION user=nurse2 action=close" >/dev/null
 wait_grep '"event":"session-close","user":"nurse2"'
 head -n 1 "$AUDIT_FILE.2" | grep -q '"event":"audit-rotate","user":null.*"reason":"request","rule":null,"source":null,"uid":0,' ||
@@ -188,16 +172,9 @@ write_config
 start_daemon
 # One connection, one request at a time, so the writer sees the size
 # grow between batches.
-python3 - "$SOCK" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-for i in range(40):
-    s.sendall(b"v1 SESSION user=nurse2 action=open tty=tty%d\n" % i)
-    f.readline()
-    time.sleep(0.01)
-PY
+for i in $(seq 0 39); do
+	echo "v1 SESSION user=nurse2 action=open tty=tty$i"
+done | pgclient stream --pause 0.01 >/dev/null
 wait_grep '"tty":"tty39"'
 [ -f "$AUDIT_FILE.3" ] || fail "no rotation by size"
 ctl audit verify >"$OUT" 2>&1 || fail "verify after size rotation: $(cat "$OUT")"
@@ -264,18 +241,8 @@ expect_rc 0 "archived start with --anchor" -- verify_out --anchor "$anchor" $RES
 PG_AUDIT_ROTATE_SIZE=67108864
 write_config
 start_daemon
-python3 - "$SOCK" 2>/dev/null <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-try:
-    for i in range(100000):
-        s.sendall(b"v1 SESSION user=nurse1 action=open tty=kill%d\n" % i)
-        f.readline()
-except Exception:
-    pass
-PY
+seq 0 99999 | sed 's/^/v1 SESSION user=nurse1 action=open tty=kill/' |
+	pgclient stream >/dev/null 2>&1 &
 LOADER=$!
 sleep 0.5
 kill -KILL "$DAEMON_PID"

@@ -26,12 +26,12 @@ show_n() {
 # wait_show N PATTERN: the trail holds N records matching (the writer is a
 # thread; 5 s at most).
 wait_show() {
-	i=0
-	while [ "$(show_n "$2")" -ne "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || { fail "want $1 records matching '$2', have $(show_n "$2")"; return; }
-		sleep 0.05
-	done
+	wait_for 5 show_is "$1" "$2" ||
+		fail "want $1 records matching '$2', have $(show_n "$2")"
+}
+
+show_is() {
+	[ "$(show_n "$2")" -eq "$1" ]
 }
 
 set_checks() {

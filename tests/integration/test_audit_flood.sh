@@ -18,36 +18,14 @@ need python3 setpriv
 # each send COUNT of each LINE (pipelined) and read every answer; prints
 # "N ANSWER" per distinct answer (its fields up to the first '=' value).
 flood() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		/usr/bin/python3 - "$SOCK" "$@" <<'PY'
-import collections, socket, sys, threading
-sock, conns, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-batch = b"".join((args[i] + "\n").encode() * int(args[i + 1])
-                 for i in range(0, len(args), 2))
-want = sum(int(args[i + 1]) for i in range(0, len(args), 2))
-seen = collections.Counter()
-lock = threading.Lock()
-def one():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(60)
-    s.connect(sock)
-    threading.Thread(target=s.sendall, args=(batch,), daemon=True).start()
-    f, got, mine = s.makefile("rb"), 0, collections.Counter()
-    while got < want:
-        line = f.readline().decode()
-        if not line:
-            break
-        got += 1
-        w = line.split()
-        mine[" ".join(w[:3] if w[1] == "ERR" else w[:2])] += 1
-    with lock:
-        seen.update(mine)
-ts = [threading.Thread(target=one) for _ in range(conns)]
-for t in ts: t.start()
-for t in ts: t.join()
-for k, v in sorted(seen.items()):
-    print(v, k)
-PY
+	_conns=$1
+	shift
+	while [ $# -ge 2 ]; do
+		yes "$1" | head -n "$2"
+		shift 2
+	done | pgclient_as nobody stream --conns "$_conns" --window 0 |
+		awk '/<EOF>$/ { next } { n[$2 == "ERR" ? $1 " " $2 " " $3 : $1 " " $2]++ }
+		END { for (k in n) print n[k], k }' | sort -k 2
 }
 
 # n_answers PATTERN: the count flood printed for answers matching.
@@ -146,6 +124,7 @@ CLEANUP_HOOKS="$CLEANUP_HOOKS thaw"
 # freeze TID: stop that one thread (PTRACE_SEIZE + INTERRUPT) until thaw.
 freeze() {
 	: >"$T/frozen"
+	rm -f "$T/frozen.ok" # an earlier freeze's
 	python3 - "$1" "$T/frozen" <<'PY' &
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
@@ -161,12 +140,7 @@ while os.path.exists(sys.argv[2]):
 libc.ptrace(17, tid, None, None)
 PY
 	FREEZE_PID=$!
-	i=0
-	while [ ! -f "$T/frozen.ok" ]; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || die "could not freeze the writer thread"
-		sleep 0.05
-	done
+	wait_for 5 test -f "$T/frozen.ok" || die "could not freeze the writer thread"
 }
 freeze "$(writer_tid)"
 # Refusals, and the flooder's own decisions (sessions of its own), far
@@ -190,13 +164,11 @@ pgreq "v1 STATUS" >"$OUT"
 expect_out ' audit_lost=0 ' "no decision record lost"
 thaw
 # The flooder is served again once the writer caught up.
-i=0
-while flood 1 "v1 SESSION user=nobody action=close" 1 >"$OUT" &&
-	[ "$(n_answers '^1 v1 OK$')" -ne 1 ]; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || { fail "nobody is still turned away after the thaw"; break; }
-	sleep 0.05
-done
+nobody_served() {
+	flood 1 "v1 SESSION user=nobody action=close" 1 >"$OUT" &&
+		[ "$(n_answers '^1 v1 OK$')" -eq 1 ]
+}
+wait_for 5 nobody_served || fail "nobody is still turned away after the thaw"
 stop_daemon
 ctl audit verify >"$OUT" 2>&1 || fail "verify after the frozen flood: $(cat "$OUT")"
 [ "$(trail_records totp-claim | wc -l)" -eq 5 ] || fail "root's claims are not all recorded"
@@ -239,12 +211,10 @@ else
 	[ "${lost:-0}" -gt 0 ] || fail "no record counted as lost"
 	log "6000 sessions with the writer stuck: $took ms, $lost records lost"
 	thaw
-	i=0
-	while ! pgreq "v1 CLAIM user=agent7 step_start=$step" | grep -q '^v1 OK claimed=yes$'; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || { fail "claims still refused after the thaw"; break; }
-		sleep 0.05
-	done
+	agent7_claims() {
+		pgreq "v1 CLAIM user=agent7 step_start=$step" | grep -q '^v1 OK claimed=yes$'
+	}
+	wait_for 5 agent7_claims || fail "claims still refused after the thaw"
 	stop_daemon
 	ctl audit verify >"$OUT" 2>&1 || fail "verify after the stall: $(cat "$OUT")"
 	trail_records audit-lost >"$T/lost"

@@ -25,15 +25,16 @@ status_audit() {
 
 # wait_audit STATE: poll STATUS (5 s at most, 20 s under valgrind).
 wait_audit() {
-	n=100
-	[ -z "${VALGRIND:-}" ] || n=400
-	i=0
-	while [ "$(status_audit)" != "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le "$n" ] || { fail "STATUS never showed audit=$1"; return 1; }
-		sleep 0.05
-	done
-	return 0
+	secs=5
+	[ -z "${VALGRIND:-}" ] || secs=20
+	wait_for "$secs" audit_is "$1" || {
+		fail "STATUS never showed audit=$1"
+		return 1
+	}
+}
+
+audit_is() {
+	[ "$(status_audit)" = "$1" ]
 }
 
 # fill: take every free byte, then make the daemon try to write.

@@ -8,68 +8,15 @@
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
 need "$PY" setpriv
 NOBODY_UID=$(id -u nobody) || die "no user nobody"
 
 start_slapd a
 start_slapd b
 
-CLIENT="$T/pgclient.py"
-cat >"$CLIENT" <<'PY'
-"""pgclient.py SOCK req LINE...: one connection, one reply per line.
-pgclient.py SOCK race SLOW FAST: SLOW on one connection, then FAST on
-another; prints which answer came first and both replies."""
-import socket
-import sys
-import time
-
-SOCK, CMD, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
-
-
-def conn():
-    """A connection and a reader of its reply lines."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect(SOCK)
-    return s, s.makefile("rb")
-
-
-def reply(f):
-    line = f.readline()
-    return line.decode(errors="replace").rstrip("\n") or "<EOF>"
-
-
-if CMD == "req":
-    s, f = conn()
-    for line in ARGS:
-        s.sendall(line.encode() + b"\n")
-        print(reply(f))
-elif CMD == "race":
-    (slow, slow_f), (fast, fast_f) = conn(), conn()
-    slow.sendall(ARGS[0].encode() + b"\n")
-    time.sleep(0.2)
-    fast.sendall(ARGS[1].encode() + b"\n")
-    fast_reply = reply(fast_f)
-    # The slow one must still be waiting when the fast one is answered.
-    slow.settimeout(0.05)
-    try:
-        early = "answered-early" if slow.recv(1, socket.MSG_PEEK) else "eof"
-    except socket.timeout:
-        early = "pending"
-    slow.settimeout(30)
-    print(early)
-    print(fast_reply)
-    print(reply(slow_f))
-PY
-
-req() { "$PY" "$CLIENT" "$SOCK" req "$@" >"$OUT" 2>&1; }
-race() { "$PY" "$CLIENT" "$SOCK" race "$@" >"$OUT" 2>&1; }
-as_nobody() {
-	setpriv --reuid="$NOBODY_UID" --regid="$(id -g nobody)" --clear-groups \
-		"$PY" "$CLIENT" "$SOCK" req "$@" >"$OUT" 2>&1
-}
+req() { pgreq "$@" >"$OUT" 2>&1; }
+race() { pgclient race "$@" >"$OUT" 2>&1; }
+as_nobody() { pgreq_as "$NOBODY_UID" "$@" >"$OUT" 2>&1; }
 # expect PATTERN [LINE]: line LINE (default 1) of $OUT matches the ERE.
 expect() {
 	_l=$(sed -n "${2:-1}p" "$OUT")
@@ -262,14 +209,11 @@ delete: member
 member: uid=nurse1,ou=people,$SLAPD_BASE
 LDIF
 # The client retries the server after its backoff: poll, bounded.
-i=0
-while :; do
+directory_back() {
 	req "v1 FLUSH user=nurse1" "v1 AUTHZ user=nurse1"
-	grep -q 'directory-unreachable' "$OUT" || break
-	i=$((i + 1))
-	[ "$i" -le 50 ] || break
-	sleep 0.2
-done
+	! grep -q 'directory-unreachable' "$OUT"
+}
+wait_for -i 0.2 10 directory_back
 expect '^v1 OK allowed=no reason=no-rule source=fresh$' 2
 dlog "directory reachable again"
 
@@ -300,14 +244,11 @@ req "v1 RELOAD" "v1 FLUSH" "v1 AUTHZ user=super1" "v1 STATUS"
 expect 'allowed=yes' 3
 expect "server=$SLAPD_URI_b " 4
 restart_slapd a
-i=0
-while :; do
+failed_back() {
 	req "v1 STATUS"
-	grep -q "server=$SLAPD_URI_a " "$OUT" && break
-	i=$((i + 1))
-	[ "$i" -le 150 ] || { fail "no fail-back to $SLAPD_URI_a"; break; }
-	sleep 0.2
-done
+	grep -q "server=$SLAPD_URI_a " "$OUT"
+}
+wait_for -i 0.2 30 failed_back || fail "no fail-back to $SLAPD_URI_a"
 
 # --- without [ldap]: the verbs are unavailable, the rest works ----------
 write_config

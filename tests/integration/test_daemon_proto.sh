@@ -1,15 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# phiguardd's wire protocol against the real daemon, spoken raw from
-# python3: every verb, malformed and over-long lines, slow, idle, greedy and
+# phiguardd's wire protocol against the real daemon, spoken raw by
+# pgclient.py: every verb, malformed and over-long lines, slow, idle, greedy and
 # non-reading clients, peer permissions (SO_PEERCRED), persistence across
 # restarts, signals, daemon mode, --check-config, and one run under valgrind.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
-# A python3 that an unprivileged uid can run too (pyenv shims live in
-# root's home).
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
 need "$PY" setpriv
 NOBODY_UID=$(id -u nobody) || die "no user nobody"
 
@@ -18,162 +14,18 @@ PG_CLIENT_TIMEOUT=2
 PG_MAX_FAILURES=3
 write_config
 
-CLIENT="$T/pgclient.py"
-cat >"$CLIENT" <<'PY'
-"""Raw phiguard protocol client for the tests: pgclient.py SOCK CMD ARGS."""
-import socket
-import sys
-import time
-
-SOCK, CMD, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
-
-
-def conn(timeout=10.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(SOCK)
-    return s
-
-
-def readline(s):
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(1)
-        if not chunk:
-            return buf.decode(errors="replace") + "<EOF>"
-        buf += chunk
-    return buf[:-1].decode(errors="replace")
-
-
-def hung_up(s, wait):
-    """True if the daemon closes the connection within wait seconds. A
-    reset counts: closing with unread input resets a Unix socket."""
-    s.settimeout(wait)
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
-def req():
-    """Each argument is one request on one connection; one reply each."""
-    s = conn()
-    for line in ARGS:
-        s.sendall(line.encode() + b"\n")
-        print(readline(s))
-
-
-def pipeline():
-    """All arguments in a single write; then read every reply."""
-    s = conn()
-    s.sendall(b"".join(a.encode() + b"\n" for a in ARGS))
-    for _ in ARGS:
-        print(readline(s))
-
-
-def size():
-    """A request line of exactly N bytes including the newline."""
-    n = int(ARGS[0])
-    head = b"v1 PREAUTH user=root x="
-    s = conn()
-    s.sendall(head + b"a" * (n - len(head) - 1) + b"\n")
-    print(readline(s))
-    print("closed" if hung_up(s, 0.5) else "open")
-
-
-def drip():
-    """Dribble bytes that never finish a line; meanwhile another client
-    must be served at once. Prints the drip's lifetime and the latency."""
-    s = conn()
-    start = time.monotonic()
-    served = None
-    closed = None
-    while time.monotonic() - start < 10:
-        try:
-            s.send(b"v")
-        except (BrokenPipeError, ConnectionResetError):
-            closed = time.monotonic() - start
-            break
-        if served is None and time.monotonic() - start > 0.6:
-            t = time.monotonic()
-            o = conn()
-            o.sendall(b"v1 PREAUTH user=root\n")
-            reply = readline(o)
-            served = time.monotonic() - t
-            print("other:", reply)
-        time.sleep(0.2)
-        s.settimeout(0.01)
-        try:
-            if s.recv(1) == b"":
-                closed = time.monotonic() - start
-                break
-        except socket.timeout:
-            pass
-        except ConnectionResetError:
-            closed = time.monotonic() - start
-            break
-    print("drip closed after %.1f" % closed if closed else "drip not closed")
-    print("other served in %.2f" % served if served is not None else "other not served")
-
-
-def idle():
-    """Connect and say nothing: the daemon must hang up on its own."""
-    s = conn()
-    start = time.monotonic()
-    closed = hung_up(s, 10)
-    print("closed after %.1f" % (time.monotonic() - start) if closed else "open")
-
-
-def busy():
-    """Hold N connections, then one more must be refused with busy."""
-    held = [conn() for _ in range(int(ARGS[0]))]
-    for h in held:  # every one is really accepted and served
-        h.sendall(b"v1 PREAUTH user=root\n")
-        readline(h)
-    extra = conn()
-    print(readline(extra))
-    print("closed" if hung_up(extra, 1) else "open")
-    held[0].close()
-    time.sleep(0.2)
-    again = conn()
-    again.sendall(b"v1 STATUS\n")
-    print(readline(again))
-
-
-def noread():
-    """Send requests for ever without reading a single reply."""
-    s = conn(timeout=10)
-    chunk = b"v1 PREAUTH user=root\n" * 200
-    sent = 0
-    try:
-        while sent < 64 * 1024 * 1024:
-            s.sendall(chunk)
-            sent += len(chunk)
-        print("never closed")
-    except (BrokenPipeError, ConnectionResetError):
-        print("closed by daemon")
-    except socket.timeout:
-        print("daemon stopped reading")
-
-
-globals()[CMD]()
-PY
-
 # to_out CMD...: run with stdout and stderr in $OUT; its exit status.
 to_out() {
 	"$@" >"$OUT" 2>&1
 }
 
 pg() {
-	to_out "$PY" "$CLIENT" "$SOCK" "$@"
+	to_out pgclient "$@"
 }
 
 # as_nobody CMD...: the same client under uid/gid 65534.
 as_nobody() {
-	to_out setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_UID" \
-		--clear-groups "$PY" "$CLIENT" "$SOCK" "$@"
+	to_out pgclient_as "$NOBODY_UID" "$@"
 }
 
 # The reply lines, in order, must be exactly the arguments ("*": any).
@@ -403,19 +255,14 @@ expect_rc 1 "a second instance" -- \
 	to_out "$PHIGUARDD" --config "$CONF"
 [ -S "$SOCK" ] || fail "a second instance removed the live socket"
 kill -KILL "$dpid"
-while kill -0 "$dpid" 2>/dev/null; do sleep 0.05; done
+wait_for 10 exited "$dpid" || die "daemon mode: no exit after SIGKILL"
 [ -S "$SOCK" ] || die "SIGKILL removed the socket?"
 to_out "$PHIGUARDD" --config "$CONF" || fail "no restart over a stale socket"
 dpid=$(cat "$T/phiguardd.pid" 2>/dev/null)
 pg req "v1 CLAIM user=clerk1 step_start=10"
 expect_lines "daemon mode serves" "v1 ERR code=replay msg=step%20already%20used"
 kill -TERM "$dpid"
-i=0
-while kill -0 "$dpid" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 200 ] || die "daemon mode: no exit after SIGTERM"
-	sleep 0.05
-done
+wait_for 10 exited "$dpid" || die "daemon mode: no exit after SIGTERM"
 [ ! -e "$SOCK" ] || fail "daemon mode: socket left behind"
 : >"$SOCK"
 expect_rc 1 "a regular file at the socket path" -- \

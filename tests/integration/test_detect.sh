@@ -57,12 +57,7 @@ while True:
 HANG_PID=$!
 stop_hang() { stop_pid "$HANG_PID"; }
 CLEANUP_HOOKS="$CLEANUP_HOOKS stop_hang"
-n=0
-while [ ! -s "$HANG_PORT_FILE" ]; do
-	n=$((n + 1))
-	[ $n -le 200 ] || die "hanging receiver did not start"
-	sleep 0.05
-done
+wait_for 10 test -s "$HANG_PORT_FILE" || die "hanging receiver did not start"
 
 # --- spraying from one host ------------------------------------------------
 detect_config
@@ -138,12 +133,11 @@ grep -Eq 'ALERT PG-ALERT-HOUR kind=hour severity=warning .*user=night1 ' "$DAEMO
 	fail "no alert for a 03:00 login after a day-shift routine"
 # The writer thread appends the record after the log line: give it (a
 # loaded machine) up to 10 s.
-tries=0
-while alerts --user night1 && [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 0 ] &&
-	[ $tries -lt 50 ]; do
-	tries=$((tries + 1))
-	sleep 0.2
-done
+# (alerts failing ends the wait: it failed the test already.)
+hour_alert_or_error() {
+	! alerts --user night1 || [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -ne 0 ]
+}
+wait_for -i 0.2 10 hour_alert_or_error
 [ "$(n_alerts 'reason=PG-ALERT-HOUR')" -eq 1 ] || fail "hour alert not in the trail: $(cat "$T/alerts")"
 [ -s "$STATE_DIR/hours" ] || fail "learned hours not saved in state_dir"
 

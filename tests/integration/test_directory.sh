@@ -320,12 +320,7 @@ dt -c "uri=$SLAPD_URI_a $SLAPD_URI_b" lookup nurse1 lookup nurse1 probe \
 	status wait "$T/go" sleep 500 probe status lookup nurse1 status &
 dtpid=$!
 # Wait for the first probe to give up on the frozen server.
-i=0
-until grep -q '^probe' "$OUT" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 300 ] || break
-	sleep 0.05
-done
+wait_for 15 grep -qs '^probe' "$OUT"
 thaw_slapd a
 touch "$T/go"
 wait "$dtpid" || fail "dirtest failed in the fail-back run"
@@ -362,12 +357,7 @@ rm -f "$T/go"
 dt -c "uri=$SLAPD_URI_a $SLAPD_URI_b" lookup nurse1 probe wait "$T/go" \
 	sleep 500 probe lookup nurse1 &
 dtpid=$!
-i=0
-until grep -q '^probe' "$OUT" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 300 ] || break
-	sleep 0.05
-done
+wait_for 15 grep -qs '^probe' "$OUT"
 restart_slapd a
 touch "$T/go"
 wait "$dtpid" || fail "dirtest failed in the restart run"

@@ -28,12 +28,8 @@ pgreq "v1 REPORT user=agent1 factor=totp result=failure reason=bad-code" \
 	"v1 REPORT user=pushy factor=push result=failure reason=push-timeout" \
 	>"$OUT" || fail "requests: $(cat "$OUT")"
 expect_out 'locked=yes' "the third failure locks"
-i=0
-until grep -q 'audit-head ' "$JLOG"; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || die "no audit-head line within 5 s (audit_head_interval = 1)"
-	sleep 0.05
-done
+wait_for 5 grep -q 'audit-head ' "$JLOG" ||
+	die "no audit-head line within 5 s (audit_head_interval = 1)"
 stop_daemon
 cp "$JLOG" "$DAEMON_LOG" # shown if the test fails
 

@@ -38,6 +38,15 @@ emu_script() {
 	printf '%s\n' "$2" >"$T/$1.json.tmp" && mv "$T/$1.json.tmp" "$T/$1.json"
 }
 
+# emu_port_written NAME: the emulator NAME wrote its port; dies if it
+# exited.
+emu_port_written() {
+	[ -s "$T/$1.port" ] && return 0
+	kill -0 "$EMU_PID" 2>/dev/null ||
+		die "emulator $1 exited at start: $(cat "$T/$1.err")"
+	return 1
+}
+
 # emu_start NAME PROVIDER [ARGS...]: an emulator reading $T/NAME.json and
 # logging to $T/NAME.log; sets EMU_PID and EMU_PORT. EMU_FAKETIME=TIME runs
 # it under libfaketime from that time on.
@@ -55,14 +64,7 @@ emu_start() {
 		--log "$T/$name.log" >>"$T/$name.err" 2>&1 &
 	EMU_PID=$!
 	EMU_PIDS="$EMU_PIDS $EMU_PID"
-	i=0
-	while [ ! -s "$T/$name.port" ]; do
-		i=$((i + 1))
-		[ "$i" -le 300 ] || die "emulator $name did not start within 15 s"
-		kill -0 "$EMU_PID" 2>/dev/null ||
-			die "emulator $name exited at start: $(cat "$T/$name.err")"
-		sleep 0.05
-	done
+	wait_for 15 emu_port_written "$name" || die "emulator $name did not start within 15 s"
 	EMU_PORT=$(cat "$T/$name.port")
 }
 
@@ -306,14 +308,12 @@ expect_code 200 "HMAC-SHA1 signature"
 # poll_status TXID: auth_status until the result is not "waiting" (30 s at
 # most); the last answer stays in $OUT.
 poll_status() {
-	i=0
-	while :; do
-		duo GET /auth/v2/auth_status "txid=$1"
-		[ "$(jget response.result)" = waiting ] || return 0
-		i=$((i + 1))
-		[ "$i" -le 120 ] || return 1
-		sleep 0.25
-	done
+	wait_for -i 0.25 30 duo_decided "$1"
+}
+
+duo_decided() {
+	duo GET /auth/v2/auth_status "txid=$1"
+	[ "$(jget response.result)" != waiting ]
 }
 
 # The body on the wire is unsorted and encodes spaces as "+": the emulator
@@ -568,13 +568,7 @@ curl -sS --cacert "$CA" --max-time 60 -o /dev/null "https://localhost:$DUO/auth/
 hang_pid=$!
 sleep 0.5
 kill -TERM "$DUO_PID"
-i=0
-while kill -0 "$DUO_PID" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -le 200 ] || break
-	sleep 0.05
-done
-if kill -0 "$DUO_PID" 2>/dev/null; then
+if ! wait_for 10 exited "$DUO_PID"; then
 	fail "emulator still running 10 s after SIGTERM"
 else
 	wait "$DUO_PID"

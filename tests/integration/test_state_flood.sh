@@ -41,25 +41,15 @@ grep 'REPORT user=nurse2 ' "$DAEMON_LOG" | grep -q 'enrolled=' &&
 # flood N: N failure REPORTs for distinct invented names, as the module
 # sends them; prints the count of each kind of answer.
 flood() {
-	python3 - "$SOCK" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(60)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-n, i, counts = int(sys.argv[2]), 0, {}
-while i < n:
-    k = min(200, n - i)
-    s.sendall(b"".join(b"v1 REPORT user=guess%06d factor=totp result=failure"
-                       b" reason=no-token enrolled=no\n" % (i + j) for j in range(k)))
-    for _ in range(k):
-        words = f.readline().decode().split()
-        key = " ".join(w for w in words if not w.startswith(("until=", "failures=")))
-        counts[key] = counts.get(key, 0) + 1
-    i += k
-for key, c in sorted(counts.items()):
-    print(c, key)
-PY
+	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++)
+		printf "v1 REPORT user=guess%06d factor=totp result=failure reason=no-token enrolled=no\n", i }' |
+		pgclient stream --window 200 |
+		awk '{ key = ""
+			for (i = 1; i <= NF; i++)
+				if ($i !~ /^(until|failures)=/)
+					key = key (key == "" ? "" : " ") $i
+			n[key]++ }
+		END { for (k in n) print n[k], k }' | sort -k 2
 }
 
 flood 100000 >"$OUT"

@@ -21,15 +21,16 @@ status_field() {
 
 # wait_state WANT SECONDS: poll STATUS until state=WANT.
 wait_state() {
-	n=$(($2 * 20))
-	[ -z "${VALGRIND:-}" ] || n=$((n * 3))
-	i=0
-	while [ "$(status_field state)" != "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le "$n" ] || { fail "STATUS never showed state=$1"; return 1; }
-		sleep 0.05
-	done
-	return 0
+	secs=$2
+	[ -z "${VALGRIND:-}" ] || secs=$((secs * 3))
+	wait_for "$secs" state_is "$1" || {
+		fail "STATUS never showed state=$1"
+		return 1
+	}
+}
+
+state_is() {
+	[ "$(status_field state)" = "$1" ]
 }
 
 step=$(($(date +%s) / 30 * 30))

@@ -35,12 +35,13 @@ since() {
 # wait_record USER PATTERN: the trail gets a record of USER matching
 # PATTERN (the writer is a thread, the answer may come late: 15 s at most).
 wait_record() {
-	i=0
-	until show "$1" | grep -Eq -- "$2"; do
-		i=$((i + 1))
-		[ "$i" -le 300 ] || { fail "no record of $1 matching '$2': $(show "$1")"; return; }
-		sleep 0.05
-	done
+	wait_for 15 shows "$1" "$2" ||
+		fail "no record of $1 matching '$2': $(show "$1")"
+}
+
+# shows USER PATTERN: the trail has a record of USER matching PATTERN.
+shows() {
+	show "$1" | grep -Eq -- "$2"
 }
 
 # --- defaults: a cold login with the first server hung succeeds ----------
@@ -106,12 +107,8 @@ since "$n0" "network_timeout (1 s) + search_timeout ($PROBE_S s)" ||
 	fail "no warning about the timeouts at start"
 # The fail-back probe of a starts once a's backoff has expired, at a
 # housekeeping round (within seconds): its root DSE search.
-i=0
-until since "$n0" "directory: $SLAPD_URI_a: search base=\"\" filter=(objectClass=*)"; do
-	i=$((i + 1))
-	[ "$i" -le 500 ] || die "no probe of the frozen server within 25 s"
-	sleep 0.05
-done
+wait_for 25 since "$n0" "directory: $SLAPD_URI_a: search base=\"\" filter=(objectClass=*)" ||
+	die "no probe of the frozen server within 25 s"
 t0=$(now_ms)
 pgreq "v1 AUTHZ user=nurse2" >"$OUT"
 ms=$(($(now_ms) - t0))

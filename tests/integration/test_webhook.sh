@@ -99,12 +99,8 @@ start_recv() {
 		"$SLAPD_TLS_DIR/server.key" "$T/$1.port" "$LOGF" \
 		>>"$T/recv.out" 2>&1 &
 	RECV_PIDS="$RECV_PIDS $!"
-	i=0
-	while [ ! -s "$T/$1.port" ]; do
-		i=$((i + 1))
-		[ "$i" -le 200 ] || die "receiver $1 did not start: $(cat "$T/recv.out")"
-		sleep 0.05
-	done
+	wait_for 10 test -s "$T/$1.port" ||
+		die "receiver $1 did not start: $(cat "$T/recv.out")"
 	PORT=$(cat "$T/$1.port")
 }
 

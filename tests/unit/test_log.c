@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +114,33 @@ static void test_journal_one_line(void **state)
 	free(got);
 }
 
+static void *log_from_thread(void *arg)
+{
+	(void)arg;
+	log_info("from a worker");
+	return NULL;
+}
+
+/* The request id is the setting thread's: a worker thread logging while
+ * the event loop serves request 7 does not carry its tag. */
+static void test_request_is_per_thread(void **state)
+{
+	pthread_t t;
+	char *got;
+
+	(void)state;
+	stderr_to_file("journal", 1);
+	log_init("phiguardd", 1, PG_LOG_INFO);
+	log_setrequest(7);
+	assert_int_equal(pthread_create(&t, NULL, log_from_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	log_info("from the loop");
+	got = tu_read_file(tu_path("journal"), NULL);
+	assert_string_equal(got, "<6>from a worker\n"
+	                         "<6>[req 7] from the loop\n");
+	free(got);
+}
+
 /* JOURNAL_STREAM inherited from a unit by a process whose stderr went
  * elsewhere: not the journal, so the plain format. */
 static void test_plain_when_not_journal(void **state)
@@ -144,6 +172,8 @@ int main(void)
 	                                    save_stderr, restore_stderr),
 	    cmocka_unit_test_setup_teardown(test_journal_one_line, save_stderr,
 	                                    restore_stderr),
+	    cmocka_unit_test_setup_teardown(test_request_is_per_thread,
+	                                    save_stderr, restore_stderr),
 	    cmocka_unit_test_setup_teardown(test_plain_when_not_journal,
 	                                    save_stderr, restore_stderr),
 	};

@@ -7,16 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask_daemon.h"
 #include "client.h"
-#include "daemon_req.h"
 #include "err.h"
 #include "proto.h"
 #include "timeutil.h"
 
 /* Lockouts end within a week; anything beyond this is a broken reply. */
-#define DAEMON_REQ_MAX_UNTIL ((uint64_t)1 << 40)
+#define ASK_MAX_UNTIL ((uint64_t)1 << 40)
 
-void daemon_req_init(struct daemon_req *d, const char *socket, int timeout_ms)
+void ask_init(struct ask_daemon *d, const char *socket, int timeout_ms)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
@@ -54,7 +54,7 @@ static int add_items(struct pg_msg *m, const struct pam_items *it)
  * request together, so a daemon that accepts but never answers costs at
  * most timeout_ms. Returns 0 with *resp filled (OK or ERR) or an error.
  */
-static int call(const struct daemon_req *d, const struct pg_msg *req,
+static int call(const struct ask_daemon *d, const struct pg_msg *req,
                 struct pg_msg *resp)
 {
 	struct pg_client *c = NULL;
@@ -90,8 +90,7 @@ static int read_locked(const struct pg_msg *resp, int64_t *locked_until)
 	}
 	if (strcmp(locked, "yes") != 0)
 		return PG_ERR_PROTO;
-	if ((r = proto_get_u64(resp, "until", DAEMON_REQ_MAX_UNTIL, &until)) !=
-	    0)
+	if ((r = proto_get_u64(resp, "until", ASK_MAX_UNTIL, &until)) != 0)
 		return r;
 	*locked_until = (int64_t)until;
 	return 0;
@@ -99,7 +98,7 @@ static int read_locked(const struct pg_msg *resp, int64_t *locked_until)
 
 /* push=yes (or absent) -> 1; push=no [push_until=N] -> 0 and N (0 if
  * not given); anything else is a protocol error. */
-static int read_push(const struct pg_msg *resp, struct daemon_state *st)
+static int read_push(const struct pg_msg *resp, struct ask_state *st)
 {
 	const char *push = proto_get(resp, "push");
 	uint64_t until = 0;
@@ -114,8 +113,8 @@ static int read_push(const struct pg_msg *resp, struct daemon_state *st)
 		return PG_ERR_PROTO;
 	st->push = 0;
 	if (proto_get(resp, "push_until") != NULL) {
-		if ((r = proto_get_u64(resp, "push_until",
-		                       DAEMON_REQ_MAX_UNTIL, &until)) != 0)
+		if ((r = proto_get_u64(resp, "push_until", ASK_MAX_UNTIL,
+		                       &until)) != 0)
 			return r;
 		st->push_until = (int64_t)until;
 	}
@@ -132,10 +131,10 @@ static int is_source_block(const struct pg_msg *resp, const char *key)
 }
 
 /* Send req and read locked= and push= from the daemon's OK reply. */
-static int call_state(const struct daemon_req *d, const struct pg_msg *req,
-                      struct daemon_state *out)
+static int call_state(const struct ask_daemon *d, const struct pg_msg *req,
+                      struct ask_state *out)
 {
-	struct daemon_state st;
+	struct ask_state st;
 	struct pg_msg resp;
 	int r;
 
@@ -154,8 +153,8 @@ out:
 	return r;
 }
 
-int daemon_preauth_state(const struct daemon_req *d,
-                         const struct pam_items *it, struct daemon_state *out)
+int ask_preauth(const struct ask_daemon *d, const struct pam_items *it,
+                struct ask_state *out)
 {
 	struct pg_msg req;
 	int r;
@@ -169,20 +168,8 @@ out:
 	return r;
 }
 
-int daemon_preauth(const struct daemon_req *d, const struct pam_items *it,
-                   int64_t *locked_until)
-{
-	struct daemon_state st;
-	int r;
-
-	if ((r = daemon_preauth_state(d, it, &st)) == 0)
-		*locked_until = st.locked_until;
-	return r;
-}
-
-int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
-                 uint64_t step_start, int64_t *locked_until,
-                 int *source_blocked)
+int ask_claim(const struct ask_daemon *d, const struct pam_items *it,
+              uint64_t step_start, int64_t *locked_until, int *source_blocked)
 {
 	struct pg_msg req, resp;
 	uint64_t until = 0;
@@ -198,8 +185,7 @@ int daemon_claim(const struct daemon_req *d, const struct pam_items *it,
 	if (r == PG_ERR_LOCKED) {
 		/* The time is a courtesy for the message; its absence or a
 		 * bad value must not turn a lockout into something else. */
-		(void)proto_get_u64(&resp, "until", DAEMON_REQ_MAX_UNTIL,
-		                    &until);
+		(void)proto_get_u64(&resp, "until", ASK_MAX_UNTIL, &until);
 		*locked_until = (int64_t)until;
 		*source_blocked = is_source_block(&resp, "msg");
 	}
@@ -209,16 +195,16 @@ out:
 	return r;
 }
 
-int daemon_report(const struct daemon_req *d, const struct pam_items *it,
-                  const char *factor, int result, const char *reason,
-                  int64_t *locked_until)
+int ask_report(const struct ask_daemon *d, const struct pam_items *it,
+               const char *factor, int result, const char *reason,
+               int64_t *locked_until)
 {
-	struct daemon_state st;
+	struct ask_state st;
 	struct pg_msg req;
-	const char *res = result == DAEMON_REPORT_SUCCESS ? "success"
-	                  : result == DAEMON_REPORT_ERROR ? "error"
-	                  : result == DAEMON_REPORT_SENT  ? "sent"
-	                                                  : "failure";
+	const char *res = result == ASK_REPORT_SUCCESS ? "success"
+	                  : result == ASK_REPORT_ERROR ? "error"
+	                  : result == ASK_REPORT_SENT  ? "sent"
+	                                               : "failure";
 	int r;
 
 	proto_msg_init(&req, PG_VERB_REPORT);
@@ -226,7 +212,7 @@ int daemon_report(const struct daemon_req *d, const struct pam_items *it,
 	    (r = proto_add(&req, "factor", factor)) != 0 ||
 	    (r = proto_add(&req, "result", res)) != 0 ||
 	    (r = proto_add(&req, "reason", reason)) != 0 ||
-	    (result == DAEMON_REPORT_NO_TOKEN &&
+	    (result == ASK_REPORT_NO_TOKEN &&
 	     (r = proto_add(&req, "enrolled", "no")) != 0))
 		goto out;
 	if ((r = call_state(d, &req, &st)) == 0)
@@ -264,7 +250,7 @@ static int get_checked(const struct pg_msg *resp, const char *key,
 
 #define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
 
-static int read_authz(const struct pg_msg *resp, struct daemon_authz *a)
+static int read_authz(const struct pg_msg *resp, struct ask_authz *a)
 {
 	const char *allowed = proto_get(resp, "allowed");
 	int r;
@@ -292,11 +278,11 @@ static int read_authz(const struct pg_msg *resp, struct daemon_authz *a)
 	                   sizeof(a->reason));
 }
 
-int daemon_authz(const struct daemon_req *d, const struct pam_items *it,
-                 struct daemon_authz *out)
+int ask_authz(const struct ask_daemon *d, const struct pam_items *it,
+              struct ask_authz *out)
 {
 	struct pg_msg req, resp;
-	struct daemon_authz a;
+	struct ask_authz a;
 	int r;
 
 	memset(&a, 0, sizeof(a));
@@ -313,8 +299,8 @@ out:
 	return r;
 }
 
-int daemon_session(const struct daemon_req *d, const struct pam_items *it,
-                   int open)
+int ask_session(const struct ask_daemon *d, const struct pam_items *it,
+                int open)
 {
 	struct pg_msg req, resp;
 	int r;
