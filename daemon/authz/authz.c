@@ -23,7 +23,7 @@
 #include "log.h"
 #include "authz/policy.h"
 #include "core/runas.h"
-#include "core/server.h"
+#include "core/pending.h"
 #include "core/thread.h"
 #include "timeutil.h"
 
@@ -77,7 +77,7 @@ struct job {
 };
 
 struct pg_authz {
-	struct pg_server *srv;
+	struct pg_completion complete; /* parked clients' answers */
 	/* Loop side. */
 	struct pg_policy *policy;
 	struct pg_cache *cache;
@@ -361,8 +361,8 @@ static void eval_entry(const struct pg_authz *a, struct cache_entry *e,
 		policy_grant(a->policy, e->memo_roles, res);
 		return;
 	}
-	e->memo_roles = policy_match(a->policy, g,
-	                             cache_groups(e, g, CACHE_MAX_GROUPS));
+	e->memo_roles =
+	    policy_match(a->policy, g, cache_groups(e, g, CACHE_MAX_GROUPS));
 	policy_grant(a->policy, e->memo_roles, res);
 	e->memo_scopes = res->scopes;
 	e->memo_breakglass = res->breakglass;
@@ -395,8 +395,8 @@ static void rule_list(const struct pg_authz *a, const struct policy_result *r,
 }
 
 static int answer_login(struct pg_authz *a, const char *user,
-                        struct cache_entry *e, const char *source,
-                        int64_t now, struct pg_msg *resp)
+                        struct cache_entry *e, const char *source, int64_t now,
+                        struct pg_msg *resp)
 {
 	char scopes[PG_PROTO_MAX_LINE], rules[PG_PROTO_MAX_LINE];
 	struct policy_result r;
@@ -419,9 +419,9 @@ static int answer_login(struct pg_authz *a, const char *user,
 	        0 ||
 	    (rc = proto_add(resp, "rule", rules)) != 0 ||
 	    (rc = proto_add(resp, "source", source)) != 0 ||
-	    (rc = proto_add_i64(resp, "age",
-	                        now > e->fetched_at ? now - e->fetched_at
-	                                            : 0)) != 0)
+	    (rc = proto_add_i64(
+	         resp, "age", now > e->fetched_at ? now - e->fetched_at : 0)) !=
+	        0)
 		return rc;
 	/* For the audit trail's break-glass record and alert (dispatch.c). */
 	if (r.breakglass == 0 ||
@@ -523,8 +523,8 @@ static int answer_explain(struct pg_authz *a, const struct cache_entry *e,
 
 /* The answer of kind from entry e (NULL: none) as source. */
 static int answer(struct pg_authz *a, enum authz_kind kind, const char *user,
-                  const char *scope, struct cache_entry *e,
-                  const char *source, int64_t now, struct pg_msg *resp)
+                  const char *scope, struct cache_entry *e, const char *source,
+                  int64_t now, struct pg_msg *resp)
 {
 	if (kind == AUTHZ_EXPLAIN)
 		return answer_explain(a, e, source, now, resp);
@@ -535,32 +535,11 @@ static int answer(struct pg_authz *a, enum authz_kind kind, const char *user,
 	return answer_login(a, user, e, source, now, resp);
 }
 
-/* Hand a parked client its answer, and log it as dispatch would. */
+/* Hand a parked client its answer (the core audits, logs and sends it). */
 static void deliver(struct pg_authz *a, const struct waiter *w,
-                    const char *user, struct pg_msg *resp, int rc)
+                    const struct pg_msg *resp, int rc)
 {
-	const char *verb = w->kind == AUTHZ_LOGIN   ? "AUTHZ"
-	                   : w->kind == AUTHZ_CHECK ? "CHECK"
-	                                            : "EXPLAIN";
-	char out[PG_PROTO_MAX_LINE + 1];
-	size_t len = 0;
-
-	if (rc != 0)
-		proto_make_error(resp, rc, pg_strerror(rc));
-	if (proto_format(resp, out, sizeof(out), &len) != 0) {
-		proto_make_error(resp, PG_ERR_INTERNAL, NULL);
-		proto_format(resp, out, sizeof(out), &len);
-	}
-	/* Logged after: what the client got, which the audit trail (told
-	 * by server_answer) records too. */
-	if (server_answer(a->srv, w->ticket, out, len,
-	                  proto_response_status(resp)) != 0)
-		log_info("%s user=%s (after directory wait) -> late: the "
-		         "client had stopped waiting; nothing delivered",
-		         verb, user);
-	else
-		log_info("%s user=%s (after directory wait) -> %.*s", verb,
-		         user, len > 4 ? (int)(len - 4) : 0, out + 3);
+	a->complete.done(a->complete.arg, w->ticket, rc, resp);
 }
 
 /* --------------------------------------------------------------- the jobs */
@@ -648,7 +627,7 @@ static int park(struct pg_authz *a, struct job *j, const struct authz_query *q,
 
 	if (w == NULL)
 		return PG_ERR_NOMEM;
-	w->ticket = server_park(a->srv);
+	w->ticket = q->ticket;
 	w->kind = q->kind;
 	w->deadline_ms = deadline_ms;
 	if (q->scope != NULL)
@@ -747,7 +726,7 @@ static void finish_waiter(struct pg_authz *a, struct job *j,
 		else
 			rc = PG_ERR_NOMEM;
 		cache_free(scratch);
-		deliver(a, w, j->user, &resp, rc);
+		deliver(a, w, &resp, rc);
 		return;
 	}
 	e = cache_find(a->cache, j->user);
@@ -776,7 +755,7 @@ static void finish_waiter(struct pg_authz *a, struct job *j,
 	else
 		rc = answer(a, w->kind, j->user, w->scope, e, source, now,
 		            &resp);
-	deliver(a, w, j->user, &resp, rc);
+	deliver(a, w, &resp, rc);
 }
 
 static void unlink_flight(struct pg_authz *a, struct job *j)
@@ -881,9 +860,8 @@ static void end_probe(struct pg_authz *a, struct job *j)
 }
 
 /* The eventfd: collect finished jobs, oldest first, and answer. */
-static void on_done(void *arg)
+void authz_drain(struct pg_authz *a)
 {
-	struct pg_authz *a = arg;
 	struct job *list, *rev = NULL, *j;
 	struct waiter *w;
 	uint64_t n;
@@ -938,7 +916,7 @@ static void expire_waiters(struct pg_authz *a, int64_t now_ms, int64_t now)
 			         j->user);
 			rc = answer(a, w->kind, j->user, w->scope, e, "cache",
 			            now, &resp);
-			deliver(a, w, j->user, &resp, rc);
+			deliver(a, w, &resp, rc);
 			free(w);
 		}
 	}
@@ -994,9 +972,8 @@ static void housekeep(struct pg_authz *a, int64_t now)
 		a->last_probe = now;
 }
 
-static void on_tick(void *arg)
+void authz_tick(struct pg_authz *a)
 {
-	struct pg_authz *a = arg;
 	uint64_t n;
 
 	if (read(a->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -1082,7 +1059,17 @@ int authz_status(struct pg_authz *a, struct pg_msg *resp)
 
 /* ------------------------------------------------------------- lifecycle */
 
-int authz_new(const struct pg_conf *conf, struct pg_server *srv,
+int authz_done_fd(const struct pg_authz *a)
+{
+	return a->efd;
+}
+
+int authz_timer_fd(const struct pg_authz *a)
+{
+	return a->tfd;
+}
+
+int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
               struct pg_authz **out, char *err, size_t errlen)
 {
 	struct itimerspec its = {{0, AUTHZ_TICK_MS * 1000000L},
@@ -1093,7 +1080,7 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return PG_ERR_NOMEM;
-	a->srv = srv;
+	a->complete = *done;
 	a->efd = a->tfd = -1;
 	a->gen = 1;
 	a->online = 1;
@@ -1112,9 +1099,6 @@ int authz_new(const struct pg_conf *conf, struct pg_server *srv,
 	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->efd < 0 || a->tfd < 0 || timerfd_settime(a->tfd, 0, &its, NULL))
-		goto out;
-	if ((rc = server_watch(srv, a->efd, on_done, a)) != 0 ||
-	    (rc = server_watch(srv, a->tfd, on_tick, a)) != 0)
 		goto out;
 	if (thread_start(&a->worker, worker_main, a) != 0) {
 		rc = PG_ERR_IO;
@@ -1182,7 +1166,7 @@ void authz_free(struct pg_authz *a)
 		for (w = j->waiters; w != NULL; w = w->next) {
 			proto_make_error(&resp, PG_ERR_UNAVAIL,
 			                 "directory configuration removed");
-			deliver(a, w, j->user, &resp, 0);
+			deliver(a, w, &resp, 0);
 		}
 		job_free(j);
 	}

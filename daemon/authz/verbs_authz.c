@@ -29,7 +29,7 @@ static int no_directory(const struct pg_daemon *d, struct pg_msg *resp)
 static int ask(struct pg_daemon *d, const struct pg_request *req,
                enum authz_kind kind, const char *scope, struct pg_msg *resp)
 {
-	struct authz_query q = {kind, req->user, scope, req->now};
+	struct authz_query q = {kind, req->user, scope, req->now, req->ticket};
 	int rc;
 
 	if (no_directory(d, resp))

@@ -202,8 +202,8 @@ int verb_audit(struct pg_daemon *d, const struct pg_request *req,
 	/* Answered by the writer once the new file has its first line. */
 	if (!audit_rotate_room(d->audit))
 		return PG_ERR_BUSY;
-	if ((rc = audit_rotate(d->audit, server_park(d->server),
-	                       (long)req->peer->uid, "request")) != 0)
+	if ((rc = audit_rotate(d->audit, req->ticket, (long)req->peer->uid,
+	                       "request")) != 0)
 		return rc;
 	return VERB_PARKED;
 }
