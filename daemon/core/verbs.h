@@ -94,4 +94,13 @@ int verb_reload(struct pg_daemon *d, const struct pg_request *req,
 int verb_audit(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp);
 
+/*
+ * For the verbs that need [ldap] (verbs_authz.c, FLUSH): without it there
+ * is nothing to decide from, an error rather than a deny, so that a
+ * client can tell "not set up" from "not allowed" (the module then
+ * applies its daemon_down policy). Returns 1 with the ERR in resp, or 0
+ * when a directory is configured.
+ */
+int verb_no_directory(const struct pg_daemon *d, struct pg_msg *resp);
+
 #endif
