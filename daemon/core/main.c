@@ -731,6 +731,7 @@ out:
 	/* Parked clients get their answers (and records) first. */
 	authz_free(d.authz);
 	alert_free(d.alert);
+	d.alert = NULL;
 	audit_free(d.audit);
 	dispatch_free_parked(&d);
 	server_free(srv);

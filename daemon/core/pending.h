@@ -28,7 +28,10 @@ struct pg_completion {
 };
 
 /* One parked request; at most one per connection (the server reads no
- * further request from a connection while it is parked). */
+ * further request from a connection while it is parked), so the registry
+ * is bounded by max_clients. One whose client hangs up stays until its
+ * part answers, which every part does within a bounded wait (directory
+ * timeouts, login_refresh, the audit writer's rotation). */
 struct pending {
 	struct pending *next;
 	uint64_t ticket;
