@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* From a request line to a response line: parse, look the verb up in the
- * permission table, check the caller, run the handler, log the decision. */
+ * permission table, check the caller, run the handler; then, at once or
+ * once a parked request is completed (pending.h), the one way out: audit,
+ * format, log the decision, count. */
 #ifndef PHIGUARD_DAEMON_DISPATCH_H
 #define PHIGUARD_DAEMON_DISPATCH_H
 
