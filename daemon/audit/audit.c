@@ -25,7 +25,7 @@
 #include "log.h"
 #include "strbuf.h"
 #include "proto.h"
-#include "core/server.h"
+#include "core/pending.h"
 #include "core/thread.h"
 #include "timeutil.h"
 
@@ -58,7 +58,7 @@ struct pg_audit {
 	long rotate_size;
 	int64_t head_interval_ms;
 	char host[256];
-	struct pg_server *srv;
+	struct pg_completion complete; /* rotations a request asked for */
 	int efd;
 	int dirfd;
 
@@ -521,9 +521,7 @@ static void *writer_main(void *arg)
 
 static void answer_rotation(struct pg_audit *a, const struct rotation *r)
 {
-	char line[PG_PROTO_MAX_LINE + 1];
 	struct pg_msg resp;
-	size_t len;
 	int rc = r->rc;
 
 	if (r->rc == 0)
@@ -532,7 +530,7 @@ static void answer_rotation(struct pg_audit *a, const struct rotation *r)
 	else
 		log_errx("audit rotation (%s) of %s failed; writing on to it",
 		         r->why, a->path);
-	if (r->ticket == 0 || a->srv == NULL)
+	if (r->ticket == 0 || a->complete.done == NULL)
 		return;
 	if (rc == 0) {
 		proto_msg_init(&resp, PG_VERB_OK);
@@ -541,12 +539,7 @@ static void answer_rotation(struct pg_audit *a, const struct rotation *r)
 	}
 	if (rc != 0)
 		proto_make_error(&resp, rc, "rotation failed (see the log)");
-	if (proto_format(&resp, line, sizeof(line), &len) != 0) {
-		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
-		proto_format(&resp, line, sizeof(line), &len);
-		rc = PG_ERR_INTERNAL;
-	}
-	server_answer(a->srv, r->ticket, line, len, rc);
+	a->complete.done(a->complete.arg, r->ticket, 0, &resp);
 }
 
 /* The line an off-host log server keeps (phiguardd(8) AUDIT TRAIL). */
@@ -563,9 +556,8 @@ static void log_head(struct pg_audit *a)
 	           (unsigned long long)records);
 }
 
-static void on_news(void *arg)
+void audit_drain(struct pg_audit *a)
 {
-	struct pg_audit *a = arg;
 	struct rotation done[AUDIT_MAX_ROTATIONS];
 	char reason[128], head[AUDIT_HEX_SIZE], torn[sizeof(a->torn_note)];
 	unsigned news;
@@ -825,7 +817,12 @@ void audit_get_status(struct pg_audit *a, struct audit_status *st)
 
 /* ------------------------------------------------------------- lifecycle */
 
-int audit_new(const struct audit_params *p, struct pg_server *srv,
+int audit_fd(const struct pg_audit *a)
+{
+	return a->efd;
+}
+
+int audit_new(const struct audit_params *p, const struct pg_completion *done,
               struct pg_audit **out)
 {
 	pthread_condattr_t ca;
@@ -842,7 +839,8 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
 	pthread_cond_init(&a->cv, &ca);
 	pthread_cond_init(&a->room, &ca);
 	pthread_condattr_destroy(&ca);
-	a->srv = srv;
+	if (done != NULL)
+		a->complete = *done;
 	a->sync_always = p->sync_always;
 	a->fail_deny = p->fail_deny;
 	a->rotate_size = p->rotate_size;
@@ -864,8 +862,7 @@ int audit_new(const struct audit_params *p, struct pg_server *srv,
 	a->dirfd = open(slash != NULL ? a->dir : ".",
 	                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	rc = PG_ERR_IO;
-	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-	    (srv != NULL && server_watch(srv, a->efd, on_news, a) != 0))
+	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		goto out;
 	if (open_trail(a) != 0) {
 		/* Not fatal: the writer retries, logins wait meanwhile. */
@@ -901,7 +898,7 @@ void audit_free(struct pg_audit *a)
 		pthread_cond_signal(&a->cv);
 		pthread_join(a->th, NULL);
 		/* Answer rotations and log what the writer said last. */
-		on_news(a);
+		audit_drain(a);
 		/* The last head, daemon-stop included: without it the records
 		 * since the last periodic head could be cut unnoticed. */
 		log_head(a);

@@ -11,7 +11,7 @@
 #include "audit/auditfmt.h"
 
 struct pg_audit;
-struct pg_server;
+struct pg_completion;
 
 /* Bytes of formatted records waiting for the writer, at most (twice:
  * one buffer filling while the other is written). */
@@ -47,14 +47,21 @@ struct audit_params {
  * Open the trail (creating it mode 0600), make its end whole again after
  * a crash (a last line without "\n" is moved to FILE.torn-<unix time>
  * and cut off, so the chain continues from the last complete line), and
- * start the writer; the loop of srv is told of its news through an
- * eventfd (srv may be NULL in tests: no news then until audit_free). A
- * trail that cannot be opened is not fatal: it starts
+ * start the writer. Its news (failures, heads, rotations done) is taken
+ * in by audit_drain() when audit_fd() is readable, which the daemon's
+ * loop watches (tests that do not: no news until audit_free). A rotation
+ * a request asked for is answered through done (may be NULL: none is
+ * answered). A trail that cannot be opened is not fatal: it starts
  * failed and is retried (see audit_refusing). Returns 0 and *out,
  * PG_ERR_NOMEM or PG_ERR_IO (thread or eventfd).
  */
-int audit_new(const struct audit_params *p, struct pg_server *srv,
+int audit_new(const struct audit_params *p, const struct pg_completion *done,
               struct pg_audit **out);
+
+/* The eventfd that is readable when the writer has news; drain it (on the
+ * loop's thread) with audit_drain(a). */
+int audit_fd(const struct pg_audit *a);
+void audit_drain(struct pg_audit *a);
 
 /* Write what is queued (one last try if the trail is down), sync, stop
  * the writer, log the chain head ("audit-head ...") and free. Accepts
@@ -102,8 +109,8 @@ int audit_refusing(struct pg_audit *a);
  * Ask the writer to rotate: the file becomes FILE.N (N one more than the
  * highest existing), a new FILE starts with an "audit-rotate" record
  * chained to the old last line. ticket != 0: a parked request to answer
- * with server_answer() once done ("OK rotated=<path> head=<hex>" or an
- * ERR). uid: the requester (-1: none); why: "size", "signal",
+ * through audit_new()'s done once done ("OK rotated=<path> head=<hex>" or
+ * an ERR). uid: the requester (-1: none); why: "size", "signal",
  * "request". Returns 0, or PG_ERR_BUSY (too many rotations pending).
  */
 int audit_rotate(struct pg_audit *a, uint64_t ticket, long uid,

@@ -12,9 +12,10 @@
 #include "proto.h"
 
 struct pg_authz;
-struct pg_server;
+struct pg_completion;
 
-/* authz_answer() parked the request: server_answer() will carry it. */
+/* authz_answer() parked the request: its answer comes through the
+ * completion callback given to authz_new(). */
 #define AUTHZ_PARKED 1
 
 /* How long an AUTHZ waits for its login_refresh before it falls back to
@@ -28,6 +29,7 @@ struct authz_query {
 	const char *user;  /* validated by dispatch */
 	const char *scope; /* AUTHZ_CHECK only */
 	int64_t now;       /* wall clock, seconds */
+	uint64_t ticket;   /* the request's, to complete it with if parked */
 };
 
 /*
@@ -44,18 +46,29 @@ int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
                        char *warn, size_t warnlen);
 
 /*
- * Start authorization for conf (checked as above) on srv: the worker
- * thread (no directory I/O before the first question) and the loop's
- * watches. Returns 0 and *out, PG_ERR_CONFIG (err), PG_ERR_NOMEM or
- * PG_ERR_IO.
+ * Start authorization for conf (checked as above): the worker thread (no
+ * directory I/O before the first question). Parked requests are answered
+ * through done (copied; pending.h). The caller's loop watches
+ * authz_done_fd() (authz_drain() when readable) and authz_timer_fd()
+ * (authz_tick()). Returns 0 and *out, PG_ERR_CONFIG (err), PG_ERR_NOMEM
+ * or PG_ERR_IO.
  */
-int authz_new(const struct pg_conf *conf, struct pg_server *srv,
+int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
               struct pg_authz **out, char *err, size_t errlen);
+
+/* Readable when lookups are done: authz_drain() answers their clients. */
+int authz_done_fd(const struct pg_authz *a);
+void authz_drain(struct pg_authz *a);
+
+/* Readable every 100 ms: authz_tick() answers logins whose refresh is
+ * late from the cache, and now and then refreshes ahead and probes. */
+int authz_timer_fd(const struct pg_authz *a);
+void authz_tick(struct pg_authz *a);
 
 /* Stop the worker (waiting for a lookup or fail-back probe in progress,
  * each bounded by the directory timeouts) and free all.
- * Parked clients are left to the server, which closes them. Accepts
- * NULL. */
+ * Clients still parked get an ERR (unavailable) through the completion
+ * callback. Accepts NULL. */
 void authz_free(struct pg_authz *a);
 
 /*
@@ -68,9 +81,10 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
                       size_t errlen);
 
 /*
- * Answer q into *resp (0), or park the request being served (AUTHZ_PARKED)
- * and answer it later, once the directory has spoken or the login_refresh
- * deadline has passed. Never blocks. Errors: PG_ERR_NOMEM.
+ * Answer q into *resp (0), or park the request under q->ticket
+ * (AUTHZ_PARKED) and complete it later, once the directory has spoken or
+ * the login_refresh deadline has passed. Never blocks. Errors:
+ * PG_ERR_NOMEM.
  */
 int authz_answer(struct pg_authz *a, const struct authz_query *q,
                  struct pg_msg *resp);

@@ -27,7 +27,8 @@ struct cache_entry {
 	char *dn;                 /* NULL in a negative entry */
 	char *groups;
 	/* What the policy of generation memo_gen made of the groups, so
-	 * that CHECK is a bit test (authz.c); memo_gen 0 = nothing yet. */
+	 * that CHECK is a bit test (authz_answer.c); memo_gen 0 = nothing
+	 * yet. */
 	uint64_t memo_scopes, memo_breakglass;
 	uint32_t memo_roles; /* policy_match() of the groups */
 	uint32_t memo_gen;

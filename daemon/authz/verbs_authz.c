@@ -1,24 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The authorization verbs: AUTHZ, CHECK, SESSION, EXPLAIN, FLUSH and
- * RELOAD, mapping requests onto authz.c. */
+/* The authorization verbs: AUTHZ, CHECK, SESSION and EXPLAIN, mapping
+ * requests onto authz.c. */
 #include "config.h"
 
 #include <string.h>
 
 #include "authz/authz.h"
-#include "conf.h"
 #include "err.h"
 #include "log.h"
-#include "username.h"
 #include "core/verbs.h"
 
-/*
- * Without [ldap] there is nothing to decide from: an error rather than a
- * deny, so that a client can tell "not set up" from "not allowed" (the
- * module then applies its daemon_down policy). Returns 1 with the ERR in
- * resp, or 0 when a directory is configured.
- */
-static int no_directory(const struct pg_daemon *d, struct pg_msg *resp)
+int verb_no_directory(const struct pg_daemon *d, struct pg_msg *resp)
 {
 	if (d->authz != NULL)
 		return 0;
@@ -29,10 +21,10 @@ static int no_directory(const struct pg_daemon *d, struct pg_msg *resp)
 static int ask(struct pg_daemon *d, const struct pg_request *req,
                enum authz_kind kind, const char *scope, struct pg_msg *resp)
 {
-	struct authz_query q = {kind, req->user, scope, req->now};
+	struct authz_query q = {kind, req->user, scope, req->now, req->ticket};
 	int rc;
 
-	if (no_directory(d, resp))
+	if (verb_no_directory(d, resp))
 		return 0;
 	rc = authz_answer(d->authz, &q, resp);
 	return rc == AUTHZ_PARKED ? VERB_PARKED : rc;
@@ -74,32 +66,4 @@ int verb_session(struct pg_daemon *d, const struct pg_request *req,
 		return PG_ERR_INVAL;
 	proto_msg_init(resp, PG_VERB_OK);
 	return 0;
-}
-
-int verb_flush(struct pg_daemon *d, const struct pg_request *req,
-               struct pg_msg *resp)
-{
-	const char *user = proto_get(req->msg, "user");
-
-	if (no_directory(d, resp))
-		return 0;
-	if (user != NULL && username_check(user) != 0)
-		return PG_ERR_BAD_USER;
-	proto_msg_init(resp, PG_VERB_OK);
-	return proto_add_u64(resp, "flushed", authz_flush(d->authz, user));
-}
-
-int verb_reload(struct pg_daemon *d, const struct pg_request *req,
-                struct pg_msg *resp)
-{
-	char err[PG_CONF_ERRLEN];
-	int rc;
-
-	(void)req;
-	if ((rc = d->reload(d, err, sizeof(err))) != 0) {
-		proto_make_error(resp, rc, err);
-		return 0;
-	}
-	proto_msg_init(resp, PG_VERB_OK);
-	return proto_add(resp, "reloaded", "yes");
 }

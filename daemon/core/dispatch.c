@@ -17,6 +17,7 @@
 #include "audit/auditmap.h"
 #include "conf.h"
 #include "core/dispatch.h"
+#include "core/pending.h"
 #include "err.h"
 #include "log.h"
 #include "core/server.h"
@@ -123,7 +124,7 @@ static const char *log_safe(const char *value)
 
 static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
                          const char *verb, const char *user, int decided,
-                         const char *out, size_t outlen)
+                         const char *out, size_t outlen, const char *note)
 {
 	char line[PG_PROTO_MAX_LINE + 1024];
 	size_t i, pos;
@@ -146,8 +147,8 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	}
 	/* The response without "v1 " and "\n": encoded, so log-safe, and
 	 * secret-free by the handlers' contract. */
-	snprintf(line + pos, sizeof(line) - pos, " -> %.*s", (int)(outlen - 4),
-	         out + 3);
+	snprintf(line + pos, sizeof(line) - pos, " -> %.*s%s",
+	         (int)(outlen - 4), out + 3, note != NULL ? note : "");
 	/* Lines that never got past parsing or the verb lookup are noise a
 	 * local user could flood the log with; decisions are not. An allowed
 	 * CHECK is an application's hot path: debug (denials stay at info;
@@ -160,14 +161,6 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 }
 
 /* ------------------------------------------------------------- audit */
-
-/* A parked request waiting for its answer, for the audit record. */
-struct dispatch_parked {
-	struct dispatch_parked *next;
-	uint64_t ticket;
-	int64_t start_us; /* when its line was read, for verbstats */
-	struct audit_req ar;
-};
 
 static const char *nz(const char *s)
 {
@@ -252,22 +245,23 @@ static int record(struct pg_daemon *d, const struct audit_req *ar,
 	return audit_record(d->audit, &r, e->alert);
 }
 
-/* What a grant becomes when the trail cannot take its record. */
-static void refusal(enum pg_verb verb, struct pg_msg *resp)
+/* What a grant (from) becomes when the trail cannot take its record. */
+static void refusal(enum pg_verb verb, const struct pg_msg *from,
+                    struct pg_msg *to)
 {
-	const char *s = proto_get(resp, "source");
+	const char *s = from != NULL ? proto_get(from, "source") : NULL;
 	char source[32];
 
 	snprintf(source, sizeof(source), "%s", s != NULL ? s : "none");
 	if (verb == PG_VERB_CLAIM) {
-		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+		proto_make_error(to, PG_ERR_UNAVAIL, "audit-unavailable");
 		return;
 	}
-	proto_msg_init(resp, PG_VERB_OK);
-	if (proto_add(resp, "allowed", "no") != 0 ||
-	    proto_add(resp, "reason", "audit-unavailable") != 0 ||
-	    proto_add(resp, "source", source) != 0)
-		proto_make_error(resp, PG_ERR_UNAVAIL, "audit-unavailable");
+	proto_msg_init(to, PG_VERB_OK);
+	if (proto_add(to, "allowed", "no") != 0 ||
+	    proto_add(to, "reason", "audit-unavailable") != 0 ||
+	    proto_add(to, "source", source) != 0)
+		proto_make_error(to, PG_ERR_UNAVAIL, "audit-unavailable");
 }
 
 /* A break-glass grant is always an alert (alert.h), besides its record. */
@@ -279,7 +273,8 @@ static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
 	detect_alert_breakglass(&a, ar->user, nz(ar->rhost), nz(ar->tty),
 	                        (int64_t)time(NULL),
 	                        scopes != NULL ? scopes : "");
-	alert_emit_items(d, &a, nz(ar->service), nz(ar->tty), nz(ar->rhost));
+	alert_emit_items(d->alert, &a, nz(ar->service), nz(ar->tty),
+	                 nz(ar->rhost));
 }
 
 /*
@@ -287,20 +282,20 @@ static void breakglass_alert(struct pg_daemon *d, const struct audit_req *ar,
  * finds in ar + resp, each recorded or counted into its aggregate. A
  * grant that cannot be recorded while audit_failure = deny (trail
  * failing, or its record could not be queued) is turned into a refusal
- * in *resp first, and the refusal is recorded instead: only this
- * request is refused. Returns 1 if *resp was replaced; *quiet (may be
- * NULL) 1 if every event was counted, none recorded.
+ * in *refused first, and the refusal is recorded instead: only this
+ * request is refused. Returns 1 if *refused is the answer now; *quiet 1
+ * if every event was counted, none recorded.
  */
 static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
-                         struct pg_msg *resp, int *quiet)
+                         const struct pg_msg *resp, struct pg_msg *refused,
+                         int *quiet)
 {
 	enum conf_audit_checks checks;
 	struct audit_events ev;
 	size_t i, counted = 0;
 	int refuse = 0;
 
-	if (quiet != NULL)
-		*quiet = 0;
+	*quiet = 0;
 	if (d->audit == NULL)
 		return 0;
 	checks = d->conf->audit_checks;
@@ -315,8 +310,7 @@ static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
 		         ev.ev[i].grant)
 			refuse = 1; /* not even queued */
 	}
-	if (quiet != NULL)
-		*quiet = ev.n > 0 && counted == ev.n;
+	*quiet = ev.n > 0 && counted == ev.n;
 	if (!refuse) {
 		for (i = 0; i < ev.n; i++)
 			if (strcmp(ev.ev[i].event, "break-glass") == 0)
@@ -325,96 +319,119 @@ static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
 	}
 	log_info("%s user=%s: grant refused: the audit trail cannot record it",
 	         proto_verb_name(ar->verb), ar->has_user ? ar->user : "-");
-	refusal(ar->verb, resp);
-	auditmap_events(ar, resp, checks, &ev);
+	refusal(ar->verb, resp, refused);
+	auditmap_events(ar, refused, checks, &ev);
 	for (i = 0; i < ev.n; i++)
 		record(d, ar, &ev.ev[i]);
 	return 1;
 }
 
-static int audit_answer(struct pg_daemon *d, const struct audit_req *ar,
-                        struct pg_msg *resp)
-{
-	return answer_events(d, ar, resp, NULL);
-}
-
-/* Keep ar until ticket is answered; the oldest goes beyond the cap (its
- * client is long gone: every parked wait is bounded). */
-static void park_audit(struct pg_daemon *d, uint64_t ticket,
-                       const struct audit_req *ar, int64_t start_us)
-{
-	struct dispatch_parked *p, **pp;
-
-	if (ticket == 0 || d->audit == NULL)
-		return;
-	if (d->nparked >= DISPATCH_MAX_PARKED) {
-		for (pp = &d->parked; (*pp)->next != NULL; pp = &(*pp)->next)
-			;
-		free(*pp);
-		*pp = NULL;
-		d->nparked--;
-	}
-	if ((p = malloc(sizeof(*p))) == NULL) {
-		log_errx("no memory to keep the audit context of a parked "
-		         "request");
-		return;
-	}
-	p->ticket = ticket;
-	p->start_us = start_us;
-	p->ar = *ar;
-	p->next = d->parked;
-	d->parked = p;
-	d->nparked++;
-}
-
 /* An answer its client never got (it stopped waiting): the trail says
- * so, and never records the grant it would have been. Returns 0 (the line
- * goes nowhere, so it stays as it is). */
-static int audit_late(struct pg_daemon *d, const struct audit_req *ar,
-                      const struct pg_msg *resp)
+ * so, and never records the grant it would have been. */
+static void audit_late(struct pg_daemon *d, const struct audit_req *ar,
+                       const struct pg_msg *resp)
 {
 	struct audit_events ev;
 	size_t i;
 
 	if (d->audit == NULL)
-		return 0;
+		return;
 	auditmap_late(ar, resp, d->conf->audit_checks, &ev);
 	for (i = 0; i < ev.n; i++)
 		record(d, ar, &ev.ev[i]);
-	return 0;
 }
 
-int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
-                      const char *line, size_t len, int rc, char *out,
-                      size_t outsz, size_t *outlen)
-{
-	struct dispatch_parked *p, **pp;
-	struct pg_msg resp;
+/* A request being answered, at once or after it was parked. */
+struct answered {
+	const struct pg_peer *peer;
+	const struct pg_msg *req;
+	const char *verb; /* as received, for the log */
+	const char *user; /* validated, or NULL */
+	int checked;      /* reached the permission check: ar is set */
+	int gone;         /* parked, and its client has stopped waiting */
+	const struct audit_req *ar;
+	int64_t start_us;
+};
 
-	for (pp = &d->parked; *pp != NULL && (*pp)->ticket != ticket;
-	     pp = &(*pp)->next)
-		;
-	if ((p = *pp) != NULL) {
-		*pp = p->next;
-		d->nparked--;
-		verbstats_add(&d->stats, p->ar.verb,
-		              time_mono_us() - p->start_us);
+/*
+ * The one way every request is answered: audited (maybe rewritten into a
+ * refusal), formatted once into out, logged by the one decision logger,
+ * counted. Returns the status the line carries.
+ */
+static int conclude(struct pg_daemon *d, const struct answered *a,
+                    const struct pg_msg *resp, char *out, size_t outsz,
+                    size_t *outlen)
+{
+	struct pg_msg refused;
+	int quiet = 0; /* its events were only counted */
+
+	if (a->checked && a->gone)
+		audit_late(d, a->ar, resp);
+	else if (a->checked && answer_events(d, a->ar, resp, &refused, &quiet))
+		resp = &refused;
+	if (proto_format(resp, out, outsz, outlen) != 0) {
+		proto_make_error(&refused, PG_ERR_INTERNAL, NULL);
+		resp = &refused;
+		proto_format(resp, out, outsz, outlen);
 	}
-	if (p != NULL && len > 0 &&
-	    proto_parse(line, len - 1, &resp) == 0 &&
-	    (gone ? audit_late(d, &p->ar, &resp)
-	          : audit_answer(d, &p->ar, &resp)) &&
-	    proto_format(&resp, out, outsz, outlen) == 0) {
-		free(p);
-		return proto_response_status(&resp);
+	/* A repeat counted into an aggregate is as quiet in the log: the
+	 * aggregate's record says how many (auditagg.h). */
+	log_decision(a->peer, a->req, a->verb, a->user, a->checked && !quiet,
+	             out, *outlen,
+	             a->gone ? " (late: the client had stopped waiting; "
+	                       "nothing delivered)"
+	                     : NULL);
+	if (a->checked)
+		verbstats_add(&d->stats, a->req->verb,
+		              time_mono_us() - a->start_us);
+	return proto_response_status(resp);
+}
+
+void dispatch_complete(struct pg_daemon *d, uint64_t ticket, int rc,
+                       const struct pg_msg *resp)
+{
+	struct pending *p = pending_take(&d->pending, ticket);
+	char out[PG_PROTO_MAX_LINE + 1];
+	struct pg_msg err;
+	struct answered a;
+	size_t len = 0;
+	int status;
+
+	if (p == NULL) {
+		log_errx("an answer for ticket %llu, which is not parked",
+		         (unsigned long long)ticket);
+		return;
 	}
+	if (rc != 0 || resp == NULL) {
+		proto_make_error(&err, rc != 0 ? rc : PG_ERR_INTERNAL,
+		                 pg_strerror(rc != 0 ? rc : PG_ERR_INTERNAL));
+		resp = &err;
+	}
+	a.peer = &p->peer;
+	a.req = &p->req;
+	a.verb = p->req.verb_name;
+	a.user = pending_user(p);
+	a.checked = 1;
+	a.gone = !server_waiting(d->server, ticket);
+	a.ar = &p->ar;
+	a.start_us = p->start_us;
+	status = conclude(d, &a, resp, out, sizeof(out), &len);
+	if (!a.gone)
+		server_answer(d->server, ticket, out, len, status);
+	proto_msg_clear(&p->req);
 	free(p);
-	if (len >= outsz)
-		len = 0;
-	memcpy(out, line, len);
-	out[len] = '\0';
-	*outlen = len;
-	return rc;
+}
+
+static void complete_cb(void *arg, uint64_t ticket, int rc,
+                        const struct pg_msg *resp)
+{
+	dispatch_complete(arg, ticket, rc, resp);
+}
+
+void dispatch_completion(struct pg_daemon *d, struct pg_completion *out)
+{
+	out->done = complete_cb;
+	out->arg = d;
 }
 
 void dispatch_audit_event(struct pg_daemon *d, const char *event,
@@ -452,8 +469,8 @@ int dispatch_start_aggregation(struct pg_daemon *d)
 	d->agg_timer = -1;
 	if ((rc = auditagg_new(&d->agg)) != 0)
 		return rc;
-	d->agg_timer = timerfd_create(CLOCK_MONOTONIC,
-	                              TFD_NONBLOCK | TFD_CLOEXEC);
+	d->agg_timer =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->agg_timer < 0) {
 		log_err("timerfd");
 		return PG_ERR_IO;
@@ -474,13 +491,25 @@ void dispatch_stop_aggregation(struct pg_daemon *d)
 
 void dispatch_free_parked(struct pg_daemon *d)
 {
-	struct dispatch_parked *p;
+	pending_free_all(&d->pending);
+}
 
-	while ((p = d->parked) != NULL) {
-		d->parked = p->next;
-		free(p);
+/*
+ * The handler of r parked it under r->ticket: remember what its answer
+ * needs and hold its connection. VERB_PARKED, or PG_ERR_NOMEM if it
+ * cannot be remembered (then the part's late answer finds no pending and
+ * is dropped, and this client gets an ERR now).
+ */
+static int park(struct pg_daemon *d, const struct pg_request *r,
+                const struct audit_req *ar, int64_t start_us)
+{
+	if (pending_add(&d->pending, r->ticket, r->peer, r->msg, r->user, ar,
+	                start_us) != 0) {
+		log_errx("no memory to park a request");
+		return PG_ERR_NOMEM;
 	}
-	d->nparked = 0;
+	server_park(d->server, r->ticket);
+	return VERB_PARKED;
 }
 
 int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
@@ -488,19 +517,21 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
                   size_t *outlen)
 {
 	const struct dispatch_entry *ent = NULL;
-	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL)};
-	const char *text = NULL, *verb = "(malformed)";
+	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL), 0};
+	struct answered a = {peer, NULL, "(malformed)", NULL, 0, 0, NULL, 0};
+	const char *text = NULL;
 	struct pg_msg req, resp;
 	struct audit_req ar;
-	int64_t until = 0, start_us = time_mono_us();
-	int rc, checked = 0; /* reached the permission check */
-	int quiet = 0;       /* its events were only counted */
+	int64_t until = 0;
+	int rc;
 
-	log_setrequest(++d->seq);
-	r.msg = &req;
+	a.start_us = time_mono_us();
+	r.ticket = ++d->seq;
+	log_setrequest(r.ticket);
+	r.msg = a.req = &req;
 	rc = proto_parse(line, len, &req);
 	if (rc == 0) {
-		verb = req.verb_name;
+		a.verb = req.verb_name;
 		if ((ent = lookup(req.verb)) == NULL) {
 			rc = PG_ERR_UNKNOWN_VERB;
 			text = req.verb_name;
@@ -509,21 +540,23 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	if (rc == 0) {
 		rc = check_caller(ent, peer, &req, &r.user, &text);
 		/* Permission refusals are decisions worth an info line. */
-		checked = rc == 0 || rc == PG_ERR_PERM || rc == PG_ERR_BAD_USER;
+		a.checked =
+		    rc == 0 || rc == PG_ERR_PERM || rc == PG_ERR_BAD_USER;
 	}
-	if (checked) {
+	a.user = r.user;
+	if (a.checked) {
 		/* Whether this request is the one that locks the user. */
 		if (r.user != NULL && d->state != NULL)
 			state_lock_until(d->state, r.user, r.now, &until);
 		auditmap_request(&ar, &req, r.user, (long)peer->uid,
 		                 until != 0);
+		a.ar = &ar;
 	}
-	alert_hold(d);
+	alert_hold(d->alert);
 	if (rc == 0 && auditmap_may_grant(req.verb) &&
 	    audit_refusing(d->audit)) {
 		/* No new login without its record: not even asked. */
-		proto_msg_init(&resp, PG_VERB_OK);
-		refusal(req.verb, &resp);
+		refusal(req.verb, NULL, &resp);
 	} else if (rc == 0 && !peer_is_root(peer) &&
 	           !audit_peer_room(d->audit)) {
 		/* Back-pressure on this requester alone: the rest of the
@@ -533,11 +566,13 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 		d->audit_busy++;
 	} else if (rc == 0)
 		rc = ent->handler(d, &r, &resp);
+	if (rc == VERB_PARKED)
+		rc = park(d, &r, &ar, a.start_us);
 	if (rc == VERB_PARKED) {
-		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
-		park_audit(d, server_parked_ticket(d->server), &ar, start_us);
-		/* Logged when answered (authz.c). */
-		log_debug("%s user=%s uid=%u: waiting for the directory", verb,
+		alert_release(d->alert, nz(ar.service), nz(ar.tty),
+		              nz(ar.rhost));
+		/* Logged when answered (dispatch_complete). */
+		log_debug("%s user=%s uid=%u: parked", a.verb,
 		          r.user != NULL ? r.user : "-", (unsigned)peer->uid);
 		*outlen = 0;
 		proto_msg_clear(&req);
@@ -547,25 +582,16 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	if (rc != 0)
 		proto_make_error(&resp, rc,
 		                 text != NULL ? text : pg_strerror(rc));
-	if (checked) {
-		answer_events(d, &ar, &resp, &quiet);
-		/* Alerts it raised follow its records, with its items. */
-		alert_release(d, nz(ar.service), nz(ar.tty), nz(ar.rhost));
-	} else
-		alert_release(d, NULL, NULL, NULL);
-	if (proto_format(&resp, out, outsz, outlen) != 0) {
-		proto_make_error(&resp, PG_ERR_INTERNAL, NULL);
-		proto_format(&resp, out, outsz, outlen);
-	}
-	/* A repeat counted into an aggregate is as quiet in the log: the
-	 * aggregate's record says how many (auditagg.h). */
-	log_decision(peer, &req, verb, r.user, checked && !quiet, out,
-	             *outlen);
-	if (checked)
-		verbstats_add(&d->stats, req.verb, time_mono_us() - start_us);
+	rc = conclude(d, &a, &resp, out, outsz, outlen);
+	/* Alerts it raised follow its records, with its items. */
+	if (a.checked)
+		alert_release(d->alert, nz(ar.service), nz(ar.tty),
+		              nz(ar.rhost));
+	else
+		alert_release(d->alert, NULL, NULL, NULL);
 	/* Today's verbs carry no secret; wipe anyway so tomorrow's need not
 	 * remember to. */
 	proto_msg_clear(&req);
 	log_setrequest(0);
-	return proto_response_status(&resp);
+	return rc;
 }

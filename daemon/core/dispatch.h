@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* From a request line to a response line: parse, look the verb up in the
- * permission table, check the caller, run the handler, log the decision. */
+ * permission table, check the caller, run the handler; then, at once or
+ * once a parked request is completed (pending.h), the one way out: audit,
+ * format, log the decision, count. */
 #ifndef PHIGUARD_DAEMON_DISPATCH_H
 #define PHIGUARD_DAEMON_DISPATCH_H
 
@@ -8,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/peer.h"
+#include "core/pending.h"
 #include "core/verbs.h"
 
 /*
@@ -15,7 +18,7 @@
  * response line ending in "\n" goes to out (outsz >= PG_PROTO_MAX_LINE +
  * 1), its length to *outlen. The request buffer is wiped afterwards.
  * A request a handler parked (VERB_PARKED) writes nothing (*outlen 0)
- * and returns 0: its answer goes through server_answer() later.
+ * and returns 0: its answer comes through dispatch_complete() later.
  * Returns 0 for an OK response, else the pg_err carried by the ERR.
  * Matches the pg_server_hooks request contract.
  */
@@ -23,20 +26,21 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
                   const char *line, size_t len, char *out, size_t outsz,
                   size_t *outlen);
 
-/* Parked requests remembered for their audit record, at most. */
-#define DISPATCH_MAX_PARKED 4096
-
 /*
- * The late answer of a parked request (the pg_server_hooks answering
- * contract): recorded in the audit trail like any answer, and replaced by
- * a refusal if it grants what the trail cannot record; or, if its client
- * is gone, recorded as what the client got: no answer (auditmap_late()),
- * never as a grant. line is len bytes with its "\n"; the line to send goes
- * to out.
+ * The one completion path of a parked request (pending.h): rc 0 and resp
+ * the answer, or rc a pg_err for a plain ERR (resp may be NULL). Audited
+ * like any answer (replaced by a refusal if it grants what the trail
+ * cannot record), or, if its client is gone, recorded as what the client
+ * got: no answer (auditmap_late()), never a grant. Then formatted,
+ * logged and counted as dispatch_line() does, and sent if the client
+ * still waits. An unknown ticket is logged and dropped.
  */
-int dispatch_answered(struct pg_daemon *d, uint64_t ticket, int gone,
-                      const char *line, size_t len, int rc, char *out,
-                      size_t outsz, size_t *outlen);
+void dispatch_complete(struct pg_daemon *d, uint64_t ticket, int rc,
+                       const struct pg_msg *resp);
+
+/* The completion callback that leads to dispatch_complete(d, ...), for
+ * the parts that park requests (authz.h, audit.h). */
+void dispatch_completion(struct pg_daemon *d, struct pg_completion *out);
 
 /* Record an event born outside any request (daemon start and stop, a
  * SIGHUP reload): no user, no peer. */
@@ -52,7 +56,8 @@ void dispatch_audit_event(struct pg_daemon *d, const char *event,
 int dispatch_start_aggregation(struct pg_daemon *d);
 void dispatch_stop_aggregation(struct pg_daemon *d);
 
-/* Forget the parked requests' audit contexts (at shutdown). */
+/* Forget the requests still parked (at shutdown, after the parts that
+ * hold them have answered). */
 void dispatch_free_parked(struct pg_daemon *d);
 
 #endif

@@ -470,6 +470,39 @@ static int daemon_request(void *arg, const struct pg_peer *peer,
 	return rc;
 }
 
+static void on_authz_done(void *arg)
+{
+	authz_drain(arg);
+}
+
+static void on_authz_timer(void *arg)
+{
+	authz_tick(arg);
+}
+
+/* Authorization for conf, its parked requests completed through dispatch
+ * and its descriptors watched by the loop. 0, or as authz_new(). */
+static int start_authz(struct pg_daemon *d, const struct pg_conf *conf,
+                       char *err, size_t errlen)
+{
+	struct pg_completion done;
+	struct pg_authz *a;
+	int rc;
+
+	dispatch_completion(d, &done);
+	if ((rc = authz_new(conf, &done, &a, err, errlen)) != 0)
+		return rc;
+	if ((rc = server_watch(d->server, authz_done_fd(a), on_authz_done,
+	                       a)) != 0 ||
+	    (rc = server_watch(d->server, authz_timer_fd(a), on_authz_timer,
+	                       a)) != 0) {
+		authz_free(a);
+		return rc;
+	}
+	d->authz = a;
+	return 0;
+}
+
 /*
  * RELOAD and SIGHUP: parse into a new configuration and swap only if all
  * of it is good. The policy, cache and directory settings apply at once;
@@ -495,10 +528,9 @@ static int daemon_reload(struct pg_daemon *d, char *err, size_t errlen)
 	if ((rc = conf_load(r->path, geteuid() == 0, nc, err, errlen)) != 0)
 		goto out;
 	if (nc->ldap) {
-		rc =
-		    d->authz != NULL
-		        ? authz_reconfigure(d->authz, nc, why, sizeof(why))
-		        : authz_new(nc, d->server, &d->authz, why, sizeof(why));
+		rc = d->authz != NULL
+		         ? authz_reconfigure(d->authz, nc, why, sizeof(why))
+		         : start_authz(d, nc, why, sizeof(why));
 		if (rc != 0) {
 			snprintf(err, errlen, "%s: %s", r->path,
 			         rc == PG_ERR_CONFIG ? why : pg_strerror(rc));
@@ -510,7 +542,7 @@ static int daemon_reload(struct pg_daemon *d, char *err, size_t errlen)
 	}
 	/* conf_load() has checked [detect] against detect.h's ranges, so
 	 * this cannot fail after authz took the new config. */
-	if ((rc = alert_reconfigure(d, nc, err, errlen)) != 0)
+	if ((rc = alert_reconfigure(d->alert, nc, err, errlen)) != 0)
 		goto out;
 	log_info("configuration reloaded from %s%s", r->path,
 	         nc->ldap ? "" : " (no [ldap]: authorization off)");
@@ -549,17 +581,15 @@ static void daemon_sigusr1(void *arg)
 		log_warnx("SIGUSR1: an audit rotation is already pending");
 }
 
-static int daemon_answering(void *arg, uint64_t ticket, int gone,
-                            const char *line, size_t len, int rc, char *out,
-                            size_t outsz, size_t *outlen)
+/* [audit] as the writer takes it; host as the policy sees it. */
+static void on_audit_news(void *arg)
 {
-	return dispatch_answered(arg, ticket, gone, line, len, rc, out, outsz,
-	                         outlen);
+	audit_drain(arg);
 }
 
-/* [audit] as the writer takes it; host as the policy sees it. */
 static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 {
+	struct pg_completion done;
 	struct audit_params p;
 	char host[256];
 
@@ -574,7 +604,10 @@ static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 	p.rotate_size = conf->audit_rotate_size;
 	p.head_interval = conf->audit_head_interval;
 	p.host = host;
-	if (audit_new(&p, d->server, &d->audit) != 0) {
+	dispatch_completion(d, &done);
+	if (audit_new(&p, &done, &d->audit) != 0 ||
+	    server_watch(d->server, audit_fd(d->audit), on_audit_news,
+	                 d->audit) != 0) {
 		log_errx("cannot start the audit trail writer");
 		return PG_ERR_IO;
 	}
@@ -591,7 +624,7 @@ static void daemon_tick(void *arg)
 		log_debug("forgot %zu idle user(s)", n);
 	(void)statelog_retry(d->log, d->state, now);
 	wake_for_state(d);
-	alert_tick(d, now);
+	alert_tick(d->alert, now);
 }
 
 static int run(const struct pg_conf *conf, const struct options *o)
@@ -608,8 +641,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (int)conf->client_timeout * 1000,
 	};
 	struct pg_server_hooks hooks = {daemon_request, daemon_tick,
-	                                daemon_sighup,  NULL,
-	                                daemon_sigusr1, daemon_answering};
+	                                daemon_sighup, NULL, daemon_sigusr1};
 	struct reloader reloader = {o->config, NULL};
 	struct pg_state *st = NULL;
 	struct pg_statelog *slog = NULL;
@@ -621,7 +653,6 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	int rc = EXIT_FAILURE, notify = -1, have_pidfile = 0, recovered;
 
 	memset(&d, 0, sizeof(d));
-	d.hours_dirfd = -1;
 	d.agg_timer = -1;
 	/* Files get the modes we ask for (state 0600, pidfile 0644). */
 	umask(022);
@@ -653,8 +684,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	d.server = srv;
 	d.reload = daemon_reload;
 	d.reload_arg = &reloader;
-	if (conf->ldap &&
-	    authz_new(conf, srv, &d.authz, err, sizeof(err)) != 0) {
+	if (conf->ldap && start_authz(&d, conf, err, sizeof(err)) != 0) {
 		log_errx("%s: %s", o->config, err);
 		goto out;
 	}
@@ -674,7 +704,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		goto out;
 	}
 	/* Opened as the final user too: rotation creates files. */
-	if (start_audit(conf, &d) != 0 || alert_start(&d, conf) != 0 ||
+	if (start_audit(conf, &d) != 0 ||
+	    alert_new(conf, d.audit, &d.alert) != 0 ||
 	    dispatch_start_aggregation(&d) != 0)
 		goto out;
 	dispatch_audit_event(&d, "daemon-start", NULL,
@@ -699,7 +730,8 @@ out:
 		                     rc == EXIT_SUCCESS ? NULL : "error");
 	/* Parked clients get their answers (and records) first. */
 	authz_free(d.authz);
-	alert_stop(&d);
+	alert_free(d.alert);
+	d.alert = NULL;
 	audit_free(d.audit);
 	dispatch_free_parked(&d);
 	server_free(srv);

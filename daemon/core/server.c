@@ -80,7 +80,6 @@ struct pg_server {
 	struct conn *head, *tail;
 	struct conn *current; /* whose request a hook is answering */
 	struct watch *watches;
-	uint64_t next_ticket;
 	size_t nconns;
 	size_t nonroot; /* of those, from uids other than root */
 	uint64_t requests, errors;
@@ -706,16 +705,10 @@ int server_run(struct pg_server *srv)
 	return 0;
 }
 
-uint64_t server_park(struct pg_server *srv)
+void server_park(struct pg_server *srv, uint64_t ticket)
 {
-	struct conn *c = srv->current;
-
-	if (c == NULL)
-		return 0;
-	if (++srv->next_ticket == 0)
-		srv->next_ticket = 1;
-	c->ticket = srv->next_ticket;
-	return c->ticket;
+	if (srv->current != NULL)
+		srv->current->ticket = ticket;
 }
 
 void server_wake_at(struct pg_server *srv, int64_t at_ms)
@@ -724,9 +717,15 @@ void server_wake_at(struct pg_server *srv, int64_t at_ms)
 		srv->next_tick = at_ms;
 }
 
-uint64_t server_parked_ticket(const struct pg_server *srv)
+static struct conn *parked_conn(const struct pg_server *srv, uint64_t ticket)
 {
-	return srv->current != NULL ? srv->current->ticket : 0;
+	struct conn *c = NULL;
+
+	if (ticket != 0)
+		for (c = srv->head; c != NULL && c->ticket != ticket;
+		     c = c->next)
+			;
+	return c;
 }
 
 /* The peer has closed its end (a PAM module that stopped waiting), though
@@ -738,25 +737,19 @@ static int conn_hung_up(const struct conn *c)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+int server_waiting(const struct pg_server *srv, uint64_t ticket)
+{
+	const struct conn *c = parked_conn(srv, ticket);
+
+	return c != NULL && !conn_hung_up(c);
+}
+
 int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
                   size_t len, int rc)
 {
-	char alt[PG_PROTO_MAX_LINE + 1];
-	struct conn *c = NULL;
-	int gone;
+	struct conn *c = parked_conn(srv, ticket);
 
-	if (ticket != 0)
-		for (c = srv->head; c != NULL && c->ticket != ticket;
-		     c = c->next)
-			;
-	gone = c == NULL || conn_hung_up(c);
-	/* The daemon sees every late answer, delivered or not (audit). */
-	if (srv->hooks.answering != NULL && ticket != 0) {
-		rc = srv->hooks.answering(srv->hooks.arg, ticket, gone, line,
-		                          len, rc, alt, sizeof(alt), &len);
-		line = alt;
-	}
-	if (gone)
+	if (c == NULL)
 		return PG_ERR_NOTFOUND;
 	c->ticket = 0;
 	srv->requests++;

@@ -35,17 +35,6 @@ struct pg_server_hooks {
 	void *arg;
 	/* SIGUSR1; may be NULL (then it is logged and ignored). */
 	void (*user1)(void *arg);
-	/*
-	 * A parked request is being answered (server_answer), even if its
-	 * client has gone: gone is 1 if the answer cannot be delivered (the
-	 * connection is closed, or its peer has hung up), else 0. Write the
-	 * line to send instead (ending in "\n"; a copy of line if unchanged)
-	 * into out (outsz >= PG_PROTO_MAX_LINE + 1) and its length to
-	 * *outlen; return the rc to count. May be NULL.
-	 */
-	int (*answering)(void *arg, uint64_t ticket, int gone, const char *line,
-	                 size_t len, int rc, char *out, size_t outsz,
-	                 size_t *outlen);
 };
 
 struct pg_server_stats {
@@ -76,25 +65,24 @@ int server_run(struct pg_server *srv);
 
 /*
  * Called from inside a request hook: the request being answered will be
- * answered later with server_answer(), so the hook writes nothing. The
- * connection reads no further request until then (responses stay in
- * order) and is not timed out meanwhile. Returns the ticket to answer
- * with; never 0.
+ * answered later with server_answer() under ticket (never 0, unique among
+ * parked requests), so the hook writes nothing. The connection reads no
+ * further request until then (responses stay in order) and is not timed
+ * out meanwhile.
  */
-uint64_t server_park(struct pg_server *srv);
+void server_park(struct pg_server *srv, uint64_t ticket);
 
-/* Called from inside a request hook: the ticket of the request being
- * answered if the hook parked it, else 0. */
-uint64_t server_parked_ticket(const struct pg_server *srv);
+/* 1 if the client of parked ticket still waits for its answer; 0 if it has
+ * gone (its connection is closed, or its peer has hung up though the loop
+ * has not seen it yet). */
+int server_waiting(const struct pg_server *srv, uint64_t ticket);
 
 /*
  * Answer the parked request of ticket with line (len bytes, ending in
  * "\n"; rc as the request hook would return it) and resume reading that
- * connection. Returns 0, or PG_ERR_NOTFOUND if the client has gone (closed,
- * or hung up though the loop has not seen it yet: the answer is dropped,
- * and the answering hook was told). Called from inside a request hook,
- * requests the client pipelined meanwhile are answered only once it sends
- * more.
+ * connection. Returns 0, or PG_ERR_NOTFOUND if its connection is closed
+ * (the answer is dropped). Called from inside a request hook, requests
+ * the client pipelined meanwhile are answered only once it sends more.
  */
 int server_answer(struct pg_server *srv, uint64_t ticket, const char *line,
                   size_t len, int rc);

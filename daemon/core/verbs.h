@@ -13,11 +13,9 @@
 struct pg_audit;
 struct pg_auditagg;
 struct pg_authz;
-struct detect_alert;
-struct pg_detect;
-struct pg_webhook;
+struct pg_alert;
 struct pg_conf;
-struct dispatch_parked;
+struct pending;
 struct pg_server;
 struct pg_state;
 struct pg_statelog;
@@ -27,32 +25,22 @@ struct pg_daemon {
 	const struct pg_conf *conf;
 	struct pg_state *state;
 	struct pg_statelog *log;
-	struct pg_server *server; /* STATUS counters; parking requests */
+	struct pg_server *server; /* STATUS counters */
 	struct pg_authz *authz;   /* NULL: no [ldap] configured */
 	struct pg_audit *audit;   /* the audit trail (NULL only in tests) */
-	/* Threat detection (alert.h); NULL only in tests. */
-	struct pg_detect *detect;
-	struct pg_webhook *webhook; /* NULL: no alert_webhook */
-	int hours_dirfd;            /* state_dir, for the learned hours */
-	int64_t hours_saved_at;
-	/* Alerts raised while a request is answered wait here, so that
-	 * their records follow the request's (alert_hold, alert.h);
-	 * ALERT_MAX_HELD of them, NULL before alert_start. */
-	struct detect_alert *held;
-	size_t nheld;
-	int holding;
+	struct pg_alert *alert;   /* threat detection (alert.h); NULL
+	                             only in tests */
 	/* Repeated events counted into aggregates (auditagg.h), and the
 	 * timer (a timerfd, -1: none) that hands them out (dispatch.c). */
 	struct pg_auditagg *agg;
 	int agg_timer;
 	int agg_armed;
 	uint64_t audit_busy; /* non-root requests turned away (STATUS) */
-	/* Parked requests, for the audit record of their late answer
-	 * (dispatch.c); at most DISPATCH_MAX_PARKED. */
-	struct dispatch_parked *parked;
-	size_t nparked;
-	unsigned long seq;        /* request ids for log lines */
-	struct verbstats stats;   /* per-verb counts and latency (STATUS) */
+	/* Parked requests, awaiting dispatch_complete() (pending.h): at
+	 * most one per connection. */
+	struct pending *pending;
+	unsigned long seq;      /* request ids: log lines, tickets */
+	struct verbstats stats; /* per-verb counts and latency (STATUS) */
 	/* Re-read the configuration file (RELOAD, SIGHUP). 0, or
 	 * PG_ERR_CONFIG with "file:line: key: reason" in err and the old
 	 * configuration in force. */
@@ -67,10 +55,12 @@ struct pg_request {
 	const char *user; /* user=, validated and permitted; NULL if the
 	                     verb takes no user */
 	int64_t now;      /* wall clock, unix seconds, read once */
+	uint64_t ticket;  /* never 0: the one to complete it with if parked */
 };
 
-/* A handler parked its request (server_park): the answer comes later
- * through server_answer(), and dispatch writes nothing now. */
+/* A handler parked its request: the part doing the work completes
+ * req->ticket later through the completion callback the core gave it
+ * (pending.h), and dispatch writes nothing now. */
 #define VERB_PARKED 1
 
 /*
@@ -103,5 +93,14 @@ int verb_reload(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp);
 int verb_audit(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp);
+
+/*
+ * For the verbs that need [ldap] (verbs_authz.c, FLUSH): without it there
+ * is nothing to decide from, an error rather than a deny, so that a
+ * client can tell "not set up" from "not allowed" (the module then
+ * applies its daemon_down policy). Returns 1 with the ERR in resp, or 0
+ * when a directory is configured.
+ */
+int verb_no_directory(const struct pg_daemon *d, struct pg_msg *resp);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The root-only admin verbs: STATUS (counters, push suspensions), UNLOCK
- * (lift a lockout or push suspension) and AUDIT (the trail's head,
- * rotation). */
+ * (lift a lockout or push suspension), AUDIT (the trail's head,
+ * rotation), FLUSH (drop cached directory entries) and RELOAD (re-read
+ * the configuration). */
 #include "config.h"
 
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include "audit/audit.h"
 #include "audit/auditagg.h"
 #include "authz/authz.h"
+#include "conf.h"
 #include "err.h"
 #include "core/server.h"
 #include "login/state.h"
@@ -202,8 +204,36 @@ int verb_audit(struct pg_daemon *d, const struct pg_request *req,
 	/* Answered by the writer once the new file has its first line. */
 	if (!audit_rotate_room(d->audit))
 		return PG_ERR_BUSY;
-	if ((rc = audit_rotate(d->audit, server_park(d->server),
-	                       (long)req->peer->uid, "request")) != 0)
+	if ((rc = audit_rotate(d->audit, req->ticket, (long)req->peer->uid,
+	                       "request")) != 0)
 		return rc;
 	return VERB_PARKED;
+}
+
+int verb_flush(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	const char *user = proto_get(req->msg, "user");
+
+	if (verb_no_directory(d, resp))
+		return 0;
+	if (user != NULL && username_check(user) != 0)
+		return PG_ERR_BAD_USER;
+	proto_msg_init(resp, PG_VERB_OK);
+	return proto_add_u64(resp, "flushed", authz_flush(d->authz, user));
+}
+
+int verb_reload(struct pg_daemon *d, const struct pg_request *req,
+                struct pg_msg *resp)
+{
+	char err[PG_CONF_ERRLEN];
+	int rc;
+
+	(void)req;
+	if ((rc = d->reload(d, err, sizeof(err))) != 0) {
+		proto_make_error(resp, rc, err);
+		return 0;
+	}
+	proto_msg_init(resp, PG_VERB_OK);
+	return proto_add(resp, "reloaded", "yes");
 }

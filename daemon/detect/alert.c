@@ -16,8 +16,21 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
-#include "core/verbs.h"
 #include "detect/webhook.h"
+
+struct pg_alert {
+	struct pg_detect *detect;
+	struct pg_webhook *webhook; /* NULL: no alert_webhook */
+	struct pg_audit *audit;     /* NULL: no trail (tests) */
+	int hours_dirfd;            /* state_dir, for the learned hours */
+	char *state_dir;
+	int64_t hours_saved_at;
+	/* Alerts raised while a request is answered wait here, so that
+	 * their records follow the request's (alert_hold). */
+	struct detect_alert held[ALERT_MAX_HELD];
+	size_t nheld;
+	int holding;
+};
 
 static void limits_of(const struct pg_conf *c, struct detect_limits *lim)
 {
@@ -28,7 +41,7 @@ static void limits_of(const struct pg_conf *c, struct detect_limits *lim)
 	lim->hour_percent = (unsigned)c->hour_percent;
 }
 
-static int start_webhook(struct pg_daemon *d, const struct pg_conf *c)
+static int start_webhook(struct pg_alert *al, const struct pg_conf *c)
 {
 	struct webhook_cfg wc;
 	char err[PG_CONF_ERRLEN];
@@ -41,94 +54,109 @@ static int start_webhook(struct pg_daemon *d, const struct pg_conf *c)
 	wc.proxy = c->alert_webhook_proxy;
 	wc.timeout = c->alert_webhook_timeout;
 	if (webhook_global_init() != 0 ||
-	    webhook_new(&wc, &d->webhook, err, sizeof(err)) != 0) {
+	    webhook_new(&wc, &al->webhook, err, sizeof(err)) != 0) {
 		log_errx("alert_webhook: cannot start the delivery thread");
 		return PG_ERR_IO;
 	}
 	return 0;
 }
 
-int alert_start(struct pg_daemon *d, const struct pg_conf *c)
+static int start(struct pg_alert *al, const struct pg_conf *c)
 {
 	struct detect_limits lim;
 	int rc;
 
-	d->hours_dirfd = -1;
-	if ((d->held = calloc(ALERT_MAX_HELD, sizeof(*d->held))) == NULL)
-		return PG_ERR_NOMEM;
 	limits_of(c, &lim);
-	if ((rc = detect_new(&lim, &d->detect)) != 0) {
+	if ((rc = detect_new(&lim, &al->detect)) != 0) {
 		log_errx("[detect]: %s", pg_strerror(rc));
 		return rc;
 	}
-	d->hours_dirfd =
+	if ((al->state_dir = strdup(c->state_dir)) == NULL)
+		return PG_ERR_NOMEM;
+	al->hours_dirfd =
 	    open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->hours_dirfd < 0) {
+	if (al->hours_dirfd < 0) {
 		log_err("state_dir %s", c->state_dir);
 		return PG_ERR_IO;
 	}
-	if ((rc = detect_hours_load(d->detect, d->hours_dirfd, c->state_dir)) !=
-	    0)
+	if ((rc = detect_hours_load(al->detect, al->hours_dirfd,
+	                            c->state_dir)) != 0)
 		return rc;
-	return start_webhook(d, c);
+	return start_webhook(al, c);
 }
 
-int alert_reconfigure(struct pg_daemon *d, const struct pg_conf *c, char *err,
+int alert_new(const struct pg_conf *c, struct pg_audit *audit,
+              struct pg_alert **out)
+{
+	struct pg_alert *al = calloc(1, sizeof(*al));
+	int rc;
+
+	if (al == NULL)
+		return PG_ERR_NOMEM;
+	al->hours_dirfd = -1;
+	al->audit = audit;
+	if ((rc = start(al, c)) != 0) {
+		alert_free(al);
+		return rc;
+	}
+	*out = al;
+	return 0;
+}
+
+int alert_reconfigure(struct pg_alert *al, const struct pg_conf *c, char *err,
                       size_t errlen)
 {
 	struct detect_limits lim;
 
-	if (d->detect == NULL)
+	if (al == NULL)
 		return 0;
 	limits_of(c, &lim);
-	if (detect_set_limits(d->detect, &lim) != 0) {
+	if (detect_set_limits(al->detect, &lim) != 0) {
 		snprintf(err, errlen, "[detect]: limits out of range");
 		return PG_ERR_CONFIG;
 	}
 	return 0;
 }
 
-static void save_hours(struct pg_daemon *d)
+static void save_hours(struct pg_alert *al)
 {
-	if (d->detect != NULL && d->hours_dirfd >= 0 &&
-	    detect_hours_dirty(d->detect))
-		detect_hours_save(d->detect, d->hours_dirfd,
-		                  d->conf->state_dir);
+	if (al->detect != NULL && al->hours_dirfd >= 0 &&
+	    detect_hours_dirty(al->detect))
+		detect_hours_save(al->detect, al->hours_dirfd, al->state_dir);
 }
 
-void alert_tick(struct pg_daemon *d, int64_t now)
+void alert_tick(struct pg_alert *al, int64_t now)
 {
-	if (now - d->hours_saved_at < ALERT_HOURS_SAVE_EVERY)
+	if (al == NULL || now - al->hours_saved_at < ALERT_HOURS_SAVE_EVERY)
 		return;
-	d->hours_saved_at = now;
-	save_hours(d);
+	al->hours_saved_at = now;
+	save_hours(al);
 }
 
-void alert_stop(struct pg_daemon *d)
+void alert_free(struct pg_alert *al)
 {
-	save_hours(d);
-	if (d->webhook != NULL)
-		webhook_free(d->webhook, ALERT_WEBHOOK_DRAIN_MS, NULL);
-	d->webhook = NULL;
-	detect_free(d->detect);
-	d->detect = NULL;
-	if (d->hours_dirfd >= 0)
-		close(d->hours_dirfd);
-	d->hours_dirfd = -1;
-	free(d->held);
-	d->held = NULL;
-	d->nheld = 0;
+	if (al == NULL)
+		return;
+	save_hours(al);
+	if (al->webhook != NULL)
+		webhook_free(al->webhook, ALERT_WEBHOOK_DRAIN_MS, NULL);
+	detect_free(al->detect);
+	if (al->hours_dirfd >= 0)
+		close(al->hours_dirfd);
+	free(al->state_dir);
+	free(al);
 }
 
-void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
-                      const char *service, const char *tty,
-                      const char *rhost)
+void alert_emit_items(struct pg_alert *al, const struct detect_alert *a,
+                      const char *service, const char *tty, const char *rhost)
 {
 	char json[ALERTFMT_LINE_MAX];
 	struct audit_rec r;
 
+	if (al == NULL)
+		return;
 	alertfmt_log(a);
-	if (d->audit != NULL) {
+	if (al->audit != NULL) {
 		memset(&r, 0, sizeof(r));
 		r.event = "alert";
 		r.user = a->user[0] != '\0' ? a->user : NULL;
@@ -144,66 +172,73 @@ void alert_emit_items(struct pg_daemon *d, const struct detect_alert *a,
 		r.reason = a->id;
 		r.uid = -1;
 		/* Already logged at its own level: no second alert line. */
-		audit_record(d->audit, &r, 0);
+		audit_record(al->audit, &r, 0);
 	}
-	if (d->webhook != NULL &&
+	if (al->webhook != NULL &&
 	    (alertfmt_json(a, json, sizeof(json)) != 0 ||
-	     webhook_send(d->webhook, json) != 0))
+	     webhook_send(al->webhook, json) != 0))
 		log_warnx("alert %s: not queued for the webhook", a->id);
 }
 
-void alert_emit(struct pg_daemon *d, const struct detect_alert *a)
+void alert_emit(struct pg_alert *al, const struct detect_alert *a)
 {
-	if (d->holding && d->held != NULL && d->nheld < ALERT_MAX_HELD) {
-		d->held[d->nheld++] = *a;
+	if (al == NULL)
+		return;
+	if (al->holding && al->nheld < ALERT_MAX_HELD) {
+		al->held[al->nheld++] = *a;
 		return;
 	}
-	alert_emit_items(d, a, NULL, NULL, NULL);
+	alert_emit_items(al, a, NULL, NULL, NULL);
 }
 
-void alert_hold(struct pg_daemon *d)
+void alert_hold(struct pg_alert *al)
 {
-	d->holding = 1;
+	if (al != NULL)
+		al->holding = 1;
 }
 
-void alert_release(struct pg_daemon *d, const char *service, const char *tty,
+void alert_release(struct pg_alert *al, const char *service, const char *tty,
                    const char *rhost)
 {
 	size_t i;
 
-	d->holding = 0;
-	for (i = 0; i < d->nheld; i++)
-		alert_emit_items(d, &d->held[i], service, tty, rhost);
-	d->nheld = 0;
+	if (al == NULL)
+		return;
+	al->holding = 0;
+	for (i = 0; i < al->nheld; i++)
+		alert_emit_items(al, &al->held[i], service, tty, rhost);
+	al->nheld = 0;
 }
 
-int alert_source_blocked(struct pg_daemon *d, const char *rhost,
+int alert_source_blocked(struct pg_alert *al, const char *rhost,
                          const char *tty, int64_t now, int64_t *until)
 {
-	return d->detect != NULL &&
-	       detect_source_blocked(d->detect, rhost, tty, now, until);
+	return al != NULL &&
+	       detect_source_blocked(al->detect, rhost, tty, now, until);
 }
 
-void alert_failure(struct pg_daemon *d, const char *user, const char *rhost,
+void alert_failure(struct pg_alert *al, const char *user, const char *rhost,
                    const char *tty, int64_t now)
 {
 	struct detect_alert a;
 	int fired = 0;
 
-	if (d->detect != NULL &&
-	    detect_failure(d->detect, user, rhost, tty, now, &a, &fired) == 0 &&
+	if (al != NULL &&
+	    detect_failure(al->detect, user, rhost, tty, now, &a, &fired) ==
+	        0 &&
 	    fired)
-		alert_emit(d, &a);
+		alert_emit(al, &a);
 }
 
-void alert_success(struct pg_daemon *d, const char *user, const char *rhost,
+void alert_success(struct pg_alert *al, const char *user, const char *rhost,
                    const char *tty, int64_t now)
 {
 	struct detect_alert a;
 	int fired = 0;
 
-	if (d->detect != NULL &&
-	    detect_success(d->detect, user, rhost, tty, now, &a, &fired) == 0 &&
+	if (al != NULL &&
+	    detect_success(al->detect, user, rhost, tty, now, &a, &fired) ==
+	        0 &&
 	    fired)
-		alert_emit(d, &a);
+		alert_emit(al, &a);
 }

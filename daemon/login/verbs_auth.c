@@ -60,7 +60,7 @@ static int64_t source_block(struct pg_daemon *d, const struct pg_request *req)
 {
 	int64_t until = 0;
 
-	if (!alert_source_blocked(d, proto_get(req->msg, "rhost"),
+	if (!alert_source_blocked(d->alert, proto_get(req->msg, "rhost"),
 	                          proto_get(req->msg, "tty"), req->now, &until))
 		return 0;
 	return until;
@@ -257,19 +257,19 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
 		return rc;
 	if (result == REPORT_SUCCESS) {
-		alert_success(d, req->user, rhost, tty, req->now);
+		alert_success(d->alert, req->user, rhost, tty, req->now);
 		return report_answer(resp, &res);
 	}
-	alert_failure(d, req->user, rhost, tty, req->now);
+	alert_failure(d->alert, req->user, rhost, tty, req->now);
 	if (res.locked && was_locked == 0) {
 		detect_alert_bruteforce(&a, req->user, rhost, tty, req->now,
 		                        res.nfail, res.until);
-		alert_emit(d, &a);
+		alert_emit(d->alert, &a);
 	}
 	if (res.push_suspended_now) {
 		detect_alert_pushfatigue(&a, req->user, rhost, tty, req->now,
 		                         res.push_until);
-		alert_emit(d, &a);
+		alert_emit(d->alert, &a);
 	}
 	return report_answer(resp, &res);
 }

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Inside authorization: the state its files share. authz.c (the verbs'
+ * entry points, the lifecycle, taking in finished lookups),
+ * authz_worker.c (the directory worker thread, its queues and the
+ * fail-back probes), authz_housekeep.c (late logins, refresh-ahead,
+ * probing) and authz_answer.c (the answers, pure logic). Not for use
+ * outside daemon/authz/. */
+#ifndef PHIGUARD_DAEMON_AUTHZ_IMPL_H
+#define PHIGUARD_DAEMON_AUTHZ_IMPL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authz/authz.h"
+#include "authz/authz_answer.h"
+#include "authz/dir_config.h"
+#include "authz/directory.h"
+#include "conf.h"
+#include "core/pending.h"
+
+/* The loop's timer: parked logins' deadlines are checked this often,
+ * housekeeping runs every AUTHZ_HOUSEKEEP_TICKS of it. */
+#define AUTHZ_TICK_MS         100
+#define AUTHZ_HOUSEKEEP_TICKS 10
+/* Background work in flight at most, and refresh-ahead started per
+ * housekeeping round: the directory's load stays bounded. */
+#define AUTHZ_MAX_BACKGROUND 32
+#define AUTHZ_REFRESH_BURST  8
+/* Seconds between fail-back probes while a fallback server is active. */
+#define AUTHZ_PROBE_EVERY 10
+
+/* A client waiting for a job. */
+struct waiter {
+	struct waiter *next;
+	uint64_t ticket;
+	enum authz_kind kind;
+	int64_t deadline_ms; /* login_refresh: fall back then; 0 = none */
+	char scope[PG_CONF_SCOPE_NAME];
+};
+
+/* A fail-back probe: its network part runs on a thread of its own, so a
+ * hung server it waits for delays no lookup; the worker then applies the
+ * outcome, which takes no I/O. */
+#define PROBE_SKIP    1 /* rc[i]: in backoff, not probed */
+#define PROBE_PENDING 2 /* rc[i]: not probed (yet); a pg_err once probed */
+struct probe {
+	struct pg_authz *a;
+	pthread_t thread;
+	uint32_t gen; /* of the directory settings it probes with */
+	size_t n;     /* servers 0..n-1: those preferred to the active one */
+	int rc[DIR_MAX_URIS];
+	struct dir_config cfg;
+};
+
+/* One piece of directory work. The loop owns everything but rc, res and
+ * the queue links while the worker holds it (and a probe's rc while its
+ * thread does). */
+struct job {
+	struct job *next;    /* worker queue, then done list */
+	struct job *flight;  /* the loop's in-flight list */
+	struct probe *probe; /* a fail-back probe rather than a lookup */
+	int store;           /* put the result in the cache */
+	int urgent;          /* a client waits */
+	struct waiter *waiters;
+	int rc;
+	struct dir_result *res;
+	char user[];
+};
+
+struct pg_authz {
+	struct pg_completion complete; /* parked clients' answers */
+	/* Loop side. */
+	struct authz_view view; /* policy, ttls, directory health, servers */
+	struct pg_cache *cache;
+	int64_t offline_since;
+	struct job *flight;
+	size_t background; /* jobs in flight without waiters */
+	uint64_t hits, misses;
+	unsigned ticks;
+	int64_t last_probe;
+	struct job *probing;       /* whose probe thread has not been joined */
+	struct dir_config dir_cfg; /* what the worker has, or gets next */
+	uint32_t dir_gen;          /* its generation, for probes */
+	int efd, tfd;
+	/* Shared with the worker, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t worker;
+	int started, stop;
+	struct job *urgent_q, *background_q, *done;
+	struct dir_config *new_cfg; /* for the worker to pick up */
+	uint32_t new_gen;           /* its dir_gen */
+	struct dir_status status;
+	int64_t status_ms; /* time_mono_ms() when status was taken */
+};
+
+/* ------------------------------------------------------ authz_worker.c */
+
+/* The worker thread (arg: the struct pg_authz). */
+void *authz_worker_main(void *arg);
+
+/* Queue a lookup of user, or join the one in flight. Returns the job,
+ * which a caller may add a waiter to, or NULL (no memory, or background
+ * work is at its bound). */
+struct job *authz_worker_submit(struct pg_authz *a, const char *user,
+                                int urgent, int store);
+
+/* The finished jobs, oldest first (linked by next), each off the flight
+ * list and its probe thread joined; the caller frees them. */
+struct job *authz_worker_collect(struct pg_authz *a);
+
+/* Probe the servers preferred to the active one (st: the worker's last
+ * status, age ms old) whose backoff has expired, if any. Returns 1 if a
+ * probe began. */
+int authz_worker_start_probe(struct pg_authz *a, const struct dir_status *st,
+                             int64_t age);
+
+/* Take j off the loop's flight list. */
+void authz_worker_unlink(struct pg_authz *a, struct job *j);
+
+/* Free j, its waiters and its result. */
+void authz_worker_job_free(struct job *j);
+
+/* ------------------------------------------------------------- authz.c */
+
+/* Hand w's client its answer through the completion callback. */
+void authz_deliver(struct pg_authz *a, const struct waiter *w,
+                   const struct pg_msg *resp, int rc);
+
+#endif
