@@ -13,6 +13,7 @@
 #include "authz/policy.h"
 #include "err.h"
 #include "log.h"
+#include "strbuf.h"
 
 static const char *verdict_reason(enum policy_verdict v)
 {
@@ -66,21 +67,19 @@ static void rule_list(const struct authz_view *a, const struct policy_result *r,
 {
 	uint32_t roles = 0;
 	uint64_t m;
-	size_t pos = 0, i;
-	int n;
+	struct strbuf sb;
+	size_t i;
 
 	for (m = r->scopes; m != 0; m &= m - 1)
 		roles |= UINT32_C(1) << r->rule[__builtin_ctzll(m)];
-	out[0] = '\0';
+	/* A role that does not fit ends the list (strbuf drops the rest). */
+	strbuf_init(&sb, out, outsz);
 	for (i = 0; i < policy_nroles(a->policy); i++) {
 		if (!(roles & (UINT32_C(1) << i)))
 			continue;
-		n = snprintf(out + pos, outsz - pos, "%s%s",
-		             pos > 0 ? "\n" : "",
-		             policy_role_name(a->policy, i));
-		if (n < 0 || (size_t)n >= outsz - pos)
-			break;
-		pos += (size_t)n;
+		if (strbuf_len(&sb) > 0)
+			strbuf_putc(&sb, '\n');
+		strbuf_puts(&sb, policy_role_name(a->policy, i));
 	}
 }
 
@@ -156,9 +155,10 @@ static int answer_explain(const struct authz_view *a, const struct cache_entry *
 	char groups[PG_PROTO_MAX_LINE], scopes[PG_PROTO_MAX_LINE];
 	char rules[PG_PROTO_MAX_LINE];
 	struct policy_result r;
-	size_t n, i, pos = 0;
+	struct strbuf sb;
+	size_t n, i;
 	uint64_t m;
-	int rc, id, k;
+	int rc, id;
 
 	proto_msg_init(resp, PG_VERB_OK);
 	if (e == NULL || e->negative) {
@@ -170,26 +170,25 @@ static int answer_explain(const struct authz_view *a, const struct cache_entry *
 	}
 	n = cache_groups(e, g, CACHE_MAX_GROUPS);
 	policy_eval(a->policy, g, n, &r);
-	groups[0] = '\0';
+	strbuf_init(&sb, groups, sizeof(groups));
 	for (i = 0; i < n; i++) {
-		k = snprintf(groups + pos, sizeof(groups) - pos, "%s%s",
-		             i > 0 ? "\n" : "", g[i].dn);
-		if (k < 0 || (size_t)k >= sizeof(groups) - pos)
-			return PG_ERR_TOOLONG;
-		pos += (size_t)k;
+		if (i > 0)
+			strbuf_putc(&sb, '\n');
+		strbuf_puts(&sb, g[i].dn);
 	}
-	pos = 0;
-	rules[0] = '\0';
+	if ((rc = strbuf_finish(&sb)) != 0)
+		return rc;
+	strbuf_init(&sb, rules, sizeof(rules));
 	for (m = r.scopes; m != 0; m &= m - 1) {
 		id = __builtin_ctzll(m);
-		k = snprintf(rules + pos, sizeof(rules) - pos, "%s%s %s",
-		             pos > 0 ? "\n" : "",
-		             policy_scope_name(a->policy, (size_t)id),
-		             policy_role_name(a->policy, r.rule[id]));
-		if (k < 0 || (size_t)k >= sizeof(rules) - pos)
-			return PG_ERR_TOOLONG;
-		pos += (size_t)k;
+		if (strbuf_len(&sb) > 0)
+			strbuf_putc(&sb, '\n');
+		strbuf_puts(&sb, policy_scope_name(a->policy, (size_t)id));
+		strbuf_putc(&sb, ' ');
+		strbuf_puts(&sb, policy_role_name(a->policy, r.rule[id]));
 	}
+	if ((rc = strbuf_finish(&sb)) != 0)
+		return rc;
 	if ((rc = policy_scope_list(a->policy, r.scopes, scopes,
 	                            sizeof(scopes))) != 0)
 		return rc;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "core/server.h"
 #include "login/state.h"
+#include "strbuf.h"
 #include "timeutil.h"
 #include "username.h"
 
@@ -126,29 +127,37 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
                          const char *verb, const char *user, int decided,
                          const char *out, size_t outlen, const char *note)
 {
+	/* Room for a whole response and every logged key at its cap. */
 	char line[PG_PROTO_MAX_LINE + 1024];
-	size_t i, pos;
+	struct strbuf sb;
 	const char *v;
-	int n;
+	size_t i;
 
-	n = snprintf(line, sizeof(line), "%s%s%s uid=%u pid=%ld", verb,
-	             user != NULL ? " user=" : "", user != NULL ? user : "",
-	             (unsigned)peer->uid, (long)peer->pid);
-	pos = n > 0 ? (size_t)n : 0;
+	strbuf_init(&sb, line, sizeof(line));
+	strbuf_puts(&sb, verb);
+	if (user != NULL) {
+		strbuf_puts(&sb, " user=");
+		strbuf_puts(&sb, user);
+	}
+	strbuf_puts(&sb, " uid=");
+	strbuf_put_u64(&sb, peer->uid);
+	strbuf_puts(&sb, " pid=");
+	strbuf_put_i64(&sb, peer->pid);
 	for (i = 0; decided && i < sizeof(logged_keys) / sizeof(logged_keys[0]);
 	     i++) {
 		if ((v = proto_get(req, logged_keys[i])) == NULL)
 			continue;
-		n = snprintf(line + pos, sizeof(line) - pos, " %s=%s",
-		             logged_keys[i], log_safe(v));
-		if (n < 0 || (size_t)n >= sizeof(line) - pos)
-			break;
-		pos += (size_t)n;
+		strbuf_putc(&sb, ' ');
+		strbuf_puts(&sb, logged_keys[i]);
+		strbuf_putc(&sb, '=');
+		strbuf_puts(&sb, log_safe(v));
 	}
 	/* The response without "v1 " and "\n": encoded, so log-safe, and
 	 * secret-free by the handlers' contract. */
-	snprintf(line + pos, sizeof(line) - pos, " -> %.*s%s",
-	         (int)(outlen - 4), out + 3, note != NULL ? note : "");
+	strbuf_puts(&sb, " -> ");
+	strbuf_put(&sb, out + 3, outlen - 4);
+	if (note != NULL)
+		strbuf_puts(&sb, note);
 	/* Lines that never got past parsing or the verb lookup are noise a
 	 * local user could flood the log with; decisions are not. An allowed
 	 * CHECK is an application's hot path: debug (denials stay at info;

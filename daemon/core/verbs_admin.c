@@ -17,6 +17,7 @@
 #include "core/server.h"
 #include "login/state.h"
 #include "login/statelog.h"
+#include "strbuf.h"
 #include "username.h"
 #include "core/verbs.h"
 
@@ -47,25 +48,26 @@ static int audit_fields(struct pg_daemon *d, struct pg_msg *resp)
 struct suspended {
 	int64_t now;
 	uint64_t n;
-	size_t len;
+	struct strbuf sb; /* over list */
 	char list[PG_PROTO_STATUS_LIST_MAX];
 };
 
 static int add_suspended(const struct pg_user_rec *rec, void *arg)
 {
 	struct suspended *s = arg;
-	char item[PG_USER_MAX + 32];
-	int n;
+	size_t start = strbuf_len(&s->sb);
 
 	if (s->now >= rec->push_until)
 		return 0;
 	s->n++;
-	n = snprintf(item, sizeof(item), "%s%s %lld", s->len > 0 ? "\n" : "",
-	             rec->user, (long long)rec->push_until);
-	if (n > 0 && s->len + (size_t)n < sizeof(s->list)) {
-		memcpy(s->list + s->len, item, (size_t)n + 1);
-		s->len += (size_t)n;
-	}
+	/* Whole items only: one that does not fit ends the list. */
+	if (start > 0)
+		strbuf_putc(&s->sb, '\n');
+	strbuf_puts(&s->sb, rec->user);
+	strbuf_putc(&s->sb, ' ');
+	strbuf_put_i64(&s->sb, rec->push_until);
+	if (strbuf_finish(&s->sb) != 0)
+		strbuf_truncate(&s->sb, start);
 	return 0;
 }
 
@@ -78,8 +80,7 @@ static int suspended_fields(const struct pg_state *st, int64_t now,
 
 	s.now = now;
 	s.n = 0;
-	s.len = 0;
-	s.list[0] = '\0';
+	strbuf_init(&s.sb, s.list, sizeof(s.list));
 	state_foreach(st, add_suspended, &s);
 	if ((rc = proto_add_u64(resp, "push_suspended", s.n)) != 0 || s.n == 0)
 		return rc;
@@ -146,17 +147,19 @@ static void cleared_list(const struct pg_unlock_result *u, char *out,
 	    u->nfail != 0 ? "failures" : NULL,
 	    u->npush != 0 ? "push-failures" : NULL,
 	};
-	size_t i, pos = 0;
-	int n;
+	struct strbuf sb;
+	size_t i;
 
-	snprintf(out, size, "none");
+	strbuf_init(&sb, out, size);
 	for (i = 0; i < sizeof(item) / sizeof(item[0]); i++) {
-		if (item[i] == NULL || pos >= size)
+		if (item[i] == NULL)
 			continue;
-		n = snprintf(out + pos, size - pos, "%s%s", pos > 0 ? " " : "",
-		             item[i]);
-		pos += n > 0 ? (size_t)n : 0;
+		if (strbuf_len(&sb) > 0)
+			strbuf_putc(&sb, ' ');
+		strbuf_puts(&sb, item[i]);
 	}
+	if (strbuf_len(&sb) == 0)
+		strbuf_puts(&sb, "none");
 }
 
 int verb_unlock(struct pg_daemon *d, const struct pg_request *req,

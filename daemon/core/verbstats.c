@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "strbuf.h"
 #include "err.h"
 #include "core/verbstats.h"
 
@@ -24,26 +25,29 @@ void verbstats_add(struct verbstats *s, enum pg_verb verb, int64_t us)
 
 int verbstats_format(const struct verbstats *s, char *out, size_t outsz)
 {
-	size_t pos = 0;
+	struct strbuf sb;
+	size_t start;
 	unsigned v;
-	int n;
 
-	if (outsz == 0)
-		return PG_ERR_TOOLONG;
-	out[0] = '\0';
+	strbuf_init(&sb, out, outsz);
 	for (v = 0; v < VERBSTATS_MAX; v++) {
 		if (s->n[v] == 0)
 			continue;
-		n = snprintf(out + pos, outsz - pos,
-		             "%s%s %" PRIu64 " %" PRIu64 " %" PRIu64,
-		             pos > 0 ? "\n" : "",
-		             proto_verb_name((enum pg_verb)v), s->n[v],
-		             s->sum_us[v] / s->n[v], s->max_us[v]);
-		if (n < 0 || (size_t)n >= outsz - pos) {
-			out[pos] = '\0';
+		start = strbuf_len(&sb);
+		if (start > 0)
+			strbuf_putc(&sb, '\n');
+		strbuf_puts(&sb, proto_verb_name((enum pg_verb)v));
+		strbuf_putc(&sb, ' ');
+		strbuf_put_u64(&sb, s->n[v]);
+		strbuf_putc(&sb, ' ');
+		strbuf_put_u64(&sb, s->sum_us[v] / s->n[v]);
+		strbuf_putc(&sb, ' ');
+		strbuf_put_u64(&sb, s->max_us[v]);
+		if (strbuf_finish(&sb) != 0) {
+			/* Whole lines only. */
+			strbuf_truncate(&sb, start);
 			return PG_ERR_TOOLONG;
 		}
-		pos += (size_t)n;
 	}
 	return 0;
 }
