@@ -38,8 +38,8 @@ size_t pg_client_daemon_uids(const char *conf_user, uid_t *uids);
  * PG_ERR_IO (socket() or connect() failed otherwise).
  */
 int pg_client_connect(const char *path, int timeout_ms,
-		      const uid_t *trusted_uids, size_t n_trusted,
-		      struct pg_client **out);
+                      const uid_t *trusted_uids, size_t n_trusted,
+                      struct pg_client **out);
 
 /*
  * Send req and read one response line into *resp, both within timeout_ms
@@ -52,14 +52,14 @@ int pg_client_connect(const char *path, int timeout_ms,
  * Buffers that held the request or response are wiped.
  */
 int pg_client_request(struct pg_client *c, const struct pg_msg *req,
-		      struct pg_msg *resp, int timeout_ms);
+                      struct pg_msg *resp, int timeout_ms);
 
 /* Close and free. Accepts NULL. */
 void pg_client_close(struct pg_client *c);
 
 /* Connect, one request, close: the common case. Same returns as above. */
-int pg_client_call(const char *path, int timeout_ms,
-		   const uid_t *trusted_uids, size_t n_trusted,
-		   const struct pg_msg *req, struct pg_msg *resp);
+int pg_client_call(const char *path, int timeout_ms, const uid_t *trusted_uids,
+                   size_t n_trusted, const struct pg_msg *req,
+                   struct pg_msg *resp);
 
 #endif

@@ -30,7 +30,7 @@ void log_notice(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
 
-#define log_warn_f(fmt, ...) log_warn("%s: " fmt, __func__, ##__VA_ARGS__)
+#define log_warn_f(fmt, ...)  log_warn("%s: " fmt, __func__, ##__VA_ARGS__)
 #define log_warnx_f(fmt, ...) log_warnx("%s: " fmt, __func__, ##__VA_ARGS__)
 #define log_debug_f(fmt, ...) log_debug("%s: " fmt, __func__, ##__VA_ARGS__)
 

@@ -12,13 +12,13 @@
 #include "secret.h"
 
 static const char *const verb_names[] = {
-    [PG_VERB_UNKNOWN] = NULL,    [PG_VERB_OK] = "OK",
-    [PG_VERB_ERR] = "ERR",       [PG_VERB_PREAUTH] = "PREAUTH",
-    [PG_VERB_CLAIM] = "CLAIM",   [PG_VERB_REPORT] = "REPORT",
-    [PG_VERB_STATUS] = "STATUS", [PG_VERB_UNLOCK] = "UNLOCK",
-    [PG_VERB_AUTHZ] = "AUTHZ",   [PG_VERB_CHECK] = "CHECK",
+    [PG_VERB_UNKNOWN] = NULL,      [PG_VERB_OK] = "OK",
+    [PG_VERB_ERR] = "ERR",         [PG_VERB_PREAUTH] = "PREAUTH",
+    [PG_VERB_CLAIM] = "CLAIM",     [PG_VERB_REPORT] = "REPORT",
+    [PG_VERB_STATUS] = "STATUS",   [PG_VERB_UNLOCK] = "UNLOCK",
+    [PG_VERB_AUTHZ] = "AUTHZ",     [PG_VERB_CHECK] = "CHECK",
     [PG_VERB_SESSION] = "SESSION", [PG_VERB_EXPLAIN] = "EXPLAIN",
-    [PG_VERB_FLUSH] = "FLUSH",   [PG_VERB_RELOAD] = "RELOAD",
+    [PG_VERB_FLUSH] = "FLUSH",     [PG_VERB_RELOAD] = "RELOAD",
     [PG_VERB_AUDIT] = "AUDIT",
 };
 

@@ -272,11 +272,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PG_PROTO_VERSION "v1"
-#define PG_PROTO_MAX_LINE 4096 /* bytes, including the final "\n" */
+#define PG_PROTO_VERSION    "v1"
+#define PG_PROTO_MAX_LINE   4096 /* bytes, including the final "\n" */
 #define PG_PROTO_MAX_FIELDS 32
-#define PG_PROTO_MAX_VERB 16
-#define PG_PROTO_MAX_KEY 32
+#define PG_PROTO_MAX_VERB   16
+#define PG_PROTO_MAX_KEY    32
 /* Seconds a TOTP step may start after "now" and still be accepted: the
  * verification window in time, whatever the token's period (CLAIM). */
 #define PG_PROTO_MAX_SKEW 300
@@ -323,7 +323,7 @@ struct pg_msg {
 	char verb_name[PG_PROTO_MAX_VERB + 1]; /* as received, for ERR msg= */
 	size_t nfields;
 	struct pg_field fields[PG_PROTO_MAX_FIELDS];
-	size_t used;                /* bytes of buf in use */
+	size_t used; /* bytes of buf in use */
 	char buf[PG_PROTO_MAX_LINE];
 };
 
@@ -365,7 +365,7 @@ int proto_parse(const char *line, size_t len, struct pg_msg *msg);
  * its verb_name, so a parsed message always formats.
  */
 int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
-		 size_t *outlen);
+                 size_t *outlen);
 
 /*
  * How many leading bytes of item to send as a PAM item value: all of it
@@ -384,7 +384,7 @@ const char *proto_get(const struct pg_msg *msg, const char *key);
  * PG_ERR_INVAL.
  */
 int proto_get_u64(const struct pg_msg *msg, const char *key, uint64_t max,
-		  uint64_t *out);
+                  uint64_t *out);
 
 /*
  * Build an error response: "v1 ERR code=<pg_err_name(err)> msg=<msg>".

@@ -74,11 +74,10 @@ static int open_checked(const char *path, const struct safefile_policy *pol,
 	}
 	if (!pol->allow_other_owner && st.st_uid != pol->owner &&
 	    !(pol->root_too && st.st_uid == 0)) {
-		pg_err_set(err, errlen,
-		           "%s: must be owned by uid %lu%s (is %lu)", path,
-		           (unsigned long)pol->owner,
-		           pol->root_too ? " or root" : "",
-		           (unsigned long)st.st_uid);
+		pg_err_set(
+		    err, errlen, "%s: must be owned by uid %lu%s (is %lu)",
+		    path, (unsigned long)pol->owner,
+		    pol->root_too ? " or root" : "", (unsigned long)st.st_uid);
 		goto out;
 	}
 	mode = st.st_mode & 07777;
@@ -246,13 +245,14 @@ static int check_dir(int fd, const char *name, const uid_t *owners,
 }
 
 /* Open name in dir fd as the next component of shown. */
-static int open_component(int fd, const char *name, const char *shown,
-                          int *out, char *err, size_t errlen)
+static int open_component(int fd, const char *name, const char *shown, int *out,
+                          char *err, size_t errlen)
 {
 	struct stat st;
 	int e;
 
-	*out = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*out =
+	    openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*out >= 0)
 		return 0;
 	e = errno;

@@ -74,8 +74,8 @@ static uint32_t next_cp(const unsigned char *in, size_t n, size_t *i)
 static int is_bidi_control(uint32_t cp)
 {
 	return (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
-	       cp == 0x200f || cp == 0x061c;
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	       cp == 0x061c;
 }
 
 /* Append the UTF-8 form of cp if it fits whole; returns 0 if not. */
@@ -125,8 +125,7 @@ static enum esc_state text_cp(uint32_t cp, uint32_t *emit)
 		*emit = ' ';
 	else if (cp == BAD)
 		*emit = '?';
-	else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-	         is_bidi_control(cp))
+	else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || is_bidi_control(cp))
 		*emit = 0;
 	else
 		*emit = cp;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Handling of secrets in memory: wiping, wipe-on-free, constant-time compare. */
+/* Handling of secrets in memory: wiping, wipe-on-free, constant-time compare.
+ */
 #ifndef PHIGUARD_COMMON_SECRET_H
 #define PHIGUARD_COMMON_SECRET_H
 

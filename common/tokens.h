@@ -14,8 +14,8 @@
 
 #include "username.h"
 
-#define PG_TOKEN_MAX_SECRET 64 /* bytes after Base32 decoding */
-#define PG_TOKEN_MAX_LABEL 64
+#define PG_TOKEN_MAX_SECRET    64 /* bytes after Base32 decoding */
+#define PG_TOKEN_MAX_LABEL     64
 #define PG_TOKENS_MAX_PER_USER 16
 
 enum pg_token_alg { PG_ALG_SHA1 = 0, PG_ALG_SHA256, PG_ALG_SHA512 };
@@ -47,7 +47,7 @@ int tokens_alg_from_name(const char *name);
  * reason ("bad digits") in err. *tok is wiped on error.
  */
 int tokens_parse_line(const char *line, struct pg_token *tok, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /*
  * Collect user's tokens from the store text (len bytes). Bad lines are
@@ -56,8 +56,8 @@ int tokens_parse_line(const char *line, struct pg_token *tok, char *err,
  * extra ones are ignored and counted as bad. Returns 0 with list->n >= 0.
  */
 int tokens_find_user(const char *text, size_t len, const char *user,
-		     struct pg_token_list *list, unsigned *bad_lines,
-		     char *err, size_t errlen);
+                     struct pg_token_list *list, unsigned *bad_lines, char *err,
+                     size_t errlen);
 
 /*
  * Read the store at path with the secret-file policy (check_owner as in
@@ -65,8 +65,8 @@ int tokens_find_user(const char *text, size_t len, const char *user,
  * or the safefile errors with the reason in err.
  */
 int tokens_load_user(const char *path, int check_owner, const char *user,
-		     struct pg_token_list *list, unsigned *bad_lines,
-		     char *err, size_t errlen);
+                     struct pg_token_list *list, unsigned *bad_lines, char *err,
+                     size_t errlen);
 
 /*
  * Format a token as one store line with "\n" into out. Returns 0,

@@ -32,9 +32,9 @@ static void do_global_init(void)
 {
 	/* CURL_GLOBAL_DEFAULT also initialises OpenSSL, which OpenSSL 3
 	 * does idempotently and thread-safely by itself. */
-	init_result =
-	    curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0
-	                                                      : PG_ERR_INTERNAL;
+	init_result = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+	                  ? 0
+	                  : PG_ERR_INTERNAL;
 }
 
 int http_global_init(const char **reason)
@@ -247,8 +247,7 @@ static void free_headers(struct curl_slist *l)
 }
 
 int http_request(struct http_client *c, const struct http_req *req,
-                 int64_t deadline, struct http_resp *resp,
-                 const char **reason)
+                 int64_t deadline, struct http_resp *resp, const char **reason)
 {
 	struct collect col;
 	struct curl_slist *hdrs = NULL, *n;

@@ -27,7 +27,8 @@
 struct http_cfg {
 	const char *ca_file;    /* "" = the system CA store; borrowed */
 	const char *proxy;      /* "" = no proxy at all; borrowed */
-	int connect_timeout_ms; /* per request, further bounded by the deadline */
+	int connect_timeout_ms; /* per request, further bounded by the deadline
+	                         */
 };
 
 /* One connection cache (a libcurl easy handle) for one push. */
@@ -46,11 +47,11 @@ struct http_req {
 };
 
 struct http_resp {
-	long status;       /* HTTP status */
-	char *body;        /* malloc'ed, NUL-terminated, len bytes */
+	long status; /* HTTP status */
+	char *body;  /* malloc'ed, NUL-terminated, len bytes */
 	size_t len;
-	long retry_after;  /* seconds from Retry-After/X-Retry-After, or -1 */
-	time_t date;       /* the Date header, or 0 */
+	long retry_after; /* seconds from Retry-After/X-Retry-After, or -1 */
+	time_t date;      /* the Date header, or 0 */
 };
 
 /*
@@ -81,8 +82,7 @@ void http_client_done(struct http_client *c);
  * PG_ERR_TOOLONG (HTTP_R_TOO_LARGE), PG_ERR_NOMEM / PG_ERR_INTERNAL.
  */
 int http_request(struct http_client *c, const struct http_req *req,
-                 int64_t deadline, struct http_resp *resp,
-                 const char **reason);
+                 int64_t deadline, struct http_resp *resp, const char **reason);
 
 /* Free (and wipe) a response; accepts a zeroed one. */
 void http_resp_free(struct http_resp *resp);

@@ -16,7 +16,8 @@
 #define PAMCFG_MAX_TIMEOUT_MS     30000
 #define PAMCFG_MAX_WINDOW         10
 #define PAMCFG_MAX_UNKNOWN        8 /* unknown arguments remembered for the log */
-#define PAMCFG_MAX_CONF_ERRORS    4 /* config file errors remembered for the log */
+#define PAMCFG_MAX_CONF_ERRORS    4 /* config file errors remembered for the log \
+	                             */
 
 /* What to do with a user who has no token in the store. */
 enum pamcfg_no_token {
@@ -60,7 +61,7 @@ struct pamcfg {
 	enum pamcfg_no_token no_token;
 	enum pamcfg_authtok authtok;
 	enum pamcfg_daemon_down daemon_down;
-	int timeout_ms; /* bound on each daemon request, connect included */
+	int timeout_ms;   /* bound on each daemon request, connect included */
 	unsigned factors; /* PAMCFG_FACTOR_* bits; 0 until resolved */
 	enum pamcfg_failmode failmode;
 	struct push_cfg push; /* [push] of the file, once resolved */

@@ -18,11 +18,12 @@
 #include "strbuf.h"
 #include "timeutil.h"
 
-#define DUO_PARAMS_MAX 4096 /* encoded parameter string */
-#define DUO_CANON_MAX  (DUO_PARAMS_MAX + 1024)
-#define DUO_TXID_MAX   128
-#define DUO_SKEY_MAX   256
-#define DUO_POLL_MIN_MS 1000 /* between auth_status calls that return at once */
+#define DUO_PARAMS_MAX  4096 /* encoded parameter string */
+#define DUO_CANON_MAX   (DUO_PARAMS_MAX + 1024)
+#define DUO_TXID_MAX    128
+#define DUO_SKEY_MAX    256
+#define DUO_POLL_MIN_MS 1000 /* between auth_status calls that return at once  \
+	                      */
 
 struct duo_state {
 	char skey[DUO_SKEY_MAX]; /* wiped */
@@ -133,8 +134,8 @@ int push_duo_canon(const char *date, const char *method, const char *host,
 	return strbuf_finish(&sb);
 }
 
-int push_duo_sign(const char *skey, size_t skeylen, const char *canon,
-                  int sha1, char *hex)
+int push_duo_sign(const char *skey, size_t skeylen, const char *canon, int sha1,
+                  char *hex)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
@@ -286,7 +287,8 @@ int push_duo_on_preauth(struct push *p, void *response)
 			return 0;
 		}
 		if (dev != NULL)
-			push_set_text(p->res.device, sizeof(p->res.device), dev);
+			push_set_text(p->res.device, sizeof(p->res.device),
+			              dev);
 		p->res.outcome = PUSH_PENDING;
 		return 0;
 	}
@@ -305,8 +307,7 @@ int push_duo_on_preauth(struct push *p, void *response)
 	return 0;
 }
 
-int push_duo_on_auth(struct push *p, void *response, char *txid,
-                     size_t txidsz)
+int push_duo_on_auth(struct push *p, void *response, char *txid, size_t txidsz)
 {
 	const char *t = jstr(response, "txid");
 	size_t i, len;
@@ -414,7 +415,8 @@ static int duo_call(struct push *p, const char *method, const char *path,
 		                        canon, sizeof(canon))) != 0 ||
 		    (r = push_duo_sign(st->skey, st->skeylen, canon, 0, sig)) !=
 		        0 ||
-		    (r = push_duo_authorization(p->cfg->ikey, sig, auth_hdr + 15,
+		    (r = push_duo_authorization(p->cfg->ikey, sig,
+		                                auth_hdr + 15,
 		                                sizeof(auth_hdr) - 15)) != 0) {
 			r = push_fail(p, r, "internal", "cannot sign");
 			goto out;
@@ -484,7 +486,8 @@ int push_duo_start(struct push *p)
 		return r;
 	t = json_object_get(resp, "time");
 	if (json_is_integer(t))
-		st->offset = (long)(json_integer_value(t) - (json_int_t)time(NULL));
+		st->offset =
+		    (long)(json_integer_value(t) - (json_int_t)time(NULL));
 	push_duo_json_free(root);
 	root = NULL;
 
@@ -526,8 +529,7 @@ int push_duo_poll(struct push *p)
 	int64_t t0 = time_mono_ms();
 	int r, took;
 
-	r = duo_call(p, "GET", "/auth/v2/auth_status", prm, 1, 1, &root,
-	             &resp);
+	r = duo_call(p, "GET", "/auth/v2/auth_status", prm, 1, 1, &root, &resp);
 	if (r == 0)
 		r = push_duo_on_status(p, resp);
 	push_duo_json_free(root);

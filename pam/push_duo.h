@@ -43,8 +43,8 @@ int push_duo_canon(const char *date, const char *method, const char *host,
 
 /* Lower-case hex HMAC-SHA512 (sha1 != 0: HMAC-SHA1) of canon with skey.
  * hex holds DUO_SIG_HEX bytes. Returns 0 or PG_ERR_INTERNAL. */
-int push_duo_sign(const char *skey, size_t skeylen, const char *canon,
-                  int sha1, char *hex);
+int push_duo_sign(const char *skey, size_t skeylen, const char *canon, int sha1,
+                  char *hex);
 
 /* "Basic " + base64(ikey ":" sighex) into out. Returns 0 or
  * PG_ERR_TOOLONG. */
@@ -83,8 +83,7 @@ void push_duo_json_free(void *root);
  *           PUSH_DENIED, or PUSH_FRAUD / PUSH_TIMEOUT by status.
  */
 int push_duo_on_preauth(struct push *p, void *response);
-int push_duo_on_auth(struct push *p, void *response, char *txid,
-                     size_t txidsz);
+int push_duo_on_auth(struct push *p, void *response, char *txid, size_t txidsz);
 int push_duo_on_status(struct push *p, void *response);
 
 /* The provider, called by push.c. */

@@ -17,10 +17,10 @@
 #include "strbuf.h"
 #include "timeutil.h"
 
-#define PI_FORM_MAX   2048
-#define PI_JWT_MAX    4096
-#define PI_POLL_MS    1000
-#define PI_PASS_MAX   512
+#define PI_FORM_MAX 2048
+#define PI_JWT_MAX  4096
+#define PI_POLL_MS  1000
+#define PI_PASS_MAX 512
 
 struct pi_state {
 	char txid[PI_TXID_MAX];
@@ -155,17 +155,16 @@ int push_pi_on_poll(struct push *p, void *rootv, int *answered)
 	json_t *root = rootv, *result = json_object_get(root, "result");
 	json_t *value = json_object_get(result, "value");
 	const char *auth = jstr(result, "authentication");
-	const char *cs = jstr(json_object_get(root, "detail"),
-	                      "challenge_status");
+	const char *cs =
+	    jstr(json_object_get(root, "detail"), "challenge_status");
 
 	if (!json_is_boolean(value))
 		return push_fail(p, PG_ERR_PROTO, "bad-reply",
 		                 "polltransaction: no boolean value");
 	*answered = json_is_true(value);
-	if (!*answered &&
-	    ((auth != NULL && strcmp(auth, "DECLINED") == 0) ||
-	     (cs != NULL &&
-	      (strcmp(cs, "declined") == 0 || strcmp(cs, "cancelled") == 0)))) {
+	if (!*answered && ((auth != NULL && strcmp(auth, "DECLINED") == 0) ||
+	                   (cs != NULL && (strcmp(cs, "declined") == 0 ||
+	                                   strcmp(cs, "cancelled") == 0)))) {
 		p->res.outcome = PUSH_DENIED;
 		p->res.reason = "push-denied";
 	}
@@ -183,7 +182,8 @@ int push_pi_on_finalize(struct push *p, void *rootv)
 		return push_fail(p, PG_ERR_PROTO, "bad-reply",
 		                 "finalize: no boolean value");
 	/* An explicit authentication other than ACCEPT overrides value. */
-	if (json_is_true(value) && (auth == NULL || strcmp(auth, "ACCEPT") == 0)) {
+	if (json_is_true(value) &&
+	    (auth == NULL || strcmp(auth, "ACCEPT") == 0)) {
 		p->res.outcome = PUSH_APPROVED;
 		p->res.reason = "ok";
 		return 0;
@@ -210,8 +210,8 @@ int push_pi_on_finalize(struct push *p, void *rootv)
 int push_pi_on_auth(struct push *p, void *rootv, char *out, size_t outsz)
 {
 	json_t *root = rootv;
-	json_t *value = json_object_get(json_object_get(root, "result"),
-	                                "value");
+	json_t *value =
+	    json_object_get(json_object_get(root, "result"), "value");
 	const char *tok = jstr(value, "token");
 	size_t i, len;
 
@@ -256,8 +256,7 @@ static int pi_call(struct push *p, const char *method, const char *path,
 	r = snprintf(url, sizeof(url), "%.*s%s%s%s", (int)blen, base, path,
 	             get ? "?" : "", get ? form : "");
 	if (r < 0 || (size_t)r >= sizeof(url))
-		return push_fail(p, PG_ERR_TOOLONG, "internal",
-		                 "URL too long");
+		return push_fail(p, PG_ERR_TOOLONG, "internal", "URL too long");
 	req.method = method;
 	req.url = url;
 	req.body = get ? NULL : form;
@@ -346,8 +345,7 @@ int push_pi_start(struct push *p)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return push_fail(p, PG_ERR_NOMEM, "internal", "out of memory");
 	p->state = st;
-	if (p->cfg->service_user[0] != '\0' &&
-	    (r = service_login(p, st)) != 0)
+	if (p->cfg->service_user[0] != '\0' && (r = service_login(p, st)) != 0)
 		return r;
 	/* pass="" triggers the challenge of a push token without a PIN
 	 * (privacyIDEA's sendEmptyPass); with trigger=password the user's

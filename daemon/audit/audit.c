@@ -70,11 +70,11 @@ struct pg_audit {
 	/* Under mu. */
 	int stop;
 	int writer_waiting;
-	char *q;      /* the filling buffer: [uint32 len][body] ... */
+	char *q; /* the filling buffer: [uint32 len][body] ... */
 	size_t qlen;
 	uint64_t lost;       /* not queued since the last audit-lost record */
 	uint64_t lost_total; /* since start */
-	uint64_t dropped;       /* noise not queued since audit-dropped */
+	uint64_t dropped;    /* noise not queued since audit-dropped */
 	uint64_t dropped_total; /* since start */
 	/* A decision waited AUDIT_ROOM_WAIT_MS for room in vain: the next
 	 * ones do not wait until the writer takes the queue again. */
@@ -86,20 +86,20 @@ struct pg_audit {
 	unsigned news;
 	char torn_note[4096 * 2 + 256];
 	struct rotation rot[AUDIT_MAX_ROTATIONS];
-	size_t nrot;  /* asked for */
+	size_t nrot; /* asked for */
 	struct rotation done[AUDIT_MAX_ROTATIONS];
 	size_t ndone; /* done, for the loop to answer */
 
 	/* The writer's own (and audit_new's, before it starts). */
 	char *spare;
-	char *out;       /* lines ready to write */
+	char *out; /* lines ready to write */
 	size_t outlen;
 	size_t outrecs;
 	char out_head[AUDIT_HEX_SIZE]; /* hash of the last line in out */
 	char prev[AUDIT_HEX_SIZE];     /* hash of the last line on disk */
 	int fd;
-	off_t size;         /* bytes of whole lines in the file */
-	int need_truncate;  /* a failed write may have left a part line */
+	off_t size;        /* bytes of whole lines in the file */
+	int need_truncate; /* a failed write may have left a part line */
 	int need_sync;
 	int64_t unsynced_since; /* ms, 0 = all synced */
 	int64_t next_retry;
@@ -253,8 +253,8 @@ static void chain_one(struct pg_audit *a, const char *body, size_t len)
 	size_t n;
 
 	memcpy(line, body, len);
-	if (auditfmt_close(line, len, AUDIT_LINE_MAX + TAIL_ROOM,
-	                   a->out_head, &n) != 0)
+	if (auditfmt_close(line, len, AUDIT_LINE_MAX + TAIL_ROOM, a->out_head,
+	                   &n) != 0)
 		return; /* cannot happen: bodies leave room (auditfmt.h) */
 	auditfmt_hash(line, n, a->out_head);
 	line[n] = '\n';
@@ -479,9 +479,9 @@ static void *writer_main(void *arg)
 			if (failing)
 				a->next_retry = now + AUDIT_RETRY_MS;
 		}
-		if (nreq > 0 ||
-		    (!failing && a->outlen == 0 &&
-		     a->size >= (off_t)a->rotate_size && now >= a->next_rotate)) {
+		if (nreq > 0 || (!failing && a->outlen == 0 &&
+		                 a->size >= (off_t)a->rotate_size &&
+		                 now >= a->next_rotate)) {
 			rotate(a, req, nreq);
 			/* A rotation that failed is not retried at once. */
 			if (a->size >= (off_t)a->rotate_size)
@@ -496,7 +496,8 @@ static void *writer_main(void *arg)
 		    ((a->qlen == 0 && a->outlen == 0) || failing))
 			break;
 		if (a->stop != stopping || a->nrot > 0 ||
-		    (!failing && (a->qlen > 0 || a->lost > 0 || a->dropped > 0)))
+		    (!failing &&
+		     (a->qlen > 0 || a->lost > 0 || a->dropped > 0)))
 			continue;
 		/* Sleep until there is work or something falls due. */
 		wake = now + 60000;
@@ -771,8 +772,7 @@ int audit_refusing(struct pg_audit *a)
 	return r;
 }
 
-int audit_rotate(struct pg_audit *a, uint64_t ticket, long uid,
-                 const char *why)
+int audit_rotate(struct pg_audit *a, uint64_t ticket, long uid, const char *why)
 {
 	struct rotation *r;
 

@@ -35,12 +35,12 @@ struct pg_completion;
 #define AUDIT_BATCH_MS 1000
 
 struct audit_params {
-	const char *file;    /* [audit] audit_file */
-	int sync_always;     /* audit_sync = always */
-	int fail_deny;       /* audit_failure = deny */
-	long rotate_size;    /* bytes */
-	long head_interval;  /* seconds */
-	const char *host;    /* the host field */
+	const char *file;   /* [audit] audit_file */
+	int sync_always;    /* audit_sync = always */
+	int fail_deny;      /* audit_failure = deny */
+	long rotate_size;   /* bytes */
+	long head_interval; /* seconds */
+	const char *host;   /* the host field */
 };
 
 /*
@@ -122,11 +122,11 @@ int audit_rotate_room(struct pg_audit *a);
 
 struct audit_status {
 	int failed;
-	char reason[128];           /* why, when failed */
-	char head[AUDIT_HEX_SIZE];  /* hash of the last line written */
-	uint64_t records;           /* lines written since start */
-	uint64_t lost;              /* decision records lost since start */
-	uint64_t dropped;           /* noise records dropped since start */
+	char reason[128];          /* why, when failed */
+	char head[AUDIT_HEX_SIZE]; /* hash of the last line written */
+	uint64_t records;          /* lines written since start */
+	uint64_t lost;             /* decision records lost since start */
+	uint64_t dropped;          /* noise records dropped since start */
 	const char *file;
 };
 

@@ -14,8 +14,7 @@
 /* Bytes of a PAM item kept (as auditmap keeps them). */
 #define ITEM_MAX 256
 
-enum { F_EVENT, F_DECISION, F_REASON, F_USER, F_SERVICE, F_TTY, F_RHOST,
-       F_N };
+enum { F_EVENT, F_DECISION, F_REASON, F_USER, F_SERVICE, F_TTY, F_RHOST, F_N };
 
 struct entry {
 	int used;

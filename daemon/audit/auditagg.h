@@ -38,8 +38,8 @@ struct pg_auditagg; /* opaque */
 
 /* An event to count; strings borrowed, NULL for absent. */
 struct auditagg_event {
-	long peer;            /* the requester's uid (key only) */
-	int noise;            /* handed back with its aggregate */
+	long peer; /* the requester's uid (key only) */
+	int noise; /* handed back with its aggregate */
 	const char *event;
 	const char *decision;
 	const char *reason;
@@ -47,7 +47,7 @@ struct auditagg_event {
 	const char *service;
 	const char *tty;
 	const char *rhost;
-	long uid;             /* the record's uid field; -1 = null */
+	long uid; /* the record's uid field; -1 = null */
 };
 
 /*

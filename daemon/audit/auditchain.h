@@ -10,9 +10,9 @@
 
 /* One line of the trail, in chain order across files. */
 struct auditchain_line {
-	const char *p;  /* the bytes, without "\n" */
+	const char *p; /* the bytes, without "\n" */
 	size_t len;
-	int complete;   /* it ended in "\n" */
+	int complete; /* it ended in "\n" */
 };
 
 enum auditchain_kind {
@@ -42,9 +42,9 @@ enum auditchain_kind {
 
 struct auditchain_result {
 	enum auditchain_kind kind;
-	size_t line;  /* 0-based index of the first bad line (n for a head
-	                 past the end) */
-	size_t other; /* see the kinds */
+	size_t line;    /* 0-based index of the first bad line (n for a head
+	                   past the end) */
+	size_t other;   /* see the kinds */
 	size_t head_at; /* with a head: index of the line it names */
 };
 

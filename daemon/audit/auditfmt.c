@@ -16,15 +16,28 @@
 #include "utf8.h"
 
 const char *const auditfmt_keys[AUDIT_NKEYS] = {
-    "time",     "host",   "event",  "user",   "service",
-    "tty",      "rhost",  "factor", "decision", "scopes",
-    "reason",   "rule",   "source", "uid",    "count",
-    "prev",
+    "time",     "host",   "event",  "user", "service", "tty", "rhost", "factor",
+    "decision", "scopes", "reason", "rule", "source",  "uid", "count", "prev",
 };
 
-enum { K_TIME, K_HOST, K_EVENT, K_USER, K_SERVICE, K_TTY, K_RHOST, K_FACTOR,
-       K_DECISION, K_SCOPES, K_REASON, K_RULE, K_SOURCE, K_UID, K_COUNT,
-       K_PREV };
+enum {
+	K_TIME,
+	K_HOST,
+	K_EVENT,
+	K_USER,
+	K_SERVICE,
+	K_TTY,
+	K_RHOST,
+	K_FACTOR,
+	K_DECISION,
+	K_SCOPES,
+	K_REASON,
+	K_RULE,
+	K_SOURCE,
+	K_UID,
+	K_COUNT,
+	K_PREV
+};
 
 #define PREV_TAIL_LEN (sizeof(",\"prev\":\"\"}") - 1 + AUDIT_HEX_LEN)
 

@@ -17,7 +17,7 @@
 #define AUDIT_VALUE_MAX 512
 #define AUDIT_LIST_MAX  4096
 /* A hash as lower-case hex, and that plus the NUL. */
-#define AUDIT_HEX_LEN 64
+#define AUDIT_HEX_LEN  64
 #define AUDIT_HEX_SIZE (AUDIT_HEX_LEN + 1)
 /* The prev of the very first line of a trail. */
 #define AUDIT_GENESIS                                                          \
@@ -51,11 +51,11 @@ struct audit_rec {
 /*
  * The line of rec without its end: everything up to, not including,
  * ",\"prev\":...}". "count" is written only when rec->count > 0, so a
- * single event's line is the same as before aggregates existed. Writes a NUL-terminated string into out (outsz >=
- * AUDIT_LINE_MAX is always enough) and its length to *outlen. Every
- * string is JSON-escaped: '"', '\\' and bytes below 0x20 and 0x7f as
- * escapes, valid UTF-8 as is, every byte of an invalid UTF-8 sequence as
- * U+FFFD. Returns 0 or PG_ERR_TOOLONG.
+ * single event's line is the same as before aggregates existed. Writes a
+ * NUL-terminated string into out (outsz >= AUDIT_LINE_MAX is always enough) and
+ * its length to *outlen. Every string is JSON-escaped: '"', '\\' and bytes
+ * below 0x20 and 0x7f as escapes, valid UTF-8 as is, every byte of an invalid
+ * UTF-8 sequence as U+FFFD. Returns 0 or PG_ERR_TOOLONG.
  */
 int auditfmt_body(const struct audit_rec *rec, char *out, size_t outsz,
                   size_t *outlen);

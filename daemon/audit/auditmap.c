@@ -92,8 +92,7 @@ static void report(const struct audit_req *ar, const struct pg_msg *resp,
 		else if (is(ar->result, "sent")) {
 			event = "push-sent";
 			decision = NULL;
-		}
-		else if (is(reason, "push-denied"))
+		} else if (is(reason, "push-denied"))
 			event = "push-denied";
 		else if (is(reason, "push-timeout"))
 			event = "push-timeout";
@@ -137,7 +136,8 @@ static void authz(const struct audit_req *ar, const struct pg_msg *resp,
 	}
 	if (!check || checks == CONF_AUDIT_CHECKS_ALL) {
 		e = add(out, check ? "check-allow" : "authz-allow", "allow");
-		e->scopes = check ? nz(ar->scope) : nz(proto_get(resp, "scopes"));
+		e->scopes =
+		    check ? nz(ar->scope) : nz(proto_get(resp, "scopes"));
 		e->rule = nz(proto_get(resp, "rule"));
 		e->source = nz(proto_get(resp, "source"));
 		e->grant = !check;
@@ -183,7 +183,8 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 	 * is busy (dispatch.c): worth a record whatever it asked, with its
 	 * uid and the verb, once per interval. */
 	if (status == PG_ERR_PERM || status == PG_ERR_BAD_USER ||
-	    (status == PG_ERR_BUSY && is(proto_get(resp, "msg"), "audit-busy"))) {
+	    (status == PG_ERR_BUSY &&
+	     is(proto_get(resp, "msg"), "audit-busy"))) {
 		e = add(out, "refused", "deny");
 		snprintf(out->note, sizeof(out->note), "%s %s",
 		         code != NULL ? code : "?", verb != NULL ? verb : "?");
@@ -213,10 +214,10 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 			e->reason = "replay";
 		} else {
 			e = add(out, "totp-claim", "deny");
-			e->reason = is(proto_get(resp, "msg"),
-			               "audit-unavailable")
-			                ? "audit-unavailable"
-			                : code;
+			e->reason =
+			    is(proto_get(resp, "msg"), "audit-unavailable")
+			        ? "audit-unavailable"
+			        : code;
 		}
 		e->factor = "totp";
 		break;
@@ -258,8 +259,8 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 	case PG_VERB_RELOAD:
 		e = add(out, "reload", status == 0 ? "allow" : "deny");
 		e->admin = 1;
-		e->reason = status == 0 ? "accepted"
-		                        : nz(proto_get(resp, "msg"));
+		e->reason =
+		    status == 0 ? "accepted" : nz(proto_get(resp, "msg"));
 		break;
 	default:
 		/* STATUS, EXPLAIN, AUDIT: no decision to record (an AUDIT

@@ -49,7 +49,7 @@ struct audit_event {
 	const char *event;
 	const char *decision; /* "allow", "deny" or NULL */
 	const char *factor;
-	const char *scopes;   /* borrowed from the request or response */
+	const char *scopes; /* borrowed from the request or response */
 	const char *reason;
 	const char *rule;
 	const char *source;
@@ -69,7 +69,7 @@ struct audit_events {
 	size_t n;
 	struct audit_event ev[AUDITMAP_MAX];
 	struct audit_event spill; /* never recorded (auditmap.c add) */
-	char note[72]; /* storage for a reason made up here */
+	char note[72];            /* storage for a reason made up here */
 };
 
 /*

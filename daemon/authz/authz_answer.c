@@ -52,8 +52,8 @@ static void eval_entry(const struct authz_view *a, struct cache_entry *e,
 		policy_grant(a->policy, e->memo_roles, res);
 		return;
 	}
-	e->memo_roles = policy_match(a->policy, g,
-	                             cache_groups(e, g, CACHE_MAX_GROUPS));
+	e->memo_roles =
+	    policy_match(a->policy, g, cache_groups(e, g, CACHE_MAX_GROUPS));
 	policy_grant(a->policy, e->memo_roles, res);
 	e->memo_scopes = res->scopes;
 	e->memo_breakglass = res->breakglass;
@@ -84,8 +84,8 @@ static void rule_list(const struct authz_view *a, const struct policy_result *r,
 }
 
 static int answer_login(const struct authz_view *a, const char *user,
-                        struct cache_entry *e, const char *source,
-                        int64_t now, struct pg_msg *resp)
+                        struct cache_entry *e, const char *source, int64_t now,
+                        struct pg_msg *resp)
 {
 	char scopes[PG_PROTO_MAX_LINE], rules[PG_PROTO_MAX_LINE];
 	struct policy_result r;
@@ -95,7 +95,8 @@ static int answer_login(const struct authz_view *a, const char *user,
 		return authz_answer_deny(resp, negative_reason(e), source);
 	eval_entry(a, e, &r);
 	if (r.verdict != POLICY_ALLOW)
-		return authz_answer_deny(resp, verdict_reason(r.verdict), source);
+		return authz_answer_deny(resp, verdict_reason(r.verdict),
+		                         source);
 	if ((rc = policy_scope_list(a->policy, r.scopes, scopes,
 	                            sizeof(scopes))) != 0)
 		return rc;
@@ -108,9 +109,9 @@ static int answer_login(const struct authz_view *a, const char *user,
 	        0 ||
 	    (rc = proto_add(resp, "rule", rules)) != 0 ||
 	    (rc = proto_add(resp, "source", source)) != 0 ||
-	    (rc = proto_add_i64(resp, "age",
-	                        now > e->fetched_at ? now - e->fetched_at
-	                                            : 0)) != 0)
+	    (rc = proto_add_i64(
+	         resp, "age", now > e->fetched_at ? now - e->fetched_at : 0)) !=
+	        0)
 		return rc;
 	/* For the audit trail's break-glass record and alert (dispatch.c). */
 	if (r.breakglass == 0 ||
@@ -120,9 +121,9 @@ static int answer_login(const struct authz_view *a, const char *user,
 	return proto_add(resp, "breakglass", scopes);
 }
 
-static int answer_check(const struct authz_view *a, const char *user, const char *scope,
-                        struct cache_entry *e, const char *source,
-                        struct pg_msg *resp)
+static int answer_check(const struct authz_view *a, const char *user,
+                        const char *scope, struct cache_entry *e,
+                        const char *source, struct pg_msg *resp)
 {
 	struct policy_result r;
 	uint64_t bit;
@@ -148,8 +149,9 @@ static int answer_check(const struct authz_view *a, const char *user, const char
 }
 
 /* Join DNs of e's groups with LF, and "scope role" pairs likewise. */
-static int answer_explain(const struct authz_view *a, const struct cache_entry *e,
-                          const char *source, int64_t now, struct pg_msg *resp)
+static int answer_explain(const struct authz_view *a,
+                          const struct cache_entry *e, const char *source,
+                          int64_t now, struct pg_msg *resp)
 {
 	struct policy_group g[CACHE_MAX_GROUPS];
 	char groups[PG_PROTO_MAX_LINE], scopes[PG_PROTO_MAX_LINE];

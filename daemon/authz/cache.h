@@ -34,8 +34,8 @@ struct cache_entry {
 	uint32_t memo_gen;
 	uint32_t groups_len; /* bytes of groups */
 	uint16_t ngroups;
-	uint8_t negative; /* enum cache_negative, or 0 */
-	uint8_t server;   /* index of the URI that answered */
+	uint8_t negative;     /* enum cache_negative, or 0 */
+	uint8_t server;       /* index of the URI that answered */
 	uint8_t memo_verdict; /* enum policy_verdict */
 	char user[];
 };

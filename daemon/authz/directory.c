@@ -278,9 +278,10 @@ static int guarded_call(struct attempt *a, LDAP *ld, int with_starttls,
 		          "server's certificate signed by %s and issued for "
 		          "the host name in the URI?",
 		          a->s->uri,
-		          a->d->cfg.tls_cacert[0] != '\0' ? a->d->cfg.tls_cacert
-		                                         : "a CA of the system "
-		                                           "store");
+		          a->d->cfg.tls_cacert[0] != '\0'
+		              ? a->d->cfg.tls_cacert
+		              : "a CA of the system "
+		                "store");
 	return rc;
 }
 
@@ -773,8 +774,8 @@ static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
 	int found = 0;
 
 	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found = v[i]->bv_len == len &&
-		        memcmp(v[i]->bv_val, name, len) == 0;
+		found =
+		    v[i]->bv_len == len && memcmp(v[i]->bv_val, name, len) == 0;
 	ldap_value_free_len(v);
 	return found;
 }
@@ -808,10 +809,11 @@ static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
 	}
 	if (nexact == 0) {
 		if (nloose > 0)
-			log_warnx("directory: %s=%s: no entry with exactly this "
-			          "name (%zu differ in case or spelling); "
-			          "treated as unknown",
-			          attr, user, nloose);
+			log_warnx(
+			    "directory: %s=%s: no entry with exactly this "
+			    "name (%zu differ in case or spelling); "
+			    "treated as unknown",
+			    attr, user, nloose);
 		return PG_ERR_NOTFOUND;
 	}
 	*out = exact;
@@ -825,8 +827,7 @@ static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
  * auto takes both, since a memberOf overlay tracks only one attribute.
  */
 static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
-                         const char *user, const char *dn,
-                         struct berval **mo)
+                         const char *user, const char *dn, struct berval **mo)
 {
 	enum conf_membership mode = a->d->cfg.membership;
 	struct term t[3];
@@ -867,8 +868,7 @@ static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
 	unsigned level;
 	int rc;
 
-	for (level = 1;
-	     level <= (unsigned)a->d->cfg.nesting_depth && from < to;
+	for (level = 1; level <= (unsigned)a->d->cfg.nesting_depth && from < to;
 	     level++) {
 		if (mode != CONF_MEMBERSHIP_MEMBEROF &&
 		    (rc = parents_by_member(a, ld, f, from, to, level)) != 0)

@@ -106,10 +106,10 @@ void dir_free(struct dir *d);
  * PG_ERR_BAD_USER (name fails username_check), PG_ERR_NOTFOUND (no entry
  * has a user_attr value equal to user byte for byte: entries the server
  * matched in another case do not count), PG_ERR_AMBIGUOUS (more than one
- * entry has, or over DIR_USER_MATCH_MAX entries match), PG_ERR_UNAVAIL (no server could
- * be reached, or all are in backoff), PG_ERR_TIMEOUT (the last server tried
- * timed out), PG_ERR_CONFIG (a server refused our credentials or access,
- * or the password file failed its checks; no backoff, as the server is
+ * entry has, or over DIR_USER_MATCH_MAX entries match), PG_ERR_UNAVAIL (no
+ * server could be reached, or all are in backoff), PG_ERR_TIMEOUT (the last
+ * server tried timed out), PG_ERR_CONFIG (a server refused our credentials or
+ * access, or the password file failed its checks; no backoff, as the server is
  * fine), PG_ERR_TOOLONG (over DIR_MAX_GROUPS groups, or a server size
  * limit hit), PG_ERR_NOMEM. *out is untouched on error.
  */

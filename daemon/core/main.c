@@ -117,9 +117,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* A missing directory, and how it is normally made: phiguardd.service
  * and phiguard's tmpfiles.d file make these two, whatever the build's
  * localstatedir; anything else is made by hand. */
-static void say_missing_dir(const char *path, const char *key,
-                            const char *dir, const char *dflt,
-                            const struct pg_conf *conf)
+static void say_missing_dir(const char *path, const char *key, const char *dir,
+                            const char *dflt, const struct pg_conf *conf)
 {
 	const int state = strcmp(key, "state_dir") == 0;
 	const char *unitdir = state ? "/var/lib/phiguard" : "/var/log/phiguard";
@@ -279,8 +278,8 @@ static int check_audit_dir(const char *path, const uid_t *owners,
 
 	snprintf(dir, sizeof(dir), "%.*s",
 	         slash == path ? 1 : (int)(slash - path), path);
-	if ((rc = safefile_open_dir(dir, owners, n_owners, &fd, err,
-	                            errlen)) == 0)
+	if ((rc = safefile_open_dir(dir, owners, n_owners, &fd, err, errlen)) ==
+	    0)
 		close(fd);
 	return rc == PG_ERR_NOTFOUND ? 0 : rc;
 }

@@ -45,9 +45,9 @@ struct pg_server_stats {
 };
 
 /*
- * Ignore SIGPIPE, route SIGTERM, SIGINT, SIGHUP and SIGUSR1 to the loop (signalfd),
- * raise RLIMIT_NOFILE for max_clients if allowed, and listen on the socket
- * (created mode 0666: the peer check decides who may ask what). A stale
+ * Ignore SIGPIPE, route SIGTERM, SIGINT, SIGHUP and SIGUSR1 to the loop
+ * (signalfd), raise RLIMIT_NOFILE for max_clients if allowed, and listen on the
+ * socket (created mode 0666: the peer check decides who may ask what). A stale
  * socket is removed only if nobody answers on it; any other file at that
  * path is left alone. Errors are logged. Returns 0 and *out, PG_ERR_BUSY
  * (another daemon answers), PG_ERR_INVAL (path too long), PG_ERR_IO or

@@ -30,10 +30,10 @@ struct trail {
 	void **maps;
 	size_t *sizes;
 	struct auditchain_line *lines;
-	size_t *file_of;   /* per line: its file */
-	size_t *line_no;   /* per line: 1-based number in its file */
+	size_t *file_of; /* per line: its file */
+	size_t *line_no; /* per line: 1-based number in its file */
 	size_t n, cap;
-	char **owned;      /* default names, freed with the trail */
+	char **owned; /* default names, freed with the trail */
 	size_t nowned;
 	/* The configured trail's current file, when it is "missing" or
 	 * "empty" (phiguardd starts every file with a record); else NULL. */
@@ -98,8 +98,8 @@ static int map_file(struct trail *t, size_t i)
 	}
 	t->sizes[i] = (size_t)sb.st_size;
 	if (sb.st_size > 0) {
-		t->maps[i] = mmap(NULL, t->sizes[i], PROT_READ, MAP_PRIVATE, fd,
-		                  0);
+		t->maps[i] =
+		    mmap(NULL, t->sizes[i], PROT_READ, MAP_PRIVATE, fd, 0);
 		if (t->maps[i] == MAP_FAILED) {
 			t->maps[i] = NULL;
 			ctl_err("audit: mmap %s", t->names[i]);
@@ -150,7 +150,7 @@ static int trail_open(const struct ctl_ctx *ctx, char **files, size_t nfiles,
 	    (t->sizes = calloc(nfiles, sizeof(size_t))) == NULL)
 		return PG_ERR_NOMEM;
 	for (i = 0; i < nfiles; i++)
-		t->names[i] = files != NULL ? files[i]
+		t->names[i] = files != NULL   ? files[i]
 		              : i < t->nowned ? t->owned[i]
 		                              : cur;
 	for (i = 0; i < nfiles; i++)
@@ -346,9 +346,24 @@ static int cmd_verify(const struct ctl_ctx *ctx, int argc, char **argv)
 
 /* ------------------------------------------------------------------ show */
 
-enum { V_TIME, V_HOST, V_EVENT, V_USER, V_SERVICE, V_TTY, V_RHOST, V_FACTOR,
-       V_DECISION, V_SCOPES, V_REASON, V_RULE, V_SOURCE, V_UID, V_COUNT,
-       V_PREV };
+enum {
+	V_TIME,
+	V_HOST,
+	V_EVENT,
+	V_USER,
+	V_SERVICE,
+	V_TTY,
+	V_RHOST,
+	V_FACTOR,
+	V_DECISION,
+	V_SCOPES,
+	V_REASON,
+	V_RULE,
+	V_SOURCE,
+	V_UID,
+	V_COUNT,
+	V_PREV
+};
 
 /* A value for the terminal: UTF-8 kept, controls and escape sequences
  * dropped (sanitize.h), cut at a character boundary to fit. */
@@ -507,7 +522,7 @@ static int cmd_show(const struct ctl_ctx *ctx, int argc, char **argv)
 	        shown_n, shown_n == 1 ? "" : "s",
 	        bad > 0 ? "; some lines were not records" : "");
 	return fflush(stdout) != 0 || ferror(stdout) ? CTL_EXIT_FAIL
-	                                              : CTL_EXIT_OK;
+	                                             : CTL_EXIT_OK;
 }
 
 /* phiguardctl alerts [OPTIONS] [FILE...]: audit show of the "alert"
@@ -582,7 +597,8 @@ static int cmd_head(const struct ctl_ctx *ctx, int argc, char **argv)
 			        "phiguardctl: audit head: from %s (phiguardd "
 			        "not reachable)%s\n",
 			        ctx->conf->audit_file,
-			        rc == PG_ERR_NOTFOUND ? "; no records yet" : "");
+			        rc == PG_ERR_NOTFOUND ? "; no records yet"
+			                              : "");
 			printf("%s\n", hex);
 			rc = CTL_EXIT_OK;
 		}

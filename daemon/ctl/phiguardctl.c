@@ -25,8 +25,7 @@
  * that inspect the daemon and reload it (phiguardd reports that typo).
  */
 static const char *const token_keys[] = {"totp.tokens", "totp.issuer", NULL};
-static const char *const daemon_keys[] = {"daemon.socket", "daemon.user",
-                                          NULL};
+static const char *const daemon_keys[] = {"daemon.socket", "daemon.user", NULL};
 static const char *const audit_keys[] = {"daemon.socket", "daemon.user",
                                          "audit.audit_file", NULL};
 
@@ -150,8 +149,8 @@ static const struct command *find_command(const char *name)
  * root the file must be root's, as the daemon requires. An error in a key
  * read is fatal: an admin at the terminal is told where to fix it.
  */
-static int load_config(const char *path, int explicit,
-                       const char *const *keys, struct pg_conf *conf)
+static int load_config(const char *path, int explicit, const char *const *keys,
+                       struct pg_conf *conf)
 {
 	const struct conf_select sel = {keys, NULL, NULL};
 	char err[PG_CONF_ERRLEN];

@@ -174,9 +174,8 @@ void alert_emit_items(struct pg_alert *al, const struct detect_alert *a,
 		/* Already logged at its own level: no second alert line. */
 		audit_record(al->audit, &r, 0);
 	}
-	if (al->webhook != NULL &&
-	    (alertfmt_json(a, json, sizeof(json)) != 0 ||
-	     webhook_send(al->webhook, json) != 0))
+	if (al->webhook != NULL && (alertfmt_json(a, json, sizeof(json)) != 0 ||
+	                            webhook_send(al->webhook, json) != 0))
 		log_warnx("alert %s: not queued for the webhook", a->id);
 }
 

@@ -392,8 +392,8 @@ int state_claim(struct pg_state *st, const char *user, uint64_t step,
 	return 0;
 }
 
-int state_push_until(const struct pg_state *st, const char *user,
-                     int64_t now, int64_t *until)
+int state_push_until(const struct pg_state *st, const char *user, int64_t now,
+                     int64_t *until)
 {
 	const struct entry *e = find(st, user, NULL);
 
@@ -475,8 +475,8 @@ int state_report(struct pg_state *st, const char *user, int success,
 	return report_kind(st, user, success, 0, now, res);
 }
 
-int state_report_unenrolled(struct pg_state *st, const char *user,
-                            int64_t now, struct pg_report_result *res)
+int state_report_unenrolled(struct pg_state *st, const char *user, int64_t now,
+                            struct pg_report_result *res)
 {
 	return report_kind(st, user, 0, 1, now, res);
 }
@@ -580,8 +580,7 @@ int state_put(struct pg_state *st, const struct pg_user_rec *rec)
 	                    rec->nfail)) != 0 ||
 	    (rc = times_set(&push, st->lim.push_max_unanswered, rec->push,
 	                    rec->npush)) != 0 ||
-	    (rc = get_or_create(st, rec->user, 0, rec->unenrolled, &e)) !=
-	        0 ||
+	    (rc = get_or_create(st, rec->user, 0, rec->unenrolled, &e)) != 0 ||
 	    (rc = set_kind(st, e, rec->unenrolled)) != 0) {
 		times_clear(&fail);
 		times_clear(&push);
@@ -619,10 +618,10 @@ int state_foreach(const struct pg_state *st,
 /*
  * Why forgetting is safe: a code is accepted only for a step starting
  * within PG_STATE_MAX_SKEW seconds of the verifying clock, i.e. within
- * 300 s of the time it was claimed. A day after claimed_at every step <= last_step is outside
- * any window, so any step the module can still claim is greater anyway and
- * the entry adds no protection. Locks and counted failures are never
- * forgotten: only expired ones are.
+ * 300 s of the time it was claimed. A day after claimed_at every step <=
+ * last_step is outside any window, so any step the module can still claim is
+ * greater anyway and the entry adds no protection. Locks and counted failures
+ * are never forgotten: only expired ones are.
  */
 static int forgettable(const struct pg_state *st, struct entry *e, int64_t now)
 {

@@ -49,7 +49,8 @@ struct pg_state_limits {
  */
 struct pg_user_rec {
 	const char *user;
-	uint64_t last_step;   /* start (unix s) of the last accepted step, 0 = none */
+	uint64_t
+	    last_step; /* start (unix s) of the last accepted step, 0 = none */
 	int64_t claimed_at;   /* unix time last_step was set */
 	int64_t locked_until; /* locked while now < locked_until */
 	size_t nfail;
@@ -62,11 +63,11 @@ struct pg_user_rec {
 
 /* What a REPORT did. */
 struct pg_report_result {
-	int locked;     /* locked after this report */
-	int64_t until;  /* when locked: end of the lock */
-	unsigned nfail; /* failures now counted in the window */
-	int changed;    /* 1 if the user's state changed (persist it) */
-	int64_t push_until; /* push suspended until then; 0 = offered */
+	int locked;             /* locked after this report */
+	int64_t until;          /* when locked: end of the lock */
+	unsigned nfail;         /* failures now counted in the window */
+	int changed;            /* 1 if the user's state changed (persist it) */
+	int64_t push_until;     /* push suspended until then; 0 = offered */
 	int push_suspended_now; /* 1 if this report started a suspension */
 };
 
@@ -111,8 +112,8 @@ int state_report(struct pg_state *st, const char *user, int success,
  * state_claim makes (then PG_ERR_BUSY means PG_STATE_MAX_USERS). Same
  * returns as state_report().
  */
-int state_report_unenrolled(struct pg_state *st, const char *user,
-                            int64_t now, struct pg_report_result *res);
+int state_report_unenrolled(struct pg_state *st, const char *user, int64_t now,
+                            struct pg_report_result *res);
 
 /*
  * state_report() for a push (factor=push): a failure (denied or
@@ -126,8 +127,8 @@ int state_report_push(struct pg_state *st, const char *user, int success,
                       int64_t now, struct pg_report_result *res);
 
 /* Is push suspended for user at now? *until = its end, or 0. Returns 0. */
-int state_push_until(const struct pg_state *st, const char *user,
-                     int64_t now, int64_t *until);
+int state_push_until(const struct pg_state *st, const char *user, int64_t now,
+                     int64_t *until);
 
 /* What state_unlock() found in force, and lifted. */
 struct pg_unlock_result {

@@ -27,8 +27,7 @@
 /* "U" + name + 4 numbers + the failure times + " P" + 2 numbers + the push
  * times, 21 bytes per number at most, + " N" + " crc\n": the longest
  * record we write must fit. */
-_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 +
-                       11 <
+_Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 + 11 <
                    STATELOG_MAX_LINE,
                "STATELOG_MAX_LINE too small for a full U record");
 /* Append until the log is twice its compacted size plus this, then
@@ -45,15 +44,15 @@ _Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 +
 
 struct pg_statelog {
 	int dirfd;
-	int fd;          /* state.log for appending; -1 until loaded */
-	char *dir;       /* for messages */
-	off_t size;      /* bytes of whole records in state.log */
-	off_t compacted; /* its size right after the last compaction */
-	int broken;      /* an append failed: compact before the next one */
-	int failed;      /* the last append or compaction failed */
-	char reason[128];  /* of the failure, for STATUS */
-	int64_t retry_at;  /* time_mono_ms() of the next attempt */
-	int retry_ms;      /* the pause before retry_at */
+	int fd;           /* state.log for appending; -1 until loaded */
+	char *dir;        /* for messages */
+	off_t size;       /* bytes of whole records in state.log */
+	off_t compacted;  /* its size right after the last compaction */
+	int broken;       /* an append failed: compact before the next one */
+	int failed;       /* the last append or compaction failed */
+	char reason[128]; /* of the failure, for STATUS */
+	int64_t retry_at; /* time_mono_ms() of the next attempt */
+	int retry_ms;     /* the pause before retry_at */
 	char line[STATELOG_MAX_LINE];
 	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
 	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */

@@ -202,8 +202,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	int64_t was_locked;
 	int factor, result, not_enrolled = 0, rc, unenrolled;
 
-	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) !=
-	    0)
+	if ((rc = get_choice(req->msg, "factor", report_factors, &factor)) != 0)
 		bad = "factor";
 	else if ((rc = get_choice(req->msg, "result", report_results,
 	                          &result)) != 0 ||
@@ -238,17 +237,18 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	 * typed at a prompt) counts too, so that lockout does not reveal
 	 * who is enrolled, but its entry is bounded apart. */
 	state_lock_until(d->state, req->user, req->now, &was_locked);
-	unenrolled = factor == REPORT_TOTP && result == REPORT_FAILURE &&
-	             not_enrolled;
+	unenrolled =
+	    factor == REPORT_TOTP && result == REPORT_FAILURE && not_enrolled;
 	if (factor == REPORT_PUSH)
-		rc = state_report_push(d->state, req->user,
-		                       result == REPORT_SUCCESS, req->now, &res);
+		rc =
+		    state_report_push(d->state, req->user,
+		                      result == REPORT_SUCCESS, req->now, &res);
 	else if (unenrolled)
 		rc = state_report_unenrolled(d->state, req->user, req->now,
 		                             &res);
 	else
-		rc = state_report(d->state, req->user,
-		                  result == REPORT_SUCCESS, req->now, &res);
+		rc = state_report(d->state, req->user, result == REPORT_SUCCESS,
+		                  req->now, &res);
 	if (rc == PG_ERR_BUSY)
 		return table_full(resp, unenrolled);
 	if (rc != 0)

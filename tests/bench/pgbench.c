@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXLINE 4096
+#define MAXLINE  4096
 #define MAXLINES 8
 
 static const char *sock_path;
@@ -136,7 +136,8 @@ static char *read_line(struct reader *r)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "pgbench: connection closed by server\n");
+			fprintf(stderr,
+			        "pgbench: connection closed by server\n");
 			exit(2);
 		}
 		r->end += (size_t)n;
@@ -147,7 +148,8 @@ static void record(struct worker *w, double us)
 {
 	if (w->nlat == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 65536;
-		if ((w->lat = realloc(w->lat, w->cap * sizeof(*w->lat))) == NULL)
+		if ((w->lat = realloc(w->lat, w->cap * sizeof(*w->lat))) ==
+		    NULL)
 			die("realloc");
 	}
 	w->lat[w->nlat++] = us > 4e9 ? UINT32_MAX : (uint32_t)(us + 0.5);
@@ -158,14 +160,16 @@ static void check_reply(struct worker *w, const char *reply)
 	if (expect != NULL ? strstr(reply, expect) == NULL
 	                   : strncmp(reply, "v1 ERR", 6) == 0) {
 		if (w->errors++ == 0)
-			fprintf(stderr, "pgbench: unexpected reply: %s\n", reply);
+			fprintf(stderr, "pgbench: unexpected reply: %s\n",
+			        reply);
 	}
 }
 
 /* Claim the next cycle; 0 when the run is over. Fills idx for -r. */
 static int claim(long *idx)
 {
-	if (count_limit > 0 && atomic_fetch_add(&cycles_started, 1) >= count_limit)
+	if (count_limit > 0 &&
+	    atomic_fetch_add(&cycles_started, 1) >= count_limit)
 		return 0;
 	if (count_limit == 0 && now() >= t_end)
 		return 0;
@@ -327,10 +331,13 @@ static _Noreturn void echo_server(const char *path, size_t reply_bytes)
 				c->inlen += (size_t)got;
 			/* One reply per complete line. */
 			p = c->in;
-			while ((nl = memchr(p, '\n', c->inlen - (size_t)(p - c->in)))) {
+			while ((nl = memchr(p, '\n',
+			                    c->inlen - (size_t)(p - c->in)))) {
 				if (c->outlen + reply_bytes > c->outcap) {
-					c->outcap = c->outlen + reply_bytes + 65536;
-					if ((c->out = realloc(c->out, c->outcap)) == NULL)
+					c->outcap =
+					    c->outlen + reply_bytes + 65536;
+					if ((c->out = realloc(
+					         c->out, c->outcap)) == NULL)
 						die("realloc");
 				}
 				memcpy(c->out + c->outlen, reply, reply_bytes);
@@ -385,17 +392,29 @@ int main(int argc, char **argv)
 		echo_server(argv[2], (size_t)atol(argv[3]));
 	while ((opt = getopt(argc, argv, "c:t:n:P:r:e:")) != -1) {
 		switch (opt) {
-		case 'c': conns = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'n': count_limit = atol(optarg); break;
-		case 'P': pipeline = atoi(optarg); break;
-		case 'e': expect = optarg; break;
+		case 'c':
+			conns = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'n':
+			count_limit = atol(optarg);
+			break;
+		case 'P':
+			pipeline = atoi(optarg);
+			break;
+		case 'e':
+			expect = optarg;
+			break;
 		case 'r':
-			if (sscanf(optarg, "%ld:%ld", &range_lo, &range_hi) != 2 ||
+			if (sscanf(optarg, "%ld:%ld", &range_lo, &range_hi) !=
+			        2 ||
 			    range_lo < 0 || range_hi < range_lo)
 				usage();
 			break;
-		default: usage();
+		default:
+			usage();
 		}
 	}
 	if (argc - optind < 2 || argc - optind - 1 > MAXLINES || conns < 1 ||
@@ -434,8 +453,8 @@ int main(int argc, char **argv)
 	qsort(all, total, sizeof(*all), cmp_u32);
 	printf("requests=%zu errors=%ld seconds=%.3f rps=%.0f p50_us=%u "
 	       "p99_us=%u max_us=%u\n",
-	       total, errors, elapsed, (double)total / elapsed,
-	       all[total / 2], all[(total * 99) / 100], all[total - 1]);
+	       total, errors, elapsed, (double)total / elapsed, all[total / 2],
+	       all[(total * 99) / 100], all[total - 1]);
 	free(all);
 	free(ws);
 	return errors > 0;

@@ -45,8 +45,8 @@ static void count(void *arg, const char *msg)
 }
 
 /* The module's reading; *warned counts the errors it went past. */
-static void module_parse(const uint8_t *data, size_t size,
-                         struct pg_conf *conf, unsigned *warned)
+static void module_parse(const uint8_t *data, size_t size, struct pg_conf *conf,
+                         unsigned *warned)
 {
 	struct conf_select sel = {module_keys, count, warned};
 	char err[PG_CONF_ERRLEN];
@@ -68,8 +68,8 @@ static void same_keys(const struct pg_conf *full, const struct pg_conf *mod)
 	CHECK(strcmp(full->socket, mod->socket) == 0);
 	CHECK(strcmp(full->tokens, mod->tokens) == 0);
 	CHECK(full->window == mod->window);
-	CHECK(memcmp(&full->provider, &mod->provider, SPAN(provider, trigger)) ==
-	      0);
+	CHECK(memcmp(&full->provider, &mod->provider,
+	             SPAN(provider, trigger)) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

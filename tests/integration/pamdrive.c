@@ -150,15 +150,13 @@ fail:
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: pamdrive -s SERVICE -u USER [-a ANSWER]... "
-	        "[-C fail|null] [-e] [-S] OPS\n"
-	        "  OPS: comma-separated auth,setcred,acct,open,close\n"
-	        "  -S: pass PAM_SILENT to every op, as sudo does\n");
+	fprintf(stderr, "usage: pamdrive -s SERVICE -u USER [-a ANSWER]... "
+	                "[-C fail|null] [-e] [-S] OPS\n"
+	                "  OPS: comma-separated auth,setcred,acct,open,close\n"
+	                "  -S: pass PAM_SILENT to every op, as sudo does\n");
 }
 
-static int parse_ops(char *list, int flags, struct pam_testcase *tc,
-                     size_t *n)
+static int parse_ops(char *list, int flags, struct pam_testcase *tc, size_t *n)
 {
 	char *tok, *save = NULL;
 	size_t i;

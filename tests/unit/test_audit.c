@@ -344,8 +344,8 @@ static void test_shares(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_write_and_restart,
-	                                    tu_setup_tmpdir, tu_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(
+	        test_write_and_restart, tu_setup_tmpdir, tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_rotation, tu_setup_tmpdir,
 	                                    tu_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_unwritable, tu_setup_tmpdir,

@@ -58,8 +58,9 @@ static struct auditagg_event refused(long peer, const char *reason)
 
 static struct auditagg_event preauth(const char *user, const char *rhost)
 {
-	struct auditagg_event ev = {0,    0,     "preauth-deny", "deny",
-	                            "locked", user, "sshd", "ssh", rhost, -1};
+	struct auditagg_event ev = {0,        0,    "preauth-deny", "deny",
+	                            "locked", user, "sshd",         "ssh",
+	                            rhost,    -1};
 
 	return ev;
 }
@@ -80,9 +81,8 @@ static void test_interval(void **state)
 	/* Not yet due: nothing, and how long until it is. */
 	assert_int_equal(auditagg_expire(g, 5000, 0, emit, &s), 6000);
 	assert_int_equal(s.n, 0);
-	assert_int_equal(auditagg_expire(g, 1000 + AUDITAGG_INTERVAL_MS, 0,
-	                                 emit, &s),
-	                 -1);
+	assert_int_equal(
+	    auditagg_expire(g, 1000 + AUDITAGG_INTERVAL_MS, 0, emit, &s), -1);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.count, 99);
 	assert_string_equal(s.event, "refused");

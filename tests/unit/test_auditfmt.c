@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests for the audit line format (daemon/audit/auditfmt.c), the chain
- * check (daemon/audit/auditchain.c) and the event map (daemon/audit/auditmap.c):
- * escaping of hostile values, exact keys, times, every kind of
- * tampering, and which events a request makes. */
+ * check (daemon/audit/auditchain.c) and the event map
+ * (daemon/audit/auditmap.c): escaping of hostile values, exact keys, times,
+ * every kind of tampering, and which events a request makes. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -47,8 +47,8 @@ static void base_rec(struct audit_rec *r)
 }
 
 /* Body + prev as the writer makes a line. */
-static size_t make_line(const struct audit_rec *r, const char *prev,
-                        char *out, size_t size)
+static size_t make_line(const struct audit_rec *r, const char *prev, char *out,
+                        size_t size)
 {
 	size_t len;
 
@@ -72,14 +72,13 @@ static void test_exact_line(void **state)
 	r.source = "cache";
 	make_line(&r, AUDIT_GENESIS, line, sizeof(line));
 	assert_string_equal(
-	    line,
-	    "{\"time\":\"2026-11-29T00:16:00.123Z\",\"host\":\"ws1\","
-	    "\"event\":\"authz-allow\",\"user\":\"nurse1\","
-	    "\"service\":\"login\",\"tty\":\"tty1\",\"rhost\":null,"
-	    "\"factor\":null,\"decision\":\"allow\","
-	    "\"scopes\":[\"phi.read\",\"phi.clinical\"],\"reason\":null,"
-	    "\"rule\":[\"nurse\",\"clinical\"],\"source\":\"cache\","
-	    "\"uid\":null,\"prev\":\"" AUDIT_GENESIS "\"}");
+	    line, "{\"time\":\"2026-11-29T00:16:00.123Z\",\"host\":\"ws1\","
+	          "\"event\":\"authz-allow\",\"user\":\"nurse1\","
+	          "\"service\":\"login\",\"tty\":\"tty1\",\"rhost\":null,"
+	          "\"factor\":null,\"decision\":\"allow\","
+	          "\"scopes\":[\"phi.read\",\"phi.clinical\"],\"reason\":null,"
+	          "\"rule\":[\"nurse\",\"clinical\"],\"source\":\"cache\","
+	          "\"uid\":null,\"prev\":\"" AUDIT_GENESIS "\"}");
 }
 
 /* An aggregate carries "count" before "prev"; a single event has no such
@@ -90,13 +89,13 @@ static void test_count(void **state)
 	struct audit_view *v = malloc(sizeof(*v));
 	struct audit_rec r;
 	char line[AUDIT_LINE_MAX], bad[AUDIT_LINE_MAX + 64];
-	const char *old = "{\"time\":\"2026-11-29T00:16:00.123Z\",\"host\":"
-	                  "\"ws1\",\"event\":\"refused\",\"user\":null,"
-	                  "\"service\":null,\"tty\":null,\"rhost\":null,"
-	                  "\"factor\":null,\"decision\":\"deny\",\"scopes\":"
-	                  "null,\"reason\":\"permission\",\"rule\":null,"
-	                  "\"source\":null,\"uid\":65534,\"prev\":\"" AUDIT_GENESIS
-	                  "\"}";
+	const char *old =
+	    "{\"time\":\"2026-11-29T00:16:00.123Z\",\"host\":"
+	    "\"ws1\",\"event\":\"refused\",\"user\":null,"
+	    "\"service\":null,\"tty\":null,\"rhost\":null,"
+	    "\"factor\":null,\"decision\":\"deny\",\"scopes\":"
+	    "null,\"reason\":\"permission\",\"rule\":null,"
+	    "\"source\":null,\"uid\":65534,\"prev\":\"" AUDIT_GENESIS "\"}";
 	const char *at;
 	size_t len;
 
@@ -119,8 +118,7 @@ static void test_count(void **state)
 	assert_non_null(strstr(line, "\"uid\":65534,\"count\":"
 	                             "18446744073709551615,\"prev\":"));
 	assert_int_equal(auditfmt_parse(line, len, v), 0);
-	assert_string_equal(v->val[key_index("count")],
-	                    "18446744073709551615");
+	assert_string_equal(v->val[key_index("count")], "18446744073709551615");
 	assert_string_equal(v->val[key_index("uid")], "65534");
 	/* A count is a number: not a string, not 21 digits, not in the
 	 * wrong place. */
@@ -168,7 +166,8 @@ static void test_escaping(void **state)
 	assert_string_equal(v->val[5],
 	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok "
 	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
-	assert_string_equal(v->val[6], "h\xc3\xa9llo\xe2\x82\xac\xf0\x9f\x98\x80");
+	assert_string_equal(v->val[6],
+	                    "h\xc3\xa9llo\xe2\x82\xac\xf0\x9f\x98\x80");
 	assert_string_equal(v->val[13], "0");
 	assert_null(v->val[7]);
 	free(v);

@@ -64,7 +64,8 @@ static void test_store_find(void **state)
 	assert_int_equal(e->seen_at, 1100);
 	assert_int_equal(e->fetched_at, 2000);
 
-	assert_int_equal(cache_store_negative(c, "ghost", 2000, CACHE_NEG_UNKNOWN), 0);
+	assert_int_equal(
+	    cache_store_negative(c, "ghost", 2000, CACHE_NEG_UNKNOWN), 0);
 	assert_true(cache_find(c, "ghost")->negative);
 	assert_null(cache_find(c, "ghost")->dn);
 	assert_int_equal(cache_count(c), 2);

@@ -87,9 +87,9 @@ static void test_no_network_failures(void **state)
 	req.method = "GET";
 	req.url = "https://127.0.0.1:1/";
 	/* A deadline already passed: no request at all. */
-	assert_int_equal(http_request(&c, &req, time_mono_ms() - 1, &resp,
-	                              &reason),
-	                 PG_ERR_TIMEOUT);
+	assert_int_equal(
+	    http_request(&c, &req, time_mono_ms() - 1, &resp, &reason),
+	    PG_ERR_TIMEOUT);
 	assert_string_equal(reason, HTTP_R_TIMEOUT);
 	/* Plain http is not a protocol this client speaks. */
 	req.url = "http://127.0.0.1:1/";

@@ -32,8 +32,8 @@ static void stderr_to_file(const char *name, int journal)
 	struct stat st;
 	int fd;
 
-	fd = open(tu_path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	          0600);
+	fd =
+	    open(tu_path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,

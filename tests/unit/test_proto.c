@@ -559,7 +559,10 @@ static void test_item_len(void **state)
 	memcpy(item + PG_PROTO_MAX_ITEM - 1, "\xc3\xa9", 2);
 	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM - 1);
 	/* A 4-byte one ending just inside stays whole. */
-	memcpy(item + PG_PROTO_MAX_ITEM - 4, "\xf0\x9f\x98\x80" "a", 5);
+	memcpy(item + PG_PROTO_MAX_ITEM - 4,
+	       "\xf0\x9f\x98\x80"
+	       "a",
+	       5);
 	assert_int_equal(proto_item_len(item), PG_PROTO_MAX_ITEM);
 	/* ... and one starting two bytes before the limit goes. */
 	memcpy(item + PG_PROTO_MAX_ITEM - 2, "\xf0\x9f\x98\x80", 4);

@@ -33,17 +33,15 @@ static void check_vector(const char *method, const char *path,
 
 	assert_int_equal(push_duo_params(prm, n, enc, sizeof(enc)), 0);
 	assert_string_equal(enc, want_params);
-	assert_int_equal(push_duo_canon(DATE, method, HOST, path, enc, canon,
-	                                sizeof(canon)),
-	                 0);
+	assert_int_equal(
+	    push_duo_canon(DATE, method, HOST, path, enc, canon, sizeof(canon)),
+	    0);
 	snprintf(want_canon, sizeof(want_canon), "%s\n%s\n%s\n%s\n%s", DATE,
 	         method, HOST, path, want_params);
 	assert_string_equal(canon, want_canon);
-	assert_int_equal(
-	    push_duo_sign(SKEY, strlen(SKEY), canon, 1, sig), 0);
+	assert_int_equal(push_duo_sign(SKEY, strlen(SKEY), canon, 1, sig), 0);
 	assert_string_equal(sig, want_sha1);
-	assert_int_equal(
-	    push_duo_sign(SKEY, strlen(SKEY), canon, 0, sig), 0);
+	assert_int_equal(push_duo_sign(SKEY, strlen(SKEY), canon, 0, sig), 0);
 	assert_string_equal(sig, want_sha512);
 }
 
@@ -57,8 +55,8 @@ static void test_e1_check(void **state)
 	             "c9857c64d456ba78eea7a3e4d04fe208914b3756d4ca81ae039c7dc3"
 	             "6fe920500eecf8d3");
 	/* The canonical string ends in "\n" after the path. */
-	assert_int_equal(push_duo_canon(DATE, "GET", HOST, "/auth/v2/check",
-	                                "", canon, sizeof(canon)),
+	assert_int_equal(push_duo_canon(DATE, "GET", HOST, "/auth/v2/check", "",
+	                                canon, sizeof(canon)),
 	                 0);
 	assert_int_equal(canon[strlen(canon) - 1], '\n');
 	assert_int_equal(push_duo_sign(SKEY, strlen(SKEY), canon, 0, sig), 0);
@@ -220,8 +218,9 @@ static void test_official_vector(void **state)
 	                                sizeof(canon)),
 	                 0);
 	{
-		static const char head[] = "Fri, 07 Dec 2012 17:18:00 -0000\n"
-		                           "POST\nfoo.bar52.com\n/Foo/BaR2/qux\n";
+		static const char head[] =
+		    "Fri, 07 Dec 2012 17:18:00 -0000\n"
+		    "POST\nfoo.bar52.com\n/Foo/BaR2/qux\n";
 		assert_true(strncmp(canon, head, sizeof(head) - 1) == 0);
 		assert_string_equal(canon + sizeof(head) - 1, line);
 	}
@@ -281,9 +280,8 @@ static void test_pushinfo(void **state)
 	char out[64], tiny[12];
 	size_t pos;
 
-	assert_int_equal(push_duo_pushinfo("sshd", "192.0.2.10", out,
-	                                   sizeof(out), &pos),
-	                 0);
+	assert_int_equal(
+	    push_duo_pushinfo("sshd", "192.0.2.10", out, sizeof(out), &pos), 0);
 	assert_string_equal(out, "service=sshd&from=192.0.2.10");
 	assert_int_equal(pos, strlen(out));
 	/* A hostile rhost cannot add keys. */
@@ -292,16 +290,15 @@ static void test_pushinfo(void **state)
 	assert_string_equal(out, "from=a%26service%3Dx");
 	assert_int_equal(push_duo_pushinfo("", "", out, sizeof(out), &pos), 0);
 	assert_int_equal(pos, 0);
-	assert_int_equal(push_duo_pushinfo("sshd", "host.example", tiny,
-	                                   sizeof(tiny), &pos),
-	                 PG_ERR_TOOLONG);
+	assert_int_equal(
+	    push_duo_pushinfo("sshd", "host.example", tiny, sizeof(tiny), &pos),
+	    PG_ERR_TOOLONG);
 }
 
 /* Run a body through the envelope and one decision. */
 enum step { PREAUTH, AUTH, STATUS };
 
-static int decide(struct push *p, long status, const char *body,
-                  enum step step)
+static int decide(struct push *p, long status, const char *body, enum step step)
 {
 	void *root = NULL, *resp = NULL;
 	char txid[128];
@@ -338,8 +335,9 @@ static void test_envelopes(void **state)
 	assert_string_equal(p.res.reason, "auth-rejected");
 	assert_string_equal(p.res.message,
 	                    "Invalid signature in request credentials");
-	assert_int_equal(decide(&p, 500, "{\"stat\":\"FAIL\",\"code\":50000,"
-	                                 "\"message\":\"x\"}",
+	assert_int_equal(decide(&p, 500,
+	                        "{\"stat\":\"FAIL\",\"code\":50000,"
+	                        "\"message\":\"x\"}",
 	                        PREAUTH),
 	                 PG_ERR_PROTO);
 	assert_string_equal(p.res.reason, "http-status");
@@ -412,9 +410,8 @@ static void test_preauth(void **state)
 	assert_int_equal(
 	    decide(&p, 200, OK("{\"result\":\"enroll\"}"), PREAUTH), 0);
 	assert_string_equal(p.res.reason, "not-enrolled");
-	assert_int_equal(
-	    decide(&p, 200, OK("{\"result\":\"maybe\"}"), PREAUTH),
-	    PG_ERR_PROTO);
+	assert_int_equal(decide(&p, 200, OK("{\"result\":\"maybe\"}"), PREAUTH),
+	                 PG_ERR_PROTO);
 	assert_int_equal(decide(&p, 200, OK("{\"result\":7}"), PREAUTH),
 	                 PG_ERR_PROTO);
 	assert_int_equal(p.res.outcome, PUSH_ERROR);
@@ -448,10 +445,10 @@ static void test_auth_and_status(void **state)
 	           STATUS),
 	    0);
 	assert_int_equal(p.res.outcome, PUSH_APPROVED);
-	assert_int_equal(
-	    decide(&p, 200, OK("{\"result\":\"deny\",\"status\":\"deny\"}"),
-	           STATUS),
-	    0);
+	assert_int_equal(decide(&p, 200,
+	                        OK("{\"result\":\"deny\",\"status\":\"deny\"}"),
+	                        STATUS),
+	                 0);
 	assert_int_equal(p.res.outcome, PUSH_DENIED);
 	assert_string_equal(p.res.reason, "push-denied");
 	assert_int_equal(
@@ -460,8 +457,8 @@ static void test_auth_and_status(void **state)
 	    0);
 	assert_int_equal(p.res.outcome, PUSH_FRAUD);
 	assert_int_equal(
-	    decide(&p, 200,
-	           OK("{\"result\":\"deny\",\"status\":\"timeout\"}"), STATUS),
+	    decide(&p, 200, OK("{\"result\":\"deny\",\"status\":\"timeout\"}"),
+	           STATUS),
 	    0);
 	assert_int_equal(p.res.outcome, PUSH_TIMEOUT);
 	/* Decided on result, never on status. */
@@ -472,9 +469,8 @@ static void test_auth_and_status(void **state)
 	assert_int_equal(p.res.outcome, PUSH_DENIED);
 	assert_int_equal(decide(&p, 200, OK("{\"status\":\"allow\"}"), STATUS),
 	                 PG_ERR_PROTO);
-	assert_int_equal(
-	    decide(&p, 200, OK("{\"result\":\"ALLOW\"}"), STATUS),
-	    PG_ERR_PROTO);
+	assert_int_equal(decide(&p, 200, OK("{\"result\":\"ALLOW\"}"), STATUS),
+	                 PG_ERR_PROTO);
 	assert_int_equal(p.res.outcome, PUSH_ERROR);
 }
 

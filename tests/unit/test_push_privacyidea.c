@@ -22,8 +22,7 @@ static int answered;
 static char txid[PI_TXID_MAX];
 static char token[128];
 
-static int decide(struct push *p, long status, const char *body,
-                  enum step step)
+static int decide(struct push *p, long status, const char *body, enum step step)
 {
 	void *root = NULL;
 	int r;
@@ -49,13 +48,13 @@ static int decide(struct push *p, long status, const char *body,
 }
 
 #define CHALLENGE(mc)                                                          \
-	"{\"jsonrpc\":\"2.0\",\"result\":{\"status\":true,\"value\":false,"   \
-	"\"authentication\":\"CHALLENGE\"},\"detail\":{\"transaction_id\":"   \
-	"\"02659936574063359702\",\"message\":\"Please confirm the "          \
-	"authentication on your mobile device! Please press: 42\","           \
+	"{\"jsonrpc\":\"2.0\",\"result\":{\"status\":true,\"value\":false,"    \
+	"\"authentication\":\"CHALLENGE\"},\"detail\":{\"transaction_id\":"    \
+	"\"02659936574063359702\",\"message\":\"Please confirm the "           \
+	"authentication on your mobile device! Please press: 42\","            \
 	"\"multi_challenge\":[" mc "]}}"
 #define PUSH_MC                                                                \
-	"{\"transaction_id\":\"02659936574063359702\",\"type\":\"push\","     \
+	"{\"transaction_id\":\"02659936574063359702\",\"type\":\"push\","      \
 	"\"client_mode\":\"poll\"}"
 
 static void test_envelope(void **state)
@@ -94,9 +93,9 @@ static void test_envelope(void **state)
 	assert_string_equal(p.res.reason, "bad-reply");
 	assert_int_equal(decide(&p, 200, "{\"result\":{}}", TRIGGER),
 	                 PG_ERR_PROTO);
-	assert_int_equal(decide(&p, 200, "{\"result\":{\"status\":\"true\"}}",
-	                        TRIGGER),
-	                 PG_ERR_PROTO);
+	assert_int_equal(
+	    decide(&p, 200, "{\"result\":{\"status\":\"true\"}}", TRIGGER),
+	    PG_ERR_PROTO);
 	assert_int_equal(decide(&p, 200, "{\"result\":[true]}", TRIGGER),
 	                 PG_ERR_PROTO);
 	assert_int_equal(p.res.outcome, PUSH_ERROR);
@@ -120,12 +119,11 @@ static void test_trigger(void **state)
 	assert_int_equal(p.res.outcome, PUSH_REFUSED);
 	assert_string_equal(p.res.reason, "not-enrolled");
 	/* Accepted on an empty pass: never a pass here. */
-	assert_int_equal(
-	    decide(&p, 200,
-	           "{\"result\":{\"status\":true,\"value\":true,"
-	           "\"authentication\":\"ACCEPT\"}}",
-	           TRIGGER),
-	    0);
+	assert_int_equal(decide(&p, 200,
+	                        "{\"result\":{\"status\":true,\"value\":true,"
+	                        "\"authentication\":\"ACCEPT\"}}",
+	                        TRIGGER),
+	                 0);
 	assert_int_equal(p.res.outcome, PUSH_REFUSED);
 	assert_string_equal(p.res.reason, "provider-bypass");
 	/* REJECT without a challenge. */
@@ -152,26 +150,24 @@ static void test_trigger(void **state)
 }
 
 #define POLLDOC(value, auth, cs)                                               \
-	"{\"result\":{\"status\":true,\"value\":" value                       \
-	",\"authentication\":\"" auth "\"},\"detail\":{\"challenge_status\":" \
+	"{\"result\":{\"status\":true,\"value\":" value                        \
+	",\"authentication\":\"" auth "\"},\"detail\":{\"challenge_status\":"  \
 	"\"" cs "\"}}"
 
 static void test_poll(void **state)
 {
 	struct push p;
 
-	assert_int_equal(decide(&p, 200, POLLDOC("false", "REJECT", "pending"),
-	                        POLL),
-	                 0);
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("false", "REJECT", "pending"), POLL), 0);
 	assert_int_equal(answered, 0);
 	assert_int_equal(p.res.outcome, PUSH_PENDING);
 	assert_int_equal(
 	    decide(&p, 200, POLLDOC("true", "ACCEPT", "accept"), POLL), 0);
 	assert_int_equal(answered, 1);
 	assert_int_equal(p.res.outcome, PUSH_PENDING);
-	assert_int_equal(decide(&p, 200,
-	                        POLLDOC("false", "DECLINED", "declined"), POLL),
-	                 0);
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("false", "DECLINED", "declined"), POLL), 0);
 	assert_int_equal(p.res.outcome, PUSH_DENIED);
 	assert_string_equal(p.res.reason, "push-denied");
 	assert_int_equal(
@@ -193,31 +189,28 @@ static void test_finalize(void **state)
 {
 	struct push p;
 
-	assert_int_equal(decide(&p, 200, POLLDOC("true", "ACCEPT", "accept"),
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("true", "ACCEPT", "accept"), FINALIZE), 0);
+	assert_int_equal(p.res.outcome, PUSH_APPROVED);
+	assert_int_equal(decide(&p, 200,
+	                        "{\"result\":{\"status\":true,\"value\":true}}",
 	                        FINALIZE),
 	                 0);
-	assert_int_equal(p.res.outcome, PUSH_APPROVED);
-	assert_int_equal(
-	    decide(&p, 200, "{\"result\":{\"status\":true,\"value\":true}}",
-	           FINALIZE),
-	    0);
 	assert_int_equal(p.res.outcome, PUSH_APPROVED);
 	/* value true but an explicit non-ACCEPT: not approved, and (the
 	 * poll said approved) the server's doing, not the user's. */
-	assert_int_equal(decide(&p, 200,
-	                        POLLDOC("true", "CHALLENGE", "pending"),
-	                        FINALIZE),
-	                 0);
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("true", "CHALLENGE", "pending"), FINALIZE),
+	    0);
 	assert_int_equal(p.res.outcome, PUSH_REJECTED);
-	assert_int_equal(decide(&p, 200, POLLDOC("false", "REJECT", "pending"),
-	                        FINALIZE),
-	                 0);
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("false", "REJECT", "pending"), FINALIZE),
+	    0);
 	assert_int_equal(p.res.outcome, PUSH_REJECTED);
 	assert_string_equal(p.res.reason, "provider-rejected");
-	assert_int_equal(decide(&p, 200,
-	                        POLLDOC("false", "DECLINED", "declined"),
-	                        FINALIZE),
-	                 0);
+	assert_int_equal(
+	    decide(&p, 200, POLLDOC("false", "DECLINED", "declined"), FINALIZE),
+	    0);
 	assert_int_equal(p.res.outcome, PUSH_DENIED);
 	assert_string_equal(p.res.reason, "push-denied");
 }
@@ -264,25 +257,27 @@ static void test_auth_token(void **state)
 {
 	struct push p;
 
-	assert_int_equal(
-	    decide(&p, 200, "{\"result\":{\"status\":true,\"value\":1}}",
-	           FINALIZE),
-	    PG_ERR_PROTO);
-
 	assert_int_equal(decide(&p, 200,
-	                        "{\"result\":{\"status\":true,\"value\":{"
-	                        "\"token\":\"eyJ.abc.def\",\"role\":\"admin\"}}}",
-	                        AUTH),
-	                 0);
+	                        "{\"result\":{\"status\":true,\"value\":1}}",
+	                        FINALIZE),
+	                 PG_ERR_PROTO);
+
+	assert_int_equal(
+	    decide(&p, 200,
+	           "{\"result\":{\"status\":true,\"value\":{"
+	           "\"token\":\"eyJ.abc.def\",\"role\":\"admin\"}}}",
+	           AUTH),
+	    0);
 	assert_string_equal(token, "eyJ.abc.def");
 	assert_int_equal(decide(&p, 200,
 	                        "{\"result\":{\"status\":true,\"value\":{"
 	                        "\"token\":\"a\\r\\nX-Evil: 1\"}}}",
 	                        AUTH),
 	                 PG_ERR_PROTO);
-	assert_int_equal(
-	    decide(&p, 200, "{\"result\":{\"status\":true,\"value\":{}}}", AUTH),
-	    PG_ERR_PROTO);
+	assert_int_equal(decide(&p, 200,
+	                        "{\"result\":{\"status\":true,\"value\":{}}}",
+	                        AUTH),
+	                 PG_ERR_PROTO);
 }
 
 int main(void)

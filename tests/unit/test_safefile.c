@@ -318,8 +318,7 @@ static void test_open_dir(void **state)
 	int fd = -7;
 
 	snprintf(path, sizeof(path), "%s/d/e", tu_tmpdir);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_NOTFOUND);
 	assert_int_equal(fd, -7);
 	snprintf(path, sizeof(path), "%s/d", tu_tmpdir);
@@ -328,36 +327,32 @@ static void test_open_dir(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	/* Doubled slashes are one separator. */
 	snprintf(path, sizeof(path), "%s//d/e/", tu_tmpdir);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 0);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(safefile_open_dir("relative/dir", &me, 1, &fd, err,
-	                                   sizeof(err)),
-	                 PG_ERR_INVAL);
+	assert_int_equal(
+	    safefile_open_dir("relative/dir", &me, 1, &fd, err, sizeof(err)),
+	    PG_ERR_INVAL);
 
 	/* A sticky, world-writable parent (as /tmp) is fine; the directory
 	 * itself may not be, sticky or not. */
 	snprintf(path, sizeof(path), "%s/d", tu_tmpdir);
 	assert_int_equal(chmod(path, 01777), 0);
 	snprintf(path, sizeof(path), "%s/d/e", tu_tmpdir);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 0);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/d", tu_tmpdir);
 	snprintf(want, sizeof(want),
 	         "%s: writable by group or other (mode 1777)", path);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_string_equal(err, want);
 	/* Without the sticky bit the parent lets others rename e. */
 	assert_int_equal(chmod(path, 0777), 0);
 	snprintf(path, sizeof(path), "%s/d/e", tu_tmpdir);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "/d: writable by group or other"));
 	snprintf(path, sizeof(path), "%s/d", tu_tmpdir);
@@ -369,12 +364,10 @@ static void test_open_dir(void **state)
 	assert_int_equal(symlink(path, link), 0);
 	snprintf(path, sizeof(path), "%s/l/e", tu_tmpdir);
 	snprintf(want, sizeof(want), "%s: is a symbolic link", link);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_string_equal(err, want);
-	assert_int_equal(safefile_open_dir(link, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(link, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_string_equal(err, want);
 
@@ -384,13 +377,11 @@ static void test_open_dir(void **state)
 	snprintf(path, sizeof(path), "%s/d", tu_tmpdir);
 	assert_int_equal(chown(path, 65534, 0), 0);
 	snprintf(path, sizeof(path), "%s/d/e", tu_tmpdir);
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 PG_ERR_UNSAFE_FILE);
 	assert_non_null(strstr(err, "/d: owned by uid 65534, not by root"));
 	me = 65534;
-	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err,
-	                                   sizeof(err)),
+	assert_int_equal(safefile_open_dir(path, &me, 1, &fd, err, sizeof(err)),
 	                 0);
 	close(fd);
 }

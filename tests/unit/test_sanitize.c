@@ -61,7 +61,9 @@ static void test_escape_sequences(void **state)
 	assert_string_equal(S("\x1b_apc\x1b\\y\x1b^pm\x1b\\z\x1bXsos\x1b\\"),
 	                    "yz");
 	/* Two-byte sequences, with intermediates. */
-	assert_string_equal(S("a\x1b" "cb\x1b(0c\x1b#8d"), "abcd");
+	assert_string_equal(S("a\x1b"
+	                      "cb\x1b(0c\x1b#8d"),
+	                    "abcd");
 	/* An unterminated string eats the rest: less text, never control. */
 	assert_string_equal(S("ok\x1b]0;never ends"), "ok");
 	/* A lone ESC at the end. */
@@ -71,11 +73,20 @@ static void test_escape_sequences(void **state)
 static void test_c1_forms(void **state)
 {
 	/* 8-bit CSI / OSC as UTF-8 code points U+009B / U+009D. */
-	assert_string_equal(S("a\xc2\x9b" "31mb"), "ab");
-	assert_string_equal(S("a\xc2\x9d" "0;t\xc2\x9c" "b"), "ab");
-	assert_string_equal(S("a\xc2\x85\xc2\x8d" "b"), "ab");
+	assert_string_equal(S("a\xc2\x9b"
+	                      "31mb"),
+	                    "ab");
+	assert_string_equal(S("a\xc2\x9d"
+	                      "0;t\xc2\x9c"
+	                      "b"),
+	                    "ab");
+	assert_string_equal(S("a\xc2\x85\xc2\x8d"
+	                      "b"),
+	                    "ab");
 	/* Raw 8-bit C1 bytes are invalid UTF-8: '?', never passed on. */
-	assert_string_equal(S("a\x9b" "b"), "a?b");
+	assert_string_equal(S("a\x9b"
+	                      "b"),
+	                    "a?b");
 }
 
 static void test_controls(void **state)
@@ -95,10 +106,10 @@ static void test_controls(void **state)
 
 static void test_invalid_utf8(void **state)
 {
-	assert_string_equal(S("\xc0\xaf"), "??");         /* overlong '/' */
-	assert_string_equal(S("\xed\xa0\x80"), "???");    /* surrogate */
+	assert_string_equal(S("\xc0\xaf"), "??");           /* overlong '/' */
+	assert_string_equal(S("\xed\xa0\x80"), "???");      /* surrogate */
 	assert_string_equal(S("\xf4\x90\x80\x80"), "????"); /* > U+10FFFF */
-	assert_string_equal(S("ab\xe2\x82"), "ab??");     /* truncated */
+	assert_string_equal(S("ab\xe2\x82"), "ab??");       /* truncated */
 	assert_string_equal(S("\xff\xfe"), "??");
 	/* An ESC hidden in an overlong form is not an ESC either way. */
 	assert_clean(S("\xc0\x9b[31m"));
@@ -136,8 +147,7 @@ static void test_find_number(void **state)
 	assert_true(push_find_number("PLEASE PRESS: 07.", num, sizeof(num)));
 	assert_string_equal(num, "07");
 	assert_false(push_find_number("no numbers here", num, sizeof(num)));
-	assert_false(push_find_number("Please press: 12345", num,
-	                              sizeof(num)));
+	assert_false(push_find_number("Please press: 12345", num, sizeof(num)));
 	assert_false(push_find_number("Please press: ", num, sizeof(num)));
 	/* Free text is not a number format (issue 11): these once gave
 	 * "on", "7" and "9". */
@@ -147,8 +157,7 @@ static void test_find_number(void **state)
 	assert_false(push_find_number("pick number 7 now", num, sizeof(num)));
 	assert_false(push_find_number("Wrong number 9", num, sizeof(num)));
 	/* Only the phrase itself, not the end of a longer word. */
-	assert_false(push_find_number("Displease press: 42", num,
-	                              sizeof(num)));
+	assert_false(push_find_number("Displease press: 42", num, sizeof(num)));
 	assert_string_equal(num, "x");
 }
 

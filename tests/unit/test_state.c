@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for daemon/login/state.c and daemon/login/statelog.c: lockout math, step
- * monotonicity, forgetting, persistence, torn and damaged logs. */
+/* Unit tests for daemon/login/state.c and daemon/login/statelog.c: lockout
+ * math, step monotonicity, forgetting, persistence, torn and damaged logs. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -61,8 +61,7 @@ static int64_t lock_of(const struct pg_state *st, const char *user, int64_t t)
 	return until;
 }
 
-static int64_t push_of(const struct pg_state *st, const char *user,
-                       int64_t t)
+static int64_t push_of(const struct pg_state *st, const char *user, int64_t t)
 {
 	int64_t until = -1;
 
@@ -442,8 +441,7 @@ static void test_unenrolled_cap(void **ctx)
 	assert_false(rec.unenrolled);
 	/* An unenrolled entry becomes ordinary on an ordinary change: not
 	 * while the enrolled bound is reached, and then freeing its slot. */
-	assert_int_equal(state_claim(st, "guess2", 1, T0, &until),
-	                 PG_ERR_BUSY);
+	assert_int_equal(state_claim(st, "guess2", 1, T0, &until), PG_ERR_BUSY);
 	assert_int_equal(state_sweep(st, T0 + PG_STATE_FORGET_AFTER),
 	                 PG_STATE_MAX_USERS + PG_STATE_MAX_UNENROLLED);
 	assert_int_equal(state_unenrolled(st), 0);
@@ -474,7 +472,9 @@ static struct pg_state *load(int64_t now, int *recovered,
 	char err[256];
 
 	assert_int_equal(state_new(&lim3, &st), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
+	assert_int_equal(
+	    statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)),
+	    0);
 	assert_int_equal(statelog_load(log, st, now, recovered), 0);
 	if (log_out != NULL)
 		*log_out = log;
@@ -560,8 +560,8 @@ static struct pg_state *populate(void)
 	assert_int_equal(statelog_record(log, st, "fred", T0), 0);
 	/* ghost: a name without a token, failed twice. */
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(state_report_unenrolled(st, "ghost", T0 + i, &r),
-		                 0);
+		assert_int_equal(
+		    state_report_unenrolled(st, "ghost", T0 + i, &r), 0);
 		assert_int_equal(statelog_record(log, st, "ghost", T0 + i), 0);
 	}
 	statelog_free(log);
@@ -611,7 +611,8 @@ static void test_compaction_equals_replay(void **ctx)
 	assert_true(after < before);
 	/* ... to one header and one line per user. */
 	assert_non_null(strstr(text, "\nU carol 9 "));
-	assert_non_null(strstr(text, "\nU ghost 0 0 0 2 1700000000 1700000001 N "));
+	assert_non_null(
+	    strstr(text, "\nU ghost 0 0 0 2 1700000000 1700000001 N "));
 	assert_null(strstr(text, "\nU carol 7 "));
 	free(text);
 	/* ... and the compacted log replays to the same state. */
@@ -824,7 +825,9 @@ static void test_fewer_max_failures(void **ctx)
 	int recovered;
 
 	assert_int_equal(state_new(&lim2, &read), 0);
-	assert_int_equal(statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)), 0);
+	assert_int_equal(
+	    statelog_new(tu_tmpdir, owners, n_owners, &log, err, sizeof(err)),
+	    0);
 	assert_int_equal(statelog_load(log, read, T0 + 10, &recovered), 0);
 	/* bob had 3 failures; the newest 2 are kept. */
 	assert_int_equal(state_get(read, "bob", &rec), 0);
@@ -840,36 +843,41 @@ static void test_check_dir(void **ctx)
 {
 	char err[256], path[128];
 
-	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)), 0);
+	assert_int_equal(
+	    statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)),
+	    0);
 	assert_int_equal(chmod(tu_tmpdir, 0770), 0);
-	assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)),
-	                 PG_ERR_CONFIG);
+	assert_int_equal(
+	    statelog_check_dir(tu_tmpdir, owners, n_owners, err, sizeof(err)),
+	    PG_ERR_CONFIG);
 	assert_non_null(strstr(err, "writable"));
 	assert_int_equal(chmod(tu_tmpdir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/missing", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
-	                 PG_ERR_CONFIG);
+	assert_int_equal(
+	    statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
+	    PG_ERR_CONFIG);
 	tu_write_file(tu_path("file"), "x", 0600);
 	snprintf(path, sizeof(path), "%s/file", tu_tmpdir);
-	assert_int_equal(statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
-	                 PG_ERR_CONFIG);
+	assert_int_equal(
+	    statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
+	    PG_ERR_CONFIG);
 	/* Reached through a symbolic link (issue 11). */
 	snprintf(path, sizeof(path), "%s/link", tu_tmpdir);
 	assert_int_equal(symlink(tu_tmpdir, path), 0);
-	assert_int_equal(statelog_check_dir(path, owners, n_owners, err,
-	                                    sizeof(err)),
-	                 PG_ERR_CONFIG);
+	assert_int_equal(
+	    statelog_check_dir(path, owners, n_owners, err, sizeof(err)),
+	    PG_ERR_CONFIG);
 	assert_non_null(strstr(err, "symbolic link"));
 	/* Owned by someone who is neither root nor the daemon's user. */
 	if (geteuid() == 0) {
 		assert_int_equal(chown(tu_tmpdir, 65534, 0), 0);
-		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
-		                                    n_owners, err, sizeof(err)),
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners,
+		                                    err, sizeof(err)),
 		                 PG_ERR_CONFIG);
 		assert_non_null(strstr(err, "owned by uid 65534"));
 		owners[0] = 65534;
-		assert_int_equal(statelog_check_dir(tu_tmpdir, owners,
-		                                    n_owners, err, sizeof(err)),
+		assert_int_equal(statelog_check_dir(tu_tmpdir, owners, n_owners,
+		                                    err, sizeof(err)),
 		                 0);
 		assert_int_equal(chown(tu_tmpdir, 0, 0), 0);
 	}

@@ -489,5 +489,6 @@ int main(void)
 	    cmocka_unit_test(test_load_user),
 	};
 
-	return cmocka_run_group_tests(tests, tu_setup_tmpdir, tu_teardown_tmpdir);
+	return cmocka_run_group_tests(tests, tu_setup_tmpdir,
+	                              tu_teardown_tmpdir);
 }
