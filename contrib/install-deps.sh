@@ -24,7 +24,7 @@ BUILD="build-essential autoconf autoconf-archive automake libtool pkg-config
 # uid_wrapper), and the small tools the test scripts use.
 TEST="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
 	faketime slapd ldap-utils openssl curl valgrind clang libclang-rt-14-dev
-	python3 procps util-linux man-db systemd sudo libuid-wrapper"
+	python3 procps util-linux man-db systemd sudo libuid-wrapper clang-format"
 
 missing=""
 for pkg in $BUILD $TEST; do

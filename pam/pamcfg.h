@@ -16,8 +16,8 @@
 #define PAMCFG_MAX_TIMEOUT_MS     30000
 #define PAMCFG_MAX_WINDOW         10
 #define PAMCFG_MAX_UNKNOWN        8 /* unknown arguments remembered for the log */
-#define PAMCFG_MAX_CONF_ERRORS    4 /* config file errors remembered for the log \
-	                             */
+/* Config file errors remembered for the log. */
+#define PAMCFG_MAX_CONF_ERRORS 4
 
 /* What to do with a user who has no token in the store. */
 enum pamcfg_no_token {

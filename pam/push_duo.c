@@ -18,12 +18,12 @@
 #include "strbuf.h"
 #include "timeutil.h"
 
-#define DUO_PARAMS_MAX  4096 /* encoded parameter string */
-#define DUO_CANON_MAX   (DUO_PARAMS_MAX + 1024)
-#define DUO_TXID_MAX    128
-#define DUO_SKEY_MAX    256
-#define DUO_POLL_MIN_MS 1000 /* between auth_status calls that return at once  \
-	                      */
+#define DUO_PARAMS_MAX 4096 /* encoded parameter string */
+#define DUO_CANON_MAX  (DUO_PARAMS_MAX + 1024)
+#define DUO_TXID_MAX   128
+#define DUO_SKEY_MAX   256
+/* Between auth_status calls that return at once. */
+#define DUO_POLL_MIN_MS 1000
 
 struct duo_state {
 	char skey[DUO_SKEY_MAX]; /* wiped */
