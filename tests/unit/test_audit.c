@@ -135,6 +135,23 @@ static void test_write_and_restart(void **state)
 	assert_string_equal(head, fhead);
 }
 
+/* Wait (at most 5 s) until the writer has written n lines since start:
+ * what was queued before a rotation request must be in the old file. */
+static void wait_written(struct pg_audit *a, uint64_t n)
+{
+	struct audit_status st;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		audit_get_status(a, &st);
+		if (st.records >= n)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the audit writer wrote %llu of %llu lines in 5 s",
+	         (unsigned long long)st.records, (unsigned long long)n);
+}
+
 static void test_rotation(void **state)
 {
 	char path[256], r1[300], r2[300];
@@ -157,9 +174,11 @@ static void test_rotation(void **state)
 	for (k = 0; k < 11; k++) {
 		record(a, "authz-allow", "nurse1");
 		if (k == 4 || k == 9) {
-			usleep(50000);
+			/* records so far, plus the rotation record already
+			 * written for the first rotation */
+			wait_written(a, (uint64_t)k + 1 + (k == 9));
 			assert_int_equal(audit_rotate(a, 0, 0, "request"), 0);
-			usleep(50000);
+			wait_written(a, (uint64_t)k + 2 + (k == 9));
 		}
 	}
 	audit_free(a);
