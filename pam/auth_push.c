@@ -14,6 +14,8 @@
 #include "err.h"
 #include "pamlog.h"
 #include "push.h"
+#include "push_load.h"
+#include "push_path.h"
 #include "secret.h"
 
 static const char *outcome_name(enum push_outcome o)
@@ -124,12 +126,14 @@ static void tell_result(struct stage *st, const struct push *p, int fallback)
 }
 
 /* One line per push: provider, outcome, latency, reason. */
-static void log_push(struct stage *st, const struct push *p)
+static void log_push(struct stage *st, const struct push_load *pl,
+                     const struct push *p)
 {
 	char detail[512];
 
 	snprintf(detail, sizeof(detail), "provider=%s latency_ms=%ld%s%s",
-	         conf_provider_name(st->cfg.push.provider), push_latency_ms(p),
+	         conf_provider_name(st->cfg.push.provider),
+	         pl->api != NULL ? pl->api->latency_ms(p) : 0L,
 	         p->res.detail[0] != '\0' ? " " : "", p->res.detail);
 	pamlog_outcome(
 	    st->pamh, p->res.outcome == PUSH_APPROVED ? LOG_INFO : LOG_NOTICE,
@@ -137,8 +141,47 @@ static void log_push(struct stage *st, const struct push *p)
 	    p->res.reason != NULL ? p->res.reason : "internal", detail);
 }
 
+/*
+ * The push client is missing, unsafe or of another version: a provider
+ * that cannot be used (PUSH_ERROR), so failmode applies as for an
+ * unreachable one: secure denies, safe falls back to a code.
+ */
+static void client_unavailable(struct push *p, const struct push_cfg *cfg,
+                               const char *why)
+{
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->res.outcome = PUSH_ERROR;
+	p->res.reason = "push-client";
+	snprintf(p->res.detail, sizeof(p->res.detail), "%s", why);
+}
+
+/* Load the push client (only now: a login that sends no push maps no
+ * HTTP/TLS stack) and start the push with it. */
+static void start(struct stage *st, struct push_load *pl, struct push *p,
+                  const char *pass)
+{
+	char why[sizeof(p->res.detail)];
+
+	if (push_load_open(pl, push_path_object, why, sizeof(why)) != 0) {
+		client_unavailable(p, &st->cfg.push, why);
+		return;
+	}
+	(void)pl->api->start(p, &st->cfg.push, st->it.user, st->it.rhost,
+	                     st->it.service, pass);
+}
+
+/* push_done, then the push client is released. */
+static void finish(struct push_load *pl, struct push *p)
+{
+	if (pl->api != NULL)
+		pl->api->done(p);
+	push_load_close(pl);
+}
+
 int auth_push_run(struct stage *st, int64_t *locked_until)
 {
+	struct push_load pl;
 	struct push p;
 	char *pass = NULL;
 	int r, report, fallback = 0, rr;
@@ -148,8 +191,7 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 	if (st->cfg.push.provider == CONF_PROVIDER_PRIVACYIDEA &&
 	    st->cfg.push.trigger_password)
 		(void)conv_authtok(st->pamh, &pass);
-	(void)push_start(&p, &st->cfg.push, st->it.user, st->it.rhost,
-	                 st->it.service, pass);
+	start(st, &pl, &p, pass);
 	/* The daemon hears of the push before the user does (audit: a push
 	 * sent and never resolved is itself worth a record). */
 	if (p.res.outcome == PUSH_PENDING &&
@@ -157,8 +199,8 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 	                     "sent", locked_until)) != 0) {
 		stage_detail(st, "report: %s", pg_strerror(rr));
 		st->reason = "daemon";
-		log_push(st, &p);
-		push_done(&p);
+		log_push(st, &pl, &p);
+		finish(&pl, &p);
 		secret_strfree(pass);
 		return rr;
 	}
@@ -168,7 +210,7 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 			p.res.outcome = PUSH_DENIED;
 			p.res.reason = "conv-error";
 		} else {
-			push_wait(&p);
+			pl.api->wait(&p);
 		}
 	}
 	if (p.res.reason == NULL)
@@ -199,8 +241,8 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 		break;
 	}
 	st->reason = p.res.reason;
-	log_push(st, &p);
-	push_done(&p);
+	log_push(st, &pl, &p);
+	finish(&pl, &p);
 	secret_strfree(pass);
 	rr = ask_report(&st->daemon, &st->it, "push", report, st->reason,
 	                locked_until);

@@ -12,7 +12,9 @@
 #define AUTH_PUSH_FALLBACK 1
 
 /*
- * One push for st's user with st->cfg.push. Returns
+ * One push for st's user with st->cfg.push, through the push client
+ * loaded for it (push_load.h); a push client that cannot be loaded is a
+ * provider failure with reason "push-client". Returns
  *   0                   approved by the user (and REPORTed);
  *   AUTH_PUSH_FALLBACK  the provider failed (unreachable, TLS, bad reply,
  *                       ...) and failmode=safe: the caller prompts for a

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "conf.h"
-#include "push.h"
+#include "push_cfg.h"
 
 #define PAMCFG_DEFAULT_PROMPT     "Verification code: "
 #define PAMCFG_MAX_PROMPT         255 /* bytes */

@@ -20,26 +20,6 @@
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS   32000
 
-void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf)
-{
-	memset(pc, 0, sizeof(*pc));
-	pc->provider = conf->provider;
-	pc->timeout_ms = (int)conf->push_timeout * 1000;
-	pc->connect_timeout_ms = (int)conf->connect_timeout * 1000;
-#define COPY(f) snprintf(pc->f, sizeof(pc->f), "%s", conf->f)
-	COPY(ca_file);
-	COPY(proxy);
-	COPY(host);
-	COPY(ikey);
-	COPY(skey_file);
-	COPY(url);
-	COPY(realm);
-	COPY(service_user);
-	COPY(service_password_file);
-#undef COPY
-	pc->trigger_password = conf->trigger == CONF_TRIGGER_PASSWORD;
-}
-
 int push_fail(struct push *p, int err, const char *reason, const char *fmt, ...)
 {
 	va_list ap;

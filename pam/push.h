@@ -8,28 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "http.h"
-
-/* The [push] settings the module uses (copied from phiguard.conf). */
-struct push_cfg {
-	enum conf_provider provider;
-	int timeout_ms;         /* push_timeout: the whole push */
-	int connect_timeout_ms; /* connect_timeout: per request */
-	char ca_file[PG_CONF_MAX_PATH];
-	char proxy[256];
-	char host[256]; /* duo */
-	char ikey[64];
-	char skey_file[PG_CONF_MAX_PATH];
-	char url[512]; /* privacyidea */
-	char realm[128];
-	char service_user[128];
-	char service_password_file[PG_CONF_MAX_PATH];
-	int trigger_password; /* privacyidea: pass = PAM_AUTHTOK, not "" */
-};
-
-/* Copy the [push] settings of conf into *pc. */
-void push_cfg_from_conf(struct push_cfg *pc, const struct pg_conf *conf);
+#include "push_cfg.h"
 
 enum push_outcome {
 	PUSH_PENDING = 0, /* not decided yet */

@@ -12,14 +12,24 @@
 
 #define MAX_ANSWERS 16
 #define MAX_OPS     8
+#define MAX_OBJECTS 256 /* shared objects remembered by -M */
+#define MAX_OBJPATH 512
 
 enum conv_mode { CONV_SCRIPT = 0, CONV_FAIL, CONV_NULL };
+
+/* -M: every shared object mapped at some point of the transaction. */
+struct objects {
+	char path[MAX_OBJECTS][MAX_OBJPATH];
+	size_t n;
+	int overflow;
+};
 
 struct script {
 	enum conv_mode mode;
 	const char *answers[MAX_ANSWERS];
 	size_t n_answers;
 	size_t next;
+	struct objects *objects; /* NULL without -M */
 };
 
 static const struct {
@@ -95,6 +105,57 @@ static void free_replies(struct pam_response *r, int n)
 	free(r);
 }
 
+/*
+ * Add every shared object mapped now (a path in /proc/self/maps with ".so"
+ * in its last component) to o. Called at each conversation and after the
+ * transaction: libpam unloads the module at pam_end, so what a login loads
+ * is the union of what was mapped while it ran.
+ */
+static void objects_collect(struct objects *o)
+{
+	char line[MAX_OBJPATH + 128];
+	const char *path, *base;
+	size_t i;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/maps", "re")) == NULL) {
+		o->overflow = 1;
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((path = strchr(line, '/')) == NULL)
+			continue;
+		base = strrchr(path, '/');
+		if (strstr(base, ".so") == NULL)
+			continue;
+		for (i = 0; i < o->n; i++)
+			if (strcmp(o->path[i], path) == 0)
+				break;
+		if (i < o->n)
+			continue;
+		if (o->n == MAX_OBJECTS || strlen(path) >= MAX_OBJPATH) {
+			o->overflow = 1;
+			continue;
+		}
+		memcpy(o->path[o->n++], path, strlen(path) + 1);
+	}
+	fclose(f);
+}
+
+/* Write the objects collected to file, one path a line. Returns 0 or -1. */
+static int objects_write(const struct objects *o, const char *file)
+{
+	FILE *f;
+	size_t i;
+
+	if (o->overflow || (f = fopen(file, "we")) == NULL)
+		return -1;
+	for (i = 0; i < o->n; i++)
+		fprintf(f, "%s\n", o->path[i]);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 /* Print every message; answer prompts from the script, in order. */
 static int conv(int n, const struct pam_message **msg,
                 struct pam_response **resp, void *data)
@@ -103,6 +164,8 @@ static int conv(int n, const struct pam_message **msg,
 	struct pam_response *r;
 	int i, prompts = 0;
 
+	if (s->objects != NULL)
+		objects_collect(s->objects);
 	if (n <= 0 || n > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
 	if ((r = calloc((size_t)n, sizeof(*r))) == NULL)
@@ -151,9 +214,11 @@ fail:
 static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -s SERVICE -u USER [-a ANSWER]... "
-	                "[-C fail|null] [-e] [-S] OPS\n"
+	                "[-C fail|null] [-e] [-S] [-M FILE] OPS\n"
 	                "  OPS: comma-separated auth,setcred,acct,open,close\n"
-	                "  -S: pass PAM_SILENT to every op, as sudo does\n");
+	                "  -S: pass PAM_SILENT to every op, as sudo does\n"
+	                "  -M FILE: write the shared objects mapped during the "
+	                "transaction to FILE\n");
 }
 
 static int parse_ops(char *list, int flags, struct pam_testcase *tc, size_t *n)
@@ -194,7 +259,7 @@ int main(int argc, char **argv)
 {
 	struct pam_testcase tc[MAX_OPS + 1];
 	struct script s;
-	const char *service = NULL, *user = NULL;
+	const char *service = NULL, *user = NULL, *objects_file = NULL;
 	const struct pam_testcase *failed;
 	enum pamtest_err perr;
 	size_t n_ops = 0, i;
@@ -203,7 +268,7 @@ int main(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	memset(tc, 0, sizeof(tc));
-	while ((c = getopt(argc, argv, "s:u:a:C:eS")) != -1) {
+	while ((c = getopt(argc, argv, "s:u:a:C:eSM:")) != -1) {
 		switch (c) {
 		case 's':
 			service = optarg;
@@ -230,6 +295,9 @@ int main(int argc, char **argv)
 		case 'S':
 			flags = PAM_SILENT;
 			break;
+		case 'M':
+			objects_file = optarg;
+			break;
 		default:
 			goto usage;
 		}
@@ -240,6 +308,9 @@ int main(int argc, char **argv)
 	/* Reached only when every op succeeded. */
 	if (want_env)
 		tc[n_ops++].pam_operation = PAMTEST_GETENVLIST;
+	if (objects_file != NULL &&
+	    (s.objects = calloc(1, sizeof(*s.objects))) == NULL)
+		goto out;
 
 	perr = _pamtest_conv(service, user, conv, &s, tc, n_ops, NULL);
 	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE) {
@@ -260,10 +331,19 @@ int main(int argc, char **argv)
 		pamtest_free_env(env);
 	}
 	rc = failed == NULL ? 0 : 1;
+	if (s.objects != NULL) {
+		objects_collect(s.objects);
+		if (objects_write(s.objects, objects_file) != 0) {
+			fprintf(stderr, "pamdrive: cannot list objects in %s\n",
+			        objects_file);
+			rc = 2;
+		}
+	}
 	goto out;
 usage:
 	usage();
 out:
+	free(s.objects);
 	fflush(stdout);
 	return rc;
 }

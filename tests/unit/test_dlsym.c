@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The built pam_phiguard.so loads with every symbol resolved and exports
- * exactly the pam_sm_* entry points it implements, nothing else. */
+ * exactly the pam_sm_* entry points it implements, nothing else; the push
+ * client it loads for a push, push.so, exports exactly its table. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -18,8 +19,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "pam/push_api.h"
+
 #ifndef PAM_MODULE_PATH
 #error "PAM_MODULE_PATH must name the built module (see Makefile.am)"
+#endif
+#ifndef PUSH_OBJECT_PATH
+#error "PUSH_OBJECT_PATH must name the built push.so (see Makefile.am)"
 #endif
 
 /* What the module implements: auth, account and session. */
@@ -28,6 +34,9 @@ static const char *const expected[] = {
     "pam_sm_open_session", "pam_sm_close_session",
 };
 #define N_EXPECTED (sizeof(expected) / sizeof(expected[0]))
+
+/* What push.so exports: the one table. */
+static const char *const push_expected[] = {PUSH_API_SYMBOL};
 
 /* Entry points libpam would call if they existed; none may leak out. */
 static const char *const absent[] = {
@@ -51,6 +60,25 @@ static void test_dlopen(void **state)
 	assert_null(dlsym(h, "auth_authenticate"));
 	assert_null(dlsym(h, "account_acct_mgmt"));
 	assert_null(dlsym(h, "session_report"));
+	assert_null(dlsym(h, "proto_parse"));
+	/* Nothing of the push client is in the module. */
+	assert_null(dlsym(h, PUSH_API_SYMBOL));
+	assert_int_equal(dlclose(h), 0);
+}
+
+static void test_dlopen_push(void **state)
+{
+	const struct push_api *api;
+	void *h;
+
+	h = dlopen(PUSH_OBJECT_PATH, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		fail_msg("dlopen %s: %s", PUSH_OBJECT_PATH, dlerror());
+	api = dlsym(h, PUSH_API_SYMBOL);
+	assert_non_null(api);
+	assert_int_equal(api->version, PUSH_API_VERSION);
+	assert_null(dlsym(h, "push_start"));
+	assert_null(dlsym(h, "http_request"));
 	assert_null(dlsym(h, "proto_parse"));
 	assert_int_equal(dlclose(h), 0);
 }
@@ -79,7 +107,9 @@ static int is_exported(const ElfW(Sym) * s)
 	       (vis == STV_DEFAULT || vis == STV_PROTECTED);
 }
 
-static void test_dynsym_exact(void **state)
+/* path exports exactly the n names of want, each once. */
+static void check_exports(const char *path, const char *const *want,
+                          size_t n_want)
 {
 	const ElfW(Ehdr) * eh;
 	const ElfW(Shdr) * sh, *dynsym = NULL, *strtab;
@@ -88,10 +118,12 @@ static void test_dynsym_exact(void **state)
 	struct stat st;
 	int fd, found[N_EXPECTED] = {0};
 	size_t i, j, n, n_exported = 0;
+
+	assert_true(n_want <= N_EXPECTED);
 	const char *name;
 	void *map;
 
-	fd = open(PAM_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -110,7 +142,7 @@ static void test_dynsym_exact(void **state)
 		if (sh[i].sh_type == SHT_DYNSYM)
 			dynsym = &sh[i];
 	if (dynsym == NULL) {
-		fail_msg("%s has no .dynsym", PAM_MODULE_PATH);
+		fail_msg("%s has no .dynsym", path);
 		return;
 	}
 	assert_int_equal(dynsym->sh_entsize, sizeof(ElfW(Sym)));
@@ -128,17 +160,29 @@ static void test_dynsym_exact(void **state)
 		assert_non_null(
 		    memchr(name, '\0', strtab->sh_size - sym[i].st_name));
 		n_exported++;
-		for (j = 0; j < N_EXPECTED; j++)
-			if (strcmp(name, expected[j]) == 0)
+		for (j = 0; j < n_want; j++)
+			if (strcmp(name, want[j]) == 0)
 				break;
-		if (j == N_EXPECTED)
-			fail_msg("unexpected exported symbol: %s", name);
+		if (j == n_want)
+			fail_msg("%s: unexpected exported symbol: %s", path,
+			         name);
 		assert_false(found[j]);
 		found[j] = 1;
 	}
-	assert_int_equal(n_exported, N_EXPECTED);
+	assert_int_equal(n_exported, n_want);
 	munmap(map, im.size);
 	close(fd);
+}
+
+static void test_dynsym_exact(void **state)
+{
+	check_exports(PAM_MODULE_PATH, expected, N_EXPECTED);
+}
+
+static void test_dynsym_exact_push(void **state)
+{
+	check_exports(PUSH_OBJECT_PATH, push_expected,
+	              sizeof(push_expected) / sizeof(push_expected[0]));
 }
 
 int main(void)
@@ -146,6 +190,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dlopen),
 	    cmocka_unit_test(test_dynsym_exact),
+	    cmocka_unit_test(test_dlopen_push),
+	    cmocka_unit_test(test_dynsym_exact_push),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
