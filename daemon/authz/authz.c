@@ -19,6 +19,7 @@
 #include "authz/authz_conf.h"
 #include "authz/authz_impl.h"
 #include "authz/cache.h"
+#include "authz/indexprobe.h"
 #include "authz/policy.h"
 #include "core/thread.h"
 #include "err.h"
@@ -240,6 +241,25 @@ int authz_status(struct pg_authz *a, struct pg_msg *resp)
 
 /* ------------------------------------------------------------- lifecycle */
 
+/* Time the searches lookups will make with the settings in a->dir_cfg,
+ * off the loop, and warn if one looks unindexed. A probe of the previous
+ * settings still running is left to finish (its thread is bounded); the
+ * new settings are then probed at the next reload only. */
+static void start_index_probe(struct pg_authz *a)
+{
+	if (a->indexprobe != NULL) {
+		if (!indexprobe_done(a->indexprobe)) {
+			log_info(
+			    "directory: the index probe of the previous "
+			    "settings is still running; not probing again");
+			return;
+		}
+		indexprobe_free(a->indexprobe);
+		a->indexprobe = NULL;
+	}
+	(void)indexprobe_start(&a->dir_cfg, &a->indexprobe);
+}
+
 int authz_done_fd(const struct pg_authz *a)
 {
 	return a->efd;
@@ -287,6 +307,7 @@ int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
 		goto out;
 	}
 	a->started = 1;
+	start_index_probe(a);
 	*out = a;
 	a = NULL;
 	rc = 0;
@@ -320,6 +341,7 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 	a->new_gen = a->dir_gen;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+	start_index_probe(a);
 	return 0;
 }
 
@@ -341,6 +363,7 @@ void authz_free(struct pg_authz *a)
 	/* Its job is on the flight list, freed below. */
 	if (a->probing != NULL)
 		pthread_join(a->probing->probe->thread, NULL);
+	indexprobe_free(a->indexprobe);
 	/* Every job, queued, done or in neither, is on the flight list.
 	 * Clients still parked (a reload without [ldap]) get an answer. */
 	while ((j = a->flight) != NULL) {

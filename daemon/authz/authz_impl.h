@@ -82,6 +82,7 @@ struct pg_authz {
 	struct job *probing;       /* whose probe thread has not been joined */
 	struct dir_config dir_cfg; /* what the worker has, or gets next */
 	uint32_t dir_gen;          /* its generation, for probes */
+	struct indexprobe *indexprobe; /* the unindexed-search check */
 	int efd, tfd;
 	/* Shared with the worker, under mu. */
 	pthread_mutex_t mu;
