@@ -20,6 +20,7 @@
 #include "authz/authz_impl.h"
 #include "authz/cache.h"
 #include "authz/indexprobe.h"
+#include "authz/membership.h"
 #include "authz/policy.h"
 #include "core/thread.h"
 #include "err.h"
@@ -221,12 +222,19 @@ size_t authz_flush(struct pg_authz *a, const char *user)
 int authz_status(struct pg_authz *a, struct pg_msg *resp)
 {
 	struct dir_status st;
+	char membership[64] = "-";
 	int rc;
 
 	pthread_mutex_lock(&a->mu);
 	st = a->status;
 	pthread_mutex_unlock(&a->mu);
-	if ((rc = proto_add(resp, "directory",
+	/* What the active server's groups were found to use: the
+	 * attributes searched ("-" until its first lookup). */
+	if (st.active < st.nservers && st.servers[st.active].discovered)
+		membership_describe(st.servers[st.active].membership,
+		                    membership, sizeof membership);
+	if ((rc = proto_add(resp, "membership", membership)) != 0 ||
+	    (rc = proto_add(resp, "directory",
 	                    a->view.online ? "online" : "offline")) != 0 ||
 	    (rc = proto_add(resp, "server",
 	                    st.active < a->view.nuris ? a->view.uris[st.active]
@@ -241,11 +249,7 @@ int authz_status(struct pg_authz *a, struct pg_msg *resp)
 
 /* ------------------------------------------------------------- lifecycle */
 
-/* Time the searches lookups will make with the settings in a->dir_cfg,
- * off the loop, and warn if one looks unindexed. A probe of the previous
- * settings still running is left to finish (its thread is bounded); the
- * new settings are then probed at the next reload only. */
-static void start_index_probe(struct pg_authz *a)
+void authz_index_probe(struct pg_authz *a)
 {
 	if (a->indexprobe != NULL) {
 		if (!indexprobe_done(a->indexprobe)) {
@@ -257,6 +261,7 @@ static void start_index_probe(struct pg_authz *a)
 		indexprobe_free(a->indexprobe);
 		a->indexprobe = NULL;
 	}
+	a->last_indexprobe = (int64_t)time(NULL);
 	(void)indexprobe_start(&a->dir_cfg, &a->indexprobe);
 }
 
@@ -307,7 +312,7 @@ int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
 		goto out;
 	}
 	a->started = 1;
-	start_index_probe(a);
+	authz_index_probe(a);
 	*out = a;
 	a = NULL;
 	rc = 0;
@@ -341,7 +346,7 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 	a->new_gen = a->dir_gen;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
-	start_index_probe(a);
+	authz_index_probe(a);
 	return 0;
 }
 

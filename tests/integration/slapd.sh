@@ -16,6 +16,8 @@
 #   ldap_modify NAME < LDIF       ldapmodify as the rootdn (SASL EXTERNAL
 #                                 over ldapi, mapped by authz-regexp)
 #   ldap_search NAME ARGS...      ldapsearch -LLL as the rootdn, same way
+#   slapd_gen_ldif KIND USERS TEAM  a generated directory on stdout, for
+#                                 start_slapd --ldif (see the function)
 #   free_port                     a loopback TCP port nothing listens on
 #   slapd_cleanup                 stop every slapd started here (call it
 #                                 from lib.sh's cleanup, before rm -rf $T)
@@ -66,6 +68,50 @@ _slapd_name_ok() {
 	case "$1" in
 	'' | *[!A-Za-z0-9_]*) die "slapd name '$1': use letters, digits and _" ;;
 	esac
+}
+
+# slapd_gen_ldif KIND USERS TEAM: a directory of USERS agents (agent0...) in
+# teams of TEAM, every team in "dept", dept in "all-agents" (nested two
+# levels), plus "loner" in no group. KIND: names (groupOfNames/member),
+# unique (groupOfUniqueNames/uniqueMember), posix (posixGroup/memberUid:
+# teams only, RFC 2307 does not nest).
+slapd_gen_ldif() {
+	awk -v kind="$1" -v n="$2" -v team="$3" -v base="$SLAPD_BASE" '
+	function group(cn, class, attr) {
+		printf "dn: cn=%s,ou=groups,%s\nobjectClass: %s\ncn: %s\n", cn, base, class, cn
+	}
+	BEGIN {
+		printf "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: mercy\no: Mercy\n\n", base
+		for (i = 0; i < 3; i++) {
+			split("people groups services", ou, " ")
+			printf "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou[i + 1], base, ou[i + 1]
+		}
+		for (i = 0; i < n; i++)
+			printf "dn: uid=agent%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: agent%d\ncn: Agent %d\nsn: %d\n\n", i, base, i, i, i
+		printf "dn: uid=loner,ou=people,%s\nobjectClass: inetOrgPerson\nuid: loner\ncn: Loner\nsn: Loner\n\n", base
+		class = kind == "names" ? "groupOfNames" : kind == "unique" ? "groupOfUniqueNames" : "posixGroup"
+		attr = kind == "names" ? "member" : kind == "unique" ? "uniqueMember" : "memberUid"
+		nteams = int((n + team - 1) / team)
+		for (t = 0; t < nteams; t++) {
+			group("team-" t, class)
+			if (kind == "posix")
+				printf "gidNumber: %d\n", 5000 + t
+			for (i = t * team; i < n && i < (t + 1) * team; i++)
+				if (kind == "posix")
+					printf "memberUid: agent%d\n", i
+				else
+					printf "%s: uid=agent%d,ou=people,%s\n", attr, i, base
+			printf "\n"
+		}
+		if (kind == "posix")
+			exit
+		group("dept", class)
+		for (t = 0; t < nteams; t++)
+			printf "%s: cn=team-%d,ou=groups,%s\n", attr, t, base
+		printf "\n"
+		group("all-agents", class)
+		printf "%s: cn=dept,ou=groups,%s\n\n", attr, base
+	}'
 }
 
 # Ask the kernel for a free port (bind to port 0), then release it. Another

@@ -15,50 +15,6 @@ export LC_ALL
 DIRTEST="$top_builddir/tests/integration/dirtest"
 need "$DIRTEST" "$PY"
 
-# gen_ldif KIND USERS TEAM: a directory of USERS agents (agent0...) in
-# teams of TEAM, every team in "dept", dept in "all-agents" (nested two
-# levels), plus "loner" in no group. KIND: names (groupOfNames/member),
-# unique (groupOfUniqueNames/uniqueMember), posix (posixGroup/memberUid:
-# teams only, RFC 2307 does not nest).
-gen_ldif() {
-	awk -v kind="$1" -v n="$2" -v team="$3" -v base="$SLAPD_BASE" '
-	function group(cn, class, attr) {
-		printf "dn: cn=%s,ou=groups,%s\nobjectClass: %s\ncn: %s\n", cn, base, class, cn
-	}
-	BEGIN {
-		printf "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: mercy\no: Mercy\n\n", base
-		for (i = 0; i < 3; i++) {
-			split("people groups services", ou, " ")
-			printf "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou[i + 1], base, ou[i + 1]
-		}
-		for (i = 0; i < n; i++)
-			printf "dn: uid=agent%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: agent%d\ncn: Agent %d\nsn: %d\n\n", i, base, i, i, i
-		printf "dn: uid=loner,ou=people,%s\nobjectClass: inetOrgPerson\nuid: loner\ncn: Loner\nsn: Loner\n\n", base
-		class = kind == "names" ? "groupOfNames" : kind == "unique" ? "groupOfUniqueNames" : "posixGroup"
-		attr = kind == "names" ? "member" : kind == "unique" ? "uniqueMember" : "memberUid"
-		nteams = int((n + team - 1) / team)
-		for (t = 0; t < nteams; t++) {
-			group("team-" t, class)
-			if (kind == "posix")
-				printf "gidNumber: %d\n", 5000 + t
-			for (i = t * team; i < n && i < (t + 1) * team; i++)
-				if (kind == "posix")
-					printf "memberUid: agent%d\n", i
-				else
-					printf "%s: uid=agent%d,ou=people,%s\n", attr, i, base
-			printf "\n"
-		}
-		if (kind == "posix")
-			exit
-		group("dept", class)
-		for (t = 0; t < nteams; t++)
-			printf "%s: cn=team-%d,ou=groups,%s\n", attr, t, base
-		printf "\n"
-		group("all-agents", class)
-		printf "%s: cn=dept,ou=groups,%s\n\n", attr, base
-	}'
-}
-
 # dt NAME ARGS...: dirtest against slapd NAME, stdout to $OUT, log lines
 # (debug: every filter) to $T/dirtest-NAME.log.
 dt() {
@@ -98,9 +54,9 @@ filters() {
 		"$(_slapd_get SLAPD_DIR "$1")/log"
 }
 
-gen_ldif names 30 10 >"$T/names.ldif"
-gen_ldif unique 30 10 >"$T/unique.ldif"
-gen_ldif posix 30 10 >"$T/posix.ldif"
+slapd_gen_ldif names 30 10 >"$T/names.ldif"
+slapd_gen_ldif unique 30 10 >"$T/unique.ldif"
+slapd_gen_ldif posix 30 10 >"$T/posix.ldif"
 SLAPD_DEBUG=stats start_slapd names --ldif "$T/names.ldif"
 start_slapd unique --ldif "$T/unique.ldif"
 start_slapd posix --ldif "$T/posix.ldif"
@@ -190,7 +146,7 @@ grep -q "no groupOfNames, groupOfUniqueNames or posixGroup entry under" \
 # 20,000 agents in groupOfUniqueNames teams, uniqueMember not indexed:
 # each search by it scans every entry. The same with the index: quiet.
 BIG=20000
-gen_ldif unique "$BIG" 1000 >"$T/big.ldif"
+slapd_gen_ldif unique "$BIG" 1000 >"$T/big.ldif"
 t0=$(now_ms)
 start_slapd bigu --ldif "$T/big.ldif"
 SLAPD_EXTRA_INDEX="uniqueMember eq" start_slapd bigi --ldif "$T/big.ldif"
