@@ -52,8 +52,10 @@ enum conf_reqcert {
 };
 
 /* [ldap] membership: where a user's direct groups come from. Nested
- * groups are always found by member/uniqueMember searches on the groups'
- * DNs. */
+ * groups are found by member/uniqueMember searches on the groups' DNs
+ * (memberof: the groups' memberOf values). Of member, uniqueMember and
+ * memberUid, only the attributes the directory's groups use are searched
+ * (daemon/authz/membership.h). */
 enum conf_membership {
 	/* memberOf on the user entry if it has any value, else as
 	 * MEMBER and MEMBERUID together (one search). */

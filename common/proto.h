@@ -213,8 +213,12 @@
  *   events counted into an aggregate record instead of recorded one by
  *   one; audit_busy non-root requests answered audit-busy. And,
  *           once the directory is configured:
- *           directory=online|offline server=<uri> cache_entries=<n>
- *           cache_hits=<n> cache_misses=<n> refresh_queue=<n>
+ *           membership=<attr>[,<attr>...]|none|- directory=online|offline
+ *           server=<uri> cache_entries=<n> cache_hits=<n>
+ *           cache_misses=<n> refresh_queue=<n>
+ *   (membership: the attributes the active server's groups were found to
+ *   use, among member, uniqueMember, memberUid; "-" before its first
+ *   lookup)
  *   and last, per verb answered since the start (this STATUS excluded):
  *           verbs=<"VERB count mean_us max_us" LF list>
  *   (time from the request line read to its answer; a parked AUTHZ

@@ -19,6 +19,8 @@
 #include "authz/authz_conf.h"
 #include "authz/authz_impl.h"
 #include "authz/cache.h"
+#include "authz/indexprobe.h"
+#include "authz/membership.h"
 #include "authz/policy.h"
 #include "core/thread.h"
 #include "err.h"
@@ -220,12 +222,19 @@ size_t authz_flush(struct pg_authz *a, const char *user)
 int authz_status(struct pg_authz *a, struct pg_msg *resp)
 {
 	struct dir_status st;
+	char membership[64] = "-";
 	int rc;
 
 	pthread_mutex_lock(&a->mu);
 	st = a->status;
 	pthread_mutex_unlock(&a->mu);
-	if ((rc = proto_add(resp, "directory",
+	/* What the active server's groups were found to use: the
+	 * attributes searched ("-" until its first lookup). */
+	if (st.active < st.nservers && st.servers[st.active].discovered)
+		membership_describe(st.servers[st.active].membership,
+		                    membership, sizeof membership);
+	if ((rc = proto_add(resp, "membership", membership)) != 0 ||
+	    (rc = proto_add(resp, "directory",
 	                    a->view.online ? "online" : "offline")) != 0 ||
 	    (rc = proto_add(resp, "server",
 	                    st.active < a->view.nuris ? a->view.uris[st.active]
@@ -239,6 +248,22 @@ int authz_status(struct pg_authz *a, struct pg_msg *resp)
 }
 
 /* ------------------------------------------------------------- lifecycle */
+
+void authz_index_probe(struct pg_authz *a)
+{
+	if (a->indexprobe != NULL) {
+		if (!indexprobe_done(a->indexprobe)) {
+			log_info(
+			    "directory: the index probe of the previous "
+			    "settings is still running; not probing again");
+			return;
+		}
+		indexprobe_free(a->indexprobe);
+		a->indexprobe = NULL;
+	}
+	a->last_indexprobe = (int64_t)time(NULL);
+	(void)indexprobe_start(&a->dir_cfg, &a->indexprobe);
+}
 
 int authz_done_fd(const struct pg_authz *a)
 {
@@ -287,6 +312,7 @@ int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
 		goto out;
 	}
 	a->started = 1;
+	authz_index_probe(a);
 	*out = a;
 	a = NULL;
 	rc = 0;
@@ -320,6 +346,7 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 	a->new_gen = a->dir_gen;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+	authz_index_probe(a);
 	return 0;
 }
 
@@ -341,6 +368,7 @@ void authz_free(struct pg_authz *a)
 	/* Its job is on the flight list, freed below. */
 	if (a->probing != NULL)
 		pthread_join(a->probing->probe->thread, NULL);
+	indexprobe_free(a->indexprobe);
 	/* Every job, queued, done or in neither, is on the flight list.
 	 * Clients still parked (a reload without [ldap]) get an answer. */
 	while ((j = a->flight) != NULL) {

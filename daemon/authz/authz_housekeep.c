@@ -95,6 +95,14 @@ static void housekeep(struct pg_authz *a, int64_t now)
 	    a->probing == NULL && now - a->last_probe >= AUTHZ_PROBE_EVERY &&
 	    authz_worker_start_probe(a, &st, age))
 		a->last_probe = now;
+	/* Discovery ran again: a new connection since the last look (the
+	 * first one after start was probed already). */
+	if (st.discovery_searches != a->discoveries_seen) {
+		if (a->discoveries_seen != 0 &&
+		    now - a->last_indexprobe >= AUTHZ_INDEXPROBE_EVERY)
+			authz_index_probe(a);
+		a->discoveries_seen = st.discovery_searches;
+	}
 }
 
 void authz_tick(struct pg_authz *a)

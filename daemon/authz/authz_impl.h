@@ -29,6 +29,10 @@
 #define AUTHZ_REFRESH_BURST  8
 /* Seconds between fail-back probes while a fallback server is active. */
 #define AUTHZ_PROBE_EVERY 10
+/* Seconds at least between index probes started by a new connection (a
+ * reconnect or failover may meet a server rebuilt with other indexes);
+ * start and reload always probe. */
+#define AUTHZ_INDEXPROBE_EVERY 3600
 
 /* A client waiting for a job. */
 struct waiter {
@@ -82,6 +86,9 @@ struct pg_authz {
 	struct job *probing;       /* whose probe thread has not been joined */
 	struct dir_config dir_cfg; /* what the worker has, or gets next */
 	uint32_t dir_gen;          /* its generation, for probes */
+	struct indexprobe *indexprobe; /* the unindexed-search check */
+	int64_t last_indexprobe;       /* time() it last started */
+	uint64_t discoveries_seen;     /* status.discovery_searches then */
 	int efd, tfd;
 	/* Shared with the worker, under mu. */
 	pthread_mutex_t mu;
@@ -123,6 +130,12 @@ void authz_worker_unlink(struct pg_authz *a, struct job *j);
 void authz_worker_job_free(struct job *j);
 
 /* ------------------------------------------------------------- authz.c */
+
+/* Time the searches lookups will make with the settings in a->dir_cfg,
+ * on a thread of its own, and warn if one looks unindexed (indexprobe.h).
+ * A probe still running is left to finish (its thread is bounded) and
+ * none is started. */
+void authz_index_probe(struct pg_authz *a);
 
 /* Hand w's client its answer through the completion callback. */
 void authz_deliver(struct pg_authz *a, const struct waiter *w,

@@ -19,6 +19,7 @@
 #include <ldap.h>
 
 #include "authz/dn.h"
+#include "authz/membership.h"
 #include "err.h"
 #include "ldapescape.h"
 #include "log.h"
@@ -31,6 +32,10 @@
 /* Groups per nesting search: keeps a filter (and the server's work on it)
  * small when a level is unusually wide. */
 #define FILTER_CHUNK 64
+/* While discovery finds no group class at all, it is tried again after
+ * this long, so groups added to a new directory are picked up without a
+ * reconnect. */
+#define DISCOVER_RETRY_MS 60000
 
 struct server {
 	char uri[DIR_URI_MAX];
@@ -45,6 +50,11 @@ struct server {
 	struct ldap_conncb cb;
 	struct sockguard *guard;
 	int tcp_up; /* conn_added ran during the guarded call */
+	/* What discovery found on the current connection (a set of enum
+	 * membership_attr); valid while discovered_at != 0. */
+	unsigned membership;
+	int64_t discovered_at;
+	unsigned logged; /* membership + 1 as last logged; 0: never */
 };
 
 struct dir {
@@ -53,7 +63,7 @@ struct dir {
 	size_t nsrv;
 	size_t active;
 	uint64_t rng;
-	uint64_t lookups, searches;
+	uint64_t lookups, searches, discovery_searches;
 };
 
 /* libldap's TLS_REQCERT values, indexed by enum conf_reqcert. */
@@ -67,7 +77,8 @@ struct attempt {
 	struct server *s;
 	int64_t deadline;
 	unsigned searches;
-	int last_lrc; /* libldap code of the last failed call */
+	unsigned discovery_searches; /* of those, finding membership */
+	int last_lrc;                /* libldap code of the last failed call */
 };
 
 /* The result being built, with the visited set beside it. */
@@ -94,6 +105,9 @@ static void srv_close(struct server *s)
 	if (s->ld != NULL)
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
 	s->ld = NULL;
+	/* The next connection discovers again: a failover or a reload of
+	 * the server may bring other data. */
+	s->discovered_at = 0;
 }
 
 static void mark_ok(struct server *s)
@@ -442,7 +456,9 @@ static int srv_connect(struct attempt *a, LDAP **out)
 }
 
 /* One bounded search. On success *res is set (possibly with no entries:
- * a missing base counts as empty); on error *res is NULL. */
+ * a missing base counts as empty); on error *res is NULL. A search for
+ * one entry (sizelimit 1) asks whether any exists: finding more is no
+ * error. */
 static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
                      const char *filter, char **attrs, int sizelimit,
                      LDAPMessage **res)
@@ -458,7 +474,8 @@ static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
 	          base, filter);
 	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
 	                        &tv, sizelimit, res);
-	if (lrc == LDAP_SUCCESS)
+	if (lrc == LDAP_SUCCESS ||
+	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1 && *res != NULL))
 		return 0;
 	if (lrc == LDAP_NO_SUCH_OBJECT) {
 		log_warnx("directory: %s: search base \"%s\" does not exist",
@@ -694,23 +711,42 @@ out:
 	return rc;
 }
 
-/* Groups of the level [from, to) as member/uniqueMember terms, in chunks;
- * what the searches find becomes the next level. */
-static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
-                             size_t from, size_t to, unsigned depth)
+/* Terms attr=value for each attribute of set (enum membership_attr)
+ * into t (room for MEMBERSHIP_NKINDS); returns how many. */
+static size_t membership_terms(unsigned set, const char *dn, const char *user,
+                               struct term *t)
 {
-	struct term t[2 * FILTER_CHUNK];
+	const struct membership_kind *k;
+	size_t i, n = 0;
+
+	for (i = 0; (k = membership_kind(i)) != NULL; i++) {
+		if (!(set & k->bit))
+			continue;
+		t[n].attr = k->attr;
+		/* memberUid holds the login name, the others the entry's
+		 * DN. memberUid is caseExactIA5Match (RFC 2307): exact, as
+		 * the name itself was matched. */
+		t[n++].value = k->bit == MEMBERSHIP_MEMBERUID ? user : dn;
+	}
+	return n;
+}
+
+/* Groups of the level [from, to) as terms of the DN-valued attributes in
+ * set, in chunks; what the searches find becomes the next level. */
+static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
+                             unsigned set, size_t from, size_t to,
+                             unsigned depth)
+{
+	struct term t[MEMBERSHIP_NKINDS * FILTER_CHUNK];
 	size_t i, n;
 	int rc = 0;
 
-	while (from < to) {
+	set &= MEMBERSHIP_BY_DN;
+	while (from < to && set != 0) {
 		n = 0;
-		for (i = from; i < to && n < 2 * FILTER_CHUNK; i++) {
-			t[n].attr = "member";
-			t[n++].value = f->r->groups[i].dn;
-			t[n].attr = "uniqueMember";
-			t[n++].value = f->r->groups[i].dn;
-		}
+		for (i = from; i < to && i - from < FILTER_CHUNK; i++)
+			n += membership_terms(set, f->r->groups[i].dn, NULL,
+			                      &t[n]);
 		from = i;
 		if ((rc = group_search(a, ld, f, t, n, depth)) != 0)
 			break;
@@ -820,58 +856,131 @@ static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
 	return 0;
 }
 
+/* Whether an entry matching filter exists under base: one bounded
+ * search for at most one entry, no attributes. */
+static int entry_exists(struct attempt *a, LDAP *ld, const char *base,
+                        const char *filter, int *exists)
+{
+	char no_attrs[] = LDAP_NO_ATTRS, *attrs[] = {no_attrs, NULL};
+	LDAPMessage *res = NULL;
+	int rc;
+
+	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 1, &res);
+	if (rc == 0)
+		*exists = res != NULL && ldap_count_entries(ld, res) > 0;
+	if (res != NULL)
+		ldap_msgfree(res);
+	return rc;
+}
+
+/* Log what discovery found when it differs from what was logged last. */
+static void log_membership(struct attempt *a, const char *base)
+{
+	struct server *s = a->s;
+	enum conf_membership mode = a->d->cfg.membership;
+	char found[64], direct[64], nested[64];
+
+	if (s->logged && s->membership == s->logged - 1)
+		return;
+	s->logged = s->membership + 1;
+	membership_describe(s->membership, found, sizeof found);
+	membership_describe(membership_direct(mode, s->membership), direct,
+	                    sizeof direct);
+	membership_describe(membership_nested(mode, s->membership), nested,
+	                    sizeof nested);
+	if (s->membership == 0)
+		log_warnx("directory: %s: no groupOfNames, groupOfUniqueNames "
+		          "or posixGroup entry under \"%s\": no group search "
+		          "is made, so a user's groups come from memberOf "
+		          "alone and a user without it has none (denied); "
+		          "check group_base and the groups' object classes "
+		          "(looked for again every %d s)",
+		          s->uri, base, DISCOVER_RETRY_MS / 1000);
+	else
+		log_info("directory: %s: groups under \"%s\" use %s; "
+		         "direct groups searched by %s, nesting by %s",
+		         s->uri, base, found, direct, nested);
+}
+
+/* Which membership attributes the groups use, once per connection (and
+ * again after DISCOVER_RETRY_MS while none is found): one search per
+ * group class, of at most one entry, on objectClass (indexed in every
+ * directory). Its searches are counted apart from the lookup's. */
+static int discover(struct attempt *a, LDAP *ld)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
+	const struct membership_kind *k;
+	struct server *s = a->s;
+	unsigned set = 0, before = a->searches;
+	int64_t now = time_mono_ms();
+	int exists, rc = 0;
+	size_t i;
+
+	if (!membership_needs_discovery(cfg->membership) ||
+	    (s->discovered_at != 0 &&
+	     (s->membership != 0 ||
+	      now - s->discovered_at < DISCOVER_RETRY_MS)))
+		return 0;
+	for (i = 0; (k = membership_kind(i)) != NULL && rc == 0; i++)
+		if ((rc = entry_exists(a, ld, base, k->filter, &exists)) == 0 &&
+		    exists)
+			set |= k->bit;
+	a->discovery_searches += a->searches - before;
+	a->searches = before;
+	if (rc != 0)
+		return rc;
+	s->membership = set;
+	s->discovered_at = now != 0 ? now : 1;
+	log_membership(a, base);
+	return 0;
+}
+
 /*
  * The user's direct groups (depth 0) from the sources cfg->membership
- * names: memberOf values mo of the entry, and a search of groups naming
- * the entry's dn (member, uniqueMember) or the login name (memberUid).
- * auto takes both, since a memberOf overlay tracks only one attribute.
+ * names: memberOf values mo of the entry, and one search of groups naming
+ * the entry's dn (member, uniqueMember) or the login name (memberUid),
+ * by the attributes the groups use (discover()). auto takes both, since a
+ * memberOf overlay tracks only one attribute.
  */
 static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
                          const char *user, const char *dn, struct berval **mo)
 {
 	enum conf_membership mode = a->d->cfg.membership;
-	struct term t[3];
-	size_t n = 0;
+	struct term t[MEMBERSHIP_NKINDS];
+	size_t n;
 	int rc;
 
 	if (mode == CONF_MEMBERSHIP_MEMBEROF || mode == CONF_MEMBERSHIP_AUTO)
 		if ((rc = add_memberof(f, mo, 0)) != 0 ||
 		    mode == CONF_MEMBERSHIP_MEMBEROF)
 			return rc;
-	if (mode != CONF_MEMBERSHIP_MEMBERUID) {
-		t[n].attr = "member";
-		t[n++].value = dn;
-		t[n].attr = "uniqueMember";
-		t[n++].value = dn;
-	}
-	if (mode != CONF_MEMBERSHIP_MEMBER) {
-		/* memberUid is caseExactIA5Match (RFC 2307): exact, as the
-		 * name itself was matched. */
-		t[n].attr = "memberUid";
-		t[n++].value = user;
-	}
-	return group_search(a, ld, f, t, n, 0);
+	n = membership_terms(membership_direct(mode, a->s->membership), dn,
+	                     user, t);
+	return n > 0 ? group_search(a, ld, f, t, n, 0) : 0;
 }
 
 /*
  * Breadth-first upward: level k's parents are level k+1. Groups already
  * found are not added again, so a cycle ends the walk. Parents come from
- * the same source as the direct groups: member/uniqueMember searches, and
+ * the same source as the direct groups: searches by the DN-valued
+ * attributes the groups use (member, uniqueMember), and
  * the groups' own memberOf values where memberOf is used (memberof, or
  * auto when the user entry had memberOf values).
  */
 static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
                          int by_memberof)
 {
-	enum conf_membership mode = a->d->cfg.membership;
+	unsigned set =
+	    membership_nested(a->d->cfg.membership, a->s->membership);
 	size_t from = 0, to = f->r->ngroups;
 	unsigned level;
 	int rc;
 
 	for (level = 1; level <= (unsigned)a->d->cfg.nesting_depth && from < to;
 	     level++) {
-		if (mode != CONF_MEMBERSHIP_MEMBEROF &&
-		    (rc = parents_by_member(a, ld, f, from, to, level)) != 0)
+		if ((rc = parents_by_member(a, ld, f, set, from, to, level)) !=
+		    0)
 			return rc;
 		if (by_memberof &&
 		    (rc = parents_by_memberof(a, ld, f, from, to, level)) != 0)
@@ -923,7 +1032,8 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	}
 	if (uses_memberof)
 		mo = ldap_get_values_len(ld, e, "memberOf");
-	if ((rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
+	if ((rc = discover(a, ld)) != 0 ||
+	    (rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
 		goto out;
 	rc = nested_groups(a, ld, f,
 	                   mode == CONF_MEMBERSHIP_MEMBEROF ||
@@ -943,7 +1053,7 @@ out:
 static int attempt_lookup(struct dir *d, struct server *s, const char *user,
                           struct found *f, unsigned *searches)
 {
-	struct attempt a = {d, s, 0, 0, 0};
+	struct attempt a = {d, s, 0, 0, 0, 0};
 	int reused, rc;
 
 	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
@@ -965,6 +1075,7 @@ static int attempt_lookup(struct dir *d, struct server *s, const char *user,
 	}
 out:
 	*searches += a.searches;
+	d->discovery_searches += a.discovery_searches;
 	if (is_server_failure(rc) || rc == PG_ERR_CONFIG)
 		srv_close(s);
 	return rc;
@@ -1058,7 +1169,7 @@ static int probe_rootdse(struct attempt *a, LDAP *ld)
 /* The network part of a probe, on a connection of its own. */
 static int probe_one(struct dir *d, struct server *s)
 {
-	struct attempt a = {d, s, 0, 0, 0};
+	struct attempt a = {d, s, 0, 0, 0, 0};
 	LDAP *ld = NULL;
 	int rc;
 
@@ -1080,6 +1191,128 @@ static int srv_init(struct server *s, const char *uri)
 	s->cb.lc_del = conn_deleted;
 	s->cb.lc_arg = s;
 	return dir_config_scheme(s->uri, &s->scheme);
+}
+
+/* ------------------------------------------------------------ index probe */
+
+/* Median of DIR_INDEX_SAMPLES timings (sorts v). */
+static int64_t median_us(int64_t *v)
+{
+	size_t i, j;
+	int64_t t;
+
+	for (i = 1; i < DIR_INDEX_SAMPLES; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[DIR_INDEX_SAMPLES / 2];
+}
+
+/* Median time of a search for filter under base (at most one entry, no
+ * attributes), or the time of the first that failed (*out then set too,
+ * and the error returned: a search slow enough to time out is the
+ * finding, not a failure of the probe). */
+static int time_search(struct attempt *a, LDAP *ld, const char *base,
+                       const char *filter, int64_t *out)
+{
+	int64_t v[DIR_INDEX_SAMPLES], t0;
+	int exists, rc = 0;
+	size_t i;
+
+	for (i = 0; i < DIR_INDEX_SAMPLES; i++) {
+		t0 = time_mono_us();
+		rc = entry_exists(a, ld, base, filter, &exists);
+		v[i] = time_mono_us() - t0;
+		if (rc != 0) {
+			*out = v[i];
+			return rc;
+		}
+	}
+	*out = median_us(v);
+	return 0;
+}
+
+/* The searches timed on one connection: see dir_index_times(). */
+static int index_times_on(struct attempt *a, LDAP *ld,
+                          struct dir_index_times *out)
+{
+	const struct dir_config *cfg = &a->d->cfg;
+	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
+	const struct membership_kind *k;
+	char dn[DIR_DN_MAX + 64], *filter = NULL;
+	struct term t;
+	size_t i;
+	int rc;
+
+	/* Matches nothing, by a name no schema defines: slapd answers it
+	 * without reading an entry, so it times the round trip; once first
+	 * untimed, as the connection's first search costs more. */
+	if ((rc = time_search(a, ld, base, "(objectClass=phiguardIndexProbe)",
+	                      &out->baseline_us)) != 0 ||
+	    (rc = time_search(a, ld, base, "(objectClass=phiguardIndexProbe)",
+	                      &out->baseline_us)) != 0 ||
+	    (rc = discover(a, ld)) != 0)
+		return rc;
+	out->attrs = membership_direct(cfg->membership, a->s->membership) |
+	             membership_nested(cfg->membership, a->s->membership);
+	/* A valid DN no entry has, so the server compares it (an invalid
+	 * one would be answered at once, like the baseline). */
+	snprintf(dn, sizeof dn, "cn=phiguard-index-probe,%s", base);
+	for (i = 0; (k = membership_kind(i)) != NULL && rc == 0; i++) {
+		if (!(out->attrs & k->bit))
+			continue;
+		t.attr = k->attr;
+		t.value = k->bit == MEMBERSHIP_MEMBERUID
+		              ? "phiguard-index-probe"
+		              : dn;
+		if ((rc = filter_build(&t, 1, &filter)) != 0)
+			break;
+		rc = time_search(a, ld, base, filter, &out->attr_us[i]);
+		free(filter);
+		filter = NULL;
+	}
+	return rc;
+}
+
+int dir_index_times(const struct dir_config *cfg, size_t index,
+                    struct dir_index_times *out)
+{
+	struct dir_index_times t;
+	struct attempt a = {NULL, NULL, 0, 0, 0, 0};
+	struct dir *d;
+	LDAP *ld = NULL;
+	size_t i;
+	int rc;
+
+	if (cfg == NULL || out == NULL || index >= cfg->nuris)
+		return PG_ERR_INVAL;
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return PG_ERR_NOMEM;
+	memset(&t, 0, sizeof t);
+	for (i = 0; i < MEMBERSHIP_NKINDS; i++)
+		t.attr_us[i] = -1;
+	d->cfg = *cfg;
+	d->nsrv = cfg->nuris;
+	a.d = d;
+	a.s = &d->srv[index];
+	a.deadline =
+	    time_mono_ms() + cfg->network_timeout_ms + cfg->search_timeout_ms;
+	if (srv_init(a.s, cfg->uris[index]) != 0)
+		rc = PG_ERR_CONFIG;
+	else if ((rc = srv_connect(&a, &ld)) == 0)
+		rc = index_times_on(&a, ld, &t);
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	free(d);
+	/* Timings taken before a search timed out are still findings. */
+	if (rc == 0 || rc == PG_ERR_TIMEOUT) {
+		t.timed_out = rc == PG_ERR_TIMEOUT;
+		*out = t;
+		rc = 0;
+	}
+	return rc;
 }
 
 int dir_probe_server(const struct dir_config *cfg, size_t index)
@@ -1233,6 +1466,7 @@ void dir_status(const struct dir *d, struct dir_status *st)
 	st->active = d->active;
 	st->lookups = d->lookups;
 	st->searches = d->searches;
+	st->discovery_searches = d->discovery_searches;
 	for (i = 0; i < d->nsrv; i++) {
 		const struct server *s = &d->srv[i];
 		struct dir_server_status *o = &st->servers[i];
@@ -1243,5 +1477,7 @@ void dir_status(const struct dir *d, struct dir_status *st)
 		o->failures = s->failures;
 		o->retry_in_ms = o->available ? 0 : s->retry_at - now;
 		o->last_err = s->last_err;
+		o->discovered = s->discovered_at != 0;
+		o->membership = s->membership;
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "authz/dir_config.h"
+#include "authz/membership.h"
 
 /* A lookup that finds more groups than this fails with PG_ERR_TOOLONG
  * rather than hand back a set it had to cut short. */
@@ -42,6 +43,10 @@ struct dir_server_status {
 	unsigned failures;   /* consecutive */
 	int64_t retry_in_ms; /* until the next attempt is allowed; 0 if now */
 	int last_err;        /* pg_err of the last failure, 0 if none */
+	/* What the current connection found the groups to use (a set of
+	 * enum membership_attr, authz/membership.h), if it looked yet. */
+	int discovered;
+	unsigned membership;
 };
 
 struct dir_status {
@@ -50,6 +55,9 @@ struct dir_status {
 	struct dir_server_status servers[DIR_MAX_URIS];
 	uint64_t lookups;  /* dir_lookup() calls */
 	uint64_t searches; /* LDAP searches issued, probes excluded */
+	/* Searches finding which membership attributes the groups use: a few
+	 * per connection, counted apart from lookups' (and from searches). */
+	uint64_t discovery_searches;
 };
 
 struct dir;
@@ -90,9 +98,15 @@ void dir_free(struct dir *d);
  * one search for member/uniqueMember = user DN and/or memberUid = user),
  * then one search per nesting level for groups having any group of the
  * previous level as member or uniqueMember, up to nesting_depth levels,
- * skipping groups already found (cycles end there). A level of more than
- * 64 groups is split into several searches. Every value placed in a filter
- * is escaped per RFC 4515.
+ * skipping groups already found (cycles end there). Only the attributes
+ * the directory's groups use are searched (authz/membership.h): once per
+ * connection, before its first group search, one search of at most one
+ * entry per group class (groupOfNames, groupOfUniqueNames, posixGroup)
+ * under the group base finds which have entries; while none has, no group
+ * is searched and the lookup looks again after a minute. These searches
+ * are counted in dir_status's discovery_searches, not in the result's. A level
+ * of more than 64 groups is split into several searches. Every value placed in
+ * a filter is escaped per RFC 4515.
  *
  * Time: one server costs at most network_timeout_ms + search_timeout_ms
  * in all: connecting and the ldaps:// TLS handshake are bounded by
@@ -151,6 +165,38 @@ int dir_probe_apply(struct dir *d, size_t index, int rc);
  * no I/O then), PG_ERR_UNAVAIL if a less preferred one still is.
  */
 int dir_probe(struct dir *d);
+
+/* Searches per attribute timed by dir_index_times(): an odd count, for a
+ * median. */
+#define DIR_INDEX_SAMPLES 3
+
+/* What dir_index_times() measured, in microseconds. */
+struct dir_index_times {
+	/* Attributes timed (enum membership_attr, authz/membership.h): the
+	 * ones lookups with this configuration search. */
+	unsigned attrs;
+	int64_t baseline_us; /* objectClass=<no such class>: a round trip */
+	/* Per membership_kind(i): attr=<a value nothing has>; -1 if not
+	 * timed. */
+	int64_t attr_us[MEMBERSHIP_NKINDS];
+	/* The last timed search ran out of search_timeout_ms (its figure is
+	 * the time it took); later ones were not timed. */
+	int timed_out;
+};
+
+/*
+ * Whether the searches lookups will make are answered from an index: on a
+ * connection of its own to server index of cfg (closed before return),
+ * time DIR_INDEX_SAMPLES searches of at most one entry under the group
+ * base that match nothing: first an objectClass equality with a class no
+ * schema defines, then one per membership attribute lookups will search
+ * (found as dir_lookup() finds them) with a value no entry holds. Blocks
+ * for at most network_timeout_ms + search_timeout_ms: run it off the
+ * event loop. Touches no handle. Returns 0 and sets *out (also when a
+ * search timed out: see timed_out); else as dir_probe_server().
+ */
+int dir_index_times(const struct dir_config *cfg, size_t index,
+                    struct dir_index_times *out);
 
 /* Snapshot of per-server health and counters into *st. */
 void dir_status(const struct dir *d, struct dir_status *st);

@@ -13,25 +13,33 @@
 #include "conf.h"
 #include "daemon/authz/dir_config.h"
 #include "daemon/authz/directory.h"
+#include "daemon/authz/indexprobe.h"
+#include "daemon/authz/membership.h"
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"
 
 /*
  * Output, one tab-separated record per line, flushed after each command:
- *   lookup USER RESULT searches=N ms=T server=URI   RESULT: ok or pg_err name
- *   user DN                                         after lookup ... ok
- *   group DEPTH CN DN                               one per group, CN "-" if
- * none probe RESULT active=URI ms=T server INDEX URI connected=0|1
- * available=0|1 failures=N last_err=NAME active URI after the server lines wait
- * FILE ok|timeout Exit status: 0 when every command ran, 2 for a usage or
- * config error.
+ *   lookup USER RESULT searches=N ms=T server=URI  RESULT: ok or pg_err name
+ *   user DN                                        after lookup ... ok
+ *   group DEPTH CN DN                              one per group, CN "-" if
+ *                                                  none
+ *   probe RESULT active=URI ms=T
+ *   server INDEX URI connected=0|1 available=0|1 failures=N last_err=NAME
+ *          membership=ATTRS|none|-                 ("-": not discovered)
+ *   active URI                                     after the server lines
+ *   discovery searches=N                           after active
+ *   indexprobe ok slow=N baseline_us=T ATTR_us=T...  or: indexprobe ERROR
+ *   wait FILE ok|timeout
+ * Exit status: 0 when every command ran, 2 for a usage or config error.
  */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: dirtest [-v] [-c KEY=VALUE]... COMMAND...\n"
-	                "commands: lookup USER | probe | status | sleep MS | "
+	                "commands: lookup USER | probe | indexprobe | status | "
+	                "sleep MS | "
 	                "wait FILE\n");
 }
 
@@ -119,14 +127,21 @@ static void print_status(const struct dir *d)
 	struct dir_status st;
 	size_t i;
 
+	char mem[64];
+
 	dir_status(d, &st);
-	for (i = 0; i < st.nservers; i++)
+	for (i = 0; i < st.nservers; i++) {
+		membership_describe(st.servers[i].membership, mem, sizeof mem);
 		printf("server\t%zu\t%s\tconnected=%d\tavailable=%d\t"
-		       "failures=%u\tlast_err=%s\n",
+		       "failures=%u\tlast_err=%s\tmembership=%s\n",
 		       i, st.servers[i].uri, st.servers[i].connected,
 		       st.servers[i].available, st.servers[i].failures,
-		       rcname(st.servers[i].last_err));
+		       rcname(st.servers[i].last_err),
+		       st.servers[i].discovered ? mem : "-");
+	}
 	printf("active\t%s\n", st.servers[st.active].uri);
+	printf("discovery\tsearches=%llu\n",
+	       (unsigned long long)st.discovery_searches);
 }
 
 static void cmd_lookup(struct dir *d, const char *user)
@@ -170,6 +185,30 @@ static void cmd_probe(struct dir *d)
 	dir_status(d, &st);
 	printf("probe\t%s\tactive=%s\tms=%lld\n", rcname(rc),
 	       st.servers[st.active].uri, (long long)(time_mono_ms() - t0));
+}
+
+/* The unindexed-search check of the first server, as phiguardd runs it
+ * at start: its warnings go to the log, its figures to stdout. */
+static void cmd_indexprobe(const struct dir_config *cfg)
+{
+	const struct membership_kind *k;
+	struct dir_index_times t;
+	size_t i;
+	int rc;
+
+	if ((rc = dir_index_times(cfg, 0, &t)) != 0) {
+		printf("indexprobe\t%s\n", rcname(rc));
+		fflush(stdout);
+		return;
+	}
+	printf("indexprobe\tok\tslow=%d\tbaseline_us=%lld",
+	       indexprobe_report(cfg->uris[0], &t), (long long)t.baseline_us);
+	for (i = 0; (k = membership_kind(i)) != NULL; i++)
+		if (t.attrs & k->bit)
+			printf("\t%s_us=%lld", k->attr,
+			       (long long)t.attr_us[i]);
+	printf("\n");
+	fflush(stdout);
 }
 
 static void sleep_ms(long ms)
@@ -245,6 +284,8 @@ int main(int argc, char **argv)
 
 		if (strcmp(cmd, "probe") == 0) {
 			cmd_probe(d);
+		} else if (strcmp(cmd, "indexprobe") == 0) {
+			cmd_indexprobe(&cfg);
 		} else if (strcmp(cmd, "status") == 0) {
 			print_status(d);
 		} else if (arg != NULL && strcmp(cmd, "lookup") == 0) {

@@ -6,13 +6,18 @@
 #
 #   make_test_ca                  CA, server cert (localhost, 127.0.0.1) and
 #                                 an unrelated CA, in $T/tls
-#   start_slapd [NAME] [--tls] [--memberof-only]
+#   start_slapd [NAME] [--tls] [--memberof-only] [--ldif FILE]
+#                                 --ldif loads FILE instead of the sample
+#                                 (it must hold $SLAPD_BASE and
+#                                 ou=services under it)
 #   stop_slapd NAME               SIGTERM, bounded wait
 #   restart_slapd NAME            start again on the same ports and data
 #   freeze_slapd NAME / thaw_slapd NAME   SIGSTOP / SIGCONT
 #   ldap_modify NAME < LDIF       ldapmodify as the rootdn (SASL EXTERNAL
 #                                 over ldapi, mapped by authz-regexp)
 #   ldap_search NAME ARGS...      ldapsearch -LLL as the rootdn, same way
+#   slapd_gen_ldif KIND USERS TEAM  a generated directory on stdout, for
+#                                 start_slapd --ldif (see the function)
 #   free_port                     a loopback TCP port nothing listens on
 #   slapd_cleanup                 stop every slapd started here (call it
 #                                 from lib.sh's cleanup, before rm -rf $T)
@@ -28,7 +33,9 @@
 #                      the same on every server of a test, as on replicas
 # The service account may read the whole tree; anonymous users may read
 # only the root DSE and the schema. SLAPD_DEBUG=LEVEL (e.g. stats) makes
-# slapd log to $T/slapd-NAME/log.
+# slapd log to $T/slapd-NAME/log. Indexes are Debian's defaults
+# (objectClass, cn, uid, uidNumber, gidNumber, member, memberUid);
+# SLAPD_EXTRA_INDEX="ATTRS eq" adds one line when start_slapd runs.
 
 SLAPD_BIN="${SLAPD_BIN:-/usr/sbin/slapd}"
 SLAPADD_BIN="${SLAPADD_BIN:-/usr/sbin/slapadd}"
@@ -61,6 +68,50 @@ _slapd_name_ok() {
 	case "$1" in
 	'' | *[!A-Za-z0-9_]*) die "slapd name '$1': use letters, digits and _" ;;
 	esac
+}
+
+# slapd_gen_ldif KIND USERS TEAM: a directory of USERS agents (agent0...) in
+# teams of TEAM, every team in "dept", dept in "all-agents" (nested two
+# levels), plus "loner" in no group. KIND: names (groupOfNames/member),
+# unique (groupOfUniqueNames/uniqueMember), posix (posixGroup/memberUid:
+# teams only, RFC 2307 does not nest).
+slapd_gen_ldif() {
+	awk -v kind="$1" -v n="$2" -v team="$3" -v base="$SLAPD_BASE" '
+	function group(cn, class, attr) {
+		printf "dn: cn=%s,ou=groups,%s\nobjectClass: %s\ncn: %s\n", cn, base, class, cn
+	}
+	BEGIN {
+		printf "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: mercy\no: Mercy\n\n", base
+		for (i = 0; i < 3; i++) {
+			split("people groups services", ou, " ")
+			printf "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou[i + 1], base, ou[i + 1]
+		}
+		for (i = 0; i < n; i++)
+			printf "dn: uid=agent%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: agent%d\ncn: Agent %d\nsn: %d\n\n", i, base, i, i, i
+		printf "dn: uid=loner,ou=people,%s\nobjectClass: inetOrgPerson\nuid: loner\ncn: Loner\nsn: Loner\n\n", base
+		class = kind == "names" ? "groupOfNames" : kind == "unique" ? "groupOfUniqueNames" : "posixGroup"
+		attr = kind == "names" ? "member" : kind == "unique" ? "uniqueMember" : "memberUid"
+		nteams = int((n + team - 1) / team)
+		for (t = 0; t < nteams; t++) {
+			group("team-" t, class)
+			if (kind == "posix")
+				printf "gidNumber: %d\n", 5000 + t
+			for (i = t * team; i < n && i < (t + 1) * team; i++)
+				if (kind == "posix")
+					printf "memberUid: agent%d\n", i
+				else
+					printf "%s: uid=agent%d,ou=people,%s\n", attr, i, base
+			printf "\n"
+		}
+		if (kind == "posix")
+			exit
+		group("dept", class)
+		for (t = 0; t < nteams; t++)
+			printf "%s: cn=team-%d,ou=groups,%s\n", attr, t, base
+		printf "\n"
+		group("all-agents", class)
+		printf "%s: cn=dept,ou=groups,%s\n\n", attr, base
+	}'
 }
 
 # Ask the kernel for a free port (bind to port 0), then release it. Another
@@ -147,8 +198,19 @@ _slapd_write_conf() {
 		echo "suffix \"$SLAPD_BASE\""
 		echo "rootdn \"$SLAPD_ROOTDN\""
 		echo "directory $_wc_d/db"
-		echo "maxsize 16777216"
-		echo "index objectClass,uid,member,uniqueMember,memberUid eq"
+		# A map size, not an allocation: room for the tests' larger
+		# generated directories.
+		echo "maxsize 268435456"
+		# Indexed as sites do: Debian's default database
+		# (/usr/share/slapd/slapd.init.ldif), like the OpenLDAP Admin
+		# Guide's examples; no uniqueMember index, so a search by it
+		# scans (tests that need one add it: SLAPD_EXTRA_INDEX).
+		echo "index objectClass eq"
+		echo "index cn,uid eq"
+		echo "index uidNumber,gidNumber eq"
+		echo "index member,memberUid eq"
+		[ -n "${SLAPD_EXTRA_INDEX:-}" ] &&
+			echo "index $SLAPD_EXTRA_INDEX"
 		echo "access to attrs=userPassword by anonymous auth by * none"
 		echo "access to * by dn.exact=\"$SLAPD_SERVICE_DN\" read by * none"
 	} >"$_wc_d/slapd.conf"
@@ -185,11 +247,17 @@ _slapd_answers_or_exited() {
 }
 
 start_slapd() {
-	_name=a _tls=no _mo=no
-	for _arg in "$@"; do
+	_name=a _tls=no _mo=no _own_ldif=
+	while [ $# -gt 0 ]; do
+		_arg=$1
+		shift
 		case "$_arg" in
 		--tls) _tls=yes ;;
 		--memberof-only) _mo=yes ;;
+		--ldif)
+			_own_ldif=$1
+			shift
+			;;
 		-*) die "start_slapd: unknown option $_arg" ;;
 		*) _name=$_arg ;;
 		esac
@@ -219,7 +287,8 @@ userPassword: $_hash
 LDIF
 	_ldif="$SLAPD_LDIF_DIR/callcenter.ldif"
 	[ "$_mo" = yes ] && _ldif="$SLAPD_LDIF_DIR/memberof.ldif"
-	"$SLAPADD_BIN" -f "$_dir/slapd.conf" -l "$_ldif" >>"$_dir/log" 2>&1 ||
+	[ -n "$_own_ldif" ] && _ldif=$_own_ldif
+	"$SLAPADD_BIN" -q -f "$_dir/slapd.conf" -l "$_ldif" >>"$_dir/log" 2>&1 ||
 		die "slapadd $_ldif failed: $(tail -n 5 "$_dir/log")"
 	"$SLAPADD_BIN" -f "$_dir/slapd.conf" -l "$_dir/service.ldif" \
 		>>"$_dir/log" 2>&1 || die "slapadd service account failed"
