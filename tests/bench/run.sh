@@ -355,27 +355,30 @@ say "TOTP login rounds done"
 NEXT_USER=$((LAST_LOGIN + 1))
 strace_calls() { awk '$NF == "total" { print $4 }' "$1"; }
 # traced NS FILE CYCLES PAMBENCH-ARGS...: pambench under strace -c into
-# FILE, in sssd's namespace if NS is in_sssd_ns ("-": here).
+# FILE, in sssd's namespace if NS is in_sssd_ns ("-": here); 1 unless
+# every cycle succeeded (a failure costs other syscalls).
 traced() {
 	_ns=$1 _f=$2 _c=$3
 	shift 3
 	[ "$_ns" = - ] && _ns=""
 	$_ns strace -f -c -o "$_f" env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$PAMD" "$PAMBENCH" -w 0 -n "$_c" "$@" \
-		>/dev/null 2>>"$T/pambench.err"
+		>"$_f.out" 2>>"$T/pambench.err" &&
+		grep -q ' errors=0 ' "$_f.out"
 }
 # client_calls NAME NS PAMBENCH-ARGS...: syscalls per cycle in the PAM
-# process ("n/a" if a traced run failed). With CC_FIRST=N set, the args
-# end in a "%d" user and the first run's cycle is agent N.
+# process ("n/a" if a traced run failed). With CC_FIRST=N set, every cycle
+# is another agent (the args end in a "%d" user): the short run's is
+# agent N, the long run's follow it.
 client_calls() {
 	_n=$1 _cns=$2
 	shift 2
-	# Where every cycle is another agent (-s FIRST in the args), the
-	# longer run starts after the agents of the shorter one.
-	_s2=""
-	[ -n "${CC_FIRST:-}" ] && _s2="-s $((CC_FIRST + 1))"
-	# shellcheck disable=SC2086 # _s2: zero or two words
-	if traced "$_cns" "$T/strace.$_n.1" 1 "$@" &&
+	_s1="" _s2=""
+	if [ -n "${CC_FIRST:-}" ]; then
+		_s1="-s $CC_FIRST" _s2="-s $((CC_FIRST + 1))"
+	fi
+	# shellcheck disable=SC2086 # _s1, _s2: zero or two words
+	if traced "$_cns" "$T/strace.$_n.1" 1 $_s1 "$@" &&
 		traced "$_cns" "$T/strace.$_n.N" $((BENCH_STRACE + 1)) $_s2 "$@"; then
 		awk -v a="$(strace_calls "$T/strace.$_n.N")" \
 			-v b="$(strace_calls "$T/strace.$_n.1")" -v n="$BENCH_STRACE" \
@@ -389,15 +392,20 @@ daemon_calls() {
 	strace -f -c -o "$T/strace.daemon" -p "$DAEMON_PID" 2>>"$T/strace.err" &
 	_st=$!
 	sleep 1 # attached to every thread before the first cycle
-	pamb -w 0 -n "$BENCH_STRACE" "$@" >/dev/null 2>>"$T/pambench.err"
+	pamb -w 0 -n "$BENCH_STRACE" "$@" >"$T/strace.daemon.out" \
+		2>>"$T/pambench.err"
 	sleep 0.3
 	kill -INT "$_st"
 	wait "$_st"
-	awk -v a="$(strace_calls "$T/strace.daemon")" -v n="$BENCH_STRACE" \
-		'BEGIN { printf "%.0f", a / n }'
+	if grep -q ' errors=0 ' "$T/strace.daemon.out"; then
+		awk -v a="$(strace_calls "$T/strace.daemon")" -v n="$BENCH_STRACE" \
+			'BEGIN { printf "%.0f", a / n }'
+	else
+		echo n/a
+	fi
 }
-SC_AUTH_C=$(CC_FIRST=$NEXT_USER client_calls auth - -s "$NEXT_USER" -o auth \
-	-k "$SECRET" pg-auth "agent%d")
+SC_AUTH_C=$(CC_FIRST=$NEXT_USER client_calls auth - -o auth -k "$SECRET" \
+	pg-auth "agent%d")
 NEXT_USER=$((NEXT_USER + BENCH_STRACE + 2))
 SC_AUTH_D=$(daemon_calls -s "$NEXT_USER" -o auth -k "$SECRET" pg-auth "agent%d")
 SC_ACCT_C=$(client_calls acct - pg-acct "$USER1")
@@ -492,6 +500,8 @@ scopes = phi.read.clinical
 fi
 
 # ------------------------------------------------------------ the tables
+say "rounds (measure clients kind round req/s-or-mean p50_us p99_us):"
+sed 's/^/  /' "$RES" >&2
 # pam_med NAME KIND COLUMN: median over the rounds (mean|p50|p99).
 pam_med() {
 	case "$3" in mean) _c=rps ;; *) _c=$3 ;; esac
