@@ -20,9 +20,10 @@ field() {
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
-# median: of the numbers on standard input, one per line ("n/a" if none).
+# median: of the numbers on standard input, one per line ("n/a" if none;
+# lines that are not a number are skipped).
 median() {
-	sort -n | awk '{ a[NR] = $1 } END {
+	grep -E '^[0-9]+([.][0-9]+)?$' | sort -n | awk '{ a[NR] = $1 } END {
 		if (NR == 0) print "n/a";
 		else if (NR % 2) print a[(NR + 1) / 2];
 		else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'

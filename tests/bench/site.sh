@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# The benchmark's directory, as a site runs it (tests/bench/run.sh): AGENTS
+# agents (uid agentN, inetOrgPerson + posixAccount) in teams of 50, ten
+# teams to a department, every department in cn=all-agents -- a member of
+# all-agents through two levels of nesting. Groups are groupOfNames with
+# posixGroup as an auxiliary class (RFC 2307bis, as SSSD reads them),
+# cn=nurses (agent0) stands for tests/integration's role, and uid=outsider
+# is in no group (the harness checks that both sides refuse it). Indexed as the
+# OpenLDAP admin guide's examples are (objectClass, uid, cn, member,
+# memberUid): no uniqueMember index. Sourced after slapd.sh; not run alone.
+#
+#   start_site_slapd NAME AGENTS   a slapd.sh server NAME holding only
+#                                  this directory and the service account
+
+# site_ldif AGENTS: the directory's LDIF on standard output.
+site_ldif() {
+	awk -v n="$1" -v base="$SLAPD_BASE" 'BEGIN {
+		printf "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: mercy\no: Mercy Call Center\n\n", base
+		split("people groups services", ou, " ")
+		for (i = 1; i <= 3; i++)
+			printf "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou[i], base, ou[i]
+		for (i = 0; i < n; i++)
+			printf "dn: uid=agent%d,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: agent%d\ncn: Agent %d\nsn: Agent\nuidNumber: %d\ngidNumber: 20000\nhomeDirectory: /home/agent%d\nloginShell: /bin/sh\n\n", i, base, i, i, 20000 + i, i
+		printf "dn: uid=outsider,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: outsider\ncn: Outsider\nsn: Outsider\nuidNumber: 19999\ngidNumber: 20000\nhomeDirectory: /home/outsider\n\n", base
+		teams = int((n + 49) / 50)
+		depts = int((teams + 9) / 10)
+		for (t = 0; t < teams; t++) {
+			group("team-" t, 30000 + t)
+			for (i = t * 50; i < n && i < (t + 1) * 50; i++)
+				printf "member: uid=agent%d,ou=people,%s\n", i, base
+			printf "\n"
+		}
+		for (d = 0; d < depts; d++) {
+			group("dept-" d, 29000 + d)
+			for (t = d * 10; t < teams && t < (d + 1) * 10; t++)
+				printf "member: cn=team-%d,ou=groups,%s\n", t, base
+			printf "\n"
+		}
+		group("all-agents", 28000)
+		for (d = 0; d < depts; d++)
+			printf "member: cn=dept-%d,ou=groups,%s\n", d, base
+		printf "\n"
+		group("nurses", 28001)
+		printf "member: uid=agent0,ou=people,%s\n\n", base
+	}
+	function group(cn, gid) {
+		printf "dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\nobjectClass: posixGroup\ncn: %s\ngidNumber: %d\n", cn, base, cn, gid
+	}'
+}
+
+start_site_slapd() {
+	start_slapd "$1"
+	stop_slapd "$1"
+	_sd=$(_slapd_get SLAPD_DIR "$1")
+	# posixGroup auxiliary, so a groupOfNames can carry a gidNumber.
+	sed '/NAME .posixGroup./,/MUST/ s/STRUCTURAL/AUXILIARY/' \
+		"$SLAPD_SCHEMA_DIR/nis.schema" >"$_sd/nis-2307bis.schema"
+	sed -i -e "s|^include .*/nis.schema\$|include $_sd/nis-2307bis.schema|" \
+		-e 's/^index .*/index objectClass,uid,cn,member,memberUid eq/' \
+		-e 's/^maxsize .*/maxsize 4294967296/' "$_sd/slapd.conf"
+	{ rm -rf "$_sd/db" && mkdir "$_sd/db"; } || die "cannot empty $_sd/db"
+	site_ldif "$2" >"$_sd/site.ldif"
+	for _l in site.ldif service.ldif; do
+		"$SLAPADD_BIN" -q -f "$_sd/slapd.conf" -l "$_sd/$_l" \
+			>>"$_sd/log" 2>&1 || die "slapadd $_l failed: $(tail -n 5 "$_sd/log")"
+	done
+	restart_slapd "$1"
+}
