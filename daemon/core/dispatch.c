@@ -132,7 +132,16 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	struct strbuf sb;
 	const char *v;
 	size_t i;
+	/* Lines that never got past parsing or the verb lookup are noise a
+	 * local user could flood the log with; decisions are not. An allowed
+	 * CHECK is an application's hot path: debug (denials stay at info;
+	 * the audit trail records CHECKs per audit_checks). */
+	int info = decided && !(req->verb == PG_VERB_CHECK &&
+	                        strncmp(out, "v1 OK allowed=yes", 17) == 0);
 
+	/* Not even built when nobody would see it: the warm CHECK path. */
+	if (!log_enabled(info ? PG_LOG_INFO : PG_LOG_DEBUG))
+		return;
 	strbuf_init(&sb, line, sizeof(line));
 	strbuf_puts(&sb, verb);
 	if (user != NULL) {
@@ -158,12 +167,7 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	strbuf_put(&sb, out + 3, outlen - 4);
 	if (note != NULL)
 		strbuf_puts(&sb, note);
-	/* Lines that never got past parsing or the verb lookup are noise a
-	 * local user could flood the log with; decisions are not. An allowed
-	 * CHECK is an application's hot path: debug (denials stay at info;
-	 * the audit trail records CHECKs per audit_checks). */
-	if (decided && !(req->verb == PG_VERB_CHECK &&
-	                 strncmp(out, "v1 OK allowed=yes", 17) == 0))
+	if (info)
 		log_info("%s", line);
 	else
 		log_debug("%s", line);
@@ -554,8 +558,11 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	}
 	a.user = r.user;
 	if (a.checked) {
-		/* Whether this request is the one that locks the user. */
-		if (r.user != NULL && d->state != NULL)
+		/* Whether this request is the one that locks the user: only
+		 * a REPORT's audit asks (auditmap.h), so no other verb looks
+		 * up the login state here (CHECK's warm path). */
+		if (req.verb == PG_VERB_REPORT && r.user != NULL &&
+		    d->state != NULL)
 			state_lock_until(d->state, r.user, r.now, &until);
 		auditmap_request(&ar, &req, r.user, (long)peer->uid,
 		                 until != 0);
