@@ -9,9 +9,13 @@
 #include "audit/auditmap.h"
 #include "err.h"
 
+/* v cut to size - 1 bytes, or "" (copies: every request comes here). */
 static void copy(char *dst, size_t size, const char *v)
 {
-	snprintf(dst, size, "%s", v != NULL ? v : "");
+	size_t n = v != NULL ? strnlen(v, size - 1) : 0;
+
+	memcpy(dst, n > 0 ? v : "", n);
+	dst[n] = '\0';
 }
 
 /* dst has AUDITMAP_ITEM_MAX + 1 bytes. */
