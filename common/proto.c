@@ -41,7 +41,8 @@ enum pg_verb proto_verb_from_name(const char *name)
 	/* OK and ERR map too: deciding that a response verb is not a valid
 	 * request is the dispatcher's job, not the parser's. */
 	for (i = 1; i < N_VERBS; i++)
-		if (strcmp(verb_names[i], name) == 0)
+		if (verb_names[i][0] == name[0] &&
+		    strcmp(verb_names[i], name) == 0)
 			return (enum pg_verb)i;
 	return PG_VERB_UNKNOWN;
 }
@@ -140,8 +141,10 @@ static int has_key(const struct pg_msg *msg, const char *key, size_t klen)
 {
 	size_t i;
 
+	/* The first byte first: most keys differ there (so in proto_get). */
 	for (i = 0; i < msg->nfields; i++)
-		if (strncmp(msg->fields[i].key, key, klen) == 0 &&
+		if (msg->fields[i].key[0] == key[0] &&
+		    strncmp(msg->fields[i].key, key, klen) == 0 &&
 		    msg->fields[i].key[klen] == '\0')
 			return 1;
 	return 0;
@@ -416,7 +419,8 @@ const char *proto_get(const struct pg_msg *msg, const char *key)
 	if (key == NULL)
 		return NULL;
 	for (i = 0; i < msg->nfields; i++)
-		if (strcmp(msg->fields[i].key, key) == 0)
+		if (msg->fields[i].key[0] == key[0] &&
+		    strcmp(msg->fields[i].key, key) == 0)
 			return msg->fields[i].value;
 	return NULL;
 }
