@@ -368,10 +368,11 @@ int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
 
 	/* Copies, not printf: this is every answer's path (need, checked
 	 * above, bounds every byte written). */
-	memcpy(out, PG_PROTO_VERSION " ", sizeof(PG_PROTO_VERSION));
-	pos = sizeof(PG_PROTO_VERSION);
-	memcpy(out + pos, verb, strlen(verb));
-	pos += strlen(verb);
+	pos = strlen(PG_PROTO_VERSION " ");
+	memcpy(out, PG_PROTO_VERSION " ", pos);
+	klen = strlen(verb);
+	memcpy(out + pos, verb, klen);
+	pos += klen;
 	for (i = 0; i < msg->nfields; i++) {
 		klen = strlen(msg->fields[i].key);
 		out[pos++] = ' ';
