@@ -20,6 +20,7 @@
 #include "core/pending.h"
 #include "err.h"
 #include "log.h"
+#include "noinit.h"
 #include "core/server.h"
 #include "login/state.h"
 #include "strbuf.h"
@@ -128,7 +129,7 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
                          const char *out, size_t outlen, const char *note)
 {
 	/* Room for a whole response and every logged key at its cap. */
-	char line[PG_PROTO_MAX_LINE + 1024];
+	char line[PG_PROTO_MAX_LINE + 1024] PG_NOINIT;
 	struct strbuf sb;
 	const char *v;
 	size_t i;
@@ -304,7 +305,7 @@ static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
                          int *quiet)
 {
 	enum conf_audit_checks checks;
-	struct audit_events ev;
+	struct audit_events ev PG_NOINIT; /* auditmap_events sets it */
 	size_t i, counted = 0;
 	int refuse = 0;
 
@@ -375,8 +376,8 @@ static int conclude(struct pg_daemon *d, const struct answered *a,
                     const struct pg_msg *resp, char *out, size_t outsz,
                     size_t *outlen)
 {
-	struct pg_msg refused;
-	int quiet = 0; /* its events were only counted */
+	struct pg_msg refused PG_NOINIT; /* set before any use */
+	int quiet = 0;                   /* its events were only counted */
 
 	if (a->checked && a->gone)
 		audit_late(d, a->ar, resp);
@@ -533,12 +534,17 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL), 0};
 	struct answered a = {peer, NULL, "(malformed)", NULL, 0, 0, NULL, 0};
 	const char *text = NULL;
-	struct pg_msg req, resp;
-	struct audit_req ar;
+	/* Set before use (noinit.h): req by proto_parse, ar by
+	 * auditmap_request, resp by the handler or an error below; resp
+	 * starts as a message with no verb, as zeroing left it, so a handler
+	 * that answered nothing is an internal error, never stale bytes. */
+	struct pg_msg req PG_NOINIT, resp PG_NOINIT;
+	struct audit_req ar PG_NOINIT;
 	int64_t until = 0;
 	int rc;
 
 	a.start_us = time_mono_us();
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	r.ticket = ++d->seq;
 	log_setrequest(r.ticket);
 	r.msg = a.req = &req;
