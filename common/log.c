@@ -69,6 +69,11 @@ void log_setrequest(unsigned long id)
 	log_request = id;
 }
 
+int log_enabled(enum pg_log_level level)
+{
+	return level <= log_level;
+}
+
 /*
  * The start of a stderr line. For the journal, only the "<N>" priority
  * prefix journald reads (sd-daemon(3)): it adds time, ident and pid

@@ -15,6 +15,9 @@ void log_init(const char *ident, int to_stderr, enum pg_log_level level);
 /* A request id prefixed to each line the calling thread logs until reset
  * with 0 (thread-local: other threads' lines are not tagged). */
 void log_setrequest(unsigned long id);
+/* 1 if a line at level would be logged now (log_init's level), so that a
+ * caller can skip building a line nobody will see; else 0. */
+int log_enabled(enum pg_log_level level);
 
 #define PG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 /* LOG_ALERT: a security event someone must look at now (break-glass,

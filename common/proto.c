@@ -3,13 +3,12 @@
  * proto.h. */
 #include "config.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 #include "proto.h"
 #include "secret.h"
+#include "strbuf.h"
 
 static const char *const verb_names[] = {
     [PG_VERB_UNKNOWN] = NULL,      [PG_VERB_OK] = "OK",
@@ -42,7 +41,8 @@ enum pg_verb proto_verb_from_name(const char *name)
 	/* OK and ERR map too: deciding that a response verb is not a valid
 	 * request is the dispatcher's job, not the parser's. */
 	for (i = 1; i < N_VERBS; i++)
-		if (strcmp(verb_names[i], name) == 0)
+		if (verb_names[i][0] == name[0] &&
+		    strcmp(verb_names[i], name) == 0)
 			return (enum pg_verb)i;
 	return PG_VERB_UNKNOWN;
 }
@@ -116,10 +116,12 @@ static size_t msg_line_len(const struct pg_msg *msg)
 void proto_msg_init(struct pg_msg *msg, enum pg_verb verb)
 {
 	const char *name = proto_verb_name(verb);
+	/* Every table name fits verb_name (PG_PROTO_MAX_VERB). */
+	size_t n = name != NULL ? strlen(name) : 0;
 
 	msg->verb = verb;
-	snprintf(msg->verb_name, sizeof(msg->verb_name), "%s",
-	         name != NULL ? name : "");
+	memcpy(msg->verb_name, name != NULL ? name : "", n);
+	msg->verb_name[n] = '\0';
 	msg->nfields = 0;
 	msg->used = 0;
 }
@@ -139,8 +141,10 @@ static int has_key(const struct pg_msg *msg, const char *key, size_t klen)
 {
 	size_t i;
 
+	/* The first byte first: most keys differ there (so in proto_get). */
 	for (i = 0; i < msg->nfields; i++)
-		if (strncmp(msg->fields[i].key, key, klen) == 0 &&
+		if (msg->fields[i].key[0] == key[0] &&
+		    strncmp(msg->fields[i].key, key, klen) == 0 &&
 		    msg->fields[i].key[klen] == '\0')
 			return 1;
 	return 0;
@@ -194,20 +198,26 @@ int proto_add(struct pg_msg *msg, const char *key, const char *value)
 	return add_n(msg, key, value, strlen(value));
 }
 
+/* Numbers are written by strbuf (no printf on an answer's path); 24
+ * bytes hold any 64-bit value and its sign. */
 int proto_add_u64(struct pg_msg *msg, const char *key, uint64_t value)
 {
 	char num[24];
+	struct strbuf sb;
 
-	snprintf(num, sizeof(num), "%" PRIu64, value);
-	return proto_add(msg, key, num);
+	strbuf_init(&sb, num, sizeof(num));
+	strbuf_put_u64(&sb, value);
+	return add_n(msg, key, num, strbuf_len(&sb));
 }
 
 int proto_add_i64(struct pg_msg *msg, const char *key, int64_t value)
 {
 	char num[24];
+	struct strbuf sb;
 
-	snprintf(num, sizeof(num), "%" PRId64, value);
-	return proto_add(msg, key, num);
+	strbuf_init(&sb, num, sizeof(num));
+	strbuf_put_i64(&sb, value);
+	return add_n(msg, key, num, strbuf_len(&sb));
 }
 
 static int hexval(unsigned char c)
@@ -356,7 +366,13 @@ int proto_format(const struct pg_msg *msg, char *out, size_t outsz,
 	if (need > PG_PROTO_MAX_LINE || need + 1 > outsz)
 		goto out;
 
-	pos = (size_t)snprintf(out, outsz, "%s %s", PG_PROTO_VERSION, verb);
+	/* Copies, not printf: this is every answer's path (need, checked
+	 * above, bounds every byte written). */
+	pos = strlen(PG_PROTO_VERSION " ");
+	memcpy(out, PG_PROTO_VERSION " ", pos);
+	klen = strlen(verb);
+	memcpy(out + pos, verb, klen);
+	pos += klen;
 	for (i = 0; i < msg->nfields; i++) {
 		klen = strlen(msg->fields[i].key);
 		out[pos++] = ' ';
@@ -404,7 +420,8 @@ const char *proto_get(const struct pg_msg *msg, const char *key)
 	if (key == NULL)
 		return NULL;
 	for (i = 0; i < msg->nfields; i++)
-		if (strcmp(msg->fields[i].key, key) == 0)
+		if (msg->fields[i].key[0] == key[0] &&
+		    strcmp(msg->fields[i].key, key) == 0)
 			return msg->fields[i].value;
 	return NULL;
 }

@@ -9,9 +9,13 @@
 #include "audit/auditmap.h"
 #include "err.h"
 
+/* v cut to size - 1 bytes, or "" (copies: every request comes here). */
 static void copy(char *dst, size_t size, const char *v)
 {
-	snprintf(dst, size, "%s", v != NULL ? v : "");
+	size_t n = v != NULL ? strnlen(v, size - 1) : 0;
+
+	memcpy(dst, n > 0 ? v : "", n);
+	dst[n] = '\0';
 }
 
 /* dst has AUDITMAP_ITEM_MAX + 1 bytes. */
@@ -26,11 +30,11 @@ static void copy_item(char *dst, const char *v)
 void auditmap_request(struct audit_req *ar, const struct pg_msg *req,
                       const char *user, long uid, int was_locked)
 {
-	const char *named = proto_get(req, "user");
+	const char *named = user == NULL ? proto_get(req, "user") : NULL;
 
 	/* Verbs whose user= is optional (FLUSH) or a request refused before
 	 * its user was checked: the name asked about, if it is a name. */
-	if (user == NULL && named != NULL && username_check(named) == 0)
+	if (named != NULL && username_check(named) == 0)
 		user = named;
 	memset(ar, 0, sizeof(*ar));
 	ar->verb = req->verb;

@@ -22,7 +22,8 @@
 struct audit_req {
 	enum pg_verb verb;
 	long uid;       /* the peer's uid */
-	int was_locked; /* the user was locked out before the request */
+	int was_locked; /* the user was locked out before the request
+	                 * (read for REPORT only: set by dispatch for it) */
 	int has_user;
 	char user[PG_USER_MAX + 1];
 	char service[AUDITMAP_ITEM_MAX + 1];

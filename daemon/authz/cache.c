@@ -20,7 +20,7 @@ struct pg_cache {
 
 /* FNV-1a: user names are short and chosen by the directory's admins,
  * not by an attacker who could aim for collisions at scale. */
-static uint64_t hash_user(const char *s)
+static uint32_t hash_user(const char *s)
 {
 	uint64_t h = UINT64_C(14695981039346656037);
 
@@ -28,7 +28,8 @@ static uint64_t hash_user(const char *s)
 		h ^= (unsigned char)*s++;
 		h *= UINT64_C(1099511628211);
 	}
-	return h;
+	/* The high half mixes in every byte; the bucket takes low bits. */
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static size_t entry_bytes(const struct cache_entry *e)
@@ -72,10 +73,10 @@ void cache_free(struct pg_cache *c)
 
 static struct cache_entry **slot(const struct pg_cache *c, const char *user)
 {
-	struct cache_entry **p =
-	    &c->buckets[hash_user(user) & (c->nbuckets - 1)];
+	uint32_t h = hash_user(user);
+	struct cache_entry **p = &c->buckets[h & (c->nbuckets - 1)];
 
-	while (*p != NULL && strcmp((*p)->user, user) != 0)
+	while (*p != NULL && ((*p)->hash != h || strcmp((*p)->user, user) != 0))
 		p = &(*p)->next;
 	return p;
 }
@@ -100,7 +101,7 @@ static void maybe_grow(struct pg_cache *c)
 	for (i = 0; i < c->nbuckets; i++)
 		for (e = c->buckets[i]; e != NULL; e = next) {
 			next = e->next;
-			h = hash_user(e->user) & (n - 1);
+			h = e->hash & (n - 1);
 			e->next = nb[h];
 			nb[h] = e;
 		}
@@ -135,6 +136,7 @@ static struct cache_entry *entry_new(const char *user, int64_t now)
 	if (e == NULL)
 		return NULL;
 	memcpy(e->user, user, len);
+	e->hash = hash_user(user);
 	e->fetched_at = now;
 	e->seen_at = now;
 	return e;

@@ -33,6 +33,9 @@ struct cache_entry {
 	uint32_t memo_roles; /* policy_match() of the groups */
 	uint32_t memo_gen;
 	uint32_t groups_len; /* bytes of groups */
+	/* The user's hash (cache.c), so that a lookup compares names only
+	 * when it matches and a resize does not hash again. */
+	uint32_t hash;
 	uint16_t ngroups;
 	uint8_t negative;     /* enum cache_negative, or 0 */
 	uint8_t server;       /* index of the URI that answered */

@@ -20,6 +20,7 @@
 #include "core/pending.h"
 #include "err.h"
 #include "log.h"
+#include "noinit.h"
 #include "core/server.h"
 #include "login/state.h"
 #include "strbuf.h"
@@ -128,11 +129,20 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
                          const char *out, size_t outlen, const char *note)
 {
 	/* Room for a whole response and every logged key at its cap. */
-	char line[PG_PROTO_MAX_LINE + 1024];
+	char line[PG_PROTO_MAX_LINE + 1024] PG_NOINIT;
 	struct strbuf sb;
 	const char *v;
 	size_t i;
+	/* Lines that never got past parsing or the verb lookup are noise a
+	 * local user could flood the log with; decisions are not. An allowed
+	 * CHECK is an application's hot path: debug (denials stay at info;
+	 * the audit trail records CHECKs per audit_checks). */
+	int info = decided && !(req->verb == PG_VERB_CHECK &&
+	                        strncmp(out, "v1 OK allowed=yes", 17) == 0);
 
+	/* Not even built when nobody would see it: the warm CHECK path. */
+	if (!log_enabled(info ? PG_LOG_INFO : PG_LOG_DEBUG))
+		return;
 	strbuf_init(&sb, line, sizeof(line));
 	strbuf_puts(&sb, verb);
 	if (user != NULL) {
@@ -158,12 +168,7 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	strbuf_put(&sb, out + 3, outlen - 4);
 	if (note != NULL)
 		strbuf_puts(&sb, note);
-	/* Lines that never got past parsing or the verb lookup are noise a
-	 * local user could flood the log with; decisions are not. An allowed
-	 * CHECK is an application's hot path: debug (denials stay at info;
-	 * the audit trail records CHECKs per audit_checks). */
-	if (decided && !(req->verb == PG_VERB_CHECK &&
-	                 strncmp(out, "v1 OK allowed=yes", 17) == 0))
+	if (info)
 		log_info("%s", line);
 	else
 		log_debug("%s", line);
@@ -300,7 +305,7 @@ static int answer_events(struct pg_daemon *d, const struct audit_req *ar,
                          int *quiet)
 {
 	enum conf_audit_checks checks;
-	struct audit_events ev;
+	struct audit_events ev PG_NOINIT; /* auditmap_events sets it */
 	size_t i, counted = 0;
 	int refuse = 0;
 
@@ -371,8 +376,8 @@ static int conclude(struct pg_daemon *d, const struct answered *a,
                     const struct pg_msg *resp, char *out, size_t outsz,
                     size_t *outlen)
 {
-	struct pg_msg refused;
-	int quiet = 0; /* its events were only counted */
+	struct pg_msg refused PG_NOINIT; /* set before any use */
+	int quiet = 0;                   /* its events were only counted */
 
 	if (a->checked && a->gone)
 		audit_late(d, a->ar, resp);
@@ -529,12 +534,17 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	struct pg_request r = {peer, NULL, NULL, (int64_t)time(NULL), 0};
 	struct answered a = {peer, NULL, "(malformed)", NULL, 0, 0, NULL, 0};
 	const char *text = NULL;
-	struct pg_msg req, resp;
-	struct audit_req ar;
+	/* Set before use (noinit.h): req by proto_parse, ar by
+	 * auditmap_request, resp by the handler or an error below; resp
+	 * starts as a message with no verb, as zeroing left it, so a handler
+	 * that answered nothing is an internal error, never stale bytes. */
+	struct pg_msg req PG_NOINIT, resp PG_NOINIT;
+	struct audit_req ar PG_NOINIT;
 	int64_t until = 0;
 	int rc;
 
 	a.start_us = time_mono_us();
+	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	r.ticket = ++d->seq;
 	log_setrequest(r.ticket);
 	r.msg = a.req = &req;
@@ -554,8 +564,11 @@ int dispatch_line(struct pg_daemon *d, const struct pg_peer *peer,
 	}
 	a.user = r.user;
 	if (a.checked) {
-		/* Whether this request is the one that locks the user. */
-		if (r.user != NULL && d->state != NULL)
+		/* Whether this request is the one that locks the user: only
+		 * a REPORT's audit asks (auditmap.h), so no other verb looks
+		 * up the login state here (CHECK's warm path). */
+		if (req.verb == PG_VERB_REPORT && r.user != NULL &&
+		    d->state != NULL)
 			state_lock_until(d->state, r.user, r.now, &until);
 		auditmap_request(&ar, &req, r.user, (long)peer->uid,
 		                 until != 0);

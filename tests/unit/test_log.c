@@ -165,6 +165,22 @@ static void test_plain_when_not_journal(void **state)
 	free(got);
 }
 
+/* log_enabled says what the level lets through, as the emitters do. */
+static void test_enabled(void **state)
+{
+	(void)state;
+	log_init("phiguardd", 1, PG_LOG_ERR);
+	assert_true(log_enabled(PG_LOG_ERR));
+	assert_false(log_enabled(PG_LOG_INFO));
+	assert_false(log_enabled(PG_LOG_DEBUG));
+	log_init("phiguardd", 1, PG_LOG_INFO);
+	assert_true(log_enabled(PG_LOG_ERR));
+	assert_true(log_enabled(PG_LOG_INFO));
+	assert_false(log_enabled(PG_LOG_DEBUG));
+	log_init("phiguardd", 1, PG_LOG_DEBUG);
+	assert_true(log_enabled(PG_LOG_DEBUG));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +192,7 @@ int main(void)
 	                                    save_stderr, restore_stderr),
 	    cmocka_unit_test_setup_teardown(test_plain_when_not_journal,
 	                                    save_stderr, restore_stderr),
+	    cmocka_unit_test(test_enabled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -454,6 +454,88 @@ static void test_format_errors(void **state)
 	assert_int_equal(len, 23);
 }
 
+/*
+ * The exact bytes proto_format writes (built by copies since the warm
+ * CHECK path lost its printf): every verb alone, the CHECK answers, an
+ * unknown verb as received, escapes at the start, the end and in a row,
+ * numbers at their limits, and a line ending at the buffer's last byte.
+ */
+static void test_format_exact(void **state)
+{
+	static struct pg_msg m, p;
+	char out[PG_PROTO_MAX_LINE + 1], want[64];
+	size_t len = 0, n;
+	int v;
+
+	for (v = PG_VERB_OK; v <= PG_VERB_AUDIT; v++) {
+		proto_msg_init(&m, (enum pg_verb)v);
+		assert_string_equal(m.verb_name, proto_verb_name(v));
+		snprintf(want, sizeof(want), "v1 %s\n", proto_verb_name(v));
+		assert_string_equal(fmt(&m), want);
+	}
+	proto_msg_init(&m, PG_VERB_UNKNOWN);
+	assert_string_equal(m.verb_name, "");
+
+	proto_msg_init(&m, PG_VERB_OK);
+	assert_int_equal(proto_add(&m, "allowed", "yes"), 0);
+	assert_int_equal(proto_add(&m, "source", "cache"), 0);
+	assert_string_equal(fmt(&m), "v1 OK allowed=yes source=cache\n");
+	assert_int_equal(proto_add(&m, "breakglass", "phi.read.all"), 0);
+	assert_string_equal(
+	    fmt(&m),
+	    "v1 OK allowed=yes source=cache breakglass=phi.read.all\n");
+
+	/* A parsed unknown verb goes back out under its own name. */
+	assert_int_equal(parse_str("v1 FROBNICATE x=%25", &p), 0);
+	assert_string_equal(fmt(&p), "v1 FROBNICATE x=%25\n");
+
+	proto_msg_init(&m, PG_VERB_OK);
+	assert_int_equal(proto_add(&m, "a", "%"), 0);
+	assert_int_equal(proto_add(&m, "b", "=x="), 0);
+	assert_int_equal(proto_add(&m, "c", " \t\x01\x7f"), 0);
+	assert_int_equal(proto_add(&m, "d", ""), 0);
+	assert_int_equal(proto_add(&m, "e", "~!\x80\xff"), 0);
+	assert_int_equal(proto_add(&m, "f", "dn1\ndn2"), 0);
+	assert_string_equal(fmt(&m), "v1 OK a=%25 b=%3Dx%3D c=%20%09%01%7F d= "
+	                             "e=~!\x80\xff f=dn1%0Adn2\n");
+	assert_int_equal(parse_str(fmt(&m), &p), 0);
+	assert_string_equal(proto_get(&p, "b"), "=x=");
+	assert_string_equal(proto_get(&p, "c"), " \t\x01\x7f");
+
+	proto_msg_init(&m, PG_VERB_OK);
+	assert_int_equal(proto_add_u64(&m, "max", UINT64_MAX), 0);
+	assert_int_equal(proto_add_i64(&m, "min", INT64_MIN), 0);
+	assert_int_equal(proto_add_i64(&m, "zero", 0), 0);
+	assert_string_equal(fmt(&m), "v1 OK max=18446744073709551615 "
+	                             "min=-9223372036854775808 zero=0\n");
+
+	/* An escape as the last thing before "\n" at the buffer's end:
+	 * "v1 OK k=%0A\n" is 12 bytes, so 13 with the NUL. */
+	proto_msg_init(&m, PG_VERB_OK);
+	assert_int_equal(proto_add(&m, "k", "\n"), 0);
+	memset(out, 'X', sizeof(out));
+	assert_int_equal(proto_format(&m, out, 12, &len), PG_ERR_TOOLONG);
+	assert_int_equal(proto_format(&m, out, 13, &len), 0);
+	assert_int_equal(len, 12);
+	assert_memory_equal(out, "v1 OK k=%0A\n", 13);
+	assert_int_equal(out[13], 'X');
+
+	/* A line of exactly PG_PROTO_MAX_LINE bytes, ending in escapes. */
+	proto_msg_init(&m, PG_VERB_OK);
+	n = PG_PROTO_MAX_LINE - strlen("v1 OK k=\n") - 3;
+	{
+		static char big[PG_PROTO_MAX_LINE];
+
+		memset(big, 'a', n);
+		big[n] = ' ';
+		big[n + 1] = '\0';
+		assert_int_equal(proto_add(&m, "k", big), 0);
+	}
+	assert_int_equal(proto_format(&m, out, sizeof(out), &len), 0);
+	assert_int_equal(len, PG_PROTO_MAX_LINE);
+	assert_memory_equal(out + len - 4, "%20\n", 5);
+}
+
 static void test_make_error(void **state)
 {
 	static struct pg_msg m, p;
@@ -611,6 +693,7 @@ int main(void)
 	    cmocka_unit_test(test_add_numbers),
 	    cmocka_unit_test(test_get_u64),
 	    cmocka_unit_test(test_format_errors),
+	    cmocka_unit_test(test_format_exact),
 	    cmocka_unit_test(test_make_error),
 	    cmocka_unit_test(test_response_status),
 	    cmocka_unit_test(test_clear),
