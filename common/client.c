@@ -193,17 +193,18 @@ static int recv_line(int fd, char *buf, size_t *len_out, int64_t deadline)
 	int r;
 
 	for (;;) {
+		/* Wait first: an answer is seldom there the moment its
+		 * request is sent, and a recv() that finds nothing is a
+		 * system call wasted. */
+		if ((r = wait_fd(fd, POLLIN, deadline)) != 0)
+			return r;
 		n = recv(fd, buf + len, PG_PROTO_MAX_LINE - len, 0);
 		if (n == 0)
 			return PG_ERR_UNAVAIL;
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if ((r = wait_fd(fd, POLLIN, deadline)) != 0)
-					return r;
-				continue;
-			}
 			return errno == ECONNRESET ? PG_ERR_UNAVAIL : PG_ERR_IO;
 		}
 		nl = memchr(buf + len, '\n', (size_t)n);
