@@ -87,21 +87,31 @@ static int connect_fd(int fd, const struct sockaddr_un *sa, int64_t deadline)
 	}
 }
 
+static int peer_uid(int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t sl = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) != 0 ||
+	    sl != sizeof(cred))
+		return PG_ERR_CRED;
+	*uid = cred.uid;
+	return 0;
+}
+
 /* Is the process at the other end running as one of the trusted uids? A
  * socket path in a writable directory could be taken over by anyone. */
 static int check_peer(int fd, const uid_t *trusted, size_t n)
 {
-	struct ucred cred;
-	socklen_t sl = sizeof(cred);
+	uid_t uid;
 	size_t i;
 
 	if (trusted == NULL)
 		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) != 0 ||
-	    sl != sizeof(cred))
+	if (peer_uid(fd, &uid) != 0)
 		return PG_ERR_CRED;
 	for (i = 0; i < n; i++)
-		if (cred.uid == trusted[i])
+		if (uid == trusted[i])
 			return 0;
 	return PG_ERR_CRED;
 }
@@ -183,17 +193,18 @@ static int recv_line(int fd, char *buf, size_t *len_out, int64_t deadline)
 	int r;
 
 	for (;;) {
+		/* Wait first: an answer is seldom there the moment its
+		 * request is sent, and a recv() that finds nothing is a
+		 * system call wasted. */
+		if ((r = wait_fd(fd, POLLIN, deadline)) != 0)
+			return r;
 		n = recv(fd, buf + len, PG_PROTO_MAX_LINE - len, 0);
 		if (n == 0)
 			return PG_ERR_UNAVAIL;
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if ((r = wait_fd(fd, POLLIN, deadline)) != 0)
-					return r;
-				continue;
-			}
 			return errno == ECONNRESET ? PG_ERR_UNAVAIL : PG_ERR_IO;
 		}
 		nl = memchr(buf + len, '\n', (size_t)n);
@@ -240,6 +251,11 @@ out:
 	if (rc != 0 && c != NULL)
 		c->failed = 1;
 	return rc;
+}
+
+int pg_client_peer_uid(const struct pg_client *c, uid_t *uid)
+{
+	return peer_uid(c->fd, uid);
 }
 
 void pg_client_close(struct pg_client *c)

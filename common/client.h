@@ -54,6 +54,13 @@ int pg_client_connect(const char *path, int timeout_ms,
 int pg_client_request(struct pg_client *c, const struct pg_msg *req,
                       struct pg_msg *resp, int timeout_ms);
 
+/*
+ * The uid of the process at the other end of c (SO_PEERCRED, as the
+ * kernel recorded it at connect). Returns 0 and sets *uid, or
+ * PG_ERR_CRED if the kernel does not say.
+ */
+int pg_client_peer_uid(const struct pg_client *c, uid_t *uid);
+
 /* Close and free. Accepts NULL. */
 void pg_client_close(struct pg_client *c);
 

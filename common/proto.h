@@ -66,7 +66,8 @@
  *     A locked=yes answer is a refused login: audited (preauth-deny),
  *     repeats aggregated per user and source.
  *
- *   CLAIM user= step_start= [service=] [rhost=] [tty=]           SELF
+ *   CLAIM user= step_start= [report=yes [reason=]] [service=] [rhost=]
+ *         [tty=]                                                  SELF
  *     Claim the TOTP time step a code matched, given as the Unix time at
  *     which that step starts (counter x period), so that steps of tokens
  *     with different periods compare correctly. Accepted only if strictly
@@ -76,6 +77,18 @@
  *     never accepts a code whose step starts more than PG_PROTO_MAX_SKEW
  *     seconds from its own clock: the daemon's recovery floor relies on it.
  *     -> OK claimed=yes
+ *     report=yes: the claim is also the attempt's outcome. An accepted
+ *     claim is then recorded as REPORT factor=totp result=success
+ *     [reason=] would record it (failures cleared, the login event, the
+ *     audit record factor-success after totp-claim), in the same change
+ *     as the step, durable with it: no crash can leave the step used and
+ *     its success unrecorded, and the success needs no REPORT.
+ *     -> OK claimed=yes reported=yes
+ *     A refused claim records nothing more: the client REPORTs its
+ *     failure as before. Without report= an accepted claim waits for the
+ *     client's REPORT (as before report= existed); a client that gets no
+ *     reported=yes (an older daemon) sends it. Any other report= value,
+ *     or a reason= that is not a REPORT reason token, is ERR code=invalid.
  *     -> ERR code=replay     (step_start <= last accepted)
  *     -> ERR code=invalid    (step_start too far in the future)
  *     -> ERR code=locked msg=... until=<unix seconds>
@@ -236,6 +249,8 @@
  *   < v1 OK locked=no
  *   > v1 CLAIM user=nurse1 step_start=1777203690
  *   < v1 OK claimed=yes
+ *   > v1 CLAIM user=nurse2 step_start=1777203690 report=yes reason=ok
+ *   < v1 OK claimed=yes reported=yes
  *   > v1 CLAIM user=nurse1 step_start=1777203690
  *   < v1 ERR code=replay msg=step%20already%20used
  *   > v1 FROB x=1
@@ -269,6 +284,8 @@
  *               while the audit queue is busy; STATUS audit_dropped,
  *               audit_aggregated, audit_busy; audit_lost counts decision
  *               records only, and a lost one refuses only its own grant.
+ *   2026-12-03  v1: CLAIM report=yes [reason=] -> reported=yes: an
+ *               accepted claim is its own success REPORT.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

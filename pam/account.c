@@ -138,7 +138,9 @@ int account_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 	memset(&az, 0, sizeof(az));
 	if ((r = stage_setup(&st, argc, argv)) != 0)
 		goto out;
-	if ((r = ask_authz(&st.daemon, &st.it, &az)) != 0) {
+	r = ask_authz(&st.daemon, &st.it, &az);
+	ask_release(&st.daemon);
+	if (r != 0) {
 		st.reason = "daemon";
 		stage_detail(&st, "authz: %s", pg_strerror(r));
 		goto out;

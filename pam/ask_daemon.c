@@ -18,18 +18,56 @@
 
 void ask_init(struct ask_daemon *d, const char *socket, int timeout_ms)
 {
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-
 	memset(d, 0, sizeof(*d));
 	d->socket = socket;
 	d->timeout_ms = timeout_ms;
-	d->trusted[d->n_trusted++] = 0;
-	/* A lookup error is treated as "no such user": root alone is
-	 * trusted, which fails closed. */
-	if (getpwnam_r(PG_DAEMON_USER, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL && res->pw_uid != 0)
-		d->trusted[d->n_trusted++] = res->pw_uid;
+}
+
+void ask_release(struct ask_daemon *d)
+{
+	pg_client_close(d->conn);
+	d->conn = NULL;
+}
+
+/*
+ * PG_DAEMON_USER's uid into *uid, or PG_ERR_CRED if there is no such user
+ * (a lookup error counts as none: root alone is trusted, which fails
+ * closed). Found once per process: a process may be multi-threaded, so
+ * the cache is two atomics, and a race costs at most a second lookup.
+ */
+static int daemon_user_uid(uid_t *uid)
+{
+	static uid_t cached_uid;
+	static int cached; /* cached_uid is set */
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (__atomic_load_n(&cached, __ATOMIC_ACQUIRE)) {
+		*uid = __atomic_load_n(&cached_uid, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (getpwnam_r(PG_DAEMON_USER, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL || res->pw_uid == 0)
+		return PG_ERR_CRED;
+	__atomic_store_n(&cached_uid, res->pw_uid, __ATOMIC_RELAXED);
+	__atomic_store_n(&cached, 1, __ATOMIC_RELEASE);
+	*uid = res->pw_uid;
+	return 0;
+}
+
+/* Only the real daemon may answer: its peer uid is root or
+ * PG_DAEMON_USER's, as the kernel says (a socket path in a writable
+ * directory could be taken over by anyone). */
+static int check_daemon(const struct pg_client *c)
+{
+	uid_t peer, daemon;
+	int r;
+
+	if ((r = pg_client_peer_uid(c, &peer)) != 0 || peer == 0)
+		return r;
+	if ((r = daemon_user_uid(&daemon)) != 0)
+		return r;
+	return peer == daemon ? 0 : PG_ERR_CRED;
 }
 
 /* user, then the optional items the application set. */
@@ -50,28 +88,34 @@ static int add_items(struct pg_msg *m, const struct pam_items *it)
 }
 
 /*
- * One request on a fresh connection. The deadline covers connect and
- * request together, so a daemon that accepts but never answers costs at
- * most timeout_ms. Returns 0 with *resp filled (OK or ERR) or an error.
+ * One request on the stage's connection, opened (and its peer checked)
+ * if there is none. The deadline covers connect and request together, so
+ * a daemon that accepts but never answers costs at most timeout_ms.
+ * Returns 0 with *resp filled (OK or ERR) or an error; after an error the
+ * connection is closed (its stream may be out of step).
  */
-static int call(const struct ask_daemon *d, const struct pg_msg *req,
+static int call(struct ask_daemon *d, const struct pg_msg *req,
                 struct pg_msg *resp)
 {
-	struct pg_client *c = NULL;
 	int64_t deadline = time_mono_ms() + d->timeout_ms;
 	int r, left;
 
-	r = pg_client_connect(d->socket, d->timeout_ms, d->trusted,
-	                      d->n_trusted, &c);
-	if (r != 0)
-		goto out;
+	if (d->conn == NULL) {
+		r = pg_client_connect(d->socket, d->timeout_ms, NULL, 0,
+		                      &d->conn);
+		if (r == 0 && (r = check_daemon(d->conn)) != 0)
+			ask_release(d);
+		if (r != 0)
+			return r;
+	}
 	if ((left = time_left_ms(deadline)) == 0) {
 		r = PG_ERR_TIMEOUT;
 		goto out;
 	}
-	r = pg_client_request(c, req, resp, left);
+	r = pg_client_request(d->conn, req, resp, left);
 out:
-	pg_client_close(c);
+	if (r != 0)
+		ask_release(d);
 	return r;
 }
 
@@ -131,7 +175,7 @@ static int is_source_block(const struct pg_msg *resp, const char *key)
 }
 
 /* Send req and read locked= and push= from the daemon's OK reply. */
-static int call_state(const struct ask_daemon *d, const struct pg_msg *req,
+static int call_state(struct ask_daemon *d, const struct pg_msg *req,
                       struct ask_state *out)
 {
 	struct ask_state st;
@@ -153,7 +197,7 @@ out:
 	return r;
 }
 
-int ask_preauth(const struct ask_daemon *d, const struct pam_items *it,
+int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
                 struct ask_state *out)
 {
 	struct pg_msg req;
@@ -168,21 +212,28 @@ out:
 	return r;
 }
 
-int ask_claim(const struct ask_daemon *d, const struct pam_items *it,
-              uint64_t step_start, int64_t *locked_until, int *source_blocked)
+int ask_claim(struct ask_daemon *d, const struct pam_items *it,
+              uint64_t step_start, const char *reason, int *reported,
+              int64_t *locked_until, int *source_blocked)
 {
 	struct pg_msg req, resp;
 	uint64_t until = 0;
+	const char *rep;
 	int r;
 
 	proto_msg_init(&req, PG_VERB_CLAIM);
 	proto_msg_init(&resp, PG_VERB_UNKNOWN);
 	if ((r = add_items(&req, it)) != 0 ||
 	    (r = proto_add_u64(&req, "step_start", step_start)) != 0 ||
+	    (r = proto_add(&req, "report", "yes")) != 0 ||
+	    (r = proto_add(&req, "reason", reason)) != 0 ||
 	    (r = call(d, &req, &resp)) != 0)
 		goto out;
 	r = proto_response_status(&resp);
-	if (r == PG_ERR_LOCKED) {
+	if (r == 0) {
+		rep = proto_get(&resp, "reported");
+		*reported = rep != NULL && strcmp(rep, "yes") == 0;
+	} else if (r == PG_ERR_LOCKED) {
 		/* The time is a courtesy for the message; its absence or a
 		 * bad value must not turn a lockout into something else. */
 		(void)proto_get_u64(&resp, "until", ASK_MAX_UNTIL, &until);
@@ -195,7 +246,7 @@ out:
 	return r;
 }
 
-int ask_report(const struct ask_daemon *d, const struct pam_items *it,
+int ask_report(struct ask_daemon *d, const struct pam_items *it,
                const char *factor, int result, const char *reason,
                int64_t *locked_until)
 {
@@ -278,7 +329,7 @@ static int read_authz(const struct pg_msg *resp, struct ask_authz *a)
 	                   sizeof(a->reason));
 }
 
-int ask_authz(const struct ask_daemon *d, const struct pam_items *it,
+int ask_authz(struct ask_daemon *d, const struct pam_items *it,
               struct ask_authz *out)
 {
 	struct pg_msg req, resp;
@@ -299,8 +350,7 @@ out:
 	return r;
 }
 
-int ask_session(const struct ask_daemon *d, const struct pam_items *it,
-                int open)
+int ask_session(struct ask_daemon *d, const struct pam_items *it, int open)
 {
 	struct pg_msg req, resp;
 	int r;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The module's requests to phiguardd (PREAUTH, CLAIM, REPORT, AUTHZ,
- * SESSION; see common/proto.h), each on its own connection and within one
- * deadline. */
+ * SESSION; see common/proto.h): a stage's requests share one connection,
+ * each request within one deadline. */
 #ifndef PHIGUARD_PAM_ASK_DAEMON_H
 #define PHIGUARD_PAM_ASK_DAEMON_H
 
@@ -11,19 +11,28 @@
 #include "client.h"
 #include "conv.h"
 
-/* How to reach the daemon, and whom to believe is the daemon. */
+/*
+ * How to reach the daemon, and the connection a stage holds. Whom to
+ * believe is the daemon: a peer running as root, or as PG_DAEMON_USER
+ * (looked up once per process, and only when a peer other than root
+ * answers: most stages never ask the name service).
+ */
 struct ask_daemon {
 	const char *socket; /* borrowed */
 	int timeout_ms;     /* bound on one whole request, connect included */
-	uid_t trusted[2];
-	size_t n_trusted;
+	struct pg_client *conn; /* opened by the first request, or NULL */
 };
 
-/*
- * Set up *d. The daemon's peer uid must be root or, if the user exists,
- * PG_DAEMON_USER. socket is borrowed and must outlive *d.
- */
+/* Set up *d; no connection yet. socket is borrowed and must outlive *d. */
 void ask_init(struct ask_daemon *d, const char *socket, int timeout_ms);
+
+/*
+ * Close the connection, if one is open; the next request opens another.
+ * Called at the end of a stage, and before the module waits for a person
+ * (a prompt, a push): the daemon serves max_clients connections and
+ * closes idle ones, so none is held while nobody knows how long.
+ */
+void ask_release(struct ask_daemon *d);
 
 /* PREAUTH's answer in full. */
 struct ask_state {
@@ -44,18 +53,23 @@ struct ask_state {
  * PG_ERR_CRED, ...), or the ERR code the daemon answered with; *out is
  * written only on success.
  */
-int ask_preauth(const struct ask_daemon *d, const struct pam_items *it,
+int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
                 struct ask_state *out);
 
 /*
- * CLAIM the step starting at unix time step_start for the user. Returns 0 if
- * claimed, PG_ERR_REPLAY, or PG_ERR_LOCKED with *locked_until set (0 if the
- * daemon gave no time) and *source_blocked set to 1 if the daemon said the
- * request's source is blocked (msg=source-blocked), else 0; else the
- * transport or daemon errors as for ask_preauth().
+ * CLAIM the step starting at unix time step_start for the user, with
+ * report=yes reason=reason: an accepted claim is also the attempt's
+ * success REPORT. Returns 0 if claimed, with *reported 1 if the daemon
+ * recorded the success with it (reported=yes), 0 if it did not (a daemon
+ * older than report=: the caller reports as before); PG_ERR_REPLAY; or
+ * PG_ERR_LOCKED with *locked_until set (0 if the daemon gave no time) and
+ * *source_blocked set to 1 if the daemon said the request's source is
+ * blocked (msg=source-blocked), else 0; else the transport or daemon
+ * errors as for ask_preauth().
  */
-int ask_claim(const struct ask_daemon *d, const struct pam_items *it,
-              uint64_t step_start, int64_t *locked_until, int *source_blocked);
+int ask_claim(struct ask_daemon *d, const struct pam_items *it,
+              uint64_t step_start, const char *reason, int *reported,
+              int64_t *locked_until, int *source_blocked);
 
 #define ASK_REPORT_FAILURE 0 /* counted towards lockout (and push fatigue) */
 #define ASK_REPORT_SUCCESS 1
@@ -73,7 +87,7 @@ int ask_claim(const struct ask_daemon *d, const struct pam_items *it,
  * ask_preauth() (a failure may just have locked the user), or the
  * errors of ask_preauth().
  */
-int ask_report(const struct ask_daemon *d, const struct pam_items *it,
+int ask_report(struct ask_daemon *d, const struct pam_items *it,
                const char *factor, int result, const char *reason,
                int64_t *locked_until);
 
@@ -102,12 +116,11 @@ struct ask_authz {
  * with a missing, malformed or oversized field is PG_ERR_PROTO (or
  * PG_ERR_MISSING), never a partial *out: *out is written only on success.
  */
-int ask_authz(const struct ask_daemon *d, const struct pam_items *it,
+int ask_authz(struct ask_daemon *d, const struct pam_items *it,
               struct ask_authz *out);
 
 /* SESSION action=open|close (open != 0). Returns 0 or the errors of
  * ask_preauth(). */
-int ask_session(const struct ask_daemon *d, const struct pam_items *it,
-                int open);
+int ask_session(struct ask_daemon *d, const struct pam_items *it, int open);
 
 #endif

@@ -168,6 +168,9 @@ static int get_answer(struct auth *a, const char *prompt)
 			return r;
 		}
 	}
+	/* A person may take their time: hold no daemon connection. */
+	if (a->answer == NULL)
+		ask_release(&a->st.daemon);
 	if (a->answer == NULL &&
 	    conv_ask(a->st.pamh, prompt, &a->answer) != 0) {
 		a->st.reason = "conv-error";
@@ -208,19 +211,30 @@ static int check_code(struct auth *a, uint64_t *step_start)
 /*
  * Verify the answer, CLAIM, REPORT. r is get_answer()'s result: a failed
  * conversation (or a missing PAM_AUTHTOK) is reported like a wrong code.
+ *
+ * A right code costs one request: the CLAIM carries its outcome
+ * (report=yes), and the daemon makes the step used and the success
+ * recorded (audit, failures cleared) in one change, durable before it
+ * answers. So no crash between two requests can leave a code used and
+ * its login unrecorded: there is no second request. Every other outcome
+ * claims nothing, so a REPORT after it burns no code either: a wrong code
+ * is one REPORT; a refused claim (replay) changed nothing at the daemon
+ * but its own audit record, and its failure is the next REPORT on the
+ * same connection. A daemon that answers the CLAIM without reported=yes
+ * (older than report=) gets the success REPORT as before.
  */
 static int totp_factor(struct auth *a, int r)
 {
 	uint64_t step_start = 0;
 	int64_t until = 0;
-	int rr, source = 0;
+	int rr, source = 0, reported = 0;
 
 	if (r == 0 && (r = check_code(a, &step_start)) == 0) {
 		pamlog_debug(a->st.pamh, a->st.cfg.debug,
 		             "code matches the step starting at %llu",
 		             (unsigned long long)step_start);
-		r = ask_claim(&a->st.daemon, &a->st.it, step_start, &until,
-		              &source);
+		r = ask_claim(&a->st.daemon, &a->st.it, step_start, "ok",
+		              &reported, &until, &source);
 		if (r == PG_ERR_REPLAY) {
 			a->st.reason = "replay";
 		} else if (r == PG_ERR_LOCKED) {
@@ -250,6 +264,8 @@ static int totp_factor(struct auth *a, int r)
 		return r;
 	if (r == 0)
 		a->st.reason = "ok";
+	if (r == 0 && reported)
+		return 0;
 	/* A name without a token fails like any other, so the lockout does
 	 * not reveal enrollment; marked, so that the daemon can keep names
 	 * typed at random from crowding out enrolled users. */
@@ -352,6 +368,7 @@ int auth_authenticate(pam_handle_t *pamh, int flags, int argc,
 	    (pam_rc == PAM_AUTHINFO_UNAVAIL || pam_rc == PAM_SERVICE_ERR))
 		stage_tell(&a.st, PAM_ERROR_MSG, MSG_UNAVAILABLE);
 
+	ask_release(&a.st.daemon);
 	secret_strfree(a.answer);
 	secret_wipe(a.code, sizeof(a.code));
 	tokens_list_wipe(&a.tokens);

@@ -187,6 +187,9 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 	int r, report, fallback = 0, rr;
 
 	*locked_until = 0;
+	/* The provider may take its time: hold no daemon connection while
+	 * it does, nor while the person answers the push. */
+	ask_release(&st->daemon);
 	/* trigger=password: the password an earlier module checked. */
 	if (st->cfg.push.provider == CONF_PROVIDER_PRIVACYIDEA &&
 	    st->cfg.push.trigger_password)
@@ -204,6 +207,7 @@ int auth_push_run(struct stage *st, int64_t *locked_until)
 		secret_strfree(pass);
 		return rr;
 	}
+	ask_release(&st->daemon);
 	if (p.res.outcome == PUSH_PENDING) {
 		if (tell_sent(st, &p) != 0) {
 			/* Interrupted: no more polling, and no pass. */

@@ -17,7 +17,9 @@ int session_report(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	stage_init(&st, pamh, flags);
 	if ((r = stage_setup(&st, argc, argv)) != 0)
 		goto out;
-	if ((r = ask_session(&st.daemon, &st.it, open)) != 0) {
+	r = ask_session(&st.daemon, &st.it, open);
+	ask_release(&st.daemon);
+	if (r != 0) {
 		st.reason = "daemon";
 		stage_detail(&st, "session: %s", pg_strerror(r));
 		goto out;

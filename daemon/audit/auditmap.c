@@ -213,6 +213,13 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 		if (status == 0) {
 			e = add(out, "totp-claim", "allow");
 			e->grant = 1;
+			/* report=yes: the success REPORT it stands for, as
+			 * that REPORT's own record. */
+			if (is(proto_get(resp, "reported"), "yes")) {
+				e->factor = "totp";
+				e = add(out, "factor-success", "allow");
+				e->reason = nz(ar->reason);
+			}
 		} else if (status == PG_ERR_REPLAY) {
 			e = add(out, "replay", "deny");
 			e->reason = "replay";

@@ -43,7 +43,7 @@ void auditmap_request(struct audit_req *ar, const struct pg_msg *req,
                       const char *user, long uid, int was_locked);
 
 /* At most this many events per request (REPORT: failure + lockout;
- * AUTHZ: grant + break-glass). */
+ * CLAIM report=yes: claim + success; AUTHZ: grant + break-glass). */
 #define AUDITMAP_MAX 2
 
 struct audit_event {

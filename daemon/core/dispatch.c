@@ -60,8 +60,8 @@ static const struct dispatch_entry dispatch_table[] = {
  * future verb carrying a secret cannot leak it through a generic logger.
  */
 static const char *const logged_keys[] = {
-    "step_start", "factor", "result", "reason", "service",
-    "rhost",      "tty",    "scope",  "action", "enrolled"};
+    "step_start", "factor", "result", "reason",   "service", "rhost",
+    "tty",        "scope",  "action", "enrolled", "report"};
 
 #define DISPATCH_LOG_VALUE_MAX 64
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The login-path verbs: PREAUTH (locked? push offered?), CLAIM (a TOTP
- * step, once) and REPORT (the outcome of a second factor, for lockout and
- * push fatigue). */
+ * step, once, and with report=yes its success) and REPORT (the outcome of a
+ * second factor, for lockout and push fatigue). */
 #include "config.h"
 
 #include <string.h>
@@ -83,18 +83,46 @@ int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
 	return push_fields(resp, push_until);
 }
 
+static int reason_ok(const char *s);
+
+/*
+ * CLAIM report=yes [reason=]: is the claim also the attempt's success
+ * REPORT? *report 1 if so, 0 without report=. An ERR in *resp (and 1
+ * returned) for a bad report= or reason=.
+ */
+static int claim_reports(const struct pg_request *req, struct pg_msg *resp,
+                         int *report)
+{
+	const char *rep = proto_get(req->msg, "report");
+	const char *reason = proto_get(req->msg, "reason");
+
+	*report = rep != NULL;
+	if (rep != NULL && strcmp(rep, "yes") != 0) {
+		proto_make_error(resp, PG_ERR_INVAL, "report");
+		return 1;
+	}
+	if (*report && reason != NULL && !reason_ok(reason)) {
+		proto_make_error(resp, PG_ERR_INVAL, "reason");
+		return 1;
+	}
+	return 0;
+}
+
 int verb_claim(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp)
 {
+	struct pg_report_result res;
 	uint64_t step_start;
 	int64_t until;
-	int rc;
+	int rc, report;
 
 	if ((rc = proto_get_u64(req->msg, "step_start", UINT64_MAX,
 	                        &step_start)) != 0) {
 		proto_make_error(resp, rc, "step_start");
 		return 0;
 	}
+	if (claim_reports(req, resp, &report))
+		return 0;
 	/* A step far ahead would make every code until then a "replay":
 	 * a denial of service against the user, and the recovery floor
 	 * (state.h) assumes no accepted step starts beyond this. */
@@ -119,6 +147,12 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	}
 	if (rc == PG_ERR_BUSY)
 		return table_full(resp, 0);
+	/* report=yes: what REPORT factor=totp result=success does, in the
+	 * same change as the claim (one log record, below), so that no
+	 * crash can separate the used step from its recorded success. The
+	 * entry exists now: no bound can refuse it. */
+	if (rc == 0 && report)
+		rc = state_report(d->state, req->user, 1, req->now, &res);
 	/*
 	 * Durable before OK: once the module has told the user "accepted",
 	 * a crash must not make the same code work again. If the write
@@ -128,8 +162,13 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	if (rc != 0 ||
 	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
 		return rc;
+	if (report)
+		alert_success(d->alert, req->user, proto_get(req->msg, "rhost"),
+		              proto_get(req->msg, "tty"), req->now);
 	proto_msg_init(resp, PG_VERB_OK);
-	return proto_add(resp, "claimed", "yes");
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0 || !report)
+		return rc;
+	return proto_add(resp, "reported", "yes");
 }
 
 /* A reason is a short token; it is logged, so nothing else gets in. */
