@@ -586,6 +586,31 @@ static void on_audit_news(void *arg)
 	audit_drain(arg);
 }
 
+/* The state log's writer has made a batch durable (or failed it). */
+static void on_state_committed(void *arg)
+{
+	struct pg_daemon *d = arg;
+
+	statelog_drain(d->log, d->state, (int64_t)time(NULL));
+	wake_for_state(d);
+}
+
+/* Group commit of the state log: its writer thread, its requests
+ * completed through dispatch and its eventfd watched by the loop. */
+static int start_statelog_writer(struct pg_daemon *d)
+{
+	struct pg_completion done;
+
+	dispatch_completion(d, &done);
+	if (statelog_start(d->log, &done) != 0 ||
+	    server_watch(d->server, statelog_fd(d->log), on_state_committed,
+	                 d) != 0) {
+		log_errx("cannot start the state log writer");
+		return PG_ERR_IO;
+	}
+	return 0;
+}
+
 static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 {
 	struct pg_completion done;
@@ -703,7 +728,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		goto out;
 	}
 	/* Opened as the final user too: rotation creates files. */
-	if (start_audit(conf, &d) != 0 ||
+	if (start_statelog_writer(&d) != 0 || start_audit(conf, &d) != 0 ||
 	    alert_new(conf, d.audit, &d.alert) != 0 ||
 	    dispatch_start_aggregation(&d) != 0)
 		goto out;
@@ -714,7 +739,9 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	notify_parent(&notify, 0);
 	if (server_run(srv) != 0)
 		goto out;
-	/* Every change is already durable; this only leaves a short log. */
+	/* The writer's last batch answered, then every change is durable;
+	 * this only leaves a short log. */
+	statelog_stop(slog, st, (int64_t)time(NULL));
 	statelog_compact(slog, st, (int64_t)time(NULL));
 	rc = EXIT_SUCCESS;
 out:

@@ -95,6 +95,15 @@ int verb_audit(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp);
 
 /*
+ * For the verbs that change a user's login state (verbs_auth.c): resp is
+ * the OK answer; make req->user's entry durable before it is sent
+ * (statelog_submit). Returns VERB_PARKED (answered once durable), 0 (send
+ * resp now) or a negative pg_err (send that instead).
+ */
+int verb_persist(struct pg_daemon *d, const struct pg_request *req,
+                 const struct pg_msg *resp);
+
+/*
  * For the verbs that need [ldap] (verbs_authz.c, FLUSH): without it there
  * is nothing to decide from, an error rather than a deny, so that a
  * client can tell "not set up" from "not allowed" (the module then

@@ -119,17 +119,28 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	}
 	if (rc == PG_ERR_BUSY)
 		return table_full(resp, 0);
+	if (rc != 0)
+		return rc;
 	/*
 	 * Durable before OK: once the module has told the user "accepted",
 	 * a crash must not make the same code work again. If the write
 	 * fails the step stays claimed in memory and the login is refused:
-	 * both err on the side of denying.
+	 * both err on the side of denying. Meanwhile the step is claimed
+	 * in memory: the same code again is a replay.
 	 */
-	if (rc != 0 ||
-	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
-		return rc;
 	proto_msg_init(resp, PG_VERB_OK);
-	return proto_add(resp, "claimed", "yes");
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0)
+		return rc;
+	return verb_persist(d, req, resp);
+}
+
+int verb_persist(struct pg_daemon *d, const struct pg_request *req,
+                 const struct pg_msg *resp)
+{
+	int rc = statelog_submit(d->log, d->state, req->user, req->now,
+	                         req->ticket, resp);
+
+	return rc == PG_STATELOG_QUEUED ? VERB_PARKED : rc;
 }
 
 /* A reason is a short token; it is logged, so nothing else gets in. */
@@ -253,12 +264,15 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		return table_full(resp, unenrolled);
 	if (rc != 0)
 		return rc;
-	if (res.changed &&
-	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+	/* The answer is sent once the change is durable (verb_persist);
+	 * the alerts go as soon as it is on its way, unless the log is
+	 * refusing changes. */
+	if ((rc = report_answer(resp, &res)) != 0 ||
+	    (res.changed && (rc = verb_persist(d, req, resp)) < 0))
 		return rc;
 	if (result == REPORT_SUCCESS) {
 		alert_success(d->alert, req->user, rhost, tty, req->now);
-		return report_answer(resp, &res);
+		return rc;
 	}
 	alert_failure(d->alert, req->user, rhost, tty, req->now);
 	if (res.locked && was_locked == 0) {
@@ -271,5 +285,5 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		                         res.push_until);
 		alert_emit(d->alert, &a);
 	}
-	return report_answer(resp, &res);
+	return rc;
 }
