@@ -651,6 +651,15 @@ static void daemon_tick(void *arg)
 	alert_tick(d->alert, now);
 }
 
+/* Before the clients are closed: the state log writer's last batch, so
+ * that a login in progress at shutdown is answered. */
+static void daemon_stopping(void *arg)
+{
+	struct pg_daemon *d = arg;
+
+	statelog_stop(d->log, d->state, (int64_t)time(NULL));
+}
+
 static int run(const struct pg_conf *conf, const struct options *o)
 {
 	const struct pg_state_limits lim = {
@@ -665,7 +674,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (int)conf->client_timeout * 1000,
 	};
 	struct pg_server_hooks hooks = {daemon_request, daemon_tick,
-	                                daemon_sighup, NULL, daemon_sigusr1};
+	                                daemon_sighup,  NULL,
+	                                daemon_sigusr1, daemon_stopping};
 	struct reloader reloader = {o->config, NULL};
 	struct pg_state *st = NULL;
 	struct pg_statelog *slog = NULL;
@@ -739,9 +749,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	notify_parent(&notify, 0);
 	if (server_run(srv) != 0)
 		goto out;
-	/* The writer's last batch answered, then every change is durable;
-	 * this only leaves a short log. */
-	statelog_stop(slog, st, (int64_t)time(NULL));
+	/* Every change is already durable (daemon_stopping); this only
+	 * leaves a short log. */
 	statelog_compact(slog, st, (int64_t)time(NULL));
 	rc = EXIT_SUCCESS;
 out:
