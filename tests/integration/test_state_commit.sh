@@ -79,7 +79,7 @@ expect_lines "a replay refused while the first CLAIM syncs" \
 # --- other requests are answered while a commit is in progress -----------
 # The slow request is still waiting for its fdatasync when the fast one,
 # sent 0.2 s later on another connection, is answered.
-pgclient race "v1 CLAIM user=slow1 step_start=$STEP" "v1 CHECK user=nurse1 service=login" >"$OUT"
+pgclient race "v1 CLAIM user=slow1 step_start=$STEP" "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
 expect_lines "CHECK answered during a commit" "pending" "v1 *" "v1 OK claimed=yes"
 pgclient race "v1 REPORT user=slow2 factor=totp result=failure" "v1 PREAUTH user=other" >"$OUT"
 expect_lines "PREAUTH answered during a commit" "pending" "v1 OK locked=no push=yes" \
