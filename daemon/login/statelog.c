@@ -698,7 +698,9 @@ int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
 
 int64_t statelog_retry_at(const struct pg_statelog *log)
 {
-	return log->failed ? log->retry_at : 0;
+	/* Pausing: statelog_drain() retries when the writer's batch is
+	 * back; a timer now would only spin until then. */
+	return log->failed && !log->pausing ? log->retry_at : 0;
 }
 
 const char *statelog_failure(const struct pg_statelog *log)

@@ -101,7 +101,8 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now);
 
-/* time_mono_ms() at which the next retry is due, or 0 when not failing. */
+/* time_mono_ms() at which the next retry is due, or 0 when not failing
+ * (or when statelog_drain() retries once the writer is idle). */
 int64_t statelog_retry_at(const struct pg_statelog *log);
 
 /* What failed ("write: No space left on device"), or NULL when the log is
