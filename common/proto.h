@@ -124,9 +124,9 @@
  *     PG_PROTO_STATUS_LIST_MAX bytes before encoding.
  *     statelog_records counts the state-log records made durable since
  *     the start (CLAIM, REPORT and UNLOCK changes), statelog_commits the
- *     fdatasync calls that did it: records queued while one is in
- *     progress share the next (group commit), so under concurrent logins
- *     commits < records.
+ *     syncs that did it (one fdatasync per batch, or a rewrite of the
+ *     log): records queued while one is in progress share the next
+ *     (group commit), so under concurrent logins commits < records.
  *     state=failed: the state log could not be written (a full disk,
  *     an I/O error); state_reason says what failed. Meanwhile CLAIM,
  *     REPORT and UNLOCK that change a user's state answer ERR code=io

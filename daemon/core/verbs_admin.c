@@ -191,7 +191,7 @@ int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = proto_add(resp, "cleared", cleared)) != 0)
 		return rc;
 	/* Durable before OK, so an admin's unlock survives a crash. */
-	return u.changed ? verb_persist(d, req, resp) : 0;
+	return u.changed ? verb_persist(d, req, resp, NULL) : 0;
 }
 
 int verb_audit(struct pg_daemon *d, const struct pg_request *req,

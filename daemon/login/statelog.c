@@ -63,15 +63,18 @@ struct pg_statelog {
 	 * what commitq hands it. */
 	struct commitq *q;
 	struct pg_completion done;
-	int pausing;      /* a compaction waits for the writer's batch */
-	uint64_t commits; /* fdatasync calls that made records durable */
-	uint64_t records; /* records they made durable */
+	int pausing; /* a compaction waits for the writer's batch */
+	/* Syncs that made parked records durable (a batch's fdatasync, or
+	 * a compaction that carried some), and those records. */
+	uint64_t commits;
+	uint64_t records;
 };
 
 /* A record waiting for the writer, and the answer of its request. */
 struct parked {
 	struct commitq_item item; /* first: commitq hands it back */
 	uint64_t ticket;
+	struct statelog_after after; /* fn NULL: none */
 	struct pg_msg resp;
 	char rec[];
 };
@@ -212,15 +215,20 @@ out:
 	return rc;
 }
 
-/* Free the parked records of a list without answering them. */
-static void drop(struct commitq_item *it)
+/* Free the parked records of a list, each after its after hook (rc: how
+ * its request was answered, PG_ERR_INTERNAL if it was not). */
+static void drop(struct commitq_item *it, int rc)
 {
 	struct commitq_item *next;
+	struct parked *p;
 
 	for (; it != NULL; it = next) {
 		next = it->next;
-		proto_msg_clear(&((struct parked *)it)->resp);
-		free(it);
+		p = (struct parked *)it;
+		if (p->after.fn != NULL)
+			p->after.fn(p->after.arg, rc);
+		proto_msg_clear(&p->resp);
+		free(p);
 	}
 }
 
@@ -231,8 +239,8 @@ void statelog_free(struct pg_statelog *log)
 	if (log->q != NULL) {
 		/* Only on an error exit: nobody is left to answer. */
 		commitq_stop(log->q);
-		drop(commitq_take_done(log->q, &log->commits));
-		drop(commitq_take_queued(log->q));
+		drop(commitq_take_done(log->q, &log->commits), PG_ERR_INTERNAL);
+		drop(commitq_take_queued(log->q), PG_ERR_INTERNAL);
 		commitq_free(log->q);
 	}
 	if (log->fd >= 0)
@@ -641,46 +649,71 @@ static int retry_later(const struct pg_statelog *log)
 }
 
 /* Answer the requests of the parked records of a list: with their
- * prepared answers when rc is 0, else with the error rc. */
-static void complete(struct pg_statelog *log, struct commitq_item *it, int rc)
+ * prepared answers when rc is 0, else with the error rc. Returns how many
+ * there were. */
+static uint64_t complete(struct pg_statelog *log, struct commitq_item *it,
+                         int rc)
 {
 	struct commitq_item *next;
 	struct parked *p;
+	uint64_t n = 0;
 
-	for (; it != NULL; it = next) {
+	for (; it != NULL; it = next, n++) {
 		next = it->next;
 		p = (struct parked *)it;
 		log->done.done(log->done.arg, p->ticket, rc,
 		               rc == 0 ? &p->resp : NULL);
 		it->next = NULL;
-		drop(it);
+		drop(it, rc);
 	}
+	return n;
+}
+
+/* Answer parked records that a compaction carried, rc its result; if it
+ * made them durable, that is one commit (STATUS). */
+static void complete_compacted(struct pg_statelog *log, struct commitq_item *it,
+                               int rc)
+{
+	uint64_t n = complete(log, it, rc);
+
+	if (rc != 0 || n == 0)
+		return;
+	log->commits++;
+	log->records += n;
 }
 
 /*
  * Compact with the writer out of the way: compaction replaces the file it
  * appends to. If it is writing a batch, PG_ERR_BUSY: it takes no new one,
  * and statelog_drain() compacts once that batch is back. The compacted
- * log holds everything in memory, so it makes the records still queued
- * durable too: their requests are answered. A failed compaction of an
- * intact log leaves them to the writer; of a broken one (nothing can be
- * appended to it), fails them with the same error.
+ * log holds everything in memory, so it makes carried (records the
+ * writer gave back: a failed batch) and the records still queued durable
+ * too: their requests are answered. A failed compaction of an intact log
+ * leaves the queued ones to the writer; of a broken one (nothing can be
+ * appended to it), fails them all with the same error.
  */
 static int compact_paused(struct pg_statelog *log, const struct pg_state *st,
-                          int64_t now)
+                          int64_t now, struct commitq_item *carried)
 {
+	struct commitq_item **tail = &carried;
 	int rc;
 
 	if (log->q == NULL)
 		return statelog_compact(log, st, now);
 	if (commitq_pause(log->q) != 0) {
+		/* Not with carried records: the writer holds after a
+		 * failed batch. */
 		log->pausing = 1;
+		complete(log, carried, PG_ERR_BUSY);
 		return PG_ERR_BUSY;
 	}
 	log->pausing = 0;
 	rc = statelog_compact(log, st, now);
+	while (*tail != NULL)
+		tail = &(*tail)->next;
 	if (rc == 0 || log->broken)
-		complete(log, commitq_take_queued(log->q), rc);
+		*tail = commitq_take_queued(log->q);
+	complete_compacted(log, carried, rc);
 	if (!log->broken)
 		commitq_resume(log->q, log->fd);
 	return rc;
@@ -693,7 +726,7 @@ int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
 		return 0;
 	if (retry_later(log))
 		return PG_ERR_IO;
-	return compact_paused(log, st, now);
+	return compact_paused(log, st, now, NULL);
 }
 
 int64_t statelog_retry_at(const struct pg_statelog *log)
@@ -791,7 +824,8 @@ int statelog_fd(const struct pg_statelog *log)
  */
 int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
                     const char *user, int64_t now, uint64_t ticket,
-                    const struct pg_msg *resp)
+                    const struct pg_msg *resp,
+                    const struct statelog_after *after)
 {
 	struct pg_user_rec rec;
 	struct parked *p;
@@ -817,6 +851,9 @@ int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
 	p->item.rec = p->rec;
 	p->item.len = len;
 	p->ticket = ticket;
+	p->after.fn = NULL;
+	if (after != NULL)
+		p->after = *after;
 	if ((rc = pending_copy_msg(&p->resp, resp)) != 0) {
 		free(p);
 		return rc;
@@ -830,7 +867,6 @@ void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
 {
 	struct commitq_item *it, *next, *failed = NULL;
 	uint64_t batches;
-	int rc;
 
 	it = commitq_take_done(log->q, &batches);
 	for (; it != NULL; it = next) {
@@ -855,28 +891,27 @@ void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
 		if (ftruncate(log->fd, log->size) != 0)
 			log_err("%s/%s: truncate", log->dir, PG_STATELOG_FILE);
 		log->broken = 1;
-		rc = compact_paused(log, st, now);
-		complete(log, failed, rc);
+		(void)compact_paused(log, st, now, failed);
 		return;
 	}
 	if (log->pausing || (log->size > 2 * log->compacted + STATELOG_SLACK &&
 	                     !retry_later(log)))
-		(void)compact_paused(log, st, now);
+		(void)compact_paused(log, st, now, NULL);
 }
 
 void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now)
 {
-	if (log->q == NULL)
-		return;
 	struct commitq_item *left;
 
+	if (log->q == NULL)
+		return;
 	commitq_stop(log->q);
 	statelog_drain(log, st, now);
 	/* Held after a failure: what is still queued is durable with a
 	 * rewrite, or refused if that fails. */
 	if ((left = commitq_take_queued(log->q)) != NULL)
-		complete(log, left, statelog_compact(log, st, now));
+		complete_compacted(log, left, statelog_compact(log, st, now));
 	commitq_free(log->q);
 	log->q = NULL;
 }

@@ -121,12 +121,22 @@ int statelog_start(struct pg_statelog *log, const struct pg_completion *done);
 /* statelog_submit() queued the record: its request is answered later. */
 #define PG_STATELOG_QUEUED 1
 
+/* What to do once a queued request has been answered: fn(arg, rc), rc as
+ * given to done (or PG_ERR_INTERNAL when it could not be answered at
+ * all: an error exit). Called once, on the loop's thread. */
+struct statelog_after {
+	void (*fn)(void *arg, int rc);
+	void *arg;
+};
+
 /*
  * Make user's entry in st durable before answering the request ticket
  * with resp (copied). Returns PG_STATELOG_QUEUED when the record went to
  * the writer: done is called with (ticket, 0, resp) once it is durable,
  * or with (ticket, rc, NULL) when it cannot be made so (the answers
- * statelog_record gives). Returns 0 when nothing needs writing (st has
+ * statelog_record gives), and then after (may be NULL), which is the
+ * caller's again on any other return. Returns 0 when nothing needs
+ * writing (st has
  * no entry for user) or, without a writer, when statelog_record made it
  * durable; else PG_ERR_IO at once while the log is failing and its pause
  * lasts, PG_ERR_NOMEM or PG_ERR_INTERNAL. The change stays in st either
@@ -134,7 +144,8 @@ int statelog_start(struct pg_statelog *log, const struct pg_completion *done);
  */
 int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
                     const char *user, int64_t now, uint64_t ticket,
-                    const struct pg_msg *resp);
+                    const struct pg_msg *resp,
+                    const struct statelog_after *after);
 
 /* The eventfd that is readable when the writer has finished a batch. */
 int statelog_fd(const struct pg_statelog *log);
@@ -155,8 +166,9 @@ void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
 void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now);
 
-/* Commits (fdatasync calls of appends) and the records they made durable
- * since the start, for STATUS. */
+/* Commits (a batch's fdatasync, or a compaction that carried queued
+ * records) and the records they made durable since the start, for
+ * STATUS. Without a writer, one commit per record. */
 void statelog_counts(const struct pg_statelog *log, uint64_t *commits,
                      uint64_t *records);
 
