@@ -250,6 +250,12 @@ static void report_later_free(struct report_later *l)
 	free(l);
 }
 
+/* A PAM item as alert_release() takes it: NULL when absent or empty. */
+static const char *item_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
 /* statelog_after: the REPORT has been answered; its alerts follow its
  * audit records with its items, as dispatch does for unparked ones. */
 static void report_after(void *arg, int rc)
@@ -260,7 +266,9 @@ static void report_after(void *arg, int rc)
 	if (rc == 0) {
 		alert_hold(al);
 		report_alerts(al, &l->ev);
-		alert_release(al, l->ev.service, l->ev.tty, l->ev.rhost);
+		alert_release(al, item_or_null(l->ev.service),
+		              item_or_null(l->ev.tty),
+		              item_or_null(l->ev.rhost));
 	}
 	report_later_free(l);
 }
