@@ -129,11 +129,17 @@
  *     -> OK version=<pkg version> uptime=<s> users=<n> unenrolled=<n>
  *           locked=<n> push_suspended=<n> [push_suspended_users=<"user
  *           until" LF list>] clients=<n> requests=<n> errors=<n>
+ *           statelog_commits=<n> statelog_records=<n>
  *           state=<ok|recovered|failed> [state_reason=<text>]
  *     push_suspended counts the users whose push is suspended (REPORT);
  *     push_suspended_users, present when that is not 0, names them with
  *     the end of each suspension (unix seconds), as many as fit in
  *     PG_PROTO_STATUS_LIST_MAX bytes before encoding.
+ *     statelog_records counts the state-log records made durable since
+ *     the start (CLAIM, REPORT and UNLOCK changes), statelog_commits the
+ *     syncs that did it (one fdatasync per batch, or a rewrite of the
+ *     log): records queued while one is in progress share the next
+ *     (group commit), so under concurrent logins commits < records.
  *     state=failed: the state log could not be written (a full disk,
  *     an I/O error); state_reason says what failed. Meanwhile CLAIM,
  *     REPORT and UNLOCK that change a user's state answer ERR code=io
@@ -286,6 +292,8 @@
  *               records only, and a lost one refuses only its own grant.
  *   2026-12-03  v1: CLAIM report=yes [reason=] -> reported=yes: an
  *               accepted claim is its own success REPORT.
+ *   2026-12-03  v1: STATUS statelog_commits= statelog_records= (group
+ *               commit of the state log).
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

@@ -586,6 +586,31 @@ static void on_audit_news(void *arg)
 	audit_drain(arg);
 }
 
+/* The state log's writer has made a batch durable (or failed it). */
+static void on_state_committed(void *arg)
+{
+	struct pg_daemon *d = arg;
+
+	statelog_drain(d->log, d->state, (int64_t)time(NULL));
+	wake_for_state(d);
+}
+
+/* Group commit of the state log: its writer thread, its requests
+ * completed through dispatch and its eventfd watched by the loop. */
+static int start_statelog_writer(struct pg_daemon *d)
+{
+	struct pg_completion done;
+
+	dispatch_completion(d, &done);
+	if (statelog_start(d->log, &done) != 0 ||
+	    server_watch(d->server, statelog_fd(d->log), on_state_committed,
+	                 d) != 0) {
+		log_errx("cannot start the state log writer");
+		return PG_ERR_IO;
+	}
+	return 0;
+}
+
 static int start_audit(const struct pg_conf *conf, struct pg_daemon *d)
 {
 	struct pg_completion done;
@@ -626,6 +651,15 @@ static void daemon_tick(void *arg)
 	alert_tick(d->alert, now);
 }
 
+/* Before the clients are closed: the state log writer's last batch, so
+ * that a login in progress at shutdown is answered. */
+static void daemon_stopping(void *arg)
+{
+	struct pg_daemon *d = arg;
+
+	statelog_stop(d->log, d->state, (int64_t)time(NULL));
+}
+
 static int run(const struct pg_conf *conf, const struct options *o)
 {
 	const struct pg_state_limits lim = {
@@ -640,7 +674,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	    (int)conf->client_timeout * 1000,
 	};
 	struct pg_server_hooks hooks = {daemon_request, daemon_tick,
-	                                daemon_sighup, NULL, daemon_sigusr1};
+	                                daemon_sighup,  NULL,
+	                                daemon_sigusr1, daemon_stopping};
 	struct reloader reloader = {o->config, NULL};
 	struct pg_state *st = NULL;
 	struct pg_statelog *slog = NULL;
@@ -703,7 +738,7 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		goto out;
 	}
 	/* Opened as the final user too: rotation creates files. */
-	if (start_audit(conf, &d) != 0 ||
+	if (start_statelog_writer(&d) != 0 || start_audit(conf, &d) != 0 ||
 	    alert_new(conf, d.audit, &d.alert) != 0 ||
 	    dispatch_start_aggregation(&d) != 0)
 		goto out;
@@ -714,7 +749,8 @@ static int run(const struct pg_conf *conf, const struct options *o)
 	notify_parent(&notify, 0);
 	if (server_run(srv) != 0)
 		goto out;
-	/* Every change is already durable; this only leaves a short log. */
+	/* Every change is already durable (daemon_stopping); this only
+	 * leaves a short log. */
 	statelog_compact(slog, st, (int64_t)time(NULL));
 	rc = EXIT_SUCCESS;
 out:

@@ -9,8 +9,7 @@
 #include "core/pending.h"
 #include "err.h"
 
-/* A pg_msg points into its own buffer: copy it field by field. */
-static int copy_msg(struct pg_msg *to, const struct pg_msg *from)
+int pending_copy_msg(struct pg_msg *to, const struct pg_msg *from)
 {
 	size_t i;
 	int rc;
@@ -38,7 +37,7 @@ int pending_add(struct pending **list, uint64_t ticket,
 	p->start_us = start_us;
 	p->ar = *ar;
 	/* It fitted one line when parsed, so it fits again. */
-	if (copy_msg(&p->req, req) != 0) {
+	if (pending_copy_msg(&p->req, req) != 0) {
 		free(p);
 		return PG_ERR_NOMEM;
 	}

@@ -56,6 +56,11 @@ struct pending *pending_take(struct pending **list, uint64_t ticket);
 /* The validated user of p's request, or NULL. */
 const char *pending_user(const struct pending *p);
 
+/* Copy from into to (a pg_msg points into its own buffer: field by
+ * field). Returns 0, or as proto_add(), which cannot happen for a message
+ * that fitted a pg_msg. */
+int pending_copy_msg(struct pg_msg *to, const struct pg_msg *from);
+
 /* Free every pending of *list (at shutdown) and empty it. */
 void pending_free_all(struct pending **list);
 

@@ -696,6 +696,8 @@ int server_run(struct pg_server *srv)
 		}
 	}
 	close_listener(srv);
+	if (srv->hooks.stopping != NULL)
+		srv->hooks.stopping(srv->hooks.arg);
 	/* Every request read so far has been answered; hand out what is
 	 * queued if the kernel takes it now, but wait for nobody. */
 	while (srv->head != NULL) {

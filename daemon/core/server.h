@@ -35,6 +35,10 @@ struct pg_server_hooks {
 	void *arg;
 	/* SIGUSR1; may be NULL (then it is logged and ignored). */
 	void (*user1)(void *arg);
+	/* Stopping: the loop has ended and nothing new is read, but the
+	 * clients are still connected, so that parked requests can be
+	 * answered (server_answer) before they are closed; may be NULL. */
+	void (*stopping)(void *arg);
 };
 
 struct pg_server_stats {
@@ -58,7 +62,8 @@ int server_new(const struct pg_server_params *params,
 
 /*
  * Serve until SIGTERM or SIGINT: then stop accepting, remove the socket,
- * send what is already queued (without waiting) and close every client.
+ * call the stopping hook, send what is already queued (without waiting)
+ * and close every client.
  * Returns 0, or PG_ERR_IO if the event loop itself failed.
  */
 int server_run(struct pg_server *srv);

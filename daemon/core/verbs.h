@@ -95,6 +95,17 @@ int verb_audit(struct pg_daemon *d, const struct pg_request *req,
                struct pg_msg *resp);
 
 /*
+ * For the verbs that change a user's login state (verbs_auth.c): resp is
+ * the OK answer; make req->user's entry durable before it is sent
+ * (statelog_submit; after, or NULL, runs once it is answered). Returns
+ * VERB_PARKED (answered once durable; after is taken), 0 (send resp now)
+ * or a negative pg_err (send that instead).
+ */
+struct statelog_after;
+int verb_persist(struct pg_daemon *d, const struct pg_request *req,
+                 const struct pg_msg *resp, const struct statelog_after *after);
+
+/*
  * For the verbs that need [ldap] (verbs_authz.c, FLUSH): without it there
  * is nothing to decide from, an error rather than a deny, so that a
  * client can tell "not set up" from "not allowed" (the module then

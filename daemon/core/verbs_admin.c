@@ -87,6 +87,18 @@ static int suspended_fields(const struct pg_state *st, int64_t now,
 	return proto_add(resp, "push_suspended_users", s.list);
 }
 
+/* STATUS's statelog_commits= statelog_records=: group commit at work. */
+static int statelog_fields(struct pg_daemon *d, struct pg_msg *resp)
+{
+	uint64_t commits, records;
+	int rc;
+
+	statelog_counts(d->log, &commits, &records);
+	if ((rc = proto_add_u64(resp, "statelog_commits", commits)) != 0)
+		return rc;
+	return proto_add_u64(resp, "statelog_records", records);
+}
+
 /* STATUS's state=ok|recovered|failed [state_reason=]: a failing log
  * first, as it refuses changes. */
 static int state_fields(struct pg_daemon *d, int64_t now, struct pg_msg *resp)
@@ -125,6 +137,7 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 	    (rc = proto_add_u64(resp, "clients", ss.clients)) != 0 ||
 	    (rc = proto_add_u64(resp, "requests", ss.requests)) != 0 ||
 	    (rc = proto_add_u64(resp, "errors", ss.errors)) != 0 ||
+	    (rc = statelog_fields(d, resp)) != 0 ||
 	    (rc = state_fields(d, req->now, resp)) != 0)
 		return rc;
 	if (d->audit != NULL && (rc = audit_fields(d, resp)) != 0)
@@ -171,16 +184,14 @@ int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
 
 	if ((rc = state_unlock(d->state, req->user, req->now, &u)) != 0)
 		return rc;
-	/* Durable before OK, so an admin's unlock survives a crash. */
-	if (u.changed &&
-	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
-		return rc;
 	cleared_list(&u, cleared, sizeof(cleared));
 	proto_msg_init(resp, PG_VERB_OK);
 	if ((rc = proto_add(resp, "was_locked", u.was_locked ? "yes" : "no")) !=
-	    0)
+	        0 ||
+	    (rc = proto_add(resp, "cleared", cleared)) != 0)
 		return rc;
-	return proto_add(resp, "cleared", cleared);
+	/* Durable before OK, so an admin's unlock survives a crash. */
+	return u.changed ? verb_persist(d, req, resp, NULL) : 0;
 }
 
 int verb_audit(struct pg_daemon *d, const struct pg_request *req,

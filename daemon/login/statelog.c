@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/pending.h"
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
+#include "login/commitq.h"
 #include "safefile.h"
 #include "strbuf.h"
 #include "login/statelog.h"
@@ -56,6 +58,25 @@ struct pg_statelog {
 	char line[STATELOG_MAX_LINE];
 	int64_t fail[PG_STATE_MAX_FAILURES]; /* replay scratch */
 	int64_t push[PG_STATE_MAX_FAILURES]; /* replay scratch */
+	/* The writer (statelog_start), or NULL: statelog_record writes
+	 * itself. The fields below are the loop's; the writer only sees
+	 * what commitq hands it. */
+	struct commitq *q;
+	struct pg_completion done;
+	int pausing; /* a compaction waits for the writer's batch */
+	/* Syncs that made parked records durable (a batch's fdatasync, or
+	 * a compaction that carried some), and those records. */
+	uint64_t commits;
+	uint64_t records;
+};
+
+/* A record waiting for the writer, and the answer of its request. */
+struct parked {
+	struct commitq_item item; /* first: commitq hands it back */
+	uint64_t ticket;
+	struct statelog_after after; /* fn NULL: none */
+	struct pg_msg resp;
+	char rec[];
 };
 
 /* CRC-32/ISO-HDLC (the zlib one), bit by bit: records are short and a
@@ -194,10 +215,34 @@ out:
 	return rc;
 }
 
+/* Free the parked records of a list, each after its after hook (rc: how
+ * its request was answered, PG_ERR_INTERNAL if it was not). */
+static void drop(struct commitq_item *it, int rc)
+{
+	struct commitq_item *next;
+	struct parked *p;
+
+	for (; it != NULL; it = next) {
+		next = it->next;
+		p = (struct parked *)it;
+		if (p->after.fn != NULL)
+			p->after.fn(p->after.arg, rc);
+		proto_msg_clear(&p->resp);
+		free(p);
+	}
+}
+
 void statelog_free(struct pg_statelog *log)
 {
 	if (log == NULL)
 		return;
+	if (log->q != NULL) {
+		/* Only on an error exit: nobody is left to answer. */
+		commitq_stop(log->q);
+		drop(commitq_take_done(log->q, &log->commits), PG_ERR_INTERNAL);
+		drop(commitq_take_queued(log->q), PG_ERR_INTERNAL);
+		commitq_free(log->q);
+	}
 	if (log->fd >= 0)
 		close(log->fd);
 	if (log->dirfd >= 0)
@@ -603,6 +648,77 @@ static int retry_later(const struct pg_statelog *log)
 	return log->failed && time_left_ms(log->retry_at) > 0;
 }
 
+/* Answer the requests of the parked records of a list: with their
+ * prepared answers when rc is 0, else with the error rc. Returns how many
+ * there were. */
+static uint64_t complete(struct pg_statelog *log, struct commitq_item *it,
+                         int rc)
+{
+	struct commitq_item *next;
+	struct parked *p;
+	uint64_t n = 0;
+
+	for (; it != NULL; it = next, n++) {
+		next = it->next;
+		p = (struct parked *)it;
+		log->done.done(log->done.arg, p->ticket, rc,
+		               rc == 0 ? &p->resp : NULL);
+		it->next = NULL;
+		drop(it, rc);
+	}
+	return n;
+}
+
+/* Answer parked records that a compaction carried, rc its result; if it
+ * made them durable, that is one commit (STATUS). */
+static void complete_compacted(struct pg_statelog *log, struct commitq_item *it,
+                               int rc)
+{
+	uint64_t n = complete(log, it, rc);
+
+	if (rc != 0 || n == 0)
+		return;
+	log->commits++;
+	log->records += n;
+}
+
+/*
+ * Compact with the writer out of the way: compaction replaces the file it
+ * appends to. If it is writing a batch, PG_ERR_BUSY: it takes no new one,
+ * and statelog_drain() compacts once that batch is back. The compacted
+ * log holds everything in memory, so it makes carried (records the
+ * writer gave back: a failed batch) and the records still queued durable
+ * too: their requests are answered. A failed compaction of an intact log
+ * leaves the queued ones to the writer; of a broken one (nothing can be
+ * appended to it), fails them all with the same error.
+ */
+static int compact_paused(struct pg_statelog *log, const struct pg_state *st,
+                          int64_t now, struct commitq_item *carried)
+{
+	struct commitq_item **tail = &carried;
+	int rc;
+
+	if (log->q == NULL)
+		return statelog_compact(log, st, now);
+	if (commitq_pause(log->q) != 0) {
+		/* Not with carried records: the writer holds after a
+		 * failed batch. */
+		log->pausing = 1;
+		complete(log, carried, PG_ERR_BUSY);
+		return PG_ERR_BUSY;
+	}
+	log->pausing = 0;
+	rc = statelog_compact(log, st, now);
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	if (rc == 0 || log->broken)
+		*tail = commitq_take_queued(log->q);
+	complete_compacted(log, carried, rc);
+	if (!log->broken)
+		commitq_resume(log->q, log->fd);
+	return rc;
+}
+
 int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now)
 {
@@ -610,12 +726,14 @@ int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
 		return 0;
 	if (retry_later(log))
 		return PG_ERR_IO;
-	return statelog_compact(log, st, now);
+	return compact_paused(log, st, now, NULL);
 }
 
 int64_t statelog_retry_at(const struct pg_statelog *log)
 {
-	return log->failed ? log->retry_at : 0;
+	/* Pausing: statelog_drain() retries when the writer's batch is
+	 * back; a timer now would only spin until then. */
+	return log->failed && !log->pausing ? log->retry_at : 0;
 }
 
 const char *statelog_failure(const struct pg_statelog *log)
@@ -660,5 +778,147 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 		return statelog_compact(log, st, now);
 	}
 	log->size += (off_t)len;
+	log->commits++;
+	log->records++;
 	return 0;
+}
+
+int statelog_start(struct pg_statelog *log, const struct pg_completion *done)
+{
+	if (log->fd < 0 || log->q != NULL)
+		return PG_ERR_INTERNAL;
+	log->done = *done;
+	return commitq_new(log->fd, &log->q);
+}
+
+int statelog_fd(const struct pg_statelog *log)
+{
+	return commitq_fd(log->q);
+}
+
+/*
+ * Why answering after the write is enough, though the change is in memory
+ * from the start (so that a second CLAIM of the same step, arriving while
+ * the first is being written, is refused as a replay):
+ *
+ * - A request is answered OK only once a durable write holds its record:
+ *   its batch's fdatasync, or a compaction (which writes all of memory).
+ * - A U record is the user's whole state, taken when it is queued, after
+ *   every earlier change of that user in memory. So whatever an OK answer
+ *   rests on (an UNLOCK still being written, say, that lets a CLAIM pass)
+ *   is in that request's own record, or in a compaction.
+ * - Batches are written in queue order, one at a time, and the writer
+ *   holds after a failed one: no record is appended after a record that
+ *   failed. The requests of the failed batch and every one queued after
+ *   it get what today's append failure gives: a rewrite of the whole log
+ *   from memory, and OK if that is durable, else ERR (the log is then
+ *   failing: changes are refused until a retry rewrites it).
+ * - A change whose write failed stays in memory, as before the writer:
+ *   it only refuses more (a step used, a failure counted), or, for an
+ *   UNLOCK, grants nothing until a later record or compaction (which
+ *   carries it) is durable.
+ *
+ * Answers that grant nothing (refusals, PREAUTH, CHECK) read memory and
+ * are not held back: at worst they say "locked" a moment before that is
+ * durable, which errs on the side of denying.
+ */
+int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
+                    const char *user, int64_t now, uint64_t ticket,
+                    const struct pg_msg *resp,
+                    const struct statelog_after *after)
+{
+	struct pg_user_rec rec;
+	struct parked *p;
+	size_t len;
+	int rc;
+
+	if (log->q == NULL)
+		return statelog_record(log, st, user, now);
+	if (log->fd < 0)
+		return PG_ERR_INTERNAL;
+	/* The writer holds until the rewrite that mends the log, which
+	 * writes this change with everything else; while its pause lasts,
+	 * refused as statelog_record does. */
+	if (log->broken)
+		return statelog_retry(log, st, now);
+	if (state_get(st, user, &rec) != 0)
+		return 0;
+	if ((len = fmt_user(log->line, &rec)) == 0)
+		return PG_ERR_INTERNAL;
+	if ((p = malloc(sizeof(*p) + len)) == NULL)
+		return PG_ERR_NOMEM;
+	memcpy(p->rec, log->line, len);
+	p->item.rec = p->rec;
+	p->item.len = len;
+	p->ticket = ticket;
+	p->after.fn = NULL;
+	if (after != NULL)
+		p->after = *after;
+	if ((rc = pending_copy_msg(&p->resp, resp)) != 0) {
+		free(p);
+		return rc;
+	}
+	commitq_push(log->q, &p->item);
+	return PG_STATELOG_QUEUED;
+}
+
+void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
+                    int64_t now)
+{
+	struct commitq_item *it, *next, *failed = NULL;
+	uint64_t batches;
+
+	it = commitq_take_done(log->q, &batches);
+	for (; it != NULL; it = next) {
+		next = it->next;
+		it->next = NULL;
+		if (it->rc != 0) {
+			/* The last batch: the writer holds after it. */
+			it->next = next;
+			failed = it;
+			break;
+		}
+		log->size += (off_t)it->len;
+		log->records++;
+		complete(log, it, 0);
+	}
+	log->commits += batches - (failed != NULL);
+	if (failed != NULL) {
+		errno = failed->err;
+		log_warn("%s/%s: append failed; rewriting it", log->dir,
+		         PG_STATELOG_FILE);
+		/* As statelog_record: a torn batch would read as damage. */
+		if (ftruncate(log->fd, log->size) != 0)
+			log_err("%s/%s: truncate", log->dir, PG_STATELOG_FILE);
+		log->broken = 1;
+		(void)compact_paused(log, st, now, failed);
+		return;
+	}
+	if (log->pausing || (log->size > 2 * log->compacted + STATELOG_SLACK &&
+	                     !retry_later(log)))
+		(void)compact_paused(log, st, now, NULL);
+}
+
+void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now)
+{
+	struct commitq_item *left;
+
+	if (log->q == NULL)
+		return;
+	commitq_stop(log->q);
+	statelog_drain(log, st, now);
+	/* Held after a failure: what is still queued is durable with a
+	 * rewrite, or refused if that fails. */
+	if ((left = commitq_take_queued(log->q)) != NULL)
+		complete_compacted(log, left, statelog_compact(log, st, now));
+	commitq_free(log->q);
+	log->q = NULL;
+}
+
+void statelog_counts(const struct pg_statelog *log, uint64_t *commits,
+                     uint64_t *records)
+{
+	*commits = log->commits;
+	*records = log->records;
 }

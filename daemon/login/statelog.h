@@ -28,7 +28,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/pending.h"
 #include "login/state.h"
+#include "proto.h"
 
 #define PG_STATELOG_FILE "state.log"
 
@@ -99,14 +101,79 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
 int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now);
 
-/* time_mono_ms() at which the next retry is due, or 0 when not failing. */
+/* time_mono_ms() at which the next retry is due, or 0 when not failing
+ * (or when statelog_drain() retries once the writer is idle). */
 int64_t statelog_retry_at(const struct pg_statelog *log);
 
 /* What failed ("write: No space left on device"), or NULL when the log is
  * fine. Valid until the next call on log. */
 const char *statelog_failure(const struct pg_statelog *log);
 
-/* Close the log and the directory. Accepts NULL. */
+/*
+ * Group commit (commitq.h): start the writer thread on the loaded log.
+ * From then on statelog_submit() queues records, the loop watches
+ * statelog_fd() and calls statelog_drain(), and the requests are answered
+ * through done once durable. Returns 0, PG_ERR_INTERNAL (not loaded, or
+ * started already), PG_ERR_NOMEM or PG_ERR_IO.
+ */
+int statelog_start(struct pg_statelog *log, const struct pg_completion *done);
+
+/* statelog_submit() queued the record: its request is answered later. */
+#define PG_STATELOG_QUEUED 1
+
+/* What to do once a queued request has been answered: fn(arg, rc), rc as
+ * given to done (or PG_ERR_INTERNAL when it could not be answered at
+ * all: an error exit). Called once, on the loop's thread. */
+struct statelog_after {
+	void (*fn)(void *arg, int rc);
+	void *arg;
+};
+
+/*
+ * Make user's entry in st durable before answering the request ticket
+ * with resp (copied). Returns PG_STATELOG_QUEUED when the record went to
+ * the writer: done is called with (ticket, 0, resp) once it is durable,
+ * or with (ticket, rc, NULL) when it cannot be made so (the answers
+ * statelog_record gives), and then after (may be NULL), which is the
+ * caller's again on any other return. Returns 0 when nothing needs
+ * writing (st has
+ * no entry for user) or, without a writer, when statelog_record made it
+ * durable; else PG_ERR_IO at once while the log is failing and its pause
+ * lasts, PG_ERR_NOMEM or PG_ERR_INTERNAL. The change stays in st either
+ * way. See statelog.c for why this grants nothing that is not durable.
+ */
+int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
+                    const char *user, int64_t now, uint64_t ticket,
+                    const struct pg_msg *resp,
+                    const struct statelog_after *after);
+
+/* The eventfd that is readable when the writer has finished a batch. */
+int statelog_fd(const struct pg_statelog *log);
+
+/*
+ * On the loop, when statelog_fd() is readable: answer the requests whose
+ * records are durable; after a failed batch, rewrite the log from st
+ * (statelog_record's failure path) and answer them and every record
+ * queued since with its result; compact when the log has grown (with
+ * the writer paused between two batches).
+ */
+void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
+                    int64_t now);
+
+/* At shutdown, before the final compaction: let the writer finish the
+ * queue, answer every request, and stop it. Back to statelog_record's
+ * way after. No-op without a writer. */
+void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
+                   int64_t now);
+
+/* Commits (a batch's fdatasync, or a compaction that carried queued
+ * records) and the records they made durable since the start, for
+ * STATUS. Without a writer, one commit per record. */
+void statelog_counts(const struct pg_statelog *log, uint64_t *commits,
+                     uint64_t *records);
+
+/* Close the log and the directory (stopping a writer without answering
+ * its requests: for error exits). Accepts NULL. */
 void statelog_free(struct pg_statelog *log);
 
 #endif

@@ -4,6 +4,7 @@
  * second factor, for lockout and push fatigue). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/alert.h"
@@ -84,6 +85,10 @@ int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
 }
 
 static int reason_ok(const char *s);
+static int claim_report_persist(struct pg_daemon *d,
+                                const struct pg_request *req,
+                                const struct pg_msg *resp,
+                                const struct pg_report_result *res);
 
 /*
  * CLAIM report=yes [reason=]: is the claim also the attempt's success
@@ -153,22 +158,32 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	 * entry exists now: no bound can refuse it. */
 	if (rc == 0 && report)
 		rc = state_report(d->state, req->user, 1, req->now, &res);
+	if (rc != 0)
+		return rc;
 	/*
 	 * Durable before OK: once the module has told the user "accepted",
 	 * a crash must not make the same code work again. If the write
 	 * fails the step stays claimed in memory and the login is refused:
-	 * both err on the side of denying.
+	 * both err on the side of denying. Meanwhile the step is claimed
+	 * in memory: the same code again is a replay.
 	 */
-	if (rc != 0 ||
-	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
-		return rc;
-	if (report)
-		alert_success(d->alert, req->user, proto_get(req->msg, "rhost"),
-		              proto_get(req->msg, "tty"), req->now);
 	proto_msg_init(resp, PG_VERB_OK);
-	if ((rc = proto_add(resp, "claimed", "yes")) != 0 || !report)
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0)
 		return rc;
-	return proto_add(resp, "reported", "yes");
+	if (!report)
+		return verb_persist(d, req, resp, NULL);
+	if ((rc = proto_add(resp, "reported", "yes")) != 0)
+		return rc;
+	return claim_report_persist(d, req, resp, &res);
+}
+
+int verb_persist(struct pg_daemon *d, const struct pg_request *req,
+                 const struct pg_msg *resp, const struct statelog_after *after)
+{
+	int rc = statelog_submit(d->log, d->state, req->user, req->now,
+	                         req->ticket, resp, after);
+
+	return rc == PG_STATELOG_QUEUED ? VERB_PARKED : rc;
 }
 
 /* A reason is a short token; it is logged, so nothing else gets in. */
@@ -230,6 +245,135 @@ static int report_answer(struct pg_msg *resp,
 	return 0;
 }
 
+/* What a REPORT tells threat detection, once its change is durable (as
+ * before the writer thread: a REPORT answered ERR raises nothing). */
+struct report_event {
+	struct pg_daemon *d;
+	int success;
+	int locked_now; /* this report locked the user */
+	struct pg_report_result res;
+	int64_t now;
+	const char *user, *rhost, *tty, *service; /* may be NULL but user */
+};
+
+static void report_alerts(struct pg_alert *al, const struct report_event *ev)
+{
+	struct detect_alert a;
+
+	if (ev->success) {
+		alert_success(al, ev->user, ev->rhost, ev->tty, ev->now);
+		return;
+	}
+	alert_failure(al, ev->user, ev->rhost, ev->tty, ev->now);
+	if (ev->locked_now) {
+		detect_alert_bruteforce(&a, ev->user, ev->rhost, ev->tty,
+		                        ev->now, ev->res.nfail, ev->res.until);
+		alert_emit(al, &a);
+	}
+	if (ev->res.push_suspended_now) {
+		detect_alert_pushfatigue(&a, ev->user, ev->rhost, ev->tty,
+		                         ev->now, ev->res.push_until);
+		alert_emit(al, &a);
+	}
+}
+
+/* A report_event whose strings it owns, for a parked REPORT. */
+struct report_later {
+	struct report_event ev;
+	char *user, *rhost, *tty, *service;
+};
+
+static void report_later_free(struct report_later *l)
+{
+	free(l->user);
+	free(l->rhost);
+	free(l->tty);
+	free(l->service);
+	free(l);
+}
+
+/* A PAM item as alert_release() takes it: NULL when absent or empty. */
+static const char *item_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* statelog_after: the REPORT has been answered; its alerts follow its
+ * audit records with its items, as dispatch does for unparked ones. */
+static void report_after(void *arg, int rc)
+{
+	struct report_later *l = arg;
+	struct pg_alert *al = l->ev.d->alert;
+
+	if (rc == 0) {
+		alert_hold(al);
+		report_alerts(al, &l->ev);
+		alert_release(al, item_or_null(l->ev.service),
+		              item_or_null(l->ev.tty),
+		              item_or_null(l->ev.rhost));
+	}
+	report_later_free(l);
+}
+
+/* strdup, NULL staying NULL; 0 or PG_ERR_NOMEM. */
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	return s != NULL && (*out = strdup(s)) == NULL ? PG_ERR_NOMEM : 0;
+}
+
+/* verb_persist() for a REPORT: its alerts go once it is answered, or now
+ * if it is answered now. */
+static int report_persist(struct pg_daemon *d, const struct pg_request *req,
+                          const struct pg_msg *resp,
+                          const struct report_event *ev)
+{
+	struct statelog_after after = {report_after, NULL};
+	struct report_later *l = calloc(1, sizeof(*l));
+	int rc = PG_ERR_NOMEM;
+
+	if (l == NULL || dup_opt(ev->user, &l->user) != 0 ||
+	    dup_opt(ev->rhost, &l->rhost) != 0 ||
+	    dup_opt(ev->tty, &l->tty) != 0 ||
+	    dup_opt(ev->service, &l->service) != 0)
+		goto out;
+	l->ev = *ev;
+	l->ev.user = l->user;
+	l->ev.rhost = l->rhost;
+	l->ev.tty = l->tty;
+	l->ev.service = l->service;
+	after.arg = l;
+	if ((rc = verb_persist(d, req, resp, &after)) == VERB_PARKED)
+		return rc;
+	if (rc == 0)
+		report_alerts(d->alert, ev);
+out:
+	if (l != NULL)
+		report_later_free(l);
+	return rc;
+}
+
+/* A CLAIM report=yes: persisted like the success REPORT it stands for,
+ * with that REPORT's alerts once it is answered. */
+static int claim_report_persist(struct pg_daemon *d,
+                                const struct pg_request *req,
+                                const struct pg_msg *resp,
+                                const struct pg_report_result *res)
+{
+	struct report_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.d = d;
+	ev.success = 1;
+	ev.res = *res;
+	ev.now = req->now;
+	ev.user = req->user;
+	ev.rhost = proto_get(req->msg, "rhost");
+	ev.tty = proto_get(req->msg, "tty");
+	ev.service = proto_get(req->msg, "service");
+	return report_persist(d, req, resp, &ev);
+}
+
 int verb_report(struct pg_daemon *d, const struct pg_request *req,
                 struct pg_msg *resp)
 {
@@ -237,7 +381,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
 	const char *rhost = proto_get(req->msg, "rhost");
 	const char *tty = proto_get(req->msg, "tty");
-	struct detect_alert a;
+	struct report_event ev;
 	int64_t was_locked;
 	int factor, result, not_enrolled = 0, rc, unenrolled;
 
@@ -292,23 +436,19 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		return table_full(resp, unenrolled);
 	if (rc != 0)
 		return rc;
-	if (res.changed &&
-	    (rc = statelog_record(d->log, d->state, req->user, req->now)) != 0)
+	if ((rc = report_answer(resp, &res)) != 0)
 		return rc;
-	if (result == REPORT_SUCCESS) {
-		alert_success(d->alert, req->user, rhost, tty, req->now);
-		return report_answer(resp, &res);
-	}
-	alert_failure(d->alert, req->user, rhost, tty, req->now);
-	if (res.locked && was_locked == 0) {
-		detect_alert_bruteforce(&a, req->user, rhost, tty, req->now,
-		                        res.nfail, res.until);
-		alert_emit(d->alert, &a);
-	}
-	if (res.push_suspended_now) {
-		detect_alert_pushfatigue(&a, req->user, rhost, tty, req->now,
-		                         res.push_until);
-		alert_emit(d->alert, &a);
-	}
-	return report_answer(resp, &res);
+	ev.d = d;
+	ev.success = result == REPORT_SUCCESS;
+	ev.locked_now = res.locked && was_locked == 0;
+	ev.res = res;
+	ev.now = req->now;
+	ev.user = req->user;
+	ev.rhost = rhost;
+	ev.tty = tty;
+	ev.service = proto_get(req->msg, "service");
+	if (res.changed)
+		return report_persist(d, req, resp, &ev);
+	report_alerts(d->alert, &ev);
+	return 0;
 }

@@ -82,7 +82,7 @@ expect_lines "verbs" \
 	"v1 OK was_locked=no cleared=failures%20push-failures" \
 	"v1 ERR code=unknown-verb msg=FROB"
 pg req "v1 STATUS"
-expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 unenrolled=0 locked=0 push_suspended=0 clients=1 requests=[0-9]+ errors=[0-9]+ state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 audit_dropped=0 audit_aggregated=[0-9]+ audit_busy=0 verbs=[^ ]+$' "STATUS"
+expect_out '^v1 OK version=[^ ]+ uptime=[0-9]+ users=1 unenrolled=0 locked=0 push_suspended=0 clients=1 requests=[0-9]+ errors=[0-9]+ statelog_commits=[0-9]+ statelog_records=[0-9]+ state=ok audit=ok audit_head=[0-9a-f]{64} audit_records=[0-9]+ audit_lost=0 audit_dropped=0 audit_aggregated=[0-9]+ audit_busy=0 verbs=[^ ]+$' "STATUS"
 # Per-verb counts and latency: "VERB count mean_us max_us", LF-separated;
 # the four CLAIMs above are in it (replays too), this STATUS not yet.
 expect_out ' verbs=([^ ]*%0A)?CLAIM%204%20[0-9]+%20[0-9]+(%0A| |$)' "STATUS per-verb figures"
