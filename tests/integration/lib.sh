@@ -17,7 +17,7 @@ PHIGUARDCTL="$top_builddir/phiguardctl"
 PAMDRIVE="$top_builddir/tests/integration/pamdrive"
 # The test build of the module (Makefile.am): it loads the build tree's
 # push client.
-PAM_MODULE="$top_builddir/tests/integration/.libs/pam_phiguard.so"
+PAM_MODULE="${PAM_MODULE:-$top_builddir/tests/integration/.libs/pam_phiguard.so}"
 # pam_wrapper.pc names the library itself in Libs.
 PAM_WRAPPER_LIB="$(pkg-config --libs pam_wrapper 2>/dev/null)"
 [ -f "$PAM_WRAPPER_LIB" ] || PAM_WRAPPER_LIB=libpam_wrapper.so
