@@ -173,11 +173,25 @@ scopes = phi.read"
 start_daemon
 pgreq "v1 AUTHZ user=agent3" >"$OUT" 2>&1
 grep -q '^v1 OK allowed=yes ' "$OUT" || fail "bigu daemon: agent3: $(cat "$OUT")"
-wait_for 30 grep -q 'searches by uniqueMember look unindexed' "$DAEMON_LOG" ||
-	fail "daemon: no unindexed warning at start"
-pgreq "v1 RELOAD" >"$OUT" 2>&1
-wait_for 30 sh -c '[ "$(grep -c "searches by uniqueMember look unindexed" "$1")" -ge 2 ]' \
-	sh "$DAEMON_LOG" || fail "daemon: no unindexed warning after reload"
+if [ -n "${VALGRIND:-}" ]; then
+	# The probe compares timings taken by the daemon, and memcheck adds
+	# the same few hundred microseconds to both sides of the ratio (it
+	# measured 265 us against 410 us here): the thresholds are checked
+	# natively (and by dirtest above); under valgrind, only that the
+	# probe runs at start and after a reload.
+	log "valgrind: the unindexed warning's thresholds are checked natively"
+	wait_for 30 grep -q 'index probe: .*uniqueMember' "$DAEMON_LOG" ||
+		fail "daemon: the probe did not run at start"
+	pgreq "v1 RELOAD" >"$OUT" 2>&1
+	wait_for 30 sh -c '[ "$(grep -c "index probe: .*uniqueMember" "$1")" -ge 2 ]' \
+		sh "$DAEMON_LOG" || fail "daemon: the probe did not run after reload"
+else
+	wait_for 30 grep -q 'searches by uniqueMember look unindexed' "$DAEMON_LOG" ||
+		fail "daemon: no unindexed warning at start"
+	pgreq "v1 RELOAD" >"$OUT" 2>&1
+	wait_for 30 sh -c '[ "$(grep -c "searches by uniqueMember look unindexed" "$1")" -ge 2 ]' \
+		sh "$DAEMON_LOG" || fail "daemon: no unindexed warning after reload"
+fi
 stop_daemon
 : >"$DAEMON_LOG"
 write_ldap_config "$SLAPD_URI_bigi" "[role agents]
