@@ -198,6 +198,22 @@ ${2:-}
 CONF
 }
 
+# expect_lines WHAT PATTERN...: line i of $OUT matches pattern i, a shell
+# glob ("*" alone: any line; a pattern without * ? [ must match exactly).
+expect_lines() {
+	what=$1
+	shift
+	i=0
+	for want in "$@"; do
+		i=$((i + 1))
+		got=$(sed -n "${i}p" "$OUT")
+		case "$got" in
+		$want) ;;
+		*) fail "$what: reply $i is '$got', want '$want'" ;;
+		esac
+	done
+}
+
 # wait_for [-i INTERVAL] SECONDS COMMAND...: run COMMAND until it
 # succeeds, every INTERVAL seconds (0.05 unless given), for SECONDS at
 # most (at least once). 0 once it succeeded; else 1, and the log names the

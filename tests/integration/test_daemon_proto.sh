@@ -28,19 +28,6 @@ as_nobody() {
 	to_out pgclient_as "$NOBODY_UID" "$@"
 }
 
-# The reply lines, in order, must be exactly the arguments ("*": any).
-expect_lines() {
-	what=$1
-	shift
-	i=0
-	for want in "$@"; do
-		i=$((i + 1))
-		got=$(sed -n "${i}p" "$OUT")
-		[ "$want" = "*" ] || [ "$got" = "$want" ] ||
-			fail "$what: reply $i is '$got', want '$want'"
-	done
-}
-
 # --- configuration checks --------------------------------------------------
 to_out "$PHIGUARDD" --check-config --config "$CONF" ||
 	fail "--check-config rejected a good config"

@@ -21,21 +21,6 @@ start_slow_daemon() {
 }
 start_slow_daemon
 
-# expect_lines WHAT PATTERN...: line i of $OUT matches pattern i (glob).
-expect_lines() {
-	what=$1
-	shift
-	i=0
-	for want in "$@"; do
-		i=$((i + 1))
-		got=$(sed -n "${i}p" "$OUT")
-		case "$got" in
-		$want) ;;
-		*) fail "$what: reply $i is '$got', want '$want'" ;;
-		esac
-	done
-}
-
 # status_field KEY: that field of STATUS.
 status_field() {
 	pgreq "v1 STATUS" | tr ' ' '\n' | sed -n "s/^$1=//p"
