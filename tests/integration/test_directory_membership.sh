@@ -200,6 +200,10 @@ scopes = phi.read"
 start_daemon
 wait_for 30 grep -q 'index probe: .*uniqueMember' "$DAEMON_LOG" ||
 	fail "daemon, indexed: the probe did not report"
-grep -q 'look unindexed' "$DAEMON_LOG" && fail "daemon: warned though indexed"
+# Under valgrind the daemon's timings are not its own (see above): the
+# absence of a warning is asserted natively only.
+if [ -z "${VALGRIND:-}" ]; then
+	grep -q 'look unindexed' "$DAEMON_LOG" && fail "daemon: warned though indexed"
+fi
 stop_daemon
 finish
