@@ -47,6 +47,15 @@ _Static_assert(sizeof(enum conf_provider) == sizeof(int),
 		.size = sizeof(((struct pg_conf *)0)->k), .flags = fl,         \
 		.def_str = def                                                 \
 	}
+/* A string key whose field has another name (k is taken by a section
+ * before it). */
+#define STR_AS(sec, k, field, fl, def)                                         \
+	{                                                                      \
+		.section = sec, .key = #k, .type = CONF_STR,                   \
+		.offset = offsetof(struct pg_conf, field),                     \
+		.size = sizeof(((struct pg_conf *)0)->field), .flags = fl,     \
+		.def_str = def                                                 \
+	}
 #define NUM(sec, k, lo, hi, def)                                               \
 	{                                                                      \
 		.section = sec, .key = #k, .type = CONF_LONG,                  \
@@ -86,6 +95,7 @@ static const char *const provider_words[] = {"none", "duo", "privacyidea",
 static const char *const factors_words[] = {"totp,push", "totp", "push", NULL};
 static const char *const failmode_words[] = {"secure", "safe", NULL};
 static const char *const trigger_words[] = {"empty", "password", NULL};
+static const char *const store_words[] = {"file", "ldap", NULL};
 static const char *const audit_sync_words[] = {"batch", "always", NULL};
 static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
 static const char *const audit_checks_words[] = {"denied", "all", "none", NULL};
@@ -125,6 +135,9 @@ static const struct conf_key conf_keys[] = {
     SECS_AS_MS("ldap", search_timeout, 1, 60, PG_CONF_SEARCH_TIMEOUT),
     NUM("ldap", nesting_depth, 0, 10, 3),
     WORD("ldap", membership, membership_words, CONF_MEMBERSHIP_AUTO),
+    STR("ldap", write_uri, CONF_F_OPTIONAL, ""),
+    WORD("tokens", store, store_words, PG_TOKEN_STORE_FILE),
+    STR_AS("tokens", base, token_base, CONF_F_OPTIONAL, ""),
     NUM("cache", ttl, 1, 86400, 300),
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
@@ -223,6 +236,7 @@ static int push_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int push_finish(struct conf_parser *p);
 static int detect_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int detect_finish(struct conf_parser *p);
+static int tokens_finish(struct conf_parser *p);
 
 static const char *const push_off[] = {"provider", "proxy", NULL};
 static const char *const detect_off[] = {"alert_webhook", "alert_webhook_proxy",
@@ -232,6 +246,7 @@ static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"totp", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
+    {"tokens", 0, NULL, table_keyval, NULL, tokens_finish, NULL},
     {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
@@ -781,6 +796,18 @@ static int ldap_finish(struct conf_parser *p)
 	if (c->nroles == 0 && reads_whole(p, "role"))
 		return conf_error(p, "[ldap]", 6,
 		                  "no [role] section maps a group to scopes");
+	return 0;
+}
+
+/* The directory store needs a directory to read. */
+static int tokens_finish(struct conf_parser *p)
+{
+	const struct pg_conf *c = p->conf;
+
+	if (c->store == PG_TOKEN_STORE_LDAP && !c->ldap &&
+	    reads_whole(p, "ldap"))
+		return conf_error(p, "store", 5,
+		                  "ldap needs an [ldap] section with uri");
 	return 0;
 }
 
