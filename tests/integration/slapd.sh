@@ -21,6 +21,12 @@
 #                                 --otp-overlay: --oath, and slapd's own
 #                                 otp overlay on the database (bind with
 #                                 password + code)
+#   mirror_slapd A B              make two running servers (started with
+#                                 the same options and data) replicate to
+#                                 each other: mirror mode, syncrepl
+#                                 refreshAndPersist both ways (restarts
+#                                 both on their ports; waits until a change
+#                                 made on A is seen on B)
 #   stop_slapd NAME               SIGTERM, bounded wait
 #   restart_slapd NAME            start again on the same ports and data
 #   freeze_slapd NAME / thaw_slapd NAME   SIGSTOP / SIGCONT
@@ -377,6 +383,45 @@ LDIF
 		log "slapd $_name exited at start (port taken?); retrying"
 	done
 	SLAPD_STARTED="$SLAPD_STARTED $_name"
+}
+
+# _slapd_add_sync NAME SID OTHER: NAME's config gains server ID SID and a
+# syncrepl consumer of OTHER (over OTHER's ldapi, as its rootdn by SASL
+# EXTERNAL: no password), in mirror mode.
+_slapd_add_sync() {
+	_sd=$(_slapd_get SLAPD_DIR "$1")
+	sed -i "s/^database mdb\$/serverID $2\nmoduleload syncprov\n\ndatabase mdb/" \
+		"$_sd/slapd.conf" || die "sed $_sd/slapd.conf"
+	cat >>"$_sd/slapd.conf" <<CONF
+overlay syncprov
+syncprov-checkpoint 100 1
+syncrepl rid=00$2 provider=$(_slapd_get SLAPD_LDAPI "$3")
+	bindmethod=sasl saslmech=EXTERNAL
+	searchbase="$SLAPD_BASE" type=refreshAndPersist retry="1 +"
+	timeout=3 network-timeout=3
+mirrormode on
+CONF
+}
+
+mirror_slapd() {
+	stop_slapd "$1"
+	stop_slapd "$2"
+	_slapd_add_sync "$1" 1 "$2"
+	_slapd_add_sync "$2" 2 "$1"
+	restart_slapd "$1"
+	restart_slapd "$2"
+	_probe="mirror-probe-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+	printf 'dn: ou=services,%s\nchangetype: modify\nreplace: description\ndescription: %s\n' \
+		"$SLAPD_BASE" "$_probe" | ldap_modify "$1" ||
+		die "mirror_slapd: probe write on $1 failed"
+	wait_for 20 _slapd_sees "$2" "$_probe" ||
+		die "mirror_slapd: $2 did not replicate $1's change within 20 s"
+}
+
+# _slapd_sees NAME VALUE: ou=services on NAME has that description.
+_slapd_sees() {
+	ldap_search "$1" -s base -b "ou=services,$SLAPD_BASE" description |
+		grep -q "^description: $2\$"
 }
 
 # Start a stopped server again with its data and ports (fail-back tests).
