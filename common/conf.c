@@ -236,7 +236,6 @@ static int push_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int push_finish(struct conf_parser *p);
 static int detect_enter(struct conf_parser *p, const char *arg, size_t alen);
 static int detect_finish(struct conf_parser *p);
-static int tokens_finish(struct conf_parser *p);
 
 static const char *const push_off[] = {"provider", "proxy", NULL};
 static const char *const detect_off[] = {"alert_webhook", "alert_webhook_proxy",
@@ -246,7 +245,7 @@ static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"totp", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
-    {"tokens", 0, NULL, table_keyval, NULL, tokens_finish, NULL},
+    {"tokens", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
@@ -785,6 +784,11 @@ static int ldap_finish(struct conf_parser *p)
 {
 	const struct pg_conf *c = p->conf;
 
+	/* The token store in the directory needs a directory. */
+	if (!c->ldap && c->store == PG_TOKEN_STORE_LDAP &&
+	    reads_whole(p, "tokens"))
+		return conf_error(p, "store", 5,
+		                  "ldap needs an [ldap] section with uri");
 	if (!c->ldap)
 		return 0;
 	p->line = p->ldap_line;
@@ -796,18 +800,6 @@ static int ldap_finish(struct conf_parser *p)
 	if (c->nroles == 0 && reads_whole(p, "role"))
 		return conf_error(p, "[ldap]", 6,
 		                  "no [role] section maps a group to scopes");
-	return 0;
-}
-
-/* The directory store needs a directory to read. */
-static int tokens_finish(struct conf_parser *p)
-{
-	const struct pg_conf *c = p->conf;
-
-	if (c->store == PG_TOKEN_STORE_LDAP && !c->ldap &&
-	    reads_whole(p, "ldap"))
-		return conf_error(p, "store", 5,
-		                  "ldap needs an [ldap] section with uri");
 	return 0;
 }
 

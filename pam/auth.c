@@ -109,7 +109,10 @@ static int preauth(struct auth *a)
 	struct ask_state ds;
 	int r;
 
-	if ((r = ask_preauth(&a->st.daemon, &a->st.it, &ds)) != 0) {
+	/* Site mode: the token records come with the answer. */
+	if ((r = ask_preauth_tokens(&a->st.daemon, &a->st.it, &ds,
+	                            a->st.cfg.store_ldap ? &a->tokens
+	                                                 : NULL)) != 0) {
 		a->st.reason = "daemon";
 		stage_detail(&a->st, "preauth: %s", pg_strerror(r));
 		return r;
@@ -133,6 +136,14 @@ static int load_tokens(struct auth *a)
 	unsigned bad = 0;
 	int r;
 
+	/* Site mode: PREAUTH brought them (preauth()).
+	 * TODO(merge with H-seal): tokens_open_list() on either store. */
+	if (a->st.cfg.store_ldap) {
+		pamlog_debug(a->st.pamh, a->st.cfg.debug,
+		             "%zu token(s) for this user, from the directory",
+		             a->tokens.n);
+		return 0;
+	}
 	r = tokens_load_user(a->st.cfg.tokens, 1, a->st.it.user, &a->tokens,
 	                     &bad, err, sizeof(err));
 	if (r != 0) {

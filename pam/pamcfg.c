@@ -318,7 +318,8 @@ out:
  * phiguardctl's) and stays unread, so a typo there cannot cost a login.
  */
 static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
-                                          "totp.window", "push", NULL};
+                                          "totp.window",   "tokens.store",
+                                          "push",          NULL};
 
 static void conf_warn(void *arg, const char *msg)
 {
@@ -361,6 +362,7 @@ int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 		snprintf(tmp.socket, sizeof(tmp.socket), "%s", conf.socket);
 	if (tmp.window < 0)
 		tmp.window = conf.window;
+	tmp.store_ldap = conf.store == PG_TOKEN_STORE_LDAP;
 	if (tmp.factors == 0)
 		tmp.factors = factors_from_conf(conf.factors);
 	if (tmp.failmode == PAMCFG_FAILMODE_UNSET)

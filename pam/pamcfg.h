@@ -55,6 +55,9 @@ struct pamcfg {
 	char config[PG_CONF_MAX_PATH];
 	int config_set; /* config= given: a missing file is an error */
 	char tokens[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
+	/* [tokens] store = ldap: the token records come from phiguardd's
+	 * PREAUTH answer instead of the file. */
+	int store_ldap;
 	char socket[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
 	long window;                   /* -1 = take it from the config file */
 	char prompt[PAMCFG_MAX_PROMPT + 1];

@@ -141,29 +141,9 @@ static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
                      const char *filter, char **attrs, int sizelimit,
                      LDAPMessage **res)
 {
-	struct timeval tv;
-	int lrc, rc;
-
-	*res = NULL;
-	if ((rc = ldapconn_timeout(&a->call, ld, &tv)) != 0)
-		return rc;
 	a->searches++;
-	log_debug("directory: %s: search base=\"%s\" filter=%s", a->s->conn.uri,
-	          base, filter);
-	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
-	                        &tv, sizelimit, res);
-	if (lrc == LDAP_SUCCESS ||
-	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1 && *res != NULL))
-		return 0;
-	if (lrc == LDAP_NO_SUCH_OBJECT) {
-		log_warnx("directory: %s: search base \"%s\" does not exist",
-		          a->s->conn.uri, base);
-		return 0;
-	}
-	if (*res != NULL)
-		ldap_msgfree(*res);
-	*res = NULL;
-	return ldapconn_fail(&a->call, ld, "search", lrc);
+	return ldapconn_search(&a->call, ld, base, scope, filter, attrs,
+	                       sizelimit, res);
 }
 
 /* A turn at server s of d, its budget starting now. */
@@ -500,63 +480,6 @@ static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
 
 /* ------------------------------------------------------------ lookup */
 
-/* Whether entry e has name as a value of attr, byte for byte. The search
- * matched with the attribute's own rule (caseIgnoreMatch for uid), which
- * would let "ADMIN1" log in with admin1's entry. */
-static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
-                       const char *name)
-{
-	struct berval **v = ldap_get_values_len(ld, e, attr);
-	size_t len = strlen(name), i;
-	int found = 0;
-
-	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found =
-		    v[i]->bv_len == len && memcmp(v[i]->bv_val, name, len) == 0;
-	ldap_value_free_len(v);
-	return found;
-}
-
-/*
- * The one entry of res named user exactly, in *out. Entries the server
- * matched by a looser rule (another case) do not count; two exact ones
- * make the name ambiguous. Both refusals are logged with their reason.
- */
-static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
-                     const char *user, LDAPMessage **out)
-{
-	const char *attr = a->d->cfg.user_attr;
-	LDAPMessage *e, *exact = NULL;
-	size_t nexact = 0, nloose = 0;
-
-	for (e = ldap_first_entry(ld, res); e != NULL;
-	     e = ldap_next_entry(ld, e)) {
-		if (!entry_named(ld, e, attr, user)) {
-			nloose++;
-			continue;
-		}
-		if (nexact++ == 0)
-			exact = e;
-	}
-	if (nexact > 1) {
-		log_warnx("directory: %s=%s: %zu entries carry exactly this "
-		          "name; refused as ambiguous",
-		          attr, user, nexact);
-		return PG_ERR_AMBIGUOUS;
-	}
-	if (nexact == 0) {
-		if (nloose > 0)
-			log_warnx(
-			    "directory: %s=%s: no entry with exactly this "
-			    "name (%zu differ in case or spelling); "
-			    "treated as unknown",
-			    attr, user, nloose);
-		return PG_ERR_NOTFOUND;
-	}
-	*out = exact;
-	return 0;
-}
-
 /* Whether an entry matching filter exists under base: one bounded
  * search for at most one entry, no attributes. */
 static int entry_exists(struct attempt *a, LDAP *ld, const char *base,
@@ -724,7 +647,8 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	}
 	if (rc == 0 && res == NULL)
 		rc = PG_ERR_NOTFOUND; /* the base does not exist */
-	if (rc != 0 || (rc = pick_user(a, ld, res, user, &e)) != 0)
+	if (rc != 0 ||
+	    (rc = ldapconn_pick_user(ld, res, cfg->user_attr, user, &e)) != 0)
 		goto out;
 	if ((dn = ldap_get_dn(ld, e)) == NULL ||
 	    (f->r->user_dn = strdup(dn)) == NULL) {

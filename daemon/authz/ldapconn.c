@@ -337,3 +337,82 @@ int ldapconn_init(struct ldapconn *c, const char *uri)
 	c->cb.lc_arg = c;
 	return dir_config_scheme(c->uri, &c->scheme);
 }
+
+int ldapconn_search(struct ldapconn_call *a, LDAP *ld, const char *base,
+                    int scope, const char *filter, char **attrs, int sizelimit,
+                    LDAPMessage **res)
+{
+	struct timeval tv;
+	int lrc, rc;
+
+	*res = NULL;
+	if ((rc = ldapconn_timeout(a, ld, &tv)) != 0)
+		return rc;
+	log_debug("directory: %s: search base=\"%s\" filter=%s", a->conn->uri,
+	          base, filter);
+	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
+	                        &tv, sizelimit, res);
+	if (lrc == LDAP_SUCCESS ||
+	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1 && *res != NULL))
+		return 0;
+	if (lrc == LDAP_NO_SUCH_OBJECT) {
+		log_warnx("directory: %s: search base \"%s\" does not exist",
+		          a->conn->uri, base);
+		return 0;
+	}
+	if (*res != NULL)
+		ldap_msgfree(*res);
+	*res = NULL;
+	return ldapconn_fail(a, ld, "search", lrc);
+}
+
+/* Whether entry e has name as a value of attr, byte for byte. The search
+ * matched with the attribute's own rule (caseIgnoreMatch for uid), which
+ * would let "ADMIN1" log in with admin1's entry. */
+static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
+                       const char *name)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	size_t len = strlen(name), i;
+	int found = 0;
+
+	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
+		found =
+		    v[i]->bv_len == len && memcmp(v[i]->bv_val, name, len) == 0;
+	ldap_value_free_len(v);
+	return found;
+}
+
+int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
+                       const char *user, LDAPMessage **out)
+{
+	LDAPMessage *e, *exact = NULL;
+	size_t nexact = 0, nloose = 0;
+
+	for (e = ldap_first_entry(ld, res); e != NULL;
+	     e = ldap_next_entry(ld, e)) {
+		if (!entry_named(ld, e, attr, user)) {
+			nloose++;
+			continue;
+		}
+		if (nexact++ == 0)
+			exact = e;
+	}
+	if (nexact > 1) {
+		log_warnx("directory: %s=%s: %zu entries carry exactly this "
+		          "name; refused as ambiguous",
+		          attr, user, nexact);
+		return PG_ERR_AMBIGUOUS;
+	}
+	if (nexact == 0) {
+		if (nloose > 0)
+			log_warnx(
+			    "directory: %s=%s: no entry with exactly this "
+			    "name (%zu differ in case or spelling); "
+			    "treated as unknown",
+			    attr, user, nloose);
+		return PG_ERR_NOTFOUND;
+	}
+	*out = exact;
+	return 0;
+}

@@ -69,6 +69,25 @@ int ldapconn_timeout(struct ldapconn_call *call, LDAP *ld, struct timeval *tv);
 int ldapconn_fail(struct ldapconn_call *call, LDAP *ld, const char *what,
                   int lrc);
 
+/*
+ * One bounded search (ldapconn_timeout). On success *res is set (possibly
+ * with no entries: a missing base counts as empty, logged); on error *res
+ * is NULL. A search for one entry (sizelimit 1) asks whether any exists:
+ * finding more is no error. Errors as ldapconn_fail().
+ */
+int ldapconn_search(struct ldapconn_call *call, LDAP *ld, const char *base,
+                    int scope, const char *filter, char **attrs, int sizelimit,
+                    LDAPMessage **res);
+
+/*
+ * The one entry of res whose attr has user as a value byte for byte, in
+ * *out. Entries the server matched by a looser rule (another case) do not
+ * count; two exact ones make the name ambiguous. Both refusals are logged
+ * with their reason. 0, PG_ERR_NOTFOUND or PG_ERR_AMBIGUOUS.
+ */
+int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
+                       const char *user, LDAPMessage **out);
+
 /* pg_err for a libldap result code. PG_ERR_TIMEOUT and PG_ERR_UNAVAIL mean
  * the server failed (ldapconn_server_failed); PG_ERR_CONFIG that it
  * answered but refused us (credentials, access); others end the request. */
