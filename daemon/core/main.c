@@ -19,6 +19,7 @@
 #include "detect/alert.h"
 #include "audit/audit.h"
 #include "authz/authz.h"
+#include "authz/dir_config.h"
 #include "tokens/tokstore.h"
 #include "client.h"
 #include "conf.h"
@@ -264,6 +265,21 @@ static void say_file_owner(const char *path, const struct pg_conf *conf)
 		       path, (unsigned long)o.uid, o.why);
 }
 
+/* What site mode will do, for --check-config. */
+static void say_site_mode(const char *path, const struct pg_conf *conf)
+{
+	char first[DIR_URI_MAX];
+
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(conf->uri, " \t"),
+	         conf->uri);
+	printf("%s: [tokens] store = ldap: token records read from %s; used "
+	       "codes and failures written to %s%s\n",
+	       path, conf->uri, conf->write_uri[0] ? conf->write_uri : first,
+	       conf->write_uri[0] ? " ([ldap] write_uri)"
+	                          : " (the first uri; set write_uri to the "
+	                            "same server on every terminal)");
+}
+
 /*
  * The trail's directory, when it exists, by the state directory's rules
  * (safefile_open_dir, owners as pg_client_daemon_uids gives them):
@@ -337,6 +353,8 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	    tokstore_check_config(conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: [tokens] store = ldap: %s\n", path, err);
 		bad++;
+	} else if (conf->store == PG_TOKEN_STORE_LDAP) {
+		say_site_mode(path, conf);
 	}
 	return bad + check_push_files(path, conf);
 }

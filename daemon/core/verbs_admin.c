@@ -145,9 +145,8 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 		return rc;
 	if (d->authz != NULL && (rc = authz_status(d->authz, resp)) != 0)
 		return rc;
-	if ((rc = proto_add(resp, "tokens_store",
-	                    d->tokens != NULL ? "ldap" : "file")) != 0 ||
-	    (d->tokens != NULL && (rc = tokstore_status(d->tokens, resp)) != 0))
+	/* The file store's STATUS stays as it was. */
+	if (d->tokens != NULL && (rc = tokstore_status(d->tokens, resp)) != 0)
 		return rc;
 	/* Counted when answered: this STATUS is not in its own figures. */
 	if ((rc = verbstats_format(&d->stats, verbs, sizeof(verbs))) != 0)

@@ -301,7 +301,8 @@ int tokstore_status(struct pg_tokstore *ts, struct pg_msg *resp)
 	memcpy(uri, ts->write_target, sizeof(uri));
 	failovers = ts->failovers;
 	pthread_mutex_unlock(&ts->mu);
-	if ((rc = proto_add(resp, "tokens_write_target", uri)) != 0)
+	if ((rc = proto_add(resp, "tokens_store", "ldap")) != 0 ||
+	    (rc = proto_add(resp, "tokens_write_target", uri)) != 0)
 		return rc;
 	return proto_add_u64(resp, "tokens_write_failovers", failovers);
 }

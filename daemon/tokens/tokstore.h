@@ -79,7 +79,8 @@ int tokstore_fd(const struct pg_tokstore *ts);
 /* Finish the jobs the worker is done with, oldest first. */
 void tokstore_drain(struct pg_tokstore *ts);
 
-/* STATUS: tokens_write_target=<uri> tokens_write_failovers=<n>. 0 or as
+/* STATUS: tokens_store=ldap tokens_write_target=<uri>
+ * tokens_write_failovers=<n>. 0 or as
  * proto_add(). */
 int tokstore_status(struct pg_tokstore *ts, struct pg_msg *resp);
 
