@@ -568,6 +568,23 @@ out:
 	return rc;
 }
 
+/* The event of req's outcome res (success or not), its items from
+ * req. */
+static void report_event_init(struct report_event *ev, struct pg_daemon *d,
+                              const struct pg_request *req,
+                              const struct pg_report_result *res, int success)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->d = d;
+	ev->success = success;
+	ev->res = *res;
+	ev->now = req->now;
+	ev->user = req->user;
+	ev->rhost = proto_get(req->msg, "rhost");
+	ev->tty = proto_get(req->msg, "tty");
+	ev->service = proto_get(req->msg, "service");
+}
+
 /* A CLAIM report=yes: persisted like the success REPORT it stands for,
  * with that REPORT's alerts once it is answered. */
 static int claim_report_persist(struct pg_daemon *d,
@@ -577,15 +594,7 @@ static int claim_report_persist(struct pg_daemon *d,
 {
 	struct report_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.d = d;
-	ev.success = 1;
-	ev.res = *res;
-	ev.now = req->now;
-	ev.user = req->user;
-	ev.rhost = proto_get(req->msg, "rhost");
-	ev.tty = proto_get(req->msg, "tty");
-	ev.service = proto_get(req->msg, "service");
+	report_event_init(&ev, d, req, res, 1);
 	return report_persist(d, req, resp, &ev);
 }
 
@@ -600,16 +609,8 @@ static int report_end(struct pg_daemon *d, const struct pg_request *req,
 
 	if ((rc = report_answer(resp, res)) != 0)
 		return rc;
-	memset(&ev, 0, sizeof(ev));
-	ev.d = d;
-	ev.success = success;
+	report_event_init(&ev, d, req, res, success);
 	ev.locked_now = res->locked && was_locked == 0;
-	ev.res = *res;
-	ev.now = req->now;
-	ev.user = req->user;
-	ev.rhost = proto_get(req->msg, "rhost");
-	ev.tty = proto_get(req->msg, "tty");
-	ev.service = proto_get(req->msg, "service");
 	if (res->changed)
 		return report_persist(d, req, resp, &ev);
 	report_alerts(d->alert, &ev);

@@ -673,6 +673,15 @@ static int op_cas(struct tokdir *td, struct ldapconn_call *call, LDAP *ld,
 	return PG_ERR_BUSY;
 }
 
+static void cas_init(struct cas_ctx *x, const char *user,
+                     const struct tokrec_limits *lim, int64_t now)
+{
+	memset(x, 0, sizeof(*x));
+	x->user = user;
+	x->lim = lim;
+	x->now = now;
+}
+
 int tokdir_claim(struct tokdir *td, const char *user, uint64_t step_start,
                  int report, const struct tokrec_limits *lim, int64_t now,
                  int64_t *until)
@@ -680,10 +689,7 @@ int tokdir_claim(struct tokdir *td, const char *user, uint64_t step_start,
 	struct cas_ctx x;
 	int rc;
 
-	memset(&x, 0, sizeof(x));
-	x.user = user;
-	x.lim = lim;
-	x.now = now;
+	cas_init(&x, user, lim, now);
 	x.claim = 1;
 	x.step_start = step_start;
 	x.report = report;
@@ -700,10 +706,7 @@ int tokdir_fail(struct tokdir *td, const char *user,
 	struct cas_ctx x;
 	int rc;
 
-	memset(&x, 0, sizeof(x));
-	x.user = user;
-	x.lim = lim;
-	x.now = now;
+	cas_init(&x, user, lim, now);
 	if ((rc = run_write(td, op_cas, &x)) == 0) {
 		*failures = x.failures;
 		*until = x.until;
@@ -716,10 +719,7 @@ int tokdir_clear(struct tokdir *td, const char *user)
 	struct tokrec_limits lim = {1, 1, 1};
 	struct cas_ctx x;
 
-	memset(&x, 0, sizeof(x));
-	x.user = user;
-	x.lim = &lim;
-	x.now = 0;
+	cas_init(&x, user, &lim, 0);
 	x.clear = 1;
 	return run_write(td, op_cas, &x);
 }

@@ -202,6 +202,11 @@ stop_slapd a
 pgreq "v1 PREAUTH user=nurse2" >"$OUT"
 expect_lines "PREAUTH, directory down" \
 	"v1 ERR code=unavailable msg=directory-unreachable"
+expect_rc 1 "login, directory down" -- run_pam login nurse2 auth -a 123456
+expect_out "$MSG_UNAVAIL" "login, directory down: the unavailable message"
+expect_no_out '^prompt: ' "login, directory down: no prompt"
+grep -q 'tokens: PREAUTH user=nurse2: the directory did not answer' "$DAEMON_LOG" ||
+	fail "no log line for the refusal"
 restart_slapd a
 
 # --- the write target fails over; the floor holds -----------------------
