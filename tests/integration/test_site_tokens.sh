@@ -109,7 +109,10 @@ start_b() {
 	"$PHIGUARDD" --check-config --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 ||
 		die "B's config refused"
 	rm -f "$SOCK_B"
-	"$PHIGUARDD" -f --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 &
+	set --
+	[ -z "${VALGRIND:-}" ] || set -- valgrind -q --vgdb=no \
+		--error-exitcode=99 --leak-check=full --log-file="$T/valgrind.%p"
+	"$@" "$PHIGUARDD" -f --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 &
 	PID_B=$!
 	wait_socket "$SOCK_B" "$PID_B" "phiguardd B"
 }
@@ -117,8 +120,9 @@ stop_b() {
 	[ -n "$PID_B" ] || return 0
 	kill -TERM "$PID_B" 2>/dev/null
 	wait_for 10 exited "$PID_B" || fail "phiguardd B did not stop"
-	wait "$PID_B" 2>/dev/null
+	wait "$PID_B" 2>/dev/null || fail "phiguardd B exited with status $?"
 	PID_B=""
+	check_valgrind
 }
 CLEANUP_HOOKS="$CLEANUP_HOOKS stop_b"
 pgreq_b() {
@@ -196,6 +200,11 @@ expect_out "^rounds=$RACE_ROUNDS one=$RACE_ROUNDS none=0 both=0\$" \
 	"exactly one claim accepted per round"
 [ "$(last_step a frontdesk1)" = $((start / 30 + RACE_ROUNDS - 1)) ] ||
 	fail "directory step after the race: $(last_step a frontdesk1)"
+
+# A reload gives the token store its settings again; it goes on.
+pgreq "v1 RELOAD" "v1 PREAUTH user=frontdesk1" >"$OUT"
+expect_lines "reload, then PREAUTH" "v1 OK*" \
+	"v1 OK locked=no push=yes tokens=1 token0=frontdesk1%20SHA1%206%2030%20$SECRET2%20phone"
 
 # --- the directory cannot be reached ------------------------------------
 stop_slapd a
