@@ -154,6 +154,7 @@ struct reseal_arg {
 	const char *path;
 	const struct seal_keyring *kr;
 	unsigned sealed;
+	unsigned bad; /* lines kept as they are: not tokens */
 };
 
 static int reseal_token(struct pg_token *tok, unsigned lineno, void *arg,
@@ -180,14 +181,16 @@ static int reseal_token(struct pg_token *tok, unsigned lineno, void *arg,
 static int reseal_edit(struct tokenstore_buf *store, void *arg, char *err,
                        size_t errlen)
 {
-	return tokenstore_rewrite(store, reseal_token, arg, NULL, err, errlen);
+	struct reseal_arg *a = arg;
+
+	return tokenstore_rewrite(store, reseal_token, a, &a->bad, err, errlen);
 }
 
 int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv)
 {
 	const char *key_file = ctx->conf->key_file, *path = ctx->conf->tokens;
 	struct seal_keyring kr;
-	struct reseal_arg a = {NULL, &kr, 0};
+	struct reseal_arg a = {NULL, &kr, 0, 0};
 	char err[ERRLEN], id[KEYID_TEXT];
 	int rc;
 
@@ -203,6 +206,11 @@ int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv)
 		rc = CTL_EXIT_FAIL;
 		goto out;
 	}
+	/* A damaged line may hold a plain secret that stays plain. */
+	if (a.bad > 0)
+		ctl_warnx("reseal: %u line%s of %s could not be read as tokens "
+		          "and were kept as they are",
+		          a.bad, a.bad == 1 ? "" : "s", path);
 	key_id_text(&kr.keys[0], id);
 	printf("Resealed %u token%s in %s under key %s.\n", a.sealed,
 	       a.sealed == 1 ? "" : "s", path, id);
