@@ -366,13 +366,15 @@ out:
 int seal_keyring_parse(const char *text, size_t len, struct seal_keyring *kr,
                        char *err, size_t errlen)
 {
-	const char *p = text, *end = text + len, *nl, *why = NULL;
+	/* A new key file is empty: NULL text. */
+	const char *p = text, *end = text != NULL ? text + len : text, *nl;
+	const char *why = NULL;
 	unsigned lineno = 0;
 	size_t n;
 	int rc = 0;
 
 	memset(kr, 0, sizeof(*kr));
-	while (rc == 0 && len > 0 && p < end) {
+	while (rc == 0 && p < end) {
 		lineno++;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = (size_t)((nl != NULL ? nl : end) - p);
