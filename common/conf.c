@@ -47,8 +47,8 @@ _Static_assert(sizeof(enum conf_provider) == sizeof(int),
 		.size = sizeof(((struct pg_conf *)0)->k), .flags = fl,         \
 		.def_str = def                                                 \
 	}
-/* A string key whose field has another name (k is taken by a section
- * before it). */
+/* A string key whose field has another name (k is taken by another
+ * section's key). */
 #define STR_AS(sec, k, field, fl, def)                                         \
 	{                                                                      \
 		.section = sec, .key = #k, .type = CONF_STR,                   \
@@ -119,6 +119,9 @@ static const struct conf_key conf_keys[] = {
     NUM("totp", failure_window, 1, 86400, 300),
     NUM("totp", lockout, 1, 604800, 900),
     STR("totp", issuer, 0, "phiguard"),
+    WORD("tokens", store, store_words, PG_TOKEN_STORE_FILE),
+    STR("tokens", key_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    STR_AS("tokens", base, token_base, CONF_F_OPTIONAL, ""),
     STR("daemon", hostname, CONF_F_OPTIONAL, ""),
     STR("ldap", uri, 0, ""),
     STR("ldap", base, 0, ""),
@@ -136,8 +139,6 @@ static const struct conf_key conf_keys[] = {
     NUM("ldap", nesting_depth, 0, 10, 3),
     WORD("ldap", membership, membership_words, CONF_MEMBERSHIP_AUTO),
     STR("ldap", write_uri, CONF_F_OPTIONAL, ""),
-    WORD("tokens", store, store_words, PG_TOKEN_STORE_FILE),
-    STR_AS("tokens", base, token_base, CONF_F_OPTIONAL, ""),
     NUM("cache", ttl, 1, 86400, 300),
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
@@ -244,8 +245,8 @@ static const char *const detect_off[] = {"alert_webhook", "alert_webhook_proxy",
 static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"totp", 0, NULL, table_keyval, NULL, NULL, NULL},
-    {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
     {"tokens", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
     {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},

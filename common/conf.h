@@ -148,6 +148,12 @@ struct pg_conf {
 	long lockout;                  /* 900 s (1..604800) */
 	char issuer[128]; /* "phiguard": otpauth issuer for enrollment */
 
+	/* [tokens] */
+	enum conf_token_store store;     /* file */
+	char key_file[PG_CONF_MAX_PATH]; /* "" = no site key: secrets are
+	                                    stored plain, sealed ones refused */
+	char token_base[512]; /* base: "" = "ou=tokens," + [ldap] base */
+
 	/* [daemon], for the policy */
 	char hostname[256]; /* "" = gethostname(); matched by terminals */
 
@@ -173,10 +179,6 @@ struct pg_conf {
 	long nesting_depth;              /* 3 (0..10) */
 	enum conf_membership membership; /* auto */
 	char write_uri[256]; /* "" = the first of uri: claims and failures */
-
-	/* [tokens] */
-	enum conf_token_store store; /* file */
-	char token_base[512];        /* base: "" = "ou=tokens," + [ldap] base */
 
 	/* [cache], seconds */
 	long ttl;           /* 300 (1..86400) */

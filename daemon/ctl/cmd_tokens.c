@@ -16,6 +16,7 @@
 #include "import.h"
 #include "otpauth.h"
 #include "qr.h"
+#include "seal.h"
 #include "secret.h"
 #include "tokens.h"
 #include "tokenstore.h"
@@ -217,12 +218,15 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 	                        .period = 30,
 	                        .qr = 1,
 	                        .qr_style = QR_STYLE_HALF};
+	struct seal_keyring kr;
 	struct pg_token tok;
 	char uri[OTPAUTH_URI_MAX], err[ERRLEN];
 	int rc, r;
 
 	memset(&tok, 0, sizeof(tok));
-	if ((rc = enroll_args(argc, argv, &o, &tok)) != 0)
+	memset(&kr, 0, sizeof(kr));
+	if ((rc = enroll_args(argc, argv, &o, &tok)) != 0 ||
+	    (rc = ctl_seal_keyring("enroll", ctx->conf->key_file, &kr)) != 0)
 		goto out;
 	rc = CTL_EXIT_FAIL;
 	snprintf(tok.user, sizeof(tok.user), "%s", argv[optind]);
@@ -248,6 +252,11 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 		                           : "");
 		goto out;
 	}
+	/* With a site key the store gets the sealed secret only. */
+	if (kr.n > 0 && (r = tokens_seal(&tok, &kr.keys[0])) != 0) {
+		ctl_errx("enroll: cannot seal the secret: %s", pg_strerror(r));
+		goto out;
+	}
 	if ((r = tokenstore_update(o.tokens, TOKENSTORE_LOCK_TIMEOUT_MS,
 	                           enroll_edit, &tok, err, sizeof(err))) != 0) {
 		ctl_errx("enroll: %s", err);
@@ -257,6 +266,7 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 out:
 	secret_wipe(uri, sizeof(uri));
 	tokens_wipe(&tok);
+	seal_keyring_wipe(&kr);
 	return rc;
 }
 
@@ -498,8 +508,12 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 	struct import_result res = {0};
 	struct import_arg a = {&res, 0};
 	const char *path = ctx->conf->tokens, *file;
+	struct seal_keyring kr;
 	char err[ERRLEN];
 	int opt, fmt = -1, rc, r;
+	size_t i;
+
+	memset(&kr, 0, sizeof(kr));
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'f' && (fmt = import_format_from_name(optarg)) < 0) {
@@ -519,6 +533,8 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 	if (fmt == IMPORT_GOOGLE_AUTH &&
 	    (rc = check_user("import", argv[optind + 1])) != 0)
 		return rc;
+	if ((rc = ctl_seal_keyring("import", ctx->conf->key_file, &kr)) != 0)
+		goto out;
 	rc = CTL_EXIT_FAIL;
 	if (import_read(file, &text) != 0)
 		goto out;
@@ -531,6 +547,14 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 		ctl_errx("import: %s: refused: %s", file,
 		         r == PG_ERR_NOMEM ? "out of memory" : err);
 		goto out;
+	}
+	/* With a site key the store gets sealed secrets only. */
+	for (i = 0; kr.n > 0 && i < res.nitems; i++) {
+		if ((r = tokens_seal(&res.items[i].tok, &kr.keys[0])) != 0) {
+			ctl_errx("import: cannot seal a secret: %s",
+			         pg_strerror(r));
+			goto out;
+		}
 	}
 	r = tokenstore_update(path, TOKENSTORE_LOCK_TIMEOUT_MS, import_edit, &a,
 	                      err, sizeof(err));
@@ -546,5 +570,6 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 out:
 	import_result_free(&res);
 	tokenstore_buf_wipe(&text);
+	seal_keyring_wipe(&kr);
 	return rc;
 }

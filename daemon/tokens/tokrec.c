@@ -9,11 +9,8 @@
 #include <time.h>
 
 #include "err.h"
+#include "seal.h"
 #include "secret.h"
-
-/* Sealed secrets (common/seal.h, spec: "pgseal1:"): handed on as they are.
- * TODO(merge with H-seal): seal_is_sealed(). */
-#define TOKREC_SEAL_PREFIX "pgseal1:"
 
 static const struct {
 	const char *oid;
@@ -119,27 +116,28 @@ int tokrec_line(const char *user, enum pg_token_alg alg, unsigned digits_,
                 unsigned period, const unsigned char *secret, size_t len,
                 const char *label, char *out, size_t outsz)
 {
-	size_t plen = strlen(TOKREC_SEAL_PREFIX);
 	struct pg_token tok;
 	char *nl;
-	int rc, n;
+	int rc = PG_ERR_INVAL;
 
-	if (len >= plen && memcmp(secret, TOKREC_SEAL_PREFIX, plen) == 0) {
-		n = snprintf(out, outsz, "%s %s %u %u %.*s%s%s", user,
-		             tokens_alg_name(alg) ? tokens_alg_name(alg) : "?",
-		             digits_, period, (int)len, (const char *)secret,
-		             label[0] != '\0' ? " " : "", label);
-		return n < 0 || (size_t)n >= outsz ? PG_ERR_TOOLONG : 0;
-	}
 	memset(&tok, 0, sizeof(tok));
-	if (strlen(user) >= sizeof(tok.user) || len > sizeof(tok.secret))
-		return PG_ERR_INVAL;
+	if (strlen(user) >= sizeof(tok.user))
+		goto out;
 	memcpy(tok.user, user, strlen(user) + 1);
 	tok.alg = alg;
 	tok.digits = digits_;
 	tok.period = period;
-	memcpy(tok.secret, secret, len);
-	tok.secret_len = len;
+	/* Sealed: handed on as it is, for the module to open. */
+	if (seal_is_sealed((const char *)secret, len)) {
+		if (len >= sizeof(tok.sealed) || memchr(secret, '\0', len))
+			goto out;
+		memcpy(tok.sealed, secret, len);
+	} else {
+		if (len > sizeof(tok.secret))
+			goto out;
+		memcpy(tok.secret, secret, len);
+		tok.secret_len = len;
+	}
 	snprintf(tok.label, sizeof(tok.label), "%s", label);
 	rc = tokens_format_line(&tok, out, outsz);
 	if (rc == PG_ERR_INVAL && tok.label[0] != '\0') {
@@ -147,8 +145,9 @@ int tokrec_line(const char *user, enum pg_token_alg alg, unsigned digits_,
 		tok.label[0] = '\0';
 		rc = tokens_format_line(&tok, out, outsz);
 	}
-	tokens_wipe(&tok);
 	if (rc == 0 && (nl = strchr(out, '\n')) != NULL)
 		*nl = '\0';
+out:
+	tokens_wipe(&tok);
 	return rc;
 }

@@ -66,7 +66,7 @@ uint64_t tokrec_next_failures(const struct tokrec_state *st,
 /*
  * The token-store line (tokens.h) of user's token into out (outsz bytes,
  * no "\n"): secret (len bytes) is the raw key, written in Base32, or, when
- * it is sealed text (SEAL_PREFIX), that text as it is. A label that is
+ * it is sealed text (seal_is_sealed), that text as it is. A label that is
  * not a valid token label is left out. 0, or PG_ERR_INVAL (a field out of
  * range), PG_ERR_TOOLONG, PG_ERR_NOMEM. out is wiped on error.
  */

@@ -16,6 +16,7 @@
 
 SECRET=JBSWY3DPEHPK3PXP
 SECRET2=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+SECRET3=KRUGS4ZANFZSAYJAONSWG4TFOQQGC3TE
 RACE_ROUNDS=${RACE_ROUNDS:-1000}
 PEOPLE="ou=people,$SLAPD_BASE"
 PARAMS="cn=totp-sha1-6-30,$SLAPD_TOKEN_BASE"
@@ -141,6 +142,37 @@ expect_out 'store: ldap needs an \[ldap\] section' "store = ldap without [ldap]"
 expect_out '^store = ldap$' "--dump-config: store"
 expect_out '^write_uri = ""$' "--dump-config: write_uri"
 
+# A sealed secret (H-seal's site key) in the directory: phiguardctl
+# seals it (here through a file-store import, the ldap one being
+# phiguardctl's own work), the directory and the daemon only ever see
+# the sealed text, the module opens it.
+sed -i "s|^store = ldap\$|store = ldap\nkey_file = $T/site.key|" "$CONF"
+ctl keygen >"$OUT" 2>&1 || die "keygen: $(cat "$OUT")"
+sed 's/^store = ldap$/store = file/' "$CONF" >"$T/seal.conf"
+printf '%s\n" TOTP_AUTH\n' "$SECRET3" >"$T/ga"
+chmod 0600 "$T/ga"
+"$PHIGUARDCTL" --config "$T/seal.conf" import --from google-authenticator \
+	"$T/ga" nurse2 >"$OUT" 2>&1 || die "import: $(cat "$OUT")"
+SEALED=$(awk '$1 == "nurse2" { print $5 }' "$TOKENS")
+case "$SEALED" in pgseal1:*) ;; *) die "not sealed: $SEALED" ;; esac
+ldap_modify a >/dev/null <<LDIF || die "sealed token on a"
+dn: cn=nurse2,$SLAPD_TOKEN_BASE
+changetype: add
+objectClass: device
+objectClass: oathTOTPToken
+cn: nurse2
+oathSecret: $SEALED
+oathTOTPParams: $PARAMS
+
+dn: uid=nurse2,$PEOPLE
+changetype: modify
+add: objectClass
+objectClass: oathTOTPUser
+-
+add: oathTOTPToken
+oathTOTPToken: cn=nurse2,$SLAPD_TOKEN_BASE
+LDIF
+
 start_daemon
 start_b
 pam_service login
@@ -160,8 +192,18 @@ expect_rc 1 "same code at B" -- run_pam loginb nurse1 auth -a "$code"
 expect_out '^auth: PAM_AUTH_ERR$' "same code at B"
 expect_log 'user=nurse1; .*reason=replay$' "replay at B"
 
+# The sealed one: handed on sealed, opened by the module.
+pgreq "v1 PREAUTH user=nurse2" >"$OUT"
+expect_lines "PREAUTH, sealed secret" \
+	"v1 OK locked=no push=yes tokens=1 token0=nurse2%20SHA1%206%2030%20$(printf '%s' "$SEALED" | sed 's/=/%3D/g')"
+expect_rc 0 "login with a sealed secret from the directory" -- \
+	run_pam login nurse2 auth -a "$(totp_code "$SECRET3" SHA1 6 "$now")"
+ldap_search a -b "$SLAPD_TOKEN_BASE" >"$T/dir.ldif"
+grep -q "$SECRET3" "$T/dir.ldif" "$DAEMON_LOG" "$T/daemon-b.log" &&
+	fail "the sealed secret in the clear in the directory or a log"
+
 # --- who gets which token -----------------------------------------------
-pgreq "v1 PREAUTH user=nurse1" "v1 PREAUTH user=nurse2" \
+pgreq "v1 PREAUTH user=nurse1" "v1 PREAUTH user=billing1" \
 	"v1 PREAUTH user=nosuchuser" "v1 PREAUTH user=Nurse1" >"$OUT"
 expect_lines "PREAUTH as root" \
 	"v1 OK locked=no push=yes tokens=1 token0=nurse1%20SHA1%206%2030%20$SECRET%20phone" \
@@ -208,13 +250,13 @@ expect_lines "reload, then PREAUTH" "v1 OK*" \
 
 # --- the directory cannot be reached ------------------------------------
 stop_slapd a
-pgreq "v1 PREAUTH user=nurse2" >"$OUT"
+pgreq "v1 PREAUTH user=billing1" >"$OUT"
 expect_lines "PREAUTH, directory down" \
 	"v1 ERR code=unavailable msg=directory-unreachable"
-expect_rc 1 "login, directory down" -- run_pam login nurse2 auth -a 123456
+expect_rc 1 "login, directory down" -- run_pam login billing1 auth -a 123456
 expect_out "$MSG_UNAVAIL" "login, directory down: the unavailable message"
 expect_no_out '^prompt: ' "login, directory down: no prompt"
-grep -q 'tokens: PREAUTH user=nurse2: the directory did not answer' "$DAEMON_LOG" ||
+grep -q 'tokens: PREAUTH user=billing1: the directory did not answer' "$DAEMON_LOG" ||
 	fail "no log line for the refusal"
 restart_slapd a
 
