@@ -317,10 +317,9 @@ out:
  * The keys the module takes from the file; the rest is phiguardd's (and
  * phiguardctl's) and stays unread, so a typo there cannot cost a login.
  */
-static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
-                                          "totp.window",   "tokens.store",
-                                          "tokens.key_file",
-                                          "push",          NULL};
+static const char *const module_keys[] = {
+    "daemon.socket",   "totp.tokens", "totp.window", "tokens.store",
+    "tokens.key_file", "push",        NULL};
 
 static void conf_warn(void *arg, const char *msg)
 {
