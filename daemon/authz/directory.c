@@ -109,15 +109,11 @@ static void mark_ok(struct server *s)
  * that lost the same server do not all come back at the same moment. */
 static void mark_failed(struct dir *d, struct server *s, int err)
 {
-	int64_t delay = d->cfg.retry_min_ms;
-	unsigned i;
+	int64_t delay;
 
 	srv_close(s);
 	s->failures++;
-	for (i = 1; i < s->failures && delay < d->cfg.retry_max_ms; i++)
-		delay *= 2;
-	if (delay > d->cfg.retry_max_ms)
-		delay = d->cfg.retry_max_ms;
+	delay = ldapconn_backoff_ms(&d->cfg, s->failures);
 	delay = delay / 2 + (int64_t)(rng_next(d) % (uint64_t)(delay / 2 + 1));
 	s->retry_at = time_mono_ms() + delay;
 	s->last_err = err;

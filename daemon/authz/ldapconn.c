@@ -416,3 +416,13 @@ int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
 	*out = exact;
 	return 0;
 }
+
+int64_t ldapconn_backoff_ms(const struct dir_config *cfg, unsigned failures)
+{
+	int64_t delay = cfg->retry_min_ms;
+	unsigned i;
+
+	for (i = 1; i < failures && delay < cfg->retry_max_ms; i++)
+		delay *= 2;
+	return delay > cfg->retry_max_ms ? cfg->retry_max_ms : delay;
+}

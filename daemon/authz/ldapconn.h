@@ -93,6 +93,10 @@ int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
  * answered but refused us (credentials, access); others end the request. */
 int ldapconn_map(int lrc);
 
+/* The backoff after failures (>= 1) consecutive failures of a server:
+ * retry_min_ms doubling per failure, up to retry_max_ms. */
+int64_t ldapconn_backoff_ms(const struct dir_config *cfg, unsigned failures);
+
 /* 1 if rc (a pg_err) says the server failed: another one may answer. */
 int ldapconn_server_failed(int rc);
 

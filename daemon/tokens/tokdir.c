@@ -72,15 +72,11 @@ static void srv_close(struct tdsrv *s)
 
 static void srv_failed(const struct tokdir *td, struct tdsrv *s, int rc)
 {
-	int64_t delay = td->cfg.retry_min_ms;
-	unsigned i;
+	int64_t delay;
 
 	srv_close(s);
 	s->failures++;
-	for (i = 1; i < s->failures && delay < td->cfg.retry_max_ms; i++)
-		delay *= 2;
-	if (delay > td->cfg.retry_max_ms)
-		delay = td->cfg.retry_max_ms;
+	delay = ldapconn_backoff_ms(&td->cfg, s->failures);
 	s->retry_at = time_mono_ms() + delay;
 	log_warnx("tokens: %s failed (%s), %u in a row; next try in %lld ms",
 	          s->conn.uri, pg_err_name(rc), s->failures, (long long)delay);
