@@ -24,6 +24,10 @@
 /* Users whose token DN, period and last known state are kept between
  * requests (direct-mapped: a collision just costs a read). */
 #define TOKDIR_CACHE 512
+/* How long a user's link to a token and the token's parameters are taken
+ * from the cache at a read: the token entry itself (secret, state) is read
+ * at every one; a new enrollment or removal shows within this. */
+#define TOKDIR_LINK_TTL_MS 60000
 
 struct tdsrv {
 	struct ldapconn conn;
@@ -40,6 +44,11 @@ struct tdcache {
 	char user[PG_USER_MAX + 1]; /* "" = empty slot */
 	char dn[TOKREC_DN_MAX];
 	unsigned period;
+	char params_dn[TOKREC_DN_MAX];
+	enum pg_token_alg alg;
+	unsigned digits;
+	int64_t
+	    linked_at; /* time_mono_ms() the link and parameters were read */
 	int st_known;
 	uint32_t st_gen; /* write generation the state belongs to */
 	struct tokrec_state st;
@@ -197,8 +206,9 @@ static void cache_drop(struct tokdir *td, const char *user)
 		memset(c, 0, sizeof(*c));
 }
 
+/* rec as user's entry; linked_at as tdcache's. */
 static void cache_put(struct tokdir *td, const char *user,
-                      const struct tokrec *rec)
+                      const struct tokrec *rec, int64_t linked_at)
 {
 	struct tdcache *c = cache_slot(td, user);
 
@@ -206,6 +216,10 @@ static void cache_put(struct tokdir *td, const char *user,
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	memcpy(c->dn, rec->dn, sizeof(c->dn));
 	c->period = rec->period;
+	memcpy(c->params_dn, rec->params_dn, sizeof(c->params_dn));
+	c->alg = rec->alg;
+	c->digits = rec->digits;
+	c->linked_at = linked_at;
 	c->st = rec->st;
 	c->st_known = 1;
 	c->st_gen = td->wgen;
@@ -338,7 +352,9 @@ out:
 	return rc;
 }
 
-/* The token entry at rec->dn into rec (line included) for user. */
+/* The token entry at rec->dn into rec (line included) for user; its
+ * parameters are read unless rec holds them already (period set, same
+ * params_dn). */
 static int read_token(struct ldapconn_call *call, LDAP *ld, const char *user,
                       struct tokrec *rec)
 {
@@ -349,8 +365,6 @@ static int read_token(struct ldapconn_call *call, LDAP *ld, const char *user,
 	char params[TOKREC_DN_MAX], label[PG_TOKEN_MAX_LABEL + 1] = "";
 	LDAPMessage *res = NULL, *e;
 	struct berval **sec = NULL;
-	enum pg_token_alg alg;
-	unsigned digits;
 	int rc;
 
 	if ((rc = read_entry(call, ld, rec->dn, attrs, &res, &e)) != 0)
@@ -365,15 +379,21 @@ static int read_token(struct ldapconn_call *call, LDAP *ld, const char *user,
 	get_state(ld, e, &rec->st);
 	if (get_str(ld, e, a6, label, sizeof(label)) != 0)
 		label[0] = '\0';
-	if ((rc = read_params(call, ld, params, &alg, &digits, &rec->period)) !=
-	    0) {
-		if (rc == PG_ERR_NOTFOUND)
-			log_warnx("tokens: %s: parameters %s missing or not "
-			          "usable",
-			          user, params);
-		goto out;
+	/* The parameters already in rec (from the cache) if the token
+	 * still names them. */
+	if (rec->period == 0 || strcmp(params, rec->params_dn) != 0) {
+		rc = read_params(call, ld, params, &rec->alg, &rec->digits,
+		                 &rec->period);
+		if (rc != 0) {
+			if (rc == PG_ERR_NOTFOUND)
+				log_warnx("tokens: %s: parameters %s missing "
+				          "or not usable",
+				          user, params);
+			goto out;
+		}
+		memcpy(rec->params_dn, params, sizeof(rec->params_dn));
 	}
-	rc = tokrec_line(user, alg, digits, rec->period,
+	rc = tokrec_line(user, rec->alg, rec->digits, rec->period,
 	                 (const unsigned char *)sec[0]->bv_val, sec[0]->bv_len,
 	                 label, rec->line, sizeof(rec->line));
 	if (rc == PG_ERR_INVAL || rc == PG_ERR_TOOLONG) {
@@ -397,19 +417,36 @@ out:
 struct read_ctx {
 	const char *user;
 	struct tokrec *rec;
+	const struct tdcache *known; /* a fresh link, or NULL */
+	int relinked;                /* the user entry was read */
 };
 
 static int op_read(struct tokdir *td, struct ldapconn_call *call, LDAP *ld,
                    void *arg)
 {
 	struct read_ctx *c = arg;
-	int rc;
+	int rc = PG_ERR_NOTFOUND;
 
 	secret_wipe(c->rec, sizeof(*c->rec));
-	rc = find_token_dn(td, call, ld, c->user, c->rec->dn,
-	                   sizeof(c->rec->dn));
-	if (rc == 0)
+	/* A fresh link: the token entry alone (one read). */
+	if (c->known != NULL) {
+		memcpy(c->rec->dn, c->known->dn, sizeof(c->rec->dn));
+		memcpy(c->rec->params_dn, c->known->params_dn,
+		       sizeof(c->rec->params_dn));
+		c->rec->alg = c->known->alg;
+		c->rec->digits = c->known->digits;
+		c->rec->period = c->known->period;
 		rc = read_token(call, ld, c->user, c->rec);
+	}
+	/* Else, or the token is gone: the user's link first. */
+	if (rc == PG_ERR_NOTFOUND) {
+		secret_wipe(c->rec, sizeof(*c->rec));
+		c->relinked = 1;
+		rc = find_token_dn(td, call, ld, c->user, c->rec->dn,
+		                   sizeof(c->rec->dn));
+		if (rc == 0)
+			rc = read_token(call, ld, c->user, c->rec);
+	}
 	if (rc == PG_ERR_NOTFOUND) {
 		secret_wipe(c->rec, sizeof(*c->rec));
 		return 0;
@@ -420,18 +457,24 @@ static int op_read(struct tokdir *td, struct ldapconn_call *call, LDAP *ld,
 
 int tokdir_read(struct tokdir *td, const char *user, struct tokrec *rec)
 {
-	struct read_ctx c = {user, rec};
+	const struct tdcache *k = cache_get(td, user);
+	struct read_ctx c = {user, rec, NULL, 0};
+	int64_t now = time_mono_ms(), linked_at;
 	int rc;
 
 	if (username_check(user) != 0)
 		return PG_ERR_BAD_USER;
+	if (k != NULL && k->dn[0] != '\0' && k->period != 0 &&
+	    now - k->linked_at < TOKDIR_LINK_TTL_MS)
+		c.known = k;
+	linked_at = k != NULL ? k->linked_at : now;
 	rc = run_read(td, op_read, &c);
 	if (rc != 0) {
 		secret_wipe(rec, sizeof(*rec));
 		return rc;
 	}
 	if (rec->found)
-		cache_put(td, user, rec);
+		cache_put(td, user, rec, c.relinked ? now : linked_at);
 	else
 		cache_drop(td, user);
 	return 0;
@@ -474,7 +517,7 @@ static int known_token(struct tokdir *td, struct ldapconn_call *call, LDAP *ld,
 	if (rc == 0)
 		rc = read_token(call, ld, user, rec);
 	if (rc == 0) {
-		cache_put(td, user, rec);
+		cache_put(td, user, rec, time_mono_ms());
 		*out = cache_get(td, user);
 	}
 	secret_wipe(rec, sizeof(*rec));

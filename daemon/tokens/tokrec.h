@@ -38,6 +38,10 @@ struct tokrec {
 	int found; /* the user has a token (the rest is valid) */
 	char dn[TOKREC_DN_MAX];
 	unsigned period; /* seconds */
+	/* The parameters entry and what it said. */
+	char params_dn[TOKREC_DN_MAX];
+	enum pg_token_alg alg;
+	unsigned digits;
 	struct tokrec_state st;
 	char line[TOKREC_LINE_MAX]; /* the token-store line, no "\n" */
 };
