@@ -114,10 +114,11 @@ first=$((start + RACE_ROUNDS * 30))
 "$PY" "$PGCLIENT" "$SOCK" claimrace "$SOCK_B" frontdesk1 "$first" \
 	"$FAILOVER_ROUNDS" 30 >"$T/failover.out" 2>&1 &
 race=$!
-sleep 1
+# Stopped once the run is under way.
+under_way() { [ "$(step_on m1)" -ge $((first / 30 + 20)) ] 2>/dev/null; }
+wait_for 20 under_way || fail "the run did not start"
 stop_slapd m1
 wait "$race"
-cp "$T/failover.out" "$T/failover.keep"
 log "failover race: $(grep -v '^round [0-9]' "$T/failover.out" | tr '\n' ' ')" \
 	"($(grep -c '^round [0-9]' "$T/failover.out") refused otherwise)"
 grep -q "^rounds=$FAILOVER_ROUNDS " "$T/failover.out" ||
