@@ -11,6 +11,7 @@
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
+. "$top_srcdir/tests/integration/terminal.sh"
 
 SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
 RACE_ROUNDS=${RACE_ROUNDS:-1000}
@@ -69,27 +70,9 @@ for _kv in "search_timeout = 1" "network_timeout = 1" \
 done
 start_daemon
 
-CONF_B="$T/b.conf"
-SOCK_B="$T/b.sock"
-PID_B=""
-mkdir -p "$T/state-b" "$T/audit-b"
-sed -e "s|^socket = .*|socket = $SOCK_B|" \
-	-e "s|^state_dir = .*|state_dir = $T/state-b|" \
-	-e "s|^pidfile = .*|pidfile = $T/b.pid|" \
-	-e "s|^audit_file = .*|audit_file = $T/audit-b/audit.log|" \
-	-e "s|^uri = .*|uri = $SLAPD_URI_m2 $SLAPD_URI_m1|" \
-	"$CONF" >"$CONF_B"
-"$PHIGUARDD" -f --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 &
-PID_B=$!
-wait_socket "$SOCK_B" "$PID_B" "phiguardd B"
-stop_b() {
-	[ -n "$PID_B" ] || return 0
-	kill -TERM "$PID_B" 2>/dev/null
-	wait_for 10 exited "$PID_B" || fail "phiguardd B did not stop"
-	wait "$PID_B" 2>/dev/null || fail "phiguardd B exited with status $?"
-	PID_B=""
-}
-CLEANUP_HOOKS="$CLEANUP_HOOKS stop_b"
+# Terminal B: A's config reading m2 first.
+start_terminal B "$CONF" "s|^uri = .*|uri = $SLAPD_URI_m2 $SLAPD_URI_m1|"
+stop_b() { stop_terminal B; }
 
 # Each daemon first reads the token from its own replica.
 pgreq "v1 PREAUTH user=frontdesk1" >"$OUT"

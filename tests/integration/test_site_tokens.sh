@@ -13,6 +13,7 @@
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
+. "$top_srcdir/tests/integration/terminal.sh"
 
 SECRET=JBSWY3DPEHPK3PXP
 SECRET2=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
@@ -97,38 +98,9 @@ store = ldap"
 }
 
 # Terminal B: A's config with its own socket, state and audit trail.
-CONF_B="$T/b.conf"
-SOCK_B="$T/b.sock"
-PID_B=""
-mkdir -p "$T/state-b" "$T/audit-b"
-start_b() {
-	sed -e "s|^socket = .*|socket = $SOCK_B|" \
-		-e "s|^state_dir = .*|state_dir = $T/state-b|" \
-		-e "s|^pidfile = .*|pidfile = $T/b.pid|" \
-		-e "s|^audit_file = .*|audit_file = $T/audit-b/audit.log|" \
-		"$CONF" >"$CONF_B"
-	"$PHIGUARDD" --check-config --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 ||
-		die "B's config refused"
-	rm -f "$SOCK_B"
-	set --
-	[ -z "${VALGRIND:-}" ] || set -- valgrind -q --vgdb=no \
-		--error-exitcode=99 --leak-check=full --log-file="$T/valgrind.%p"
-	"$@" "$PHIGUARDD" -f --config "$CONF_B" >>"$T/daemon-b.log" 2>&1 &
-	PID_B=$!
-	wait_socket "$SOCK_B" "$PID_B" "phiguardd B"
-}
-stop_b() {
-	[ -n "$PID_B" ] || return 0
-	kill -TERM "$PID_B" 2>/dev/null
-	wait_for 10 exited "$PID_B" || fail "phiguardd B did not stop"
-	wait "$PID_B" 2>/dev/null || fail "phiguardd B exited with status $?"
-	PID_B=""
-	check_valgrind
-}
-CLEANUP_HOOKS="$CLEANUP_HOOKS stop_b"
-pgreq_b() {
-	"$PY" "$PGCLIENT" "$SOCK_B" req "$@"
-}
+start_b() { start_terminal B "$CONF"; }
+stop_b() { stop_terminal B; }
+pgreq_b() { pgreq_terminal B "$@"; }
 
 site_config "$SLAPD_URI_a"
 # The config explains itself, and refuses the ldap store without [ldap].
