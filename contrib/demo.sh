@@ -38,26 +38,45 @@ export top_builddir top_srcdir
 . "$src/tests/integration/lib.sh"
 # push_lib.sh sources slapd.sh (throwaway slapd servers, the test CA).
 . "$src/tests/integration/push_lib.sh"
+# terminal.sh: more daemons, one per terminal of a site.
+. "$src/tests/integration/terminal.sh"
 
-# login USER OPS [ANSWER]: one PAM transaction (auth and/or account);
-# print what the agent sees and the scopes the session gets.
-login() {
-	_user=$1 _ops=$2
-	shift 2
+# login_at WHERE SERVICE USER OPS [ANSWER]: one PAM transaction (auth
+# and/or account) through SERVICE; print what the agent sees and the
+# scopes the session gets, the verdict headed by WHERE (a terminal's name,
+# or nothing for the demo's first daemon).
+login_at() {
+	_where=$1 _svc=$2 _user=$3 _ops=$4
+	shift 4
 	[ $# -eq 0 ] || set -- -a "$1"
-	if run_pam demo "$_user" "$_ops" -e "$@"; then
+	if run_pam "$_svc" "$_user" "$_ops" -e "$@"; then
 		verdict="ALLOWED"
 	else
 		verdict="REFUSED"
 	fi
 	sed -n 's/^prompt: /  prompt>  /p; s/^info: /  info>    /p;
 		s/^error: /  message> /p; s/^env: PHIGUARD_/  session: PHIGUARD_/p' "$OUT"
-	printf '  %s: %s (%s)\n' "$_user" "$verdict" \
+	printf '  %s%s: %s (%s)\n' "${_where:+$_where: }" "$_user" "$verdict" \
 		"$(sed -n 's/^\(auth\|acct\): //p' "$OUT" | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# login USER OPS [ANSWER]: login_at the demo's first daemon.
+login() {
+	login_at "" demo "$@"
+}
+
+# at A|B USER OPS [ANSWER]: login_at terminal A or B of the site (PAM
+# services terma and termb: PAM lower-cases service names).
+at() {
+	_t=$1
+	shift
+	login_at "terminal $_t" "term$(printf '%s' "$_t" | tr AB ab)" "$@"
+}
+
 say "starting a throwaway slapd with the sample call-center directory"
-start_slapd demo
+# --oath: the OATH-LDAP schema and sample ACL (contrib/ldap), for the
+# site of two terminals at the end.
+start_slapd demo --oath
 echo "  $SLAPD_URI_demo  base $SLAPD_BASE  (contrib/ldap/callcenter.ldif)"
 echo "  agents: nurse1 nurse2 (nurses), frontdesk1, billing1, super1, norole1 (no role)"
 
@@ -140,6 +159,78 @@ if [ -x "$PHIGUARDCTL" ] && ctl audit verify >"$T/audit.out" 2>&1; then
 	cat "$T/audit.out"
 fi
 
+say "a site of two terminals: A and B keep their tokens in the directory"
+# Two more daemons, as on two desks: each its own socket and state, both
+# on the demo's directory ([tokens] store = ldap), secrets sealed with a
+# site key, phiguardctl writing tokens with the admin's credential.
+cat "$CONF" - >"$T/site.conf" <<CONF
+
+[tokens]
+store = ldap
+key_file = $T/site.key
+admin_bind_dn = $SLAPD_TOKEN_ADMIN_DN
+admin_password_file = $SLAPD_ADMINPW
+CONF
+"$PHIGUARDCTL" --config "$T/site.conf" keygen >"$T/keygen.out" 2>&1 ||
+	die "keygen: $(cat "$T/keygen.out")"
+start_terminal A "$T/site.conf"
+start_terminal B "$T/site.conf"
+# Their PAM services: the module reads each one's config.
+CONF_DEMO=$CONF
+CONF=$CONF_A
+pam_service_stages terma
+CONF=$CONF_B
+pam_service_stages termb
+CONF=$CONF_DEMO
+echo "  site key: $T/site.key (phiguardctl keygen): new secrets are sealed with it"
+echo "  terminal A: $SOCK_A (pid $PID_A)"
+echo "  terminal B: $SOCK_B (pid $PID_B)"
+
+say "enrolling nurse1 once, in the directory, for every terminal"
+"$PHIGUARDCTL" --config "$CONF_A" enroll nurse1 --issuer "Mercy Call Center" \
+	>"$T/site-enroll.out" 2>&1 || die "enroll: $(cat "$T/site-enroll.out")"
+site_secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$T/site-enroll.out" | head -n 1)
+[ -n "$site_secret" ] || die "the directory enrollment printed no secret"
+grep '^otpauth://' "$T/site-enroll.out" | sed 's/^/  /'
+echo "  (and its QR code, as above)"
+sealed=$(ldap_search demo -b "cn=nurse1,$SLAPD_TOKEN_BASE" -s base oathSecret |
+	sed -n 's/^oathSecret: //p')
+case "$sealed" in pgseal1:*) ;; *) die "the directory holds no sealed secret: $sealed" ;; esac
+echo "  the directory holds it sealed: oathSecret: $(printf '%.40s' "$sealed")..."
+
+say "nurse1 logs in at terminal A; the same code at terminal B is refused"
+# Three codes of hers, one step apart, all inside the window ([totp]
+# window = 1) for the whole of this step: the one that just went by, the
+# current one, the next.
+wait_fresh_step
+now=$(date +%s)
+code=$(totp_code "$site_secret" SHA1 6 $((now - 30)))
+at A nurse1 auth,acct "$code"
+grep -q '^env: PHIGUARD_SCOPES=phi.read phi.clinical$' "$OUT" ||
+	die "nurse1 was refused at terminal A"
+at B nurse1 auth,acct "$code"
+grep -q '^auth: PAM_AUTH_ERR$' "$OUT" ||
+	die "the code used at terminal A was accepted at terminal B"
+
+say "she waits for her next code and logs in at terminal B"
+at B nurse1 auth,acct "$(totp_code "$site_secret" SHA1 6 "$now")"
+grep -q '^acct: PAM_SUCCESS$' "$OUT" || die "nurse1 was refused at terminal B"
+
+say "five wrong codes, spread over A and B, lock nurse1 at both"
+for t in A B A B A; do
+	at "$t" nurse1 auth 000000 | grep -v '^  prompt>'
+done
+grep -q 'this account is locked' "$OUT" || die "nurse1 is not locked at terminal A"
+# At B she is not even asked for a code.
+next=$(totp_code "$site_secret" SHA1 6 $((now + 30)))
+at B nurse1 auth "$next"
+grep -q 'this account is locked' "$OUT" || die "nurse1 is not locked at terminal B"
+
+say "the help desk unlocks her once, for the whole site"
+"$PHIGUARDCTL" --config "$CONF_A" unlock nurse1 2>&1 | sed 's/^/  /'
+at A nurse1 auth,acct "$next"
+grep -q '^acct: PAM_SUCCESS$' "$OUT" || die "nurse1 was refused at A after the unlock"
+
 if [ "$keep" = yes ]; then
 	say "left running (--keep)"
 	cat <<EOF2
@@ -148,7 +239,8 @@ if [ "$keep" = yes ]; then
       pamtester demo nurse1 authenticate acct_mgmt
   Status:  $PHIGUARDCTL --config $CONF status
   Explain: $PHIGUARDCTL --config $CONF explain super1
-  Stop:    kill $DAEMON_PID $SLAPD_PID_demo $EMU_PID; rm -rf $T
+  Site:    terminals A and B: $PHIGUARDCTL --config $CONF_A status (or $CONF_B)
+  Stop:    kill $DAEMON_PID $PID_A $PID_B $SLAPD_PID_demo $EMU_PID; rm -rf $T
 EOF2
 	DAEMON_PID=""
 else
