@@ -11,6 +11,10 @@
 #     reused connection (tests/bench/ldapbench.c);
 #   a TOTP login (auth + account), in-process, vs pam_oath's auth alone
 #     with a one-user usersfile (Debian's libpam-oath);
+#   the same login in site mode ([tokens] store = ldap, every agent
+#     enrolled in the directory), beside the file-store one, vs bare
+#     libldap making the token read and the claim's compare-and-swap
+#     modify on one reused connection; one raw CLAIM vs that modify alone;
 #   syscalls per login stage (strace -c), in the PAM process and in the
 #     daemon;
 #   memory per cached user and cold decisions at BENCH_USERS agents with and
@@ -48,6 +52,7 @@ BENCH_BIG_COLD="${BENCH_BIG_COLD:-20}"
 . "$top_srcdir/tests/integration/lib.sh"
 SLAPD_DEBUG=stats
 . "$top_srcdir/tests/integration/slapd.sh"
+. "$top_srcdir/tests/integration/terminal.sh"
 TESTNAME=bench
 . "$top_srcdir/tests/bench/lib.sh"
 . "$top_srcdir/tests/bench/site.sh"
@@ -353,6 +358,86 @@ while [ "$r" -le "$BENCH_ROUNDS" ]; do
 done
 say "TOTP login rounds done"
 
+# Site mode: the same login at a terminal whose tokens are in the
+# directory ([tokens] store = ldap): a second daemon (terminal.sh) on a
+# slapd of its own (site.sh's directory with the OATH-LDAP schema, every
+# agent enrolled with SECRET; four times BENCH_AGENTS agents, so each
+# kind of round below has fresh ones), its agents' decisions cached as
+# above. Its floor: bare libldap making the one read a PREAUTH makes (the
+# token entry: daemon/tokens/tokdir.c's read_token) and a claim's
+# compare-and-swap modify (delete the oathTOTPLastTimeStep value, add the
+# next), on one reused connection. Before each round its agents are seen
+# once (PREAUTH, untimed): the daemon keeps a user's link and the token's
+# parameters a minute, so the login reads the token entry alone, as for
+# an agent working here; the "link cold" rounds skip that (a user search,
+# the token and its parameters: 3 reads); the "auth alone" rounds are the
+# auth stage only (PREAUTH, verify, CLAIM). One raw CLAIM (known token,
+# report=yes) against the compare-and-swap alone.
+start_site_slapd tok $((4 * BENCH_AGENTS)) "$SECRET"
+{
+	sed "s|^uri = .*|uri = $SLAPD_URI_tok|" "$CONF"
+	printf '\n[tokens]\nstore = ldap\n'
+} >"$T/site.conf"
+start_terminal S "$T/site.conf"
+{
+	echo "auth required $PAM_MODULE config=$CONF_S"
+	echo "account required $PAM_MODULE config=$CONF_S"
+} >"$PAMD/pg-site-login"
+echo "auth required $PAM_MODULE config=$CONF_S" >"$PAMD/pg-site-auth"
+TOKDN="cn=$USER1,$SLAPD_TOKEN_BASE"
+printf '%s\tbase\t(objectClass=*)\t%s\ncas\t%s\toathTOTPLastTimeStep\n' "$TOKDN" \
+	"oathSecret oathTOTPParams oathTOTPLastTimeStep oathFailureCount oathLastFailure description" \
+	"$TOKDN" >"$T/site-ops.tsv"
+printf 'cas\t%s\toathTOTPLastTimeStep\n' "$TOKDN" >"$T/cas-ops.tsv"
+COLD_OFF=$BENCH_AGENTS
+CLAIM_OFF=$((2 * BENCH_AGENTS))
+AUTH_OFF=$((3 * BENCH_AGENTS))
+for off in 0 "$COLD_OFF" "$CLAIM_OFF"; do
+	warm=$("$PGBENCH" -c 1 -r "$((off + FIRST_LOGIN)):$((off + LAST_LOGIN))" \
+		-e allowed=yes "$SOCK_S" "v1 AUTHZ user=agent%d" 2>>"$T/pgbench.err") ||
+		die "caching the site agents' decisions failed: $warm"
+done
+# seen FIRST: PREAUTH of BENCH_LOGINS agents from agentFIRST on, untimed.
+seen() {
+	_out=$("$PGBENCH" -c 1 -r "$1:$(($1 + BENCH_LOGINS - 1))" -e tokens=1 \
+		"$SOCK_S" "v1 PREAUTH user=agent%d" 2>>"$T/pgbench.err") ||
+		die "PREAUTH of the site agents failed: $_out"
+}
+# ldapb OPS NAME ROUND: ldapbench on the token directory into $RES.
+ldapb() {
+	_out=$("$LDAPBENCH" -n "$BENCH_LOGINS" "$SLAPD_URI_tok" "$SLAPD_SERVICE_DN" \
+		"$SLAPD_BINDPW" "$1" 2>>"$T/ldapbench.err") ||
+		die "ldapbench failed: $(tail -n 3 "$T/ldapbench.err")"
+	record "$2" 1 floor "$3" "$_out" mean_us
+}
+r=1
+while [ "$r" -le "$BENCH_ROUNDS" ]; do
+	first=$((FIRST_LOGIN + r * BENCH_LOGINS))
+	ldapb "$T/site-ops.tsv" site "$r"
+	seen "$first"
+	pam_round site daemon "$r" pamb -n "$BENCH_LOGINS" -w 0 -s "$first" \
+		-o auth,acct -k "$SECRET" pg-site-login "agent%d"
+	pam_round site cold "$r" pamb -n "$BENCH_LOGINS" -w 0 \
+		-s $((COLD_OFF + first)) -o auth,acct -k "$SECRET" pg-site-login "agent%d"
+	seen $((AUTH_OFF + first))
+	pam_round site auth "$r" pamb -n "$BENCH_LOGINS" -w 0 \
+		-s $((AUTH_OFF + first)) -o auth -k "$SECRET" pg-site-auth "agent%d"
+	ldapb "$T/cas-ops.tsv" claim "$r"
+	seen $((CLAIM_OFF + first))
+	_out=$("$PGBENCH" -c 1 -r "$((CLAIM_OFF + first)):$((CLAIM_OFF + first + BENCH_LOGINS - 1))" \
+		-e claimed=yes "$SOCK_S" \
+		"v1 CLAIM user=agent%d step_start=$(($(date +%s) / 30 * 30)) report=yes" \
+		2>>"$T/pgbench.err") || die "site CLAIMs failed: $_out"
+	[ "$(field errors "$_out")" = 0 ] || say "site CLAIM round $r had errors: $_out"
+	record claim 1 daemon "$r" "$_out"
+	r=$((r + 1))
+done
+pgreq_terminal S "v1 STATUS" >"$OUT"
+SITE_STATUS="$(tr ' ' '\n' <"$OUT" | grep '^tokens_' | tr '\n' ' ')"
+stop_terminal S
+stop_slapd tok
+say "site-mode rounds done ($SITE_STATUS)"
+
 # ------------------------------------------------------------ (5) syscalls
 # Per stage in the PAM process: (calls for 1 + N cycles - calls for 1) / N,
 # so what pam_start/pam_end and loading cost once cancels out. In the
@@ -551,6 +636,18 @@ us() { case "$1" in n/a | '') echo n/a ;; *) echo "$1 µs" ;; esac; }
 	echo "| cold AUTHZ p50 after FLUSH | the same $PER searches by bare libldap on a reused connection: $cold_ld µs | $cold_pg µs | ${r}× | ≤ 1.05× | $(meets "$r" '<=' 1.05) |"
 	r=$(ratio "$totp_pg" "$totp_oath")
 	echo "| TOTP login p50, auth + account, in-process | pam_oath auth alone, one-user usersfile: $(us "$totp_oath") | $totp_pg µs | ${r}× | ≤ 1.0× | $(meets "$r" '<=' 1.0) |"
+	site_pg=$(pam_med site daemon p50)
+	site_ld=$(pam_med site floor p50)
+	r=$(ratio "$site_pg" "$site_ld")
+	echo "| TOTP login p50, site mode ([tokens] store = ldap), auth + account, in-process (file store, the row above: $totp_pg µs) | one search + one compare-and-swap modify by bare libldap on a reused connection: $site_ld µs | $site_pg µs | ${r}× | ≤ 1.3× | $(meets "$r" '<=' 1.3) |"
+	claim_pg=$(med claim 1 daemon p50)
+	claim_ld=$(med claim 1 floor p50)
+	r=$(ratio "$claim_pg" "$claim_ld")
+	site_add=$(awk -v a="$site_pg" -v b="$totp_pg" 'BEGIN {
+		if (a + 0 > 0 && b + 0 > 0) printf "%.0f", a - b; else print "n/a" }')
+	r=$(ratio "$site_add" "$site_ld")
+	echo "| what site mode adds to a login p50 (the two rows above: site − file store) | the same search + modify: $site_ld µs | $site_add µs | ${r}× | | |"
+	echo "| one CLAIM p50, site mode (raw protocol, known token, report=yes) | the compare-and-swap modify alone, bare libldap: $claim_ld µs | $claim_pg µs | ${r}× | | |"
 	echo
 	echo "Warm \`$CHECK_LINE\` ($REPLY_BYTES-byte reply) vs. the echo; ${BENCH_SECONDS}s rounds. Pinned: server and client on CPU 0 (taskset -c 0)."
 	echo
@@ -571,6 +668,13 @@ us() { case "$1" in n/a | '') echo n/a ;; *) echo "$1 µs" ;; esac; }
 	echo "| TOTP login auth + account, phiguard ($BENCH_LOGINS a round, another agent each) | $(pam_med totp daemon p50) / $(pam_med totp daemon p99) / $(pam_med totp daemon mean) µs |"
 	[ "$HAVE_OATH" = yes ] &&
 		echo "| TOTP auth, pam_oath, one-user usersfile | $(pam_med totp oath p50) / $(pam_med totp oath p99) / $(pam_med totp oath mean) µs |"
+	echo "| TOTP login auth + account, site mode, link and parameters known (read 1 entry) | $(pam_med site daemon p50) / $(pam_med site daemon p99) / $(pam_med site daemon mean) µs |"
+	echo "| TOTP login auth + account, site mode, link cold (user search, token, parameters) | $(pam_med site cold p50) / $(pam_med site cold p99) / $(pam_med site cold mean) µs |"
+	echo "| TOTP auth alone (PREAUTH, verify, CLAIM), site mode, link known | $(pam_med site auth p50) / $(pam_med site auth p99) / $(pam_med site auth mean) µs |"
+	echo "| token read + compare-and-swap modify, bare libldap, one connection | $(pam_med site floor p50) / $(pam_med site floor p99) / $(pam_med site floor mean) µs |"
+	echo "| CLAIM in site mode, raw protocol ($BENCH_LOGINS a round) | $(med claim 1 daemon p50) / $(med claim 1 daemon p99) µs |"
+	echo "| compare-and-swap modify alone, bare libldap | $(pam_med claim floor p50) / $(pam_med claim floor p99) / $(pam_med claim floor mean) µs |"
+	echo "| site terminal's STATUS at the end | $SITE_STATUS |"
 	echo "| cold AUTHZ through phiguardd ($BENCH_COLD a round) | $(med cold 1 daemon p50) / $(med cold 1 daemon p99) µs |"
 	echo "| the same $PER searches, bare libldap, one connection | $(med cold 1 floor p50) / $(med cold 1 floor p99) µs |"
 	echo "| the same $PER searches as $PER \`ldapsearch\` processes (connect + bind each), p50 | $LS_P50 µs ($BENCH_LDAPSEARCH replays) |"
