@@ -89,6 +89,7 @@ static const char *const trigger_words[] = {"empty", "password", NULL};
 static const char *const audit_sync_words[] = {"batch", "always", NULL};
 static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
 static const char *const audit_checks_words[] = {"denied", "all", "none", NULL};
+static const char *const token_store_words[] = {"file", "ldap", NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -161,6 +162,21 @@ static const struct conf_key conf_keys[] = {
     STR("detect", alert_webhook_ca, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR("detect", alert_webhook_proxy, CONF_F_OPTIONAL, ""),
     NUM("detect", alert_webhook_timeout, 1, 60, 5),
+    {.section = "tokens",
+     .key = "store",
+     .type = CONF_WORD,
+     .offset = offsetof(struct pg_conf, tokens_store),
+     .def_long = PG_TOKEN_STORE_FILE,
+     .words = token_store_words},
+    {.section = "tokens",
+     .key = "base",
+     .type = CONF_STR,
+     .offset = offsetof(struct pg_conf, tokens_base),
+     .size = sizeof(((struct pg_conf *)0)->tokens_base),
+     .flags = CONF_F_OPTIONAL,
+     .def_str = ""},
+    STR("tokens", admin_bind_dn, CONF_F_OPTIONAL, ""),
+    STR("tokens", admin_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -236,6 +252,7 @@ static const struct conf_section conf_sections[] = {
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
     {"detect", 0, detect_enter, table_keyval, NULL, detect_finish, detect_off},
+    {"tokens", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"role", 1, role_enter, role_keyval, role_leave, NULL, NULL},
 };
 

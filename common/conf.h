@@ -83,6 +83,9 @@ enum conf_audit_checks {
 	CONF_AUDIT_CHECKS_NONE,
 };
 
+/* [tokens] store: where the TOTP tokens live. */
+enum pg_token_store { PG_TOKEN_STORE_FILE = 0, PG_TOKEN_STORE_LDAP };
+
 /* [push] provider. */
 enum conf_provider {
 	CONF_PROVIDER_NONE = 0,
@@ -216,6 +219,13 @@ struct pg_conf {
 	char alert_webhook_ca[PG_CONF_MAX_PATH]; /* "" = system CA store */
 	char alert_webhook_proxy[256]; /* "" = no proxy (never the env's) */
 	long alert_webhook_timeout;    /* 5 s per attempt (1..60) */
+
+	/* [tokens]: the token store (file: [totp] tokens; ldap: OATH-LDAP
+	 * entries in the directory of [ldap]). */
+	enum pg_token_store tokens_store; /* store: file */
+	char tokens_base[512];   /* base: "" = "ou=tokens," + [ldap] base */
+	char admin_bind_dn[512]; /* phiguardctl's writer of tokens; "" none */
+	char admin_password_file[PG_CONF_MAX_PATH]; /* its password, 0600 */
 
 	/* [role NAME] sections, in file order */
 	size_t nroles;

@@ -1146,6 +1146,59 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------ connection */
+
+int dir_connection(struct dir *d, struct ldap **ld, const char **uri)
+{
+	size_t order[DIR_MAX_URIS], n = 0, i;
+	struct timeval tv;
+	int rc, refused = 0, last = PG_ERR_UNAVAIL;
+
+	if (d == NULL || ld == NULL)
+		return PG_ERR_INVAL;
+	order[n++] = d->active;
+	for (i = 0; i < d->nsrv; i++)
+		if (i != d->active)
+			order[n++] = i;
+	for (i = 0; i < n; i++) {
+		struct server *s = &d->srv[order[i]];
+		struct attempt a = {d, s, 0, 0, 0, 0};
+
+		if (in_backoff(s, time_mono_ms()))
+			continue;
+		a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
+		             d->cfg.search_timeout_ms;
+		rc = s->ld != NULL ? 0 : srv_connect(&a, &s->ld);
+		if (is_server_failure(rc)) {
+			mark_failed(d, s, rc);
+			last = rc;
+			continue;
+		}
+		if (rc == PG_ERR_CONFIG) {
+			s->last_err = rc;
+			refused = 1;
+			continue;
+		}
+		if (rc != 0)
+			return rc;
+		/* Each synchronous call the caller makes is bounded by it. */
+		ms_to_tv(d->cfg.search_timeout_ms, &tv);
+		if (ldap_set_option(s->ld, LDAP_OPT_TIMEOUT, &tv) !=
+		    LDAP_OPT_SUCCESS)
+			return PG_ERR_INTERNAL;
+		mark_ok(s);
+		if (d->active != order[i]) {
+			srv_close(&d->srv[d->active]);
+			d->active = order[i];
+		}
+		*ld = s->ld;
+		if (uri != NULL)
+			*uri = s->uri;
+		return 0;
+	}
+	return refused ? PG_ERR_CONFIG : last;
+}
+
 /* ------------------------------------------------------------ probe */
 
 /* An anonymous read of the root DSE: the server is up and speaks LDAP. */
