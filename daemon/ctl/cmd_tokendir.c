@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "err.h"
+#include "log.h"
 #include "tokendir.h"
 
 #define ERRLEN 1024
@@ -19,6 +20,9 @@ static int open_dir(const struct pg_conf *conf, const char *cmd,
 {
 	char err[ERRLEN];
 
+	/* The directory client's warnings (a refused certificate, a bind
+	 * without TLS) go to stderr; its progress does not. */
+	log_init("phiguardctl", 1, PG_LOG_ERR);
 	if (tokendir_open(conf, td, err, sizeof err) == 0)
 		return 0;
 	ctl_errx("%s: %s", cmd, err);
@@ -56,8 +60,8 @@ int cmd_tokendir_remove(const struct pg_conf *conf, const char *user)
 		ctl_errx("remove: %s", err);
 		rc = CTL_EXIT_FAIL;
 	} else
-		printf("Removed the token of %s from %s.\n", user,
-		       tokendir_server(td));
+		printf("Removed the token of %s from the directory (%s).\n",
+		       user, tokendir_server(td));
 	tokendir_close(td);
 	return rc;
 }

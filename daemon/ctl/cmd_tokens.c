@@ -210,9 +210,9 @@ static int enroll_show(const struct pg_token *tok, const char *where,
 {
 	int rc;
 
-	printf("Enrolled token %s for %s in %s (%s, %u digits, %u s).\n"
+	printf("Enrolled token%s%s for %s in %s (%s, %u digits, %u s).\n"
 	       "%s this URI in the authenticator app:\n\n%s\n",
-	       tok->label[0] != '\0' ? tok->label : "-", tok->user, where,
+	       tok->label[0] != '\0' ? " " : "", tok->label, tok->user, where,
 	       tokens_alg_name(tok->alg), tok->digits, tok->period,
 	       o->qr ? "Scan the QR code below or enter" : "Enter", uri);
 	rc = fflush(stdout) != 0 ? PG_ERR_IO : 0;

@@ -24,7 +24,12 @@
  * read: a typo in the daemon's policy must not stop the very commands
  * that inspect the daemon and reload it (phiguardd reports that typo).
  */
-static const char *const token_keys[] = {"totp.tokens", "totp.issuer", NULL};
+static const char *const token_keys[] = {"totp.tokens", "totp.issuer",
+                                         "tokens.store", NULL};
+/* With [tokens] store = ldap, the directory's settings and the admin
+ * credential too. */
+static const char *const token_ldap_keys[] = {
+    "totp.tokens", "totp.issuer", "totp.window", "tokens", "ldap", NULL};
 static const char *const daemon_keys[] = {"daemon.socket", "daemon.user", NULL};
 static const char *const audit_keys[] = {"daemon.socket", "daemon.user",
                                          "audit.audit_file", NULL};
@@ -218,6 +223,10 @@ int main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (load_config(config, explicit, cmd->conf_keys, &conf) != 0)
+		return CTL_EXIT_FAIL;
+	if (cmd->conf_keys == token_keys &&
+	    conf.tokens_store == PG_TOKEN_STORE_LDAP &&
+	    load_config(config, explicit, token_ldap_keys, &conf) != 0)
 		return CTL_EXIT_FAIL;
 	ctx.conf = &conf;
 	ctx.socket = socket != NULL ? socket : conf.socket;
