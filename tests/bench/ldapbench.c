@@ -5,10 +5,14 @@
  * once, with nothing around them.
  *
  *   ldapbench -n COUNT [-w WARMUP] URI BIND_DN PASSWORD_FILE SEARCHES
- *     SEARCHES: one search a line, tab-separated: base, scope
+ *     SEARCHES: one operation a line, tab-separated: base, scope
  *     (base|one|sub), filter, attributes (space-separated; may be empty).
- *     A decision is every search of the file in order, each awaited with
- *     its whole result (ldap_search_ext_s); COUNT decisions are timed
+ *     A line "cas", DN, ATTR (tab-separated) is a modify instead: the
+ *     compare-and-swap a site-mode claim makes (delete ATTR's current
+ *     value, add the next integer, in one operation); the value is read
+ *     once at start and then tracked. A decision is every line of the
+ *     file in order, each awaited with its whole result
+ *     (ldap_search_ext_s, ldap_modify_ext_s); COUNT decisions are timed
  *     after WARMUP (default 5) untimed ones.
  *     Prints: decisions= searches= entries= p50_us= p99_us= mean_us=
  *     Exit 0, or 2 if a bind or search failed.
@@ -30,6 +34,8 @@ struct search {
 	char *base, *filter;
 	int scope;
 	char *attrs[MAXATTR + 1];
+	int cas; /* a "cas" line: base is the DN, filter the attribute */
+	long long value; /* its current value */
 };
 
 static void die(const char *what, int rc)
@@ -68,8 +74,13 @@ static int read_searches(const char *path, struct search *s)
 	while (n < MAXSEARCH && getline(&line, &cap, f) > 0) {
 		line[strcspn(line, "\n")] = '\0';
 		p = line;
+		if (strncmp(p, "cas\t", 4) == 0) {
+			p += 4;
+			s[n].cas = 1;
+		}
 		s[n].base = strdup(strsep(&p, "\t"));
-		s[n].scope = scope_of(p ? strsep(&p, "\t") : "sub");
+		s[n].scope = s[n].cas ? LDAP_SCOPE_BASE
+		                      : scope_of(p ? strsep(&p, "\t") : "sub");
 		s[n].filter = strdup(p ? strsep(&p, "\t") : "");
 		for (k = 0; p && k < MAXATTR && (a = strsep(&p, " ")) != NULL;)
 			if (*a)
@@ -82,7 +93,48 @@ static int read_searches(const char *path, struct search *s)
 	return n;
 }
 
-static long decision(LDAP *ld, const struct search *s, int n)
+/* The value of a cas line's attribute now (absent: 0, added then). */
+static void cas_read(LDAP *ld, struct search *c)
+{
+	char *attrs[] = {c->filter, NULL};
+	LDAPMessage *res = NULL, *e;
+	struct berval **v;
+	int rc;
+
+	rc = ldap_search_ext_s(ld, c->base, LDAP_SCOPE_BASE, "(objectClass=*)",
+	                       attrs, 0, NULL, NULL, NULL, 1, &res);
+	if (rc != LDAP_SUCCESS)
+		die(c->base, rc);
+	c->value = -1;
+	e = ldap_first_entry(ld, res);
+	if (e && (v = ldap_get_values_len(ld, e, c->filter)) != NULL) {
+		if (v[0])
+			c->value = strtoll(v[0]->bv_val, NULL, 10);
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+}
+
+/* delete value, add value + 1 (add only while absent). */
+static void cas(LDAP *ld, struct search *c)
+{
+	char oldv[24], newv[24];
+	char *oldvals[] = {oldv, NULL}, *newvals[] = {newv, NULL};
+	LDAPMod del = {LDAP_MOD_DELETE, c->filter, {oldvals}};
+	LDAPMod add = {LDAP_MOD_ADD, c->filter, {newvals}};
+	LDAPMod *mods[] = {&del, &add, NULL};
+	int rc;
+
+	snprintf(oldv, sizeof(oldv), "%lld", c->value);
+	snprintf(newv, sizeof(newv), "%lld", c->value + 1);
+	rc = ldap_modify_ext_s(ld, c->base, c->value < 0 ? mods + 1 : mods,
+	                       NULL, NULL);
+	if (rc != LDAP_SUCCESS)
+		die(c->base, rc);
+	c->value++; /* absent (-1): "0" was added */
+}
+
+static long decision(LDAP *ld, struct search *s, int n)
 {
 	long entries = 0;
 	int i, rc;
@@ -90,6 +142,10 @@ static long decision(LDAP *ld, const struct search *s, int n)
 	for (i = 0; i < n; i++) {
 		LDAPMessage *res = NULL;
 
+		if (s[i].cas) {
+			cas(ld, &s[i]);
+			continue;
+		}
 		rc = ldap_search_ext_s(
 		    ld, s[i].base, s[i].scope, s[i].filter,
 		    s[i].attrs[0] ? (char **)s[i].attrs : NULL, 0, NULL, NULL,
@@ -152,6 +208,9 @@ int main(int argc, char **argv)
 	if (rc != LDAP_SUCCESS)
 		die("bind", rc);
 
+	for (i = 0; i < n; i++)
+		if (s[i].cas)
+			cas_read(ld, &s[i]);
 	lat = calloc((size_t)count, sizeof(*lat));
 	if (!lat)
 		die("out of memory", LDAP_NO_MEMORY);

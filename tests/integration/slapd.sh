@@ -7,9 +7,26 @@
 #   make_test_ca                  CA, server cert (localhost, 127.0.0.1) and
 #                                 an unrelated CA, in $T/tls
 #   start_slapd [NAME] [--tls] [--memberof-only] [--ldif FILE]
+#               [--oath] [--otp-overlay]
 #                                 --ldif loads FILE instead of the sample
 #                                 (it must hold $SLAPD_BASE and
 #                                 ou=services under it)
+#                                 --oath: site mode's token store: the
+#                                 OATH-LDAP schema (moduleload otp), the
+#                                 sample ACL contrib/ldap/oath-acl.conf,
+#                                 ou=tokens, the admin account
+#                                 $SLAPD_TOKEN_ADMIN_DN (password in
+#                                 $SLAPD_ADMINPW) and every uid= entry
+#                                 given the password in $SLAPD_USERPW
+#                                 --otp-overlay: --oath, and slapd's own
+#                                 otp overlay on the database (bind with
+#                                 password + code)
+#   mirror_slapd A B              make two running servers (started with
+#                                 the same options and data) replicate to
+#                                 each other: mirror mode, syncrepl
+#                                 refreshAndPersist both ways (restarts
+#                                 both on their ports; waits until a change
+#                                 made on A is seen on B)
 #   stop_slapd NAME               SIGTERM, bounded wait
 #   restart_slapd NAME            start again on the same ports and data
 #   freeze_slapd NAME / thaw_slapd NAME   SIGSTOP / SIGCONT
@@ -28,9 +45,12 @@
 #   SLAPD_LDAPI_NAME   ldapi://<url-encoded socket in $T/slapd-NAME>/
 #   SLAPD_PID_NAME     slapd's own pid (it runs in the foreground)
 #   SLAPD_DIR_NAME     its directory (slapd.conf, db/, log)
-# Constants: SLAPD_BASE, SLAPD_ROOTDN, SLAPD_SERVICE_DN, SLAPD_TLS_DIR, and
+# Constants: SLAPD_BASE, SLAPD_ROOTDN, SLAPD_SERVICE_DN, SLAPD_TLS_DIR,
+#   SLAPD_TOKEN_ADMIN_DN, SLAPD_TOKEN_BASE, and
 #   SLAPD_BINDPW       file holding the service account's password (0600),
 #                      the same on every server of a test, as on replicas
+#   SLAPD_ADMINPW      the same for the token admin (--oath)
+#   SLAPD_USERPW       the password of every person entry (--oath)
 # The service account may read the whole tree; anonymous users may read
 # only the root DSE and the schema. SLAPD_DEBUG=LEVEL (e.g. stats) makes
 # slapd log to $T/slapd-NAME/log. Indexes are Debian's defaults
@@ -45,6 +65,10 @@ SLAPD_LDIF_DIR="$top_srcdir/contrib/ldap"
 SLAPD_BASE="dc=mercy,dc=example"
 SLAPD_ROOTDN="cn=admin,$SLAPD_BASE"
 SLAPD_SERVICE_DN="cn=phiguard,ou=services,$SLAPD_BASE"
+SLAPD_TOKEN_ADMIN_DN="cn=phiguard-admin,ou=services,$SLAPD_BASE"
+SLAPD_TOKEN_BASE="ou=tokens,$SLAPD_BASE"
+SLAPD_ADMINPW="$T/ldap-adminpw"
+SLAPD_USERPW="$T/ldap-userpw"
 SLAPD_TLS_DIR="$T/tls"
 SLAPD_BINDPW="$T/ldap-bindpw"
 SLAPD_STARTED="" # names, for slapd_cleanup
@@ -160,7 +184,7 @@ make_test_ca() {
 	) >"$T/tls.log" 2>&1 || die "make_test_ca failed: $(cat "$T/tls.log")"
 }
 
-# _slapd_write_conf NAME DIR TLS MEMBEROF
+# _slapd_write_conf NAME DIR TLS MEMBEROF OATH(no|yes|overlay)
 _slapd_write_conf() {
 	_wc_d=$2
 	{
@@ -176,6 +200,9 @@ _slapd_write_conf() {
 		# overlay is configured, so the precomputed values in
 		# memberof.ldif are all there is.
 		[ "$4" = yes ] && echo "moduleload memberof"
+		# The otp module registers the OATH-LDAP schema; its overlay
+		# acts only on a database where it is configured.
+		[ "$5" != no ] && echo "moduleload otp"
 		# No syslog: with no /dev/log, glibc would write every line
 		# to the console. SLAPD_DEBUG=stats (say) logs to the log file.
 		echo "loglevel 0"
@@ -211,8 +238,18 @@ _slapd_write_conf() {
 		echo "index member,memberUid eq"
 		[ -n "${SLAPD_EXTRA_INDEX:-}" ] &&
 			echo "index $SLAPD_EXTRA_INDEX"
+		[ "$5" != no ] && echo "include $SLAPD_LDIF_DIR/oath-acl.conf"
 		echo "access to attrs=userPassword by anonymous auth by * none"
-		echo "access to * by dn.exact=\"$SLAPD_SERVICE_DN\" read by * none"
+		if [ "$5" = no ]; then
+			echo "access to * by dn.exact=\"$SLAPD_SERVICE_DN\" read by * none"
+		else
+			# A bind needs auth access to the entry; the token
+			# admin finds users as the daemon does.
+			echo "access to * by dn.exact=\"$SLAPD_SERVICE_DN\" read" \
+				"by dn.exact=\"$SLAPD_TOKEN_ADMIN_DN\" read" \
+				"by anonymous auth by * none"
+		fi
+		[ "$5" = overlay ] && echo "overlay otp"
 	} >"$_wc_d/slapd.conf"
 }
 
@@ -246,14 +283,47 @@ _slapd_answers_or_exited() {
 		-s base -LLL 1.1 >/dev/null 2>&1
 }
 
+# _slapd_secret_file FILE: a random password in a 0600 file, once per test
+# (the same on every server, as on replicas).
+_slapd_secret_file() {
+	[ -s "$1" ] || (umask 077 &&
+		od -An -N18 -tx1 /dev/urandom | tr -d ' \n' >"$1")
+}
+
+# _slapd_oath_ldif LDIF: LDIF with every uid= entry given $SLAPD_USERPW's
+# password, then ou=tokens and the token admin account, on stdout.
+_slapd_oath_ldif() {
+	_slapd_secret_file "$SLAPD_USERPW"
+	_slapd_secret_file "$SLAPD_ADMINPW"
+	_uh=$(slappasswd -h '{SSHA}' -T "$SLAPD_USERPW") || die "slappasswd failed"
+	_ah=$(slappasswd -h '{SSHA}' -T "$SLAPD_ADMINPW") || die "slappasswd failed"
+	awk -v h="$_uh" '{ print } /^dn: uid=/ { print "userPassword: " h }' "$1"
+	cat <<LDIF
+
+dn: $SLAPD_TOKEN_BASE
+objectClass: organizationalUnit
+ou: tokens
+description: OATH-LDAP token and parameter entries (phiguard site mode)
+
+dn: $SLAPD_TOKEN_ADMIN_DN
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: phiguard-admin
+description: phiguardctl's account: writes tokens
+userPassword: $_ah
+LDIF
+}
+
 start_slapd() {
-	_name=a _tls=no _mo=no _own_ldif=
+	_name=a _tls=no _mo=no _own_ldif= _oath=no
 	while [ $# -gt 0 ]; do
 		_arg=$1
 		shift
 		case "$_arg" in
 		--tls) _tls=yes ;;
 		--memberof-only) _mo=yes ;;
+		--oath) [ "$_oath" = no ] && _oath=yes ;;
+		--otp-overlay) _oath=overlay ;;
 		--ldif)
 			_own_ldif=$1
 			shift
@@ -269,12 +339,11 @@ start_slapd() {
 	rm -rf "$_dir"
 	mkdir -p "$_dir/db" || die "mkdir $_dir"
 	[ "$_tls" = yes ] && make_test_ca
-	_slapd_write_conf "$_name" "$_dir" "$_tls" "$_mo"
+	_slapd_write_conf "$_name" "$_dir" "$_tls" "$_mo" "$_oath"
 
 	# The service account gets a random password, stored in a 0600 file
 	# as phiguardd's bind_password_file would be.
-	[ -s "$SLAPD_BINDPW" ] || (umask 077 &&
-		od -An -N18 -tx1 /dev/urandom | tr -d ' \n' >"$SLAPD_BINDPW")
+	_slapd_secret_file "$SLAPD_BINDPW"
 	_hash=$(slappasswd -h '{SSHA}' -T "$SLAPD_BINDPW") ||
 		die "slappasswd failed"
 	cat >"$_dir/service.ldif" <<LDIF
@@ -288,6 +357,10 @@ LDIF
 	_ldif="$SLAPD_LDIF_DIR/callcenter.ldif"
 	[ "$_mo" = yes ] && _ldif="$SLAPD_LDIF_DIR/memberof.ldif"
 	[ -n "$_own_ldif" ] && _ldif=$_own_ldif
+	if [ "$_oath" != no ]; then
+		_slapd_oath_ldif "$_ldif" >"$_dir/oath.ldif"
+		_ldif="$_dir/oath.ldif"
+	fi
 	"$SLAPADD_BIN" -q -f "$_dir/slapd.conf" -l "$_ldif" >>"$_dir/log" 2>&1 ||
 		die "slapadd $_ldif failed: $(tail -n 5 "$_dir/log")"
 	"$SLAPADD_BIN" -f "$_dir/slapd.conf" -l "$_dir/service.ldif" \
@@ -310,6 +383,45 @@ LDIF
 		log "slapd $_name exited at start (port taken?); retrying"
 	done
 	SLAPD_STARTED="$SLAPD_STARTED $_name"
+}
+
+# _slapd_add_sync NAME SID OTHER: NAME's config gains server ID SID and a
+# syncrepl consumer of OTHER (over OTHER's ldapi, as its rootdn by SASL
+# EXTERNAL: no password), in mirror mode.
+_slapd_add_sync() {
+	_sd=$(_slapd_get SLAPD_DIR "$1")
+	sed -i "s/^database mdb\$/serverID $2\nmoduleload syncprov\n\ndatabase mdb/" \
+		"$_sd/slapd.conf" || die "sed $_sd/slapd.conf"
+	cat >>"$_sd/slapd.conf" <<CONF
+overlay syncprov
+syncprov-checkpoint 100 1
+syncrepl rid=00$2 provider=$(_slapd_get SLAPD_LDAPI "$3")
+	bindmethod=sasl saslmech=EXTERNAL
+	searchbase="$SLAPD_BASE" type=refreshAndPersist retry="1 +"
+	timeout=3 network-timeout=3
+mirrormode on
+CONF
+}
+
+mirror_slapd() {
+	stop_slapd "$1"
+	stop_slapd "$2"
+	_slapd_add_sync "$1" 1 "$2"
+	_slapd_add_sync "$2" 2 "$1"
+	restart_slapd "$1"
+	restart_slapd "$2"
+	_probe="mirror-probe-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+	printf 'dn: ou=services,%s\nchangetype: modify\nreplace: description\ndescription: %s\n' \
+		"$SLAPD_BASE" "$_probe" | ldap_modify "$1" ||
+		die "mirror_slapd: probe write on $1 failed"
+	wait_for 20 _slapd_sees "$2" "$_probe" ||
+		die "mirror_slapd: $2 did not replicate $1's change within 20 s"
+}
+
+# _slapd_sees NAME VALUE: ou=services on NAME has that description.
+_slapd_sees() {
+	ldap_search "$1" -s base -b "ou=services,$SLAPD_BASE" description |
+		grep -q "^description: $2\$"
 }
 
 # Start a stopped server again with its data and ports (fail-back tests).
