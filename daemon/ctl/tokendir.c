@@ -373,6 +373,24 @@ static int same_dn(const char *a, const char *b)
 	return same;
 }
 
+/*
+ * slapo-otp's own examples keep the token in the user entry itself
+ * (oathTOTPToken naming the user's DN): deleting "the token entry" would
+ * delete the user. Refused, with what to do instead.
+ */
+static int refuse_self_token(const char *user, const struct user_entry *u,
+                             char *err, size_t errlen)
+{
+	if (u->token[0] == '\0' || !same_dn(u->token, u->dn))
+		return 0;
+	snprintf(err, errlen,
+	         "the token of %s is held in the user entry %s itself; "
+	         "phiguardctl never deletes user entries: remove its "
+	         "OATH-LDAP attributes by hand first",
+	         user, u->dn);
+	return PG_ERR_INVAL;
+}
+
 int tokendir_put(struct tokendir *td, const struct pg_token *tok,
                  const unsigned char *value, size_t vlen, unsigned window,
                  int replace, char *dn, size_t dnsz, char *err, size_t errlen)
@@ -390,6 +408,8 @@ int tokendir_put(struct tokendir *td, const struct pg_token *tok,
 		         tok->user, pg_strerror(rc));
 		return rc;
 	}
+	if ((rc = refuse_self_token(tok->user, &u, err, errlen)) != 0)
+		return rc;
 	if (u.token[0] != '\0' && !replace) {
 		snprintf(err, errlen,
 		         "%s already has a token (%s); --force replaces it",
@@ -440,6 +460,8 @@ int tokendir_remove(struct tokendir *td, const char *user, char *err,
 		own = ldap_count_entries(td->ld, res) == 1;
 	if (res != NULL)
 		ldap_msgfree(res);
+	if ((rc = refuse_self_token(user, &u, err, errlen)) != 0)
+		return rc;
 	if (u.token[0] == '\0' && !own) {
 		snprintf(err, errlen, "%s has no token in the directory", user);
 		return PG_ERR_NOTFOUND;
@@ -596,6 +618,7 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 {
 	struct tokendir *td = NULL;
 	struct dir_config cfg;
+	char why[512];
 	int n, rc;
 
 	if (!conf->ldap) {
@@ -634,8 +657,16 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 		snprintf(err, errlen, "[tokens] base: too long");
 		goto out;
 	}
-	if ((rc = dir_new(&cfg, &td->d, err, errlen)) != 0)
+	if ((rc = dir_new(&cfg, &td->d, why, sizeof why)) != 0) {
+		/* dir_config names the daemon's key; this file is the admin's.
+		 */
+		if (strncmp(why, "bind_password_file", 18) == 0)
+			snprintf(err, errlen, "[tokens] admin_password_file%s",
+			         why + 18);
+		else
+			snprintf(err, errlen, "%s", why);
 		goto out;
+	}
 	rc = dir_connection(td->d, &td->ld, &td->server);
 	if (rc != 0) {
 		snprintf(err, errlen,
