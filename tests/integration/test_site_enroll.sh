@@ -145,6 +145,49 @@ ldapmodify -x -H "$SLAPD_URI_a" -D "$SLAPD_SERVICE_DN" -y "$SLAPD_BINDPW" \
 	-f "$T/step.ldif" >"$OUT" 2>&1 ||
 	fail "the service DN may write the last step: $(cat "$OUT")"
 
+# The cn=config twin oath-acl.ldif holds the same rules: a database
+# converted from a slapd.conf that includes oath-acl.conf, and one
+# converted without it and then given the LDIF, end up with the same
+# olcAccess values (slaptest writes dn.exact as dn.base), ahead of the
+# database's own rule.
+SLAPTOOLS=${SLAPADD_BIN%/*} # slaptest, slapcat, slapmodify
+acl_db() {
+	mkdir -p "$T/acl/$1" "$T/acl/db"
+	{
+		for _s in core cosine inetorgperson; do
+			echo "include $SLAPD_SCHEMA_DIR/$_s.schema"
+		done
+		echo "modulepath $SLAPD_MODULE_DIR"
+		echo "moduleload back_mdb"
+		echo "moduleload otp"
+		echo "database mdb"
+		echo "suffix \"$SLAPD_BASE\""
+		echo "directory $T/acl/db"
+		[ "$1" = conf ] && echo "include $SLAPD_LDIF_DIR/oath-acl.conf"
+		echo "access to attrs=userPassword by anonymous auth by * none"
+	} >"$T/acl/$1.conf"
+	# It converts, then fails to open the (empty) database: no matter.
+	"$SLAPTOOLS/slaptest" -f "$T/acl/$1.conf" -F "$T/acl/$1" \
+		>"$T/acl/$1.log" 2>&1
+	[ -f "$T/acl/$1/cn=config.ldif" ] ||
+		fail "slaptest $1: no cn=config: $(cat "$T/acl/$1.log")"
+}
+acl_of() {
+	"$SLAPTOOLS/slapcat" -n0 -F "$T/acl/$1" -o ldif-wrap=no |
+		sed -n '/^dn: olcDatabase={1}mdb,cn=config$/,/^$/p' |
+		sed -n 's/^olcAccess: //p' | sed 's/dn\.exact=/dn.base=/g; s/  */ /g'
+}
+acl_db conf
+acl_db ldif
+"$SLAPTOOLS/slapmodify" -n0 -F "$T/acl/ldif" -l "$SLAPD_LDIF_DIR/oath-acl.ldif" \
+	>"$OUT" 2>&1 || fail "oath-acl.ldif does not apply: $(cat "$OUT")"
+acl_of conf >"$T/acl/conf.acl"
+acl_of ldif >"$T/acl/ldif.acl"
+[ "$(wc -l <"$T/acl/conf.acl")" -eq 5 ] ||
+	fail "oath-acl.conf: expected 4 rules and the database's own"
+cmp -s "$T/acl/conf.acl" "$T/acl/ldif.acl" ||
+	fail "oath-acl.ldif differs from oath-acl.conf: $(diff "$T/acl/conf.acl" "$T/acl/ldif.acl")"
+
 # ------------------------------------------------------------ remove
 ctl remove nurse1 >"$OUT" 2>&1 || fail "remove nurse1: $(cat "$OUT")"
 ldap_search a -b "$TOKEN1" -s base "$ANY" 1.1 >"$OUT" 2>&1 &&
