@@ -35,6 +35,7 @@ struct tokendir {
 	char base[DIR_DN_MAX];
 	char user_base[DIR_DN_MAX];
 	char user_attr[DIR_ATTR_MAX];
+	char bind_dn[DIR_DN_MAX];
 	struct timeval timeout;
 };
 
@@ -91,6 +92,9 @@ static int lfail(struct tokendir *td, const char *what, const char *dn, int lrc,
 		return PG_ERR_UNAVAIL;
 	case LDAP_NO_MEMORY:
 		return PG_ERR_NOMEM;
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return PG_ERR_TOOLONG;
 	default:
 		return PG_ERR_INVAL;
 	}
@@ -590,8 +594,18 @@ int tokendir_list(struct tokendir *td, const char *user, tokendir_entry_fn fn,
 		snprintf(filter, sizeof filter,
 		         "(&(objectClass=oathTOTPUser)(%s=%s))", td->user_attr,
 		         esc);
-	if ((rc = search(td, td->user_base, LDAP_SCOPE_SUBTREE, filter, attrs,
-	                 &res, err, errlen)) != 0)
+	rc = search(td, td->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res,
+	            err, errlen);
+	if (rc == PG_ERR_TOOLONG) {
+		/* slapd's default limit is 500 entries, paged or not. */
+		snprintf(err, errlen,
+		         "more users with a token than the directory returns "
+		         "to %s: give it a \"limits\" line "
+		         "(contrib/ldap/README.md)",
+		         td->bind_dn);
+		return rc;
+	}
+	if (rc != 0)
 		return rc;
 	for (ent = ldap_first_entry(td->ld, res); ent != NULL && rc == 0;
 	     ent = ldap_next_entry(td->ld, ent)) {
@@ -650,6 +664,7 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 	snprintf(td->user_base, sizeof td->user_base, "%s",
 	         cfg.user_base[0] != '\0' ? cfg.user_base : cfg.base_dn);
 	snprintf(td->user_attr, sizeof td->user_attr, "%s", cfg.user_attr);
+	snprintf(td->bind_dn, sizeof td->bind_dn, "%s", cfg.bind_dn);
 	td->timeout.tv_sec = cfg.search_timeout_ms / 1000;
 	td->timeout.tv_usec = (cfg.search_timeout_ms % 1000) * 1000;
 	rc = PG_ERR_CONFIG;
