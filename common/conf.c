@@ -110,6 +110,7 @@ static const struct conf_key conf_keys[] = {
     NUM("totp", failure_window, 1, 86400, 300),
     NUM("totp", lockout, 1, 604800, 900),
     STR("totp", issuer, 0, "phiguard"),
+    STR("tokens", key_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR("daemon", hostname, CONF_F_OPTIONAL, ""),
     STR("ldap", uri, 0, ""),
     STR("ldap", base, 0, ""),
@@ -247,12 +248,12 @@ static const char *const detect_off[] = {"alert_webhook", "alert_webhook_proxy",
 static const struct conf_section conf_sections[] = {
     {"daemon", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"totp", 0, NULL, table_keyval, NULL, NULL, NULL},
+    {"tokens", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"ldap", 0, ldap_enter, table_keyval, NULL, ldap_finish, NULL},
     {"cache", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"audit", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"push", 0, push_enter, table_keyval, NULL, push_finish, push_off},
     {"detect", 0, detect_enter, table_keyval, NULL, detect_finish, detect_off},
-    {"tokens", 0, NULL, table_keyval, NULL, NULL, NULL},
     {"role", 1, role_enter, role_keyval, role_leave, NULL, NULL},
 };
 

@@ -146,6 +146,10 @@ struct pg_conf {
 	long lockout;                  /* 900 s (1..604800) */
 	char issuer[128]; /* "phiguard": otpauth issuer for enrollment */
 
+	/* [tokens] */
+	char key_file[PG_CONF_MAX_PATH]; /* "" = no site key: secrets are
+	                                    stored plain, sealed ones refused */
+
 	/* [daemon], for the policy */
 	char hostname[256]; /* "" = gethostname(); matched by terminals */
 

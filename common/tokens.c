@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "safefile.h"
+#include "seal.h"
 #include "secret.h"
 #include "tokens.h"
 
@@ -251,8 +252,16 @@ int tokens_parse_line(const char *line, struct pg_token *tok, char *err,
 		            TOKEN_MIN_PERIOD, TOKEN_MAX_PERIOD);
 		goto out;
 	}
-	if ((rc = decode_secret(f[4], flen[4], tok, err, errlen)) != 0)
+	if (seal_is_sealed(f[4], flen[4])) {
+		if (seal_text_check(f[4], flen[4]) != 0) {
+			token_error(err, errlen, "bad sealed secret");
+			goto out;
+		}
+		memcpy(tok->sealed, f[4], flen[4]);
+		tok->sealed[flen[4]] = '\0';
+	} else if ((rc = decode_secret(f[4], flen[4], tok, err, errlen)) != 0) {
 		goto out;
+	}
 	rc = PG_ERR_INVAL;
 	if (nf == 6) {
 		if (!label_valid(f[5], flen[5])) {
@@ -358,8 +367,38 @@ out:
 	return rc;
 }
 
+/* The secret column: the sealed text as it is, or the secret in Base32
+ * (allocated in *b32, wiped and freed by the caller). */
+static int secret_column(const struct pg_token *tok, const char **col,
+                         char **b32, size_t *b32len)
+{
+	size_t slen = strnlen(tok->sealed, sizeof(tok->sealed));
+
+	if (slen > 0) {
+		if (slen == sizeof(tok->sealed) ||
+		    seal_text_check(tok->sealed, slen) != 0)
+			return PG_ERR_INVAL;
+		*col = tok->sealed;
+		return 0;
+	}
+	if (tok->secret_len < TOKEN_MIN_SECRET ||
+	    tok->secret_len > PG_TOKEN_MAX_SECRET)
+		return PG_ERR_INVAL;
+	if (oath_init() != OATH_OK ||
+	    oath_base32_encode((const char *)tok->secret, tok->secret_len, b32,
+	                       b32len) != OATH_OK)
+		return PG_ERR_NOMEM;
+	/* Written unpadded, as authenticator apps expect in otpauth URIs;
+	 * the parser accepts either form. */
+	while (*b32len > 0 && (*b32)[*b32len - 1] == '=')
+		(*b32)[--*b32len] = '\0';
+	*col = *b32;
+	return 0;
+}
+
 int tokens_format_line(const struct pg_token *tok, char *out, size_t outsz)
 {
+	const char *col = NULL;
 	char *b32 = NULL;
 	size_t b32len = 0;
 	int rc = PG_ERR_INVAL;
@@ -369,25 +408,15 @@ int tokens_format_line(const struct pg_token *tok, char *out, size_t outsz)
 	    tokens_alg_name(tok->alg) == NULL || tok->digits < 6 ||
 	    tok->digits > 8 || tok->period < TOKEN_MIN_PERIOD ||
 	    tok->period > TOKEN_MAX_PERIOD ||
-	    tok->secret_len < TOKEN_MIN_SECRET ||
-	    tok->secret_len > PG_TOKEN_MAX_SECRET ||
 	    (tok->label[0] != '\0' &&
 	     !label_valid(tok->label,
 	                  strnlen(tok->label, sizeof(tok->label)))) ||
 	    strnlen(tok->label, sizeof(tok->label)) == sizeof(tok->label))
 		goto out;
-	if (oath_init() != OATH_OK ||
-	    oath_base32_encode((const char *)tok->secret, tok->secret_len, &b32,
-	                       &b32len) != OATH_OK) {
-		rc = PG_ERR_NOMEM;
+	if ((rc = secret_column(tok, &col, &b32, &b32len)) != 0)
 		goto out;
-	}
-	/* Written unpadded, as authenticator apps expect in otpauth URIs;
-	 * the parser accepts either form. */
-	while (b32len > 0 && b32[b32len - 1] == '=')
-		b32[--b32len] = '\0';
 	n = snprintf(out, outsz, "%s %s %u %u %s%s%s\n", tok->user,
-	             tokens_alg_name(tok->alg), tok->digits, tok->period, b32,
+	             tokens_alg_name(tok->alg), tok->digits, tok->period, col,
 	             tok->label[0] != '\0' ? " " : "", tok->label);
 	rc = PG_ERR_TOOLONG;
 	if (n < 0 || (size_t)n >= outsz)
@@ -397,6 +426,85 @@ out:
 	if (rc != 0 && out != NULL && outsz > 0)
 		secret_wipe(out, outsz);
 	secret_free(b32, b32len);
+	return rc;
+}
+
+int tokens_open(struct pg_token *tok, const struct seal_keyring *kr, char *err,
+                size_t errlen)
+{
+	size_t len = 0;
+	int rc;
+
+	if (tok->sealed[0] == '\0')
+		return 0;
+	if (kr == NULL || kr->n == 0) {
+		pg_err_set(err, errlen, "sealed secret and no key_file");
+		return PG_ERR_CONFIG;
+	}
+	rc = seal_open(kr, tok->user, tok->sealed, tok->secret,
+	               sizeof(tok->secret), &len);
+	if (rc == 0 && len < TOKEN_MIN_SECRET)
+		rc = PG_ERR_INVAL;
+	switch (rc) {
+	case 0:
+		tok->secret_len = len;
+		return 0;
+	case PG_ERR_NOTFOUND:
+		/* The key id is no secret: it tells the admin which key
+		 * file line is missing. */
+		pg_err_set(err, errlen,
+		           "sealed with key %.16s, not in key_file",
+		           tok->sealed + strlen(SEAL_PREFIX));
+		break;
+	case PG_ERR_AUTH:
+		pg_err_set(
+		    err, errlen,
+		    "sealed secret does not open with key %.16s (another "
+		    "key of that id, another user's secret, or altered)",
+		    tok->sealed + strlen(SEAL_PREFIX));
+		break;
+	default:
+		pg_err_set(err, errlen, "malformed sealed secret");
+		break;
+	}
+	secret_wipe(tok->secret, sizeof(tok->secret));
+	tok->secret_len = 0;
+	return rc == PG_ERR_TOOLONG ? PG_ERR_INVAL : rc;
+}
+
+int tokens_open_list(struct pg_token_list *list, const struct seal_keyring *kr,
+                     char *err, size_t errlen)
+{
+	char why[192];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < list->n && i < PG_TOKENS_MAX_PER_USER; i++) {
+		if ((rc = tokens_open(&list->tok[i], kr, why, sizeof(why))) ==
+		    0)
+			continue;
+		pg_err_set(err, errlen, "token %zu (%s): %s", i + 1,
+		           list->tok[i].label[0] != '\0' ? list->tok[i].label
+		                                         : "no label",
+		           why);
+		tokens_list_wipe(list);
+		return rc;
+	}
+	return 0;
+}
+
+int tokens_seal(struct pg_token *tok, const struct seal_key *k)
+{
+	int rc;
+
+	if (tok->secret_len < TOKEN_MIN_SECRET ||
+	    tok->secret_len > PG_TOKEN_MAX_SECRET)
+		rc = PG_ERR_INVAL;
+	else
+		rc = seal_secret(k, tok->user, tok->secret, tok->secret_len,
+		                 tok->sealed, sizeof(tok->sealed));
+	if (rc != 0)
+		secret_wipe(tok->sealed, sizeof(tok->sealed));
 	return rc;
 }
 

@@ -5,13 +5,16 @@
  * separated by spaces or tabs; '#' comments and blank lines are skipped.
  * ALGORITHM is SHA1, SHA256 or SHA512; DIGITS 6..8; PERIOD 10..300 s;
  * the secret is RFC 4648 Base32 (case-insensitive, padding optional) of
- * 10..64 bytes; LABEL is 1..64 bytes of [A-Za-z0-9._@+-].
+ * 10..64 bytes, or that secret sealed with the site key (common/seal.h:
+ * "pgseal1:..."), which stays sealed until tokens_open*() opens it; LABEL
+ * is 1..64 bytes of [A-Za-z0-9._@+-].
  */
 #ifndef PHIGUARD_COMMON_TOKENS_H
 #define PHIGUARD_COMMON_TOKENS_H
 
 #include <stddef.h>
 
+#include "seal.h"
 #include "username.h"
 
 #define PG_TOKEN_MAX_SECRET    64 /* bytes after Base32 decoding */
@@ -26,7 +29,10 @@ struct pg_token {
 	unsigned digits;
 	unsigned period;
 	unsigned char secret[PG_TOKEN_MAX_SECRET]; /* decoded key */
-	size_t secret_len;
+	size_t secret_len; /* 0 for a sealed secret not opened yet */
+	/* "" for a plain secret; else the sealed text as stored, kept (and
+	 * written back by tokens_format_line) after it is opened. */
+	char sealed[SEAL_TEXT_MAX + 1];
 	char label[PG_TOKEN_MAX_LABEL + 1]; /* "" if none */
 };
 
@@ -69,10 +75,39 @@ int tokens_load_user(const char *path, int check_owner, const char *user,
                      size_t errlen);
 
 /*
- * Format a token as one store line with "\n" into out. Returns 0,
+ * Format a token as one store line with "\n" into out: the sealed text if
+ * tok->sealed is set, else the secret in Base32. Returns 0,
  * PG_ERR_TOOLONG or PG_ERR_INVAL (invalid field). out is wiped on error.
  */
 int tokens_format_line(const struct pg_token *tok, char *out, size_t outsz);
+
+/*
+ * Open tok's sealed secret (if it has one) with the keyring kr (may be
+ * NULL: no key_file) into tok->secret; the sealed text is kept. A plain
+ * token is left as it is. Returns 0; PG_ERR_CONFIG if the secret is sealed
+ * and kr is NULL or empty; else seal_open()'s error (PG_ERR_NOTFOUND:
+ * unknown key id, PG_ERR_AUTH: wrong key, another user's or altered,
+ * PG_ERR_INVAL: malformed or too short). The reason, naming the key id
+ * but never the secret, is in err.
+ */
+int tokens_open(struct pg_token *tok, const struct seal_keyring *kr, char *err,
+                size_t errlen);
+
+/*
+ * tokens_open() every token of list in place. The first failure stops,
+ * wipes the whole list (n = 0) and is returned with "token N (LABEL):
+ * reason" in err (N from 1): a login must not go on with some of a
+ * user's tokens. Returns 0 if every token is plain or opened.
+ */
+int tokens_open_list(struct pg_token_list *list, const struct seal_keyring *kr,
+                     char *err, size_t errlen);
+
+/*
+ * Seal tok's secret (secret_len must be valid) under k for tok->user into
+ * tok->sealed, keeping the secret in memory. Returns 0 or seal_secret()'s
+ * error (tok->sealed is then "").
+ */
+int tokens_seal(struct pg_token *tok, const struct seal_key *k);
 
 /* Wipe a list / token. */
 void tokens_list_wipe(struct pg_token_list *list);

@@ -18,6 +18,7 @@
 #include "pamcfg.h"
 #include "pamlog.h"
 #include "result.h"
+#include "seal.h"
 #include "secret.h"
 #include "stage.h"
 #include "tokens.h"
@@ -127,6 +128,42 @@ static int preauth(struct auth *a)
 	return 0;
 }
 
+/*
+ * Open the user's sealed secrets with the site key, read only when one is
+ * sealed. Anything amiss (no key_file, an unreadable key file, a key
+ * missing, the wrong key, a secret of another user's or altered) is the
+ * site's doing: a refusal before the prompt, never a plain fallback and
+ * never a failure counted against the user. The detail names the file,
+ * the token and the key id, never a secret.
+ */
+static int open_tokens(struct auth *a)
+{
+	struct seal_keyring kr;
+	char err[PG_CONF_ERRLEN];
+	size_t i;
+	int r = 0;
+
+	memset(&kr, 0, sizeof(kr));
+	for (i = 0; i < a->tokens.n && a->tokens.tok[i].sealed[0] == '\0'; i++)
+		;
+	if (i == a->tokens.n)
+		goto out;
+	if (a->st.cfg.key_file[0] != '\0' &&
+	    (r = seal_keyring_load(a->st.cfg.key_file, 1, &kr, err,
+	                           sizeof(err))) != 0) {
+		stage_detail(&a->st, "key_file %s", err);
+		goto out;
+	}
+	if ((r = tokens_open_list(&a->tokens, &kr, err, sizeof(err))) != 0)
+		stage_detail(&a->st, "%s", err);
+out:
+	seal_keyring_wipe(&kr);
+	if (r == 0)
+		return 0;
+	a->st.reason = "token-sealed";
+	return PG_ERR_CONFIG;
+}
+
 static int load_tokens(struct auth *a)
 {
 	char err[PG_CONF_ERRLEN];
@@ -148,7 +185,7 @@ static int load_tokens(struct auth *a)
 		           bad, err);
 	pamlog_debug(a->st.pamh, a->st.cfg.debug, "%zu token(s) for this user",
 	             a->tokens.n);
-	return 0;
+	return open_tokens(a);
 }
 
 /* The answer: from an earlier module (use/try_first_pass) or one prompt. */

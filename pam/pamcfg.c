@@ -318,7 +318,8 @@ out:
  * phiguardctl's) and stays unread, so a typo there cannot cost a login.
  */
 static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
-                                          "totp.window", "push", NULL};
+                                          "totp.window",   "tokens.key_file",
+                                          "push",          NULL};
 
 static void conf_warn(void *arg, const char *msg)
 {
@@ -359,6 +360,7 @@ int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 		snprintf(tmp.tokens, sizeof(tmp.tokens), "%s", conf.tokens);
 	if (tmp.socket[0] == '\0')
 		snprintf(tmp.socket, sizeof(tmp.socket), "%s", conf.socket);
+	snprintf(tmp.key_file, sizeof(tmp.key_file), "%s", conf.key_file);
 	if (tmp.window < 0)
 		tmp.window = conf.window;
 	if (tmp.factors == 0)

@@ -54,9 +54,10 @@ enum pamcfg_failmode {
 struct pamcfg {
 	char config[PG_CONF_MAX_PATH];
 	int config_set; /* config= given: a missing file is an error */
-	char tokens[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
-	char socket[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
-	long window;                   /* -1 = take it from the config file */
+	char tokens[PG_CONF_MAX_PATH];   /* "" = take it from the config file */
+	char key_file[PG_CONF_MAX_PATH]; /* [tokens] key_file; "" = none */
+	char socket[PG_CONF_MAX_PATH];   /* "" = take it from the config file */
+	long window;                     /* -1 = take it from the config file */
 	char prompt[PAMCFG_MAX_PROMPT + 1];
 	enum pamcfg_no_token no_token;
 	enum pamcfg_authtok authtok;
@@ -91,12 +92,12 @@ int pamcfg_parse_args(struct pamcfg *cfg, int argc, const char **argv,
 /*
  * Read cfg->config (root-owned, not group/other-writable, at most 1 MiB)
  * and take from it every value no argument set: [daemon] socket, [totp]
- * tokens and window, [push] factors and failmode, and the [push] provider
- * settings. Nothing else of the file is read, so the daemon's sections
- * cannot stop a login. An error in a key read is not fatal either: the key
- * keeps its built-in default and the error is counted in n_conf_errors
- * (the first ones kept in conf_errors) for the caller to log; [push] keys
- * that do not fit together leave push off (provider none). Push is
+ * tokens and window, [tokens] key_file, [push] factors and failmode, and
+ * the [push] provider settings. Nothing else of the file is read, so the
+ * daemon's sections cannot stop a login. An error in a key read is not fatal
+ * either: the key keeps its built-in default and the error is counted in
+ * n_conf_errors (the first ones kept in conf_errors) for the caller to log;
+ * [push] keys that do not fit together leave push off (provider none). Push is
  * dropped from the factors when no provider is configured, unless it is
  * the only factor asked for: that is a PG_ERR_CONFIG.
  * The default config file may be missing (built-in defaults then apply);

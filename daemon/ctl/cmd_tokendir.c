@@ -14,6 +14,20 @@
 
 #define ERRLEN 1024
 
+/* What oathSecret holds: the sealed text with a site key, else the raw
+ * key bytes (what slapd's otp overlay reads). */
+static int put_token(struct tokendir *td, const struct pg_token *tok,
+                     unsigned window, int replace, char *dn, size_t dnsz,
+                     char *err, size_t errlen)
+{
+	if (tok->sealed[0] != '\0')
+		return tokendir_put(td, tok, (const unsigned char *)tok->sealed,
+		                    strlen(tok->sealed), window, replace, dn,
+		                    dnsz, err, errlen);
+	return tokendir_put(td, tok, tok->secret, tok->secret_len, window,
+	                    replace, dn, dnsz, err, errlen);
+}
+
 /* The directory as the admin, or CTL_EXIT_FAIL after saying why. */
 static int open_dir(const struct pg_conf *conf, const char *cmd,
                     struct tokendir **td)
@@ -38,9 +52,8 @@ int cmd_tokendir_enroll(const struct pg_conf *conf, const struct pg_token *tok,
 
 	if ((rc = open_dir(conf, "enroll", &td)) != 0)
 		return rc;
-	if (tokendir_put(td, tok, tok->secret, tok->secret_len,
-	                 (unsigned)conf->window, replace, where, wsz, err,
-	                 sizeof err) != 0) {
+	if (put_token(td, tok, (unsigned)conf->window, replace, where, wsz, err,
+	              sizeof err) != 0) {
 		ctl_errx("enroll: %s", err);
 		rc = CTL_EXIT_FAIL;
 	}
@@ -149,10 +162,9 @@ int cmd_tokendir_import(const struct pg_conf *conf, struct import_result *res,
 			                "%s: the directory holds one token per "
 			                "user; only line %u's is imported",
 			                it->tok.user, first->line);
-		} else if (tokendir_put(td, &it->tok, it->tok.secret,
-		                        it->tok.secret_len,
-		                        (unsigned)conf->window, replace, dn,
-		                        sizeof dn, err, sizeof err) != 0) {
+		} else if (put_token(td, &it->tok, (unsigned)conf->window,
+		                     replace, dn, sizeof dn, err,
+		                     sizeof err) != 0) {
 			it->skipped = 1;
 			rc = import_skip(res, it->line, "%s", err);
 		} else

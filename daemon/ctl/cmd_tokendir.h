@@ -12,7 +12,8 @@
 #include "tokens.h"
 
 /*
- * Store tok (its raw secret as oathSecret) for tok->user; replace: the
+ * Store tok for tok->user, its sealed text as oathSecret if it has one
+ * (tokens_seal()), else its raw key bytes; replace: the
  * user's token, if any, is deleted first (--force). On success the token's
  * DN is in where (wsz bytes). Returns an enum ctl_exit, after saying why
  * on stderr.
@@ -28,11 +29,11 @@ int cmd_tokendir_remove(const struct pg_conf *conf, const char *user);
 int cmd_tokendir_list(const struct pg_conf *conf, const char *user);
 
 /*
- * Store res's tokens, one per user: a user's further tokens are skipped
- * (recorded in res with the line of the one imported), as are users the
- * directory refuses (no such entry, a token already there without
- * replace). *imported counts the tokens stored. Returns 0, or an enum
- * ctl_exit when the directory cannot be used at all (said on stderr).
+ * Store res's tokens (as cmd_tokendir_enroll() stores one), one per user: a
+ * user's further tokens are skipped (recorded in res with the line of the one
+ * imported), as are users the directory refuses (no such entry, a token already
+ * there without replace). *imported counts the tokens stored. Returns 0, or an
+ * enum ctl_exit when the directory cannot be used at all (said on stderr).
  */
 int cmd_tokendir_import(const struct pg_conf *conf, struct import_result *res,
                         int replace, unsigned *imported);

@@ -18,6 +18,7 @@
 #include "import.h"
 #include "otpauth.h"
 #include "qr.h"
+#include "seal.h"
 #include "secret.h"
 #include "tokens.h"
 #include "tokendir.h"
@@ -235,12 +236,15 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 	                        .period = 30,
 	                        .qr = 1,
 	                        .qr_style = QR_STYLE_HALF};
+	struct seal_keyring kr;
 	struct pg_token tok;
 	char uri[OTPAUTH_URI_MAX], err[ERRLEN], where[TOKENDIR_DN_MAX];
 	int rc, r, dir;
 
 	memset(&tok, 0, sizeof(tok));
-	if ((rc = enroll_args(argc, argv, &o, &tok)) != 0)
+	memset(&kr, 0, sizeof(kr));
+	if ((rc = enroll_args(argc, argv, &o, &tok)) != 0 ||
+	    (rc = ctl_seal_keyring("enroll", ctx->conf->key_file, &kr)) != 0)
 		goto out;
 	dir = in_directory(ctx, o.tokens);
 	if (o.force && !dir) {
@@ -273,6 +277,11 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 		                           : "");
 		goto out;
 	}
+	/* With a site key the store gets the sealed secret only. */
+	if (kr.n > 0 && (r = tokens_seal(&tok, &kr.keys[0])) != 0) {
+		ctl_errx("enroll: cannot seal the secret: %s", pg_strerror(r));
+		goto out;
+	}
 	if (dir) {
 		if ((rc = cmd_tokendir_enroll(ctx->conf, &tok, o.force, where,
 		                              sizeof(where))) != 0)
@@ -289,6 +298,7 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 out:
 	secret_wipe(uri, sizeof(uri));
 	tokens_wipe(&tok);
+	seal_keyring_wipe(&kr);
 	return rc;
 }
 
@@ -542,8 +552,12 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 	struct import_result res = {0};
 	struct import_arg a = {&res, 0};
 	const char *path = NULL, *file;
+	struct seal_keyring kr;
 	char err[ERRLEN];
 	int opt, fmt = -1, force = 0, dir, rc, r;
+	size_t i;
+
+	memset(&kr, 0, sizeof(kr));
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'f' && (fmt = import_format_from_name(optarg)) < 0) {
@@ -574,6 +588,8 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 	if (fmt == IMPORT_GOOGLE_AUTH &&
 	    (rc = check_user("import", argv[optind + 1])) != 0)
 		return rc;
+	if ((rc = ctl_seal_keyring("import", ctx->conf->key_file, &kr)) != 0)
+		goto out;
 	rc = CTL_EXIT_FAIL;
 	if (import_read(file, &text) != 0)
 		goto out;
@@ -588,6 +604,16 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 		ctl_errx("import: %s: refused: %s", file,
 		         r == PG_ERR_NOMEM ? "out of memory" : err);
 		goto out;
+	}
+	/* With a site key the store gets sealed secrets only (a token
+	 * file's sealed ones stay as they are). */
+	for (i = 0; kr.n > 0 && i < res.nitems; i++) {
+		if (res.items[i].tok.sealed[0] == '\0' &&
+		    (r = tokens_seal(&res.items[i].tok, &kr.keys[0])) != 0) {
+			ctl_errx("import: cannot seal a secret: %s",
+			         pg_strerror(r));
+			goto out;
+		}
 	}
 	if (dir) {
 		if (cmd_tokendir_import(ctx->conf, &res, force, &a.imported) !=
@@ -609,5 +635,6 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 out:
 	import_result_free(&res);
 	tokenstore_buf_wipe(&text);
+	seal_keyring_wipe(&kr);
 	return rc;
 }

@@ -38,6 +38,8 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_remove(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_list(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_keygen(const struct ctl_ctx *ctx, int argc, char **argv);
+int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_status(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_unlock(const struct ctl_ctx *ctx, int argc, char **argv);
 int cmd_check(const struct ctl_ctx *ctx, int argc, char **argv);
@@ -56,6 +58,17 @@ int cmd_alerts(const struct ctl_ctx *ctx, int argc, char **argv);
 struct pg_msg;
 int ctl_daemon_call(const struct ctl_ctx *ctx, const char *cmd,
                     const struct pg_msg *req, struct pg_msg *resp);
+
+/*
+ * The site keys for command cmd: key_file "" or NULL leaves *kr empty
+ * (secrets are stored plain) and returns CTL_EXIT_OK; otherwise the key
+ * file is read (seal_keyring_load, root-owned) and a failure is said on
+ * stderr and returned as CTL_EXIT_FAIL. *kr holds keys: the caller wipes
+ * it with seal_keyring_wipe(). In cmd_seal.c.
+ */
+struct seal_keyring;
+int ctl_seal_keyring(const char *cmd, const char *key_file,
+                     struct seal_keyring *kr);
 
 /* "phiguardctl: " + message (+ ": " strerror(errno) for ctl_err) on
  * stderr. Never pass a secret. Defined in phiguardctl.c. */

@@ -24,8 +24,8 @@
  * read: a typo in the daemon's policy must not stop the very commands
  * that inspect the daemon and reload it (phiguardd reports that typo).
  */
-static const char *const token_keys[] = {"totp.tokens", "totp.issuer",
-                                         "tokens.store", NULL};
+static const char *const token_keys[] = {
+    "totp.tokens", "totp.issuer", "tokens.store", "tokens.key_file", NULL};
 /* With [tokens] store = ldap, the directory's settings and the admin
  * credential too. */
 static const char *const token_ldap_keys[] = {
@@ -56,6 +56,11 @@ static const struct command {
      "       " PROG " import --from google-authenticator FILE USER "
      "[--tokens PATH]",
      "migrate TOTP secrets from pam_oath or google-authenticator"},
+    {"keygen", cmd_keygen, token_keys, "keygen [--key-file PATH]",
+     "add a new site key first in the key file (prints its id)"},
+    {"reseal", cmd_reseal, token_keys,
+     "reseal [--key-file PATH] [--tokens PATH]",
+     "rewrite every token secret sealed under the first site key"},
     {"status", cmd_status, daemon_keys, "status", "show phiguardd's status"},
     {"unlock", cmd_unlock, daemon_keys, "unlock USER",
      "clear USER's lockout and failure count in phiguardd"},

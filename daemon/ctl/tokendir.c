@@ -20,10 +20,9 @@
 #include "authz/dn.h"
 #include "err.h"
 #include "ldapescape.h"
+#include "seal.h"
 #include "secret.h"
 
-/* The one prefix every sealed secret starts with (common/seal.h). */
-#define SEALED_PREFIX "pgseal1:"
 /* Values read back as numbers or names: longer ones are not ours. */
 #define VALUE_MAX 64
 #define MODS_MAX  8
@@ -535,12 +534,11 @@ static void read_secret_kind(LDAP *ld, LDAPMessage *ent,
                              struct tokendir_entry *e)
 {
 	struct berval **v = ldap_get_values_len(ld, ent, "oathSecret");
-	size_t n = strlen(SEALED_PREFIX), i;
+	size_t i;
 
 	if (v != NULL && v[0] != NULL) {
 		e->has_secret = 1;
-		e->sealed = v[0]->bv_len > n &&
-		            memcmp(v[0]->bv_val, SEALED_PREFIX, n) == 0;
+		e->sealed = seal_is_sealed(v[0]->bv_val, v[0]->bv_len);
 	}
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		secret_wipe(v[i]->bv_val, v[i]->bv_len);

@@ -192,12 +192,15 @@ static int add_scan_line(const char *raw, size_t rawlen, unsigned lineno,
 	return 0;
 }
 
+/* b is a as read back: a sealed secret reads back as its text only. */
 static int same_token(const struct pg_token *a, const struct pg_token *b)
 {
 	return strcmp(a->user, b->user) == 0 && a->alg == b->alg &&
 	       a->digits == b->digits && a->period == b->period &&
-	       a->secret_len == b->secret_len &&
-	       secret_equal(a->secret, b->secret, a->secret_len) &&
+	       strcmp(a->sealed, b->sealed) == 0 &&
+	       (a->sealed[0] != '\0' ||
+	        (a->secret_len == b->secret_len &&
+	         secret_equal(a->secret, b->secret, a->secret_len))) &&
 	       strcmp(a->label, b->label) == 0;
 }
 
@@ -286,6 +289,53 @@ int tokenstore_add(struct tokenstore_buf *store, struct pg_token *tok,
 	rc = tokenstore_buf_append(store, line, strlen(line));
 out:
 	secret_wipe(line, sizeof(line));
+	return rc;
+}
+
+struct rewrite_ctx {
+	tokenstore_token_fn fn;
+	void *arg;
+	struct tokenstore_buf out;
+	char *err;
+	size_t errlen;
+};
+
+static int rewrite_line(const char *raw, size_t rawlen, unsigned lineno,
+                        const struct pg_token *tok, void *arg)
+{
+	struct rewrite_ctx *c = arg;
+	char line[TOKENSTORE_MAX_LINE + 1];
+	struct pg_token t;
+	int rc;
+
+	if (tok == NULL)
+		return tokenstore_buf_append(&c->out, raw, rawlen);
+	t = *tok;
+	if ((rc = c->fn(&t, lineno, c->arg, c->err, c->errlen)) == 0 &&
+	    (rc = format_checked(&t, line, sizeof(line), c->err, c->errlen)) ==
+	        0)
+		rc = tokenstore_buf_append(&c->out, line, strlen(line));
+	secret_wipe(line, sizeof(line));
+	tokens_wipe(&t);
+	return rc;
+}
+
+int tokenstore_rewrite(struct tokenstore_buf *store, tokenstore_token_fn fn,
+                       void *arg, unsigned *bad_lines, char *err, size_t errlen)
+{
+	struct rewrite_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.fn = fn;
+	c.arg = arg;
+	c.err = err;
+	c.errlen = errlen;
+	rc = tokenstore_foreach(store->data, store->len, rewrite_line, &c,
+	                        bad_lines);
+	if (rc == 0)
+		buf_replace(store, &c.out);
+	tokenstore_buf_wipe(&c.out);
 	return rc;
 }
 

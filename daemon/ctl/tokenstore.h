@@ -80,6 +80,27 @@ int tokenstore_remove(struct tokenstore_buf *store, const char *user,
                       const char *label, unsigned *removed);
 
 /*
+ * Called by tokenstore_rewrite() for every token line: change *tok in
+ * place (it is then written back with tokens_format_line() and read back
+ * to check). lineno counts from 1. A non-zero return stops the rewrite and
+ * is returned, with the reason in err.
+ */
+typedef int (*tokenstore_token_fn)(struct pg_token *tok, unsigned lineno,
+                                   void *arg, char *err, size_t errlen);
+
+/*
+ * Rewrite every token line of *store through fn; comments, blank and
+ * unparseable lines are kept byte for byte (counted in *bad_lines, may be
+ * NULL). On success *store holds the new text; on error it is unchanged.
+ * Returns 0, fn's error, PG_ERR_INVAL (a token that would not read back
+ * the same) or PG_ERR_NOMEM, with the reason in err. Every copy of a
+ * line is wiped.
+ */
+int tokenstore_rewrite(struct tokenstore_buf *store, tokenstore_token_fn fn,
+                       void *arg, unsigned *bad_lines, char *err,
+                       size_t errlen);
+
+/*
  * Open path with safefile under pol and read it whole into *out (which
  * must be empty). If st is non-NULL it receives the fstat of the open
  * file. Returns 0, or the safefile errors (PG_ERR_NOTFOUND,

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # What a login loads into the process: a TOTP login at a site without
 # [push] maps no HTTP/TLS stack (no libcurl, TLS library, krb5, libldap,
-# jansson, nor the push client); a push login at a site with [push] loads
+# jansson, nor the push client), and the module itself needs libpam,
+# liboath, libcrypto (sealed secrets, common/seal.c) and libc only; a push
+# login at a site with [push] loads
 # the push client, and libcurl with it. pamdrive -M lists every shared
 # object mapped during the transaction; the counts are logged. A missing
 # push client is a provider that cannot be used: failmode=secure denies
@@ -12,8 +14,9 @@
 
 SECRET=JBSWY3DPEHPK3PXP
 # What only the push client brings; pam_wrapper, libpamtest, libfaketime
-# and pamdrive itself link none of these.
-HTTP_STACK='/(libcurl|libgnutls|libssl|libcrypto|libnettle|libhogweed|libkrb5|libgssapi|libk5crypto|libldap|liblber|libnghttp2|libssh|libpsl|libidn2|librtmp|libjansson|libzstd|libbrotli)[^/]*\.so|/push\.so$'
+# and pamdrive itself link none of these. libcrypto is not among them: the
+# module opens sealed token secrets with it (no TLS: that is libssl).
+HTTP_STACK='/(libcurl|libgnutls|libssl|libnettle|libhogweed|libkrb5|libgssapi|libk5crypto|libldap|liblber|libnghttp2|libssh|libpsl|libidn2|librtmp|libjansson|libzstd|libbrotli)[^/]*\.so|/push\.so$'
 
 # objects_of NAME OPS...: run_pam with -M, the list in $T/NAME.objects.
 objects_of() {
@@ -21,6 +24,8 @@ objects_of() {
 	shift
 	run_pam "$@" -M "$T/$name.objects"
 }
+
+need readelf
 
 count() { wc -l <"$1" | tr -d ' '; }
 
@@ -38,6 +43,11 @@ expect_rc 0 "totp login without push" -- \
 [ -s "$T/totp.objects" ] || fail "pamdrive -M listed nothing"
 grep -q '/pam_phiguard[^/]*\.so$' "$T/totp.objects" ||
 	fail "the module is not among the objects listed: $(cat "$T/totp.objects")"
+# The module's own dependencies: nothing beyond these four (and the
+# dynamic loader).
+needed=$(readelf -d "$PAM_MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' |
+	grep -Ev '^(libpam\.so\.0|liboath\.so\.0|libcrypto\.so\.[0-9]+|libc\.so\.6|ld-linux[^/]*\.so\.[0-9]+)$')
+[ -z "$needed" ] || fail "the module needs more than libpam, liboath, libcrypto and libc: $needed"
 if grep -Eq "$HTTP_STACK" "$T/totp.objects"; then
 	fail "a TOTP login without push loaded: $(grep -E "$HTTP_STACK" "$T/totp.objects" | tr '\n' ' ')"
 fi

@@ -3,10 +3,11 @@
 # Site mode, enrollment once for the whole site: phiguardctl with
 # [tokens] store = ldap writes OATH-LDAP entries into a real slapd (--oath:
 # the otp module's schema and the sample ACL contrib/ldap/oath-acl.conf).
-# Checked: the entries as the spec lays them out, the sample ACL, interop
-# with slapd's own otp overlay both ways, the overlay's non-atomic bind
-# (measured and printed), remove, import, RFC 4514 specials in a name, and
-# a world-readable admin password file refused.
+# Checked: the entries as the spec lays them out, the sample ACL (and its
+# cn=config twin), interop with slapd's own otp overlay both ways, the
+# overlay's non-atomic bind (measured and printed), remove, import, RFC
+# 4514 specials in a name, a world-readable admin password file refused,
+# and sealed secrets in the directory.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
 
@@ -277,6 +278,27 @@ chmod 0644 "$SLAPD_ADMINPW"
 expect_rc 1 "a world-readable admin password file is refused" -- ctl_out list
 expect_out 'admin_password_file' "the refusal names admin_password_file"
 chmod 0600 "$SLAPD_ADMINPW"
+
+# ------------------------------------------------------------ sealed
+# With a site key the directory gets the sealed text, bound to the user,
+# never the key bytes.
+ctl keygen --key-file "$T/site.key" >"$OUT" 2>&1 || fail "keygen: $(cat "$OUT")"
+sed "s|^store = ldap\$|store = ldap\nkey_file = $T/site.key|" "$CONF" \
+	>"$T/conf-sealed"
+"$PHIGUARDCTL" --config "$T/conf-sealed" enroll nurse1 --no-qr >"$OUT" 2>&1 ||
+	fail "sealed enroll: $(cat "$OUT")"
+SECRET_S=$(secret_of "$OUT")
+ldap_search a -o ldif-wrap=no -b "cn=nurse1,$SLAPD_TOKEN_BASE" -s base \
+	"$ANY" oathSecret >"$OUT" 2>&1 || fail "sealed token missing"
+expect_out '^oathSecret: pgseal1:[0-9a-f]{16}:[A-Za-z0-9+/]+=*$' \
+	"oathSecret holds the sealed text"
+python3 -c 'import base64,sys
+s=sys.argv[1]; s+="="*(-len(s)%8)
+sys.exit(base64.b32decode(s) in open(sys.argv[2],"rb").read())' \
+	"$SECRET_S" "$OUT" || fail "the key bytes are in the directory"
+ctl list nurse1 >"$OUT" 2>&1 || fail "list sealed: $(cat "$OUT")"
+expect_out '^nurse1 +SHA1 +6 +30 +1 +- +0 +yes ' "list: sealed yes"
+ctl remove nurse1 >"$OUT" 2>&1 || fail "remove sealed: $(cat "$OUT")"
 
 # ------------------------------------------------------------ interop
 # Against slapd's own otp overlay (bind with password + code).

@@ -320,6 +320,7 @@ static void test_resolve_missing_default(void **state)
 	assert_string_equal(cfg.tokens, SYSCONFDIR "/phiguard/tokens");
 	assert_string_equal(cfg.socket, PG_DEFAULT_SOCKET);
 	assert_int_equal(cfg.window, 1);
+	assert_string_equal(cfg.key_file, "");
 }
 
 static void test_resolve_missing_explicit(void **state)
@@ -346,7 +347,8 @@ static void test_resolve_from_file(void **state)
 	need_root();
 	tu_write_file(conf_path,
 	              "[daemon]\nsocket = /run/x.sock\n"
-	              "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n",
+	              "[totp]\ntokens = /etc/x.tokens\nwindow = 4\n"
+	              "[tokens]\nkey_file = /etc/x.key\n",
 	              0644);
 	snprintf(arg, sizeof(arg), "config=%s", conf_path);
 	assert_int_equal(parse(&cfg, 1, argv, err, sizeof(err)), 0);
@@ -354,6 +356,7 @@ static void test_resolve_from_file(void **state)
 	assert_string_equal(cfg.socket, "/run/x.sock");
 	assert_string_equal(cfg.tokens, "/etc/x.tokens");
 	assert_int_equal(cfg.window, 4);
+	assert_string_equal(cfg.key_file, "/etc/x.key");
 }
 
 static void test_resolve_args_win(void **state)

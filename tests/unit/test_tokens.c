@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include "err.h"
+#include "seal.h"
 #include "tokens.h"
 
 /* RFC 6238 test key "12345678901234567890" in Base32. */
@@ -407,6 +408,8 @@ static void test_format_invalid(void **state)
 	EXPECT_INVALID(t.secret_len = PG_TOKEN_MAX_SECRET + 1);
 	EXPECT_INVALID(t.label[0] = '/');
 	EXPECT_INVALID(memset(t.label, 'a', sizeof(t.label)));
+	EXPECT_INVALID(snprintf(t.sealed, sizeof(t.sealed), SEAL_PREFIX "x"));
+	EXPECT_INVALID(memset(t.sealed, 'a', sizeof(t.sealed)));
 #undef EXPECT_INVALID
 	t = good;
 	assert_int_equal(tokens_format_line(&t, out, sizeof(out)), 0);
@@ -414,6 +417,124 @@ static void test_format_invalid(void **state)
 	assert_true(tu_all_zero(&t, sizeof(t)));
 	tokens_wipe(NULL);
 	tokens_list_wipe(NULL);
+}
+
+/* RFC_KEY sealed for nurse1 under key 0123456789abcdef (test_seal.c's
+ * known answer) and that key's file line. */
+#define SEALED_RFC                                                             \
+	"pgseal1:0123456789abcdef:ZGVmZ2hpamtsbW5veSntUkzfYaYHUm7a6VFfy3X6Pzp" \
+	"Ftzzs2HL1An5kYsbF6mrf"
+#define SEAL_KEY_LINE                                                          \
+	"0123456789abcdef AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+
+static void test_sealed_line(void **state)
+{
+	static struct pg_token back;
+	char out[512];
+
+	/* Kept as read, not opened: no secret yet. */
+	assert_int_equal(parse("nurse1 SHA1 6 30 " SEALED_RFC " phone"), 0);
+	assert_string_equal(tok.sealed, SEALED_RFC);
+	assert_int_equal(tok.secret_len, 0);
+	assert_true(tu_all_zero(tok.secret, sizeof(tok.secret)));
+	/* Written back sealed, and read back the same. */
+	assert_int_equal(tokens_format_line(&tok, out, sizeof(out)), 0);
+	assert_string_equal(out, "nurse1 SHA1 6 30 " SEALED_RFC " phone\n");
+	out[strlen(out) - 1] = '\0';
+	assert_int_equal(tokens_parse_line(out, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&tok, &back, sizeof(tok));
+	/* A damaged sealed column is a bad line, like bad Base32. */
+	expect_bad("nurse1 SHA1 6 30 pgseal1:0123456789abcdef:AAAA",
+	           "bad sealed secret");
+	expect_bad("nurse1 SHA1 6 30 pgseal1:" RFC_B32, "bad sealed secret");
+	expect_bad("nurse1 SHA1 6 30 " SEALED_RFC "x", "bad sealed secret");
+	tokens_wipe(&back);
+}
+
+static void test_open_list(void **state)
+{
+	static struct pg_token_list list;
+	struct seal_keyring kr, other = {0};
+	const char *text = "nurse1 SHA1 6 30 " RFC_B32 " plain\n"
+	                   "nurse1 SHA1 6 30 " SEALED_RFC " sealed\n"
+	                   "nurse2 SHA1 6 30 " SEALED_RFC " copied\n";
+
+	assert_int_equal(seal_keyring_parse(SEAL_KEY_LINE,
+	                                    strlen(SEAL_KEY_LINE), &kr, err,
+	                                    sizeof(err)),
+	                 0);
+	/* Plain and sealed tokens open side by side. */
+	assert_int_equal(tokens_find_user(text, strlen(text), "nurse1", &list,
+	                                  NULL, err, sizeof(err)),
+	                 0);
+	assert_int_equal(list.n, 2);
+	assert_int_equal(tokens_open_list(&list, &kr, err, sizeof(err)), 0);
+	assert_int_equal(list.tok[1].secret_len, 20);
+	assert_memory_equal(list.tok[1].secret, RFC_KEY, 20);
+	assert_string_equal(list.tok[1].sealed, SEALED_RFC);
+	assert_memory_equal(list.tok[0].secret, RFC_KEY, 20);
+
+	/* No key_file: refused, and nothing is left of the list. */
+	assert_int_equal(tokens_find_user(text, strlen(text), "nurse1", &list,
+	                                  NULL, err, sizeof(err)),
+	                 0);
+	assert_int_equal(tokens_open_list(&list, NULL, err, sizeof(err)),
+	                 PG_ERR_CONFIG);
+	assert_string_equal(err,
+	                    "token 2 (sealed): sealed secret and no key_file");
+	assert_true(tu_all_zero(&list, sizeof(list)));
+
+	/* Another key only: the key id is named. */
+	assert_int_equal(seal_key_generate(&other.keys[0]), 0);
+	other.n = 1;
+	assert_int_equal(tokens_find_user(text, strlen(text), "nurse1", &list,
+	                                  NULL, err, sizeof(err)),
+	                 0);
+	assert_int_equal(tokens_open_list(&list, &other, err, sizeof(err)),
+	                 PG_ERR_NOTFOUND);
+	assert_string_equal(err, "token 2 (sealed): sealed with key "
+	                         "0123456789abcdef, not in key_file");
+
+	/* nurse1's sealed secret on nurse2's line does not open. */
+	assert_int_equal(tokens_find_user(text, strlen(text), "nurse2", &list,
+	                                  NULL, err, sizeof(err)),
+	                 0);
+	assert_int_equal(list.n, 1);
+	assert_int_equal(tokens_open_list(&list, &kr, err, sizeof(err)),
+	                 PG_ERR_AUTH);
+	assert_non_null(strstr(err, "does not open with key 0123456789abcdef"));
+	assert_true(tu_all_zero(&list, sizeof(list)));
+	seal_keyring_wipe(&kr);
+	seal_keyring_wipe(&other);
+}
+
+static void test_seal_token(void **state)
+{
+	static struct pg_token back;
+	struct seal_keyring kr = {0};
+	char out[512];
+
+	assert_int_equal(seal_key_generate(&kr.keys[0]), 0);
+	kr.n = 1;
+	assert_int_equal(parse("nurse1 SHA256 8 60 " RFC_B32 " phone"), 0);
+	assert_int_equal(tokens_seal(&tok, &kr.keys[0]), 0);
+	assert_true(seal_is_sealed(tok.sealed, strlen(tok.sealed)));
+	assert_int_equal(tok.secret_len, 20);
+	/* The line holds the sealed text, not the Base32 secret. */
+	assert_int_equal(tokens_format_line(&tok, out, sizeof(out)), 0);
+	assert_null(strstr(out, RFC_B32));
+	out[strlen(out) - 1] = '\0';
+	assert_int_equal(tokens_parse_line(out, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.secret_len, 0);
+	assert_int_equal(tokens_open(&back, &kr, err, sizeof(err)), 0);
+	assert_int_equal(back.secret_len, 20);
+	assert_memory_equal(back.secret, RFC_KEY, 20);
+	/* No valid secret to seal. */
+	tok.secret_len = 0;
+	assert_int_equal(tokens_seal(&tok, &kr.keys[0]), PG_ERR_INVAL);
+	assert_string_equal(tok.sealed, "");
+	tokens_wipe(&back);
+	seal_keyring_wipe(&kr);
 }
 
 static void test_load_user(void **state)
@@ -486,6 +607,9 @@ int main(void)
 	    cmocka_unit_test(test_find_user_limits),
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_format_invalid),
+	    cmocka_unit_test(test_sealed_line),
+	    cmocka_unit_test(test_open_list),
+	    cmocka_unit_test(test_seal_token),
 	    cmocka_unit_test(test_load_user),
 	};
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "seal.h"
 #include "secret.h"
 #include "timeutil.h"
 #include "tokens.h"
@@ -406,6 +407,70 @@ static void test_remove(void **state)
 	tokenstore_buf_wipe(&b);
 }
 
+/* tokenstore_rewrite's callback: seal under the key in arg, refuse bob. */
+static int seal_or_refuse(struct pg_token *tok, unsigned lineno, void *arg,
+                          char *err, size_t errlen)
+{
+	if (strcmp(tok->user, "bob") == 0) {
+		snprintf(err, errlen, "line %u: bob", lineno);
+		return PG_ERR_PERM;
+	}
+	return tokens_seal(tok, arg);
+}
+
+static void test_rewrite(void **state)
+{
+	static const char old[] = "# keep me\n"
+	                          "alice SHA1 6 30 JBSWY3DPEHPK3PXP phone\n"
+	                          "alice SHA1 9 30 JBSWY3DPEHPK3PXP broken\n"
+	                          "carol SHA1 6 30 JBSWY3DPEHPK3PXP";
+	static struct pg_token t;
+	struct tokenstore_buf b = {0};
+	struct seal_keyring kr = {0};
+	char err[256], *nl;
+	unsigned bad = 0;
+
+	assert_int_equal(seal_key_generate(&kr.keys[0]), 0);
+	kr.n = 1;
+	buf_set(&b, old);
+	assert_int_equal(tokenstore_rewrite(&b, seal_or_refuse, &kr.keys[0],
+	                                    &bad, err, sizeof(err)),
+	                 0);
+	assert_int_equal(bad, 1);
+	/* Comment and bad line kept; tokens sealed, opening to the same. */
+	assert_null(strstr(b.data, "JBSWY3DPEHPK3PXP phone"));
+	assert_non_null(strstr(b.data, "# keep me\nalice SHA1 6 30 pgseal1:"));
+	assert_non_null(
+	    strstr(b.data, " phone\nalice SHA1 9 30 JBSWY3DPEHPK3PXP broken\n"
+	                   "carol SHA1 6 30 pgseal1:"));
+	nl = strchr(b.data + strlen("# keep me\n"), '\n');
+	*nl = '\0';
+	assert_int_equal(tokens_parse_line(b.data + strlen("# keep me\n"), &t,
+	                                   err, sizeof(err)),
+	                 0);
+	assert_int_equal(tokens_open(&t, &kr, err, sizeof(err)), 0);
+	assert_int_equal(t.secret_len, 10);
+	assert_memory_equal(t.secret, "Hello!\xde\xad\xbe\xef", 10);
+	tokens_wipe(&t);
+
+	/* A refusal leaves the text as it was. */
+	buf_set(&b, "bob SHA1 6 30 JBSWY3DPEHPK3PXP\n");
+	assert_int_equal(tokenstore_rewrite(&b, seal_or_refuse, &kr.keys[0],
+	                                    NULL, err, sizeof(err)),
+	                 PG_ERR_PERM);
+	assert_string_equal(err, "line 1: bob");
+	assert_string_equal(b.data, "bob SHA1 6 30 JBSWY3DPEHPK3PXP\n");
+
+	/* tokenstore_add stores a sealed token as its sealed text. */
+	make_token(&t, "dave", PG_ALG_SHA256, 32, 0x5a, "phone");
+	assert_int_equal(tokens_seal(&t, &kr.keys[0]), 0);
+	assert_int_equal(tokenstore_add(&b, &t, err, sizeof(err)), 0);
+	assert_non_null(strstr(b.data, t.sealed));
+	tokens_wipe(&t);
+	tokenstore_buf_wipe(&b);
+	seal_keyring_wipe(&kr);
+}
+
 struct add_arg {
 	struct pg_token tok;
 };
@@ -756,6 +821,7 @@ int main(void)
 	    cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_foreach),
 	    cmocka_unit_test(test_label_check),
+	    cmocka_unit_test(test_rewrite),
 	    cmocka_unit_test(test_add),
 	    cmocka_unit_test(test_add_next_free_label),
 	    cmocka_unit_test(test_add_limit),
