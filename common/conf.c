@@ -47,6 +47,15 @@ _Static_assert(sizeof(enum conf_provider) == sizeof(int),
 		.size = sizeof(((struct pg_conf *)0)->k), .flags = fl,         \
 		.def_str = def                                                 \
 	}
+/* A key whose field has another name (one already taken by another
+ * section's key). */
+#define STR_AS(sec, k, field, fl, def)                                         \
+	{                                                                      \
+		.section = sec, .key = #k, .type = CONF_STR,                   \
+		.offset = offsetof(struct pg_conf, field),                     \
+		.size = sizeof(((struct pg_conf *)0)->field), .flags = fl,     \
+		.def_str = def                                                 \
+	}
 #define NUM(sec, k, lo, hi, def)                                               \
 	{                                                                      \
 		.section = sec, .key = #k, .type = CONF_LONG,                  \
@@ -89,7 +98,7 @@ static const char *const trigger_words[] = {"empty", "password", NULL};
 static const char *const audit_sync_words[] = {"batch", "always", NULL};
 static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
 static const char *const audit_checks_words[] = {"denied", "all", "none", NULL};
-static const char *const token_store_words[] = {"file", "ldap", NULL};
+static const char *const store_words[] = {"file", "ldap", NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -110,7 +119,11 @@ static const struct conf_key conf_keys[] = {
     NUM("totp", failure_window, 1, 86400, 300),
     NUM("totp", lockout, 1, 604800, 900),
     STR("totp", issuer, 0, "phiguard"),
+    WORD("tokens", store, store_words, PG_TOKEN_STORE_FILE),
     STR("tokens", key_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
+    STR_AS("tokens", base, token_base, CONF_F_OPTIONAL, ""),
+    STR("tokens", admin_bind_dn, CONF_F_OPTIONAL, ""),
+    STR("tokens", admin_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR("daemon", hostname, CONF_F_OPTIONAL, ""),
     STR("ldap", uri, 0, ""),
     STR("ldap", base, 0, ""),
@@ -163,21 +176,6 @@ static const struct conf_key conf_keys[] = {
     STR("detect", alert_webhook_ca, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR("detect", alert_webhook_proxy, CONF_F_OPTIONAL, ""),
     NUM("detect", alert_webhook_timeout, 1, 60, 5),
-    {.section = "tokens",
-     .key = "store",
-     .type = CONF_WORD,
-     .offset = offsetof(struct pg_conf, tokens_store),
-     .def_long = PG_TOKEN_STORE_FILE,
-     .words = token_store_words},
-    {.section = "tokens",
-     .key = "base",
-     .type = CONF_STR,
-     .offset = offsetof(struct pg_conf, tokens_base),
-     .size = sizeof(((struct pg_conf *)0)->tokens_base),
-     .flags = CONF_F_OPTIONAL,
-     .def_str = ""},
-    STR("tokens", admin_bind_dn, CONF_F_OPTIONAL, ""),
-    STR("tokens", admin_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

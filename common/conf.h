@@ -83,8 +83,10 @@ enum conf_audit_checks {
 	CONF_AUDIT_CHECKS_NONE,
 };
 
-/* [tokens] store: where the TOTP tokens live. */
-enum pg_token_store { PG_TOKEN_STORE_FILE = 0, PG_TOKEN_STORE_LDAP };
+/* [tokens] store: where the TOTP tokens and their state live: the token
+ * file ([totp] tokens, each terminal's own state) or the directory
+ * (OATH-LDAP, state shared by every terminal through phiguardd). */
+enum conf_token_store { PG_TOKEN_STORE_FILE = 0, PG_TOKEN_STORE_LDAP };
 
 /* [push] provider. */
 enum conf_provider {
@@ -147,8 +149,12 @@ struct pg_conf {
 	char issuer[128]; /* "phiguard": otpauth issuer for enrollment */
 
 	/* [tokens] */
+	enum conf_token_store store;     /* file */
 	char key_file[PG_CONF_MAX_PATH]; /* "" = no site key: secrets are
 	                                    stored plain, sealed ones refused */
+	char token_base[512];    /* base: "" = "ou=tokens," + [ldap] base */
+	char admin_bind_dn[512]; /* phiguardctl's writer of tokens; "" none */
+	char admin_password_file[PG_CONF_MAX_PATH]; /* its password, 0600 */
 
 	/* [daemon], for the policy */
 	char hostname[256]; /* "" = gethostname(); matched by terminals */
@@ -223,13 +229,6 @@ struct pg_conf {
 	char alert_webhook_ca[PG_CONF_MAX_PATH]; /* "" = system CA store */
 	char alert_webhook_proxy[256]; /* "" = no proxy (never the env's) */
 	long alert_webhook_timeout;    /* 5 s per attempt (1..60) */
-
-	/* [tokens]: the token store (file: [totp] tokens; ldap: OATH-LDAP
-	 * entries in the directory of [ldap]). */
-	enum pg_token_store tokens_store; /* store: file */
-	char tokens_base[512];   /* base: "" = "ou=tokens," + [ldap] base */
-	char admin_bind_dn[512]; /* phiguardctl's writer of tokens; "" none */
-	char admin_password_file[PG_CONF_MAX_PATH]; /* its password, 0600 */
 
 	/* [role NAME] sections, in file order */
 	size_t nroles;

@@ -59,7 +59,7 @@ static int common_opt(int opt, const char **tokens)
 static int in_directory(const struct ctl_ctx *ctx, const char *tokens_opt)
 {
 	return tokens_opt == NULL &&
-	       ctx->conf->tokens_store == PG_TOKEN_STORE_LDAP;
+	       ctx->conf->store == PG_TOKEN_STORE_LDAP;
 }
 
 /* Decimal in [min, max], nothing else. */

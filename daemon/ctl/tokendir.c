@@ -448,7 +448,7 @@ int tokendir_remove(struct tokendir *td, const char *user, char *err,
 {
 	struct user_entry u;
 	struct mods m = {0};
-	char tdn[TOKENDIR_DN_MAX], *attrs[] = {NULL};
+	char tdn[TOKENDIR_DN_MAX], none[] = "1.1", *attrs[] = {none, NULL};
 	LDAPMessage *res = NULL;
 	int lrc, rc, own = 0;
 
@@ -655,8 +655,8 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 	cfg.sasl_external = 0;
 	if ((td = calloc(1, sizeof *td)) == NULL)
 		return PG_ERR_NOMEM;
-	n = conf->tokens_base[0] != '\0'
-	        ? snprintf(td->base, sizeof td->base, "%s", conf->tokens_base)
+	n = conf->token_base[0] != '\0'
+	        ? snprintf(td->base, sizeof td->base, "%s", conf->token_base)
 	        : snprintf(td->base, sizeof td->base, "ou=tokens,%s",
 	                   conf->base);
 	snprintf(td->user_base, sizeof td->user_base, "%s",

@@ -916,7 +916,7 @@ static int parse_sel(const char *text, const char *const *keys, int go_on)
 static void test_tokens(void **state)
 {
 	conf_defaults(&conf);
-	assert_int_equal(conf.tokens_store, PG_TOKEN_STORE_FILE);
+	assert_int_equal(conf.store, PG_TOKEN_STORE_FILE);
 	assert_string_equal(conf.admin_bind_dn, "");
 	assert_int_equal(parse("[ldap]\n"
 	                       "uri = ldap://127.0.0.1/\n"
@@ -930,8 +930,8 @@ static void test_tokens(void **state)
 	                       "admin_bind_dn = cn=admin,dc=example\n"
 	                       "admin_password_file = /etc/pg/admin.pw\n"),
 	                 0);
-	assert_int_equal(conf.tokens_store, PG_TOKEN_STORE_LDAP);
-	assert_string_equal(conf.tokens_base, "ou=otp,dc=example");
+	assert_int_equal(conf.store, PG_TOKEN_STORE_LDAP);
+	assert_string_equal(conf.token_base, "ou=otp,dc=example");
 	assert_string_equal(conf.base, "dc=example");
 	assert_string_equal(conf.admin_bind_dn, "cn=admin,dc=example");
 	assert_string_equal(conf.admin_password_file, "/etc/pg/admin.pw");
