@@ -58,8 +58,7 @@ static int common_opt(int opt, const char **tokens)
  */
 static int in_directory(const struct ctl_ctx *ctx, const char *tokens_opt)
 {
-	return tokens_opt == NULL &&
-	       ctx->conf->store == PG_TOKEN_STORE_LDAP;
+	return tokens_opt == NULL && ctx->conf->store == PG_TOKEN_STORE_LDAP;
 }
 
 /* Decimal in [min, max], nothing else. */

@@ -234,8 +234,7 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config, explicit, cmd->conf_keys, &conf) != 0)
 		return CTL_EXIT_FAIL;
-	if (cmd->conf_keys == token_keys &&
-	    conf.store == PG_TOKEN_STORE_LDAP &&
+	if (cmd->conf_keys == token_keys && conf.store == PG_TOKEN_STORE_LDAP &&
 	    load_config(config, explicit, token_ldap_keys, &conf) != 0)
 		return CTL_EXIT_FAIL;
 	ctx.conf = &conf;
