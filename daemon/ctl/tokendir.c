@@ -682,12 +682,14 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 	}
 	rc = dir_connection(td->d, &td->ld, &td->server);
 	if (rc != 0) {
-		snprintf(err, errlen,
-		         "cannot bind to the directory as %s: %s%s",
-		         cfg.bind_dn, pg_strerror(rc),
-		         rc == PG_ERR_CONFIG ? " (credentials or password "
-		                               "file refused; see above)"
-		                             : "");
+		snprintf(
+		    err, errlen, "cannot bind to the directory as %s: %s",
+		    cfg.bind_dn,
+		    rc == PG_ERR_CONFIG
+		        ? "credentials or password file refused (see above)"
+		    : rc == PG_ERR_TIMEOUT
+		        ? "timed out (see above)"
+		        : "no server of [ldap] uri answered (see above)");
 		goto out;
 	}
 	*out = td;

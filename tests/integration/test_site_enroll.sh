@@ -279,6 +279,26 @@ expect_rc 1 "a world-readable admin password file is refused" -- ctl_out list
 expect_out 'admin_password_file' "the refusal names admin_password_file"
 chmod 0600 "$SLAPD_ADMINPW"
 
+# ------------------------------------------------------------ TLS, failover
+# The admin's connection is the daemon's: [ldap] URIs in failover order,
+# TLS as configured. A dead first URI, then ldaps:// with the test CA: the
+# token is written; with a CA that did not sign the server: refused.
+start_slapd t --oath --tls
+tls_config() {
+	site_config "ldap://127.0.0.1:$(free_port)/ $SLAPD_LDAPS_t" "$T/conf-tls"
+	sed -i "s|^uri = .*|&\ntls_cacert = $1|" "$T/conf-tls"
+}
+tls_config "$SLAPD_TLS_DIR/ca.pem"
+"$PHIGUARDCTL" --config "$T/conf-tls" enroll nurse1 --no-qr >"$OUT" 2>&1 ||
+	fail "enroll over ldaps:// after a dead URI: $(cat "$OUT")"
+ldap_search t -b "cn=nurse1,$SLAPD_TOKEN_BASE" -s base "$ANY" 1.1 \
+	>/dev/null 2>&1 || fail "no token written over ldaps://"
+tls_config "$SLAPD_TLS_DIR/other-ca.pem"
+expect_rc 1 "a server certificate of another CA is refused" -- \
+	"$PHIGUARDCTL" --config "$T/conf-tls" list
+stop_slapd t
+site_config "$SLAPD_URI_a"
+
 # ------------------------------------------------------------ sealed
 # With a site key the directory gets the sealed text, bound to the user,
 # never the key bytes.
