@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "err.h"
 #include "log.h"
+#include "sanitize.h"
 #include "tokendir.h"
 
 #define ERRLEN 1024
@@ -79,15 +80,18 @@ int cmd_tokendir_remove(const struct pg_conf *conf, const char *user)
 	return rc;
 }
 
+/* One row per user; what the directory holds is shown sanitized (anyone
+ * who could write a description or a DN must not drive the terminal). */
 static int list_row(const struct tokendir_entry *e, void *arg)
 {
 	unsigned *shown = arg;
-	char step[32], params[48];
+	char step[32], params[48], user[PG_USER_MAX + 1];
+	char label[PG_TOKEN_MAX_LABEL + 1], dn[TOKENDIR_DN_MAX];
 
 	if ((*shown)++ == 0)
-		printf("%-16s %-9s %6s %6s %6s %12s %8s %6s  %s\n", "USER",
-		       "ALGORITHM", "DIGITS", "PERIOD", "WINDOW", "LAST-STEP",
-		       "FAILURES", "SEALED", "TOKEN");
+		printf("%-16s %-9s %6s %6s %6s %12s %8s %6s  %-10s %s\n",
+		       "USER", "ALGORITHM", "DIGITS", "PERIOD", "WINDOW",
+		       "LAST-STEP", "FAILURES", "SEALED", "LABEL", "TOKEN");
 	if (e->params_ok)
 		snprintf(params, sizeof params, "%-9s %6u %6u %6u",
 		         tokens_alg_name(e->alg), e->digits, e->period,
@@ -99,12 +103,15 @@ static int list_row(const struct tokendir_entry *e, void *arg)
 		snprintf(step, sizeof step, "%llu", e->step);
 	else
 		snprintf(step, sizeof step, "-");
-	printf("%-16s %s %12s %8lu %6s  %s\n", e->user, params, step,
+	sanitize_text(e->user, strlen(e->user), user, sizeof user);
+	sanitize_text(e->label, strlen(e->label), label, sizeof label);
+	sanitize_text(e->token_dn, strlen(e->token_dn), dn, sizeof dn);
+	printf("%-16s %s %12s %8lu %6s  %-10s %s\n", user, params, step,
 	       e->failures,
 	       !e->has_secret ? "none"
 	       : e->sealed    ? "yes"
 	                      : "no",
-	       e->token_dn);
+	       label[0] != '\0' ? label : "-", dn);
 	return 0;
 }
 

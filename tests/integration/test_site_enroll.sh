@@ -112,7 +112,7 @@ ctl enroll nurse1 --no-qr --force --algorithm SHA256 --digits 8 \
 	--label phone >"$OUT" 2>&1 || fail "enroll --force: $(cat "$OUT")"
 SECRET1=$(secret_of "$OUT")
 ctl list nurse1 >"$OUT" 2>&1 || fail "list nurse1: $(cat "$OUT")"
-expect_out '^nurse1 +SHA256 +8 +30 +1 +- +0 +no ' \
+expect_out '^nurse1 +SHA256 +8 +30 +1 +- +0 +no +phone ' \
 	"list: the replacement's params, no step, no failures, not sealed"
 grep -q "$SECRET1" "$OUT" && fail "list printed a secret"
 ldap_search a -o ldif-wrap=no -b "cn=nurse1,$SLAPD_TOKEN_BASE" -s base \
@@ -384,7 +384,7 @@ ldapwhoami -x -H "$SLAPD_URI_b" -D "uid=nurse2,$PEOPLE" \
 	fail "the overlay refused its own enrollment: $(cat "$OUT")"
 ctl_b list nurse2 ||
 	fail "list of a slapo-otp token: $(cat "$OUT")"
-expect_out "^nurse2 +SHA1 +6 +30 +3 +[0-9]+ +0 +no +uid=nurse2,$PEOPLE\$" \
+expect_out "^nurse2 +SHA1 +6 +30 +3 +[0-9]+ +0 +no +- +uid=nurse2,$PEOPLE\$" \
 	"interop B: params, the overlay's last step, unsealed, the token DN"
 expect_rc 1 "remove never deletes a user entry holding its token" -- \
 	ctl_b remove nurse2
