@@ -47,7 +47,7 @@ _Static_assert(sizeof(enum conf_provider) == sizeof(int),
 		.size = sizeof(((struct pg_conf *)0)->k), .flags = fl,         \
 		.def_str = def                                                 \
 	}
-/* A key whose field has another name (one already taken by another
+/* A string key whose field has another name (k is taken by another
  * section's key). */
 #define STR_AS(sec, k, field, fl, def)                                         \
 	{                                                                      \
@@ -95,10 +95,10 @@ static const char *const provider_words[] = {"none", "duo", "privacyidea",
 static const char *const factors_words[] = {"totp,push", "totp", "push", NULL};
 static const char *const failmode_words[] = {"secure", "safe", NULL};
 static const char *const trigger_words[] = {"empty", "password", NULL};
+static const char *const store_words[] = {"file", "ldap", NULL};
 static const char *const audit_sync_words[] = {"batch", "always", NULL};
 static const char *const audit_failure_words[] = {"deny", "syslog", NULL};
 static const char *const audit_checks_words[] = {"denied", "all", "none", NULL};
-static const char *const store_words[] = {"file", "ldap", NULL};
 
 /*
  * Every key; keep in step with conf.h, phiguard.conf(5) and the example.
@@ -140,6 +140,7 @@ static const struct conf_key conf_keys[] = {
     SECS_AS_MS("ldap", search_timeout, 1, 60, PG_CONF_SEARCH_TIMEOUT),
     NUM("ldap", nesting_depth, 0, 10, 3),
     WORD("ldap", membership, membership_words, CONF_MEMBERSHIP_AUTO),
+    STR("ldap", write_uri, CONF_F_OPTIONAL, ""),
     NUM("cache", ttl, 1, 86400, 300),
     NUM("cache", negative_ttl, 0, 3600, 15),
     NUM("cache", login_refresh, 0, 86400, 60),
@@ -786,6 +787,11 @@ static int ldap_finish(struct conf_parser *p)
 {
 	const struct pg_conf *c = p->conf;
 
+	/* The token store in the directory needs a directory. */
+	if (!c->ldap && c->store == PG_TOKEN_STORE_LDAP &&
+	    reads_whole(p, "tokens"))
+		return conf_error(p, "store", 5,
+		                  "ldap needs an [ldap] section with uri");
 	if (!c->ldap)
 		return 0;
 	p->line = p->ldap_line;

@@ -65,6 +65,11 @@ enum conf_membership {
 	CONF_MEMBERSHIP_MEMBERUID, /* memberUid = user name (RFC 2307) */
 };
 
+/* [tokens] store: where the TOTP tokens and their state live: the token
+ * file ([totp] tokens, each terminal's own state) or the directory
+ * (OATH-LDAP, state shared by every terminal through phiguardd). */
+enum conf_token_store { PG_TOKEN_STORE_FILE = 0, PG_TOKEN_STORE_LDAP };
+
 /* [audit] audit_sync: batch (a record is synced within a moment) or
  * always (each record before its answer). */
 enum conf_audit_sync { CONF_AUDIT_SYNC_BATCH = 0, CONF_AUDIT_SYNC_ALWAYS };
@@ -82,11 +87,6 @@ enum conf_audit_checks {
 	CONF_AUDIT_CHECKS_ALL,
 	CONF_AUDIT_CHECKS_NONE,
 };
-
-/* [tokens] store: where the TOTP tokens and their state live: the token
- * file ([totp] tokens, each terminal's own state) or the directory
- * (OATH-LDAP, state shared by every terminal through phiguardd). */
-enum conf_token_store { PG_TOKEN_STORE_FILE = 0, PG_TOKEN_STORE_LDAP };
 
 /* [push] provider. */
 enum conf_provider {
@@ -180,6 +180,7 @@ struct pg_conf {
 	long search_timeout_ms;          /* search_timeout: 2 s (1..60) */
 	long nesting_depth;              /* 3 (0..10) */
 	enum conf_membership membership; /* auto */
+	char write_uri[256]; /* "" = the first of uri: claims and failures */
 
 	/* [cache], seconds */
 	long ttl;           /* 300 (1..86400) */

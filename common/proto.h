@@ -65,9 +65,28 @@
  *     ERR code=locked msg=source-blocked until=<unix seconds>.
  *     A locked=yes answer is a refused login: audited (preauth-deny),
  *     repeats aggregated per user and source.
+ *     Site mode ([tokens] store = ldap): the answer waits for the user's
+ *     token record in the directory, the lock is also the directory's
+ *     (oathFailureCount, oathLastFailure), and a root peer's answer ends
+ *     with the records:
+ *     -> OK locked=... push=... tokens=<N> token0=<line> ... token<N-1>=
+ *     each a token-store line (common/tokens.h; the secret column in
+ *     Base32, or sealed text as read) for the module's tokens_parse_line;
+ *     tokens=0 for an unknown user, another case of a name, or no token.
+ *     Other peers never get records. The decision log withholds them.
+ *     -> ERR code=unavailable msg=directory-unreachable
+ *     when the directory could not be read. With the file store nothing
+ *     changes (no tokens=).
  *
  *   CLAIM user= step_start= [report=yes [reason=]] [service=] [rhost=]
  *         [tty=]                                                  SELF
+ *     Site mode: after the daemon's own floor, decided in the directory
+ *     (step_start / the token's period against oathTOTPLastTimeStep, by
+ *     compare-and-swap on the write target); ERR code=unavailable
+ *     msg=directory-unreachable when it cannot be, code=not-found when
+ *     the user has no token there, code=invalid when step_start is not a
+ *     step of the token. REPORT and UNLOCK also count and clear failures
+ *     there.
  *     Claim the TOTP time step a code matched, given as the Unix time at
  *     which that step starts (counter x period), so that steps of tokens
  *     with different periods compare correctly. Accepted only if strictly
@@ -235,6 +254,10 @@
  *           membership=<attr>[,<attr>...]|none|- directory=online|offline
  *           server=<uri> cache_entries=<n> cache_hits=<n>
  *           cache_misses=<n> refresh_queue=<n>
+ *   then, in site mode only ([tokens] store = ldap; the file store's
+ *   STATUS is unchanged), tokens_store=ldap
+ *           tokens_write_target=<uri> tokens_write_failovers=<n>
+ *   (the server claims and failures go to, and how often it changed)
  *   (membership: the attributes the active server's groups were found to
  *   use, among member, uniqueMember, memberUid; "-" before its first
  *   lookup)
@@ -294,6 +317,9 @@
  *               accepted claim is its own success REPORT.
  *   2026-12-03  v1: STATUS statelog_commits= statelog_records= (group
  *               commit of the state log).
+ *   2026-12-03  v1: site mode: PREAUTH tokens= token<i>= (root peers),
+ *               ERR msg=directory-unreachable; STATUS tokens_store=ldap
+ *               tokens_write_target= tokens_write_failovers=.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +12,9 @@
 #include "client.h"
 #include "err.h"
 #include "proto.h"
+#include "secret.h"
 #include "timeutil.h"
+#include "tokens.h"
 
 /* Lockouts end within a week; anything beyond this is a broken reply. */
 #define ASK_MAX_UNTIL ((uint64_t)1 << 40)
@@ -174,9 +177,38 @@ static int is_source_block(const struct pg_msg *resp, const char *key)
 	return v != NULL && strcmp(v, "source-blocked") == 0;
 }
 
-/* Send req and read locked= and push= from the daemon's OK reply. */
+/* The token records of a site-mode PREAUTH answer into *out. */
+static int read_tokens(const struct pg_msg *resp, const char *user,
+                       struct pg_token_list *out)
+{
+	char key[32], err[64];
+	const char *line;
+	uint64_t n, i;
+	int r;
+
+	if ((r = proto_get_u64(resp, "tokens", PG_TOKENS_MAX_PER_USER, &n)) !=
+	    0)
+		return PG_ERR_PROTO;
+	out->n = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "token%llu", (unsigned long long)i);
+		if ((line = proto_get(resp, key)) == NULL ||
+		    tokens_parse_line(line, &out->tok[i], err, sizeof(err)) !=
+		        0 ||
+		    strcmp(out->tok[i].user, user) != 0) {
+			tokens_list_wipe(out);
+			return PG_ERR_PROTO;
+		}
+		out->n = (size_t)i + 1;
+	}
+	return 0;
+}
+
+/* Send req and read locked= and push= from the daemon's OK reply (and,
+ * with tokens, the token records for user). */
 static int call_state(struct ask_daemon *d, const struct pg_msg *req,
-                      struct ask_state *out)
+                      struct ask_state *out, const char *user,
+                      struct pg_token_list *tokens)
 {
 	struct ask_state st;
 	struct pg_msg resp;
@@ -187,18 +219,21 @@ static int call_state(struct ask_daemon *d, const struct pg_msg *req,
 	if ((r = call(d, req, &resp)) != 0 ||
 	    (r = proto_response_status(&resp)) != 0 ||
 	    (r = read_locked(&resp, &st.locked_until)) != 0 ||
-	    (r = read_push(&resp, &st)) != 0)
+	    (r = read_push(&resp, &st)) != 0 ||
+	    (tokens != NULL && (r = read_tokens(&resp, user, tokens)) != 0))
 		goto out;
 	st.source_blocked =
 	    st.locked_until != 0 && is_source_block(&resp, "reason");
 	*out = st;
 out:
+	/* The answer may hold secrets. */
+	secret_wipe(&resp, sizeof(resp));
 	proto_msg_clear(&resp);
 	return r;
 }
 
-int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
-                struct ask_state *out)
+int ask_preauth_tokens(struct ask_daemon *d, const struct pam_items *it,
+                       struct ask_state *out, struct pg_token_list *tokens)
 {
 	struct pg_msg req;
 	int r;
@@ -206,10 +241,16 @@ int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
 	proto_msg_init(&req, PG_VERB_PREAUTH);
 	if ((r = add_items(&req, it)) != 0)
 		goto out;
-	r = call_state(d, &req, out);
+	r = call_state(d, &req, out, it->user, tokens);
 out:
 	proto_msg_clear(&req);
 	return r;
+}
+
+int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
+                struct ask_state *out)
+{
+	return ask_preauth_tokens(d, it, out, NULL);
 }
 
 int ask_claim(struct ask_daemon *d, const struct pam_items *it,
@@ -266,7 +307,7 @@ int ask_report(struct ask_daemon *d, const struct pam_items *it,
 	    (result == ASK_REPORT_NO_TOKEN &&
 	     (r = proto_add(&req, "enrolled", "no")) != 0))
 		goto out;
-	if ((r = call_state(d, &req, &st)) == 0)
+	if ((r = call_state(d, &req, &st, NULL, NULL)) == 0)
 		*locked_until = st.locked_until;
 out:
 	proto_msg_clear(&req);

@@ -57,6 +57,17 @@ int ask_preauth(struct ask_daemon *d, const struct pam_items *it,
                 struct ask_state *out);
 
 /*
+ * ask_preauth() in site mode ([tokens] store = ldap): the answer must also
+ * carry the user's token records (tokens=N token0=... , proto.h), each a
+ * token-store line for it->user, parsed into *tokens (written only on
+ * success). A missing tokens=, a count over PG_TOKENS_MAX_PER_USER or a
+ * record that does not parse or names another user: PG_ERR_PROTO.
+ */
+struct pg_token_list;
+int ask_preauth_tokens(struct ask_daemon *d, const struct pam_items *it,
+                       struct ask_state *out, struct pg_token_list *tokens);
+
+/*
  * CLAIM the step starting at unix time step_start for the user, with
  * report=yes reason=reason: an accepted claim is also the attempt's
  * success REPORT. Returns 0 if claimed, with *reported 1 if the daemon

@@ -110,7 +110,10 @@ static int preauth(struct auth *a)
 	struct ask_state ds;
 	int r;
 
-	if ((r = ask_preauth(&a->st.daemon, &a->st.it, &ds)) != 0) {
+	/* Site mode: the token records come with the answer. */
+	if ((r = ask_preauth_tokens(&a->st.daemon, &a->st.it, &ds,
+	                            a->st.cfg.store_ldap ? &a->tokens
+	                                                 : NULL)) != 0) {
 		a->st.reason = "daemon";
 		stage_detail(&a->st, "preauth: %s", pg_strerror(r));
 		return r;
@@ -170,6 +173,13 @@ static int load_tokens(struct auth *a)
 	unsigned bad = 0;
 	int r;
 
+	/* Site mode: PREAUTH brought them (preauth()), sealed or not. */
+	if (a->st.cfg.store_ldap) {
+		pamlog_debug(a->st.pamh, a->st.cfg.debug,
+		             "%zu token(s) for this user, from the directory",
+		             a->tokens.n);
+		return open_tokens(a);
+	}
 	r = tokens_load_user(a->st.cfg.tokens, 1, a->st.it.user, &a->tokens,
 	                     &bad, err, sizeof(err));
 	if (r != 0) {

@@ -317,9 +317,9 @@ out:
  * The keys the module takes from the file; the rest is phiguardd's (and
  * phiguardctl's) and stays unread, so a typo there cannot cost a login.
  */
-static const char *const module_keys[] = {"daemon.socket", "totp.tokens",
-                                          "totp.window",   "tokens.key_file",
-                                          "push",          NULL};
+static const char *const module_keys[] = {
+    "daemon.socket",   "totp.tokens", "totp.window", "tokens.store",
+    "tokens.key_file", "push",        NULL};
 
 static void conf_warn(void *arg, const char *msg)
 {
@@ -363,6 +363,7 @@ int pamcfg_resolve(struct pamcfg *cfg, char *err, size_t errlen)
 	snprintf(tmp.key_file, sizeof(tmp.key_file), "%s", conf.key_file);
 	if (tmp.window < 0)
 		tmp.window = conf.window;
+	tmp.store_ldap = conf.store == PG_TOKEN_STORE_LDAP;
 	if (tmp.factors == 0)
 		tmp.factors = factors_from_conf(conf.factors);
 	if (tmp.failmode == PAMCFG_FAILMODE_UNSET)

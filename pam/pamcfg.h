@@ -56,8 +56,11 @@ struct pamcfg {
 	int config_set; /* config= given: a missing file is an error */
 	char tokens[PG_CONF_MAX_PATH];   /* "" = take it from the config file */
 	char key_file[PG_CONF_MAX_PATH]; /* [tokens] key_file; "" = none */
-	char socket[PG_CONF_MAX_PATH];   /* "" = take it from the config file */
-	long window;                     /* -1 = take it from the config file */
+	/* [tokens] store = ldap: the token records come from phiguardd's
+	 * PREAUTH answer instead of the file. */
+	int store_ldap;
+	char socket[PG_CONF_MAX_PATH]; /* "" = take it from the config file */
+	long window;                   /* -1 = take it from the config file */
 	char prompt[PAMCFG_MAX_PROMPT + 1];
 	enum pamcfg_no_token no_token;
 	enum pamcfg_authtok authtok;

@@ -28,9 +28,8 @@ static void set_password_owner(const struct pg_conf *c, struct dir_config *cfg)
 	}
 }
 
-/* [ldap] as the directory client takes it, checked. */
-static int make_dir_config(const struct pg_conf *c, struct dir_config *cfg,
-                           char *err, size_t errlen)
+int authz_conf_dir(const struct pg_conf *c, struct dir_config *cfg, char *err,
+                   size_t errlen)
 {
 	char why[PG_CONF_ERRLEN];
 	int rc;
@@ -71,7 +70,7 @@ int authz_conf_prepare(const struct pg_conf *c, struct dir_config **cfg,
 	if ((*cfg = calloc(1, sizeof(**cfg))) == NULL)
 		return PG_ERR_NOMEM;
 	host_name(c, host, sizeof(host));
-	if ((rc = make_dir_config(c, *cfg, err, errlen)) != 0 ||
+	if ((rc = authz_conf_dir(c, *cfg, err, errlen)) != 0 ||
 	    (rc = policy_new(c, host, pol, err, errlen)) != 0) {
 		free(*cfg);
 		*cfg = NULL;

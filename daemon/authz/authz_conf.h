@@ -19,6 +19,12 @@ struct pg_policy;
 int authz_conf_prepare(const struct pg_conf *c, struct dir_config **cfg,
                        struct pg_policy **pol, char *err, size_t errlen);
 
+/* [ldap] of c as the directory client takes it (the password file's
+ * owner as the daemon runs), checked: 0, or PG_ERR_CONFIG with "[ldap]:
+ * reason" in err. Also for the token store's own connections. */
+int authz_conf_dir(const struct pg_conf *c, struct dir_config *cfg, char *err,
+                   size_t errlen);
+
 /* Log a warning if cfg's timeouts do not fit inside the PAM module's
  * default daemon_timeout (authz_check_config()). */
 void authz_conf_log_timeouts(const struct dir_config *cfg);

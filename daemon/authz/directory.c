@@ -24,8 +24,7 @@
 #include "ldapescape.h"
 #include "log.h"
 #include "strbuf.h"
-#include "secret.h"
-#include "authz/sockguard.h"
+#include "authz/ldapconn.h"
 #include "timeutil.h"
 #include "username.h"
 
@@ -38,18 +37,11 @@
 #define DISCOVER_RETRY_MS 60000
 
 struct server {
-	char uri[DIR_URI_MAX];
-	enum dir_scheme scheme;
+	struct ldapconn conn; /* its URI and connection callbacks */
 	LDAP *ld;          /* bound connection kept between lookups, or NULL */
 	unsigned failures; /* consecutive */
 	int64_t retry_at;  /* time_mono_ms() before which it is skipped */
 	int last_err;
-	/* Registered with every LDAP handle of this server (libldap keeps
-	 * the pointer, so it lives here); guard is set only while a guarded
-	 * call runs. */
-	struct ldap_conncb cb;
-	struct sockguard *guard;
-	int tcp_up; /* conn_added ran during the guarded call */
 	/* What discovery found on the current connection (a set of enum
 	 * membership_attr); valid while discovered_at != 0. */
 	unsigned membership;
@@ -66,19 +58,13 @@ struct dir {
 	uint64_t lookups, searches, discovery_searches;
 };
 
-/* libldap's TLS_REQCERT values, indexed by enum conf_reqcert. */
-static const int reqcert_ldap[] = {LDAP_OPT_X_TLS_DEMAND, LDAP_OPT_X_TLS_HARD,
-                                   LDAP_OPT_X_TLS_TRY, LDAP_OPT_X_TLS_ALLOW,
-                                   LDAP_OPT_X_TLS_NEVER};
-
 /* One server's turn at a request: its time budget and what it costs. */
 struct attempt {
+	struct ldapconn_call call; /* settings, budget, last libldap code */
 	const struct dir *d;
 	struct server *s;
-	int64_t deadline;
 	unsigned searches;
 	unsigned discovery_searches; /* of those, finding membership */
-	int last_lrc;                /* libldap code of the last failed call */
 };
 
 /* The result being built, with the visited set beside it. */
@@ -113,7 +99,7 @@ static void srv_close(struct server *s)
 static void mark_ok(struct server *s)
 {
 	if (s->failures > 0)
-		log_info("directory: %s is answering again", s->uri);
+		log_info("directory: %s is answering again", s->conn.uri);
 	s->failures = 0;
 	s->retry_at = 0;
 	s->last_err = 0;
@@ -123,21 +109,17 @@ static void mark_ok(struct server *s)
  * that lost the same server do not all come back at the same moment. */
 static void mark_failed(struct dir *d, struct server *s, int err)
 {
-	int64_t delay = d->cfg.retry_min_ms;
-	unsigned i;
+	int64_t delay;
 
 	srv_close(s);
 	s->failures++;
-	for (i = 1; i < s->failures && delay < d->cfg.retry_max_ms; i++)
-		delay *= 2;
-	if (delay > d->cfg.retry_max_ms)
-		delay = d->cfg.retry_max_ms;
+	delay = ldapconn_backoff_ms(&d->cfg, s->failures);
 	delay = delay / 2 + (int64_t)(rng_next(d) % (uint64_t)(delay / 2 + 1));
 	s->retry_at = time_mono_ms() + delay;
 	s->last_err = err;
 	log_warnx("directory: %s failed (%s), %u in a row; next try in %lld "
 	          "ms",
-	          s->uri, pg_err_name(err), s->failures, (long long)delay);
+	          s->conn.uri, pg_err_name(err), s->failures, (long long)delay);
 }
 
 static int in_backoff(const struct server *s, int64_t now)
@@ -147,314 +129,6 @@ static int in_backoff(const struct server *s, int64_t now)
 
 /* ------------------------------------------------------------ libldap */
 
-/* pg_err for a libldap result code. TIMEOUT and UNAVAIL mean the server
- * failed (backoff, next server); CONFIG means it answered but refused us
- * (next server, no backoff); anything else ends the request. */
-static int map_lrc(int lrc)
-{
-	switch (lrc) {
-	case LDAP_SUCCESS:
-		return 0;
-	case LDAP_TIMEOUT:
-	case LDAP_TIMELIMIT_EXCEEDED:
-		return PG_ERR_TIMEOUT;
-	case LDAP_SIZELIMIT_EXCEEDED:
-	case LDAP_ADMINLIMIT_EXCEEDED:
-		return PG_ERR_TOOLONG;
-	case LDAP_NO_MEMORY:
-		return PG_ERR_NOMEM;
-	case LDAP_INVALID_CREDENTIALS:
-	case LDAP_INAPPROPRIATE_AUTH:
-	case LDAP_INSUFFICIENT_ACCESS:
-	case LDAP_STRONG_AUTH_REQUIRED:
-	case LDAP_CONFIDENTIALITY_REQUIRED:
-	case LDAP_AUTH_METHOD_NOT_SUPPORTED:
-	case LDAP_AUTH_UNKNOWN:
-	case LDAP_INVALID_DN_SYNTAX:
-	case LDAP_NOT_SUPPORTED:
-		return PG_ERR_CONFIG;
-	case LDAP_FILTER_ERROR:
-	case LDAP_PARAM_ERROR:
-		return PG_ERR_INTERNAL;
-	default:
-		/* SERVER_DOWN, CONNECT_ERROR (TLS refused too), BUSY,
-		 * UNAVAILABLE, UNWILLING_TO_PERFORM, OTHER, ... */
-		return PG_ERR_UNAVAIL;
-	}
-}
-
-static int is_server_failure(int rc)
-{
-	return rc == PG_ERR_TIMEOUT || rc == PG_ERR_UNAVAIL;
-}
-
-/* Log a failed libldap call with the server's diagnostic (which names the
- * certificate problem when TLS is refused). */
-static int ldap_fail(struct attempt *a, LDAP *ld, const char *what, int lrc)
-{
-	char *diag = NULL;
-
-	a->last_lrc = lrc;
-	if (ld != NULL)
-		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	log_warnx("directory: %s: %s: %s%s%s%s", a->s->uri, what,
-	          ldap_err2string(lrc), diag && *diag ? " (" : "",
-	          diag && *diag ? diag : "", diag && *diag ? ")" : "");
-	if (diag != NULL)
-		ldap_memfree(diag);
-	return map_lrc(lrc);
-}
-
-static void ms_to_tv(long ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
-/* Timeout for the next operation: search_timeout, cut to what is left of
- * this server's budget. Also set as LDAP_OPT_TIMEOUT, which bounds the
- * synchronous calls that take no timeout argument (bind, StartTLS). */
-static int op_timeout(struct attempt *a, LDAP *ld, struct timeval *tv)
-{
-	long left = time_left_ms(a->deadline);
-
-	if (left <= 0) {
-		a->last_lrc = LDAP_TIMEOUT;
-		log_warnx("directory: %s: time budget spent", a->s->uri);
-		return PG_ERR_TIMEOUT;
-	}
-	ms_to_tv(left < a->d->cfg.search_timeout_ms
-	             ? left
-	             : a->d->cfg.search_timeout_ms,
-	         tv);
-	if (ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv) != LDAP_OPT_SUCCESS)
-		return PG_ERR_INTERNAL;
-	return 0;
-}
-
-static int set_opt(LDAP *ld, int option, const void *value, const char *name)
-{
-	if (ldap_set_option(ld, option, value) == LDAP_OPT_SUCCESS)
-		return 0;
-	log_warnx("directory: cannot set %s", name);
-	return PG_ERR_CONFIG;
-}
-
-static int conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
-                      struct sockaddr *addr, struct ldap_conncb *ctx)
-{
-	struct server *s = ctx->lc_arg;
-	ber_socket_t fd = -1;
-
-	if (s->guard != NULL &&
-	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
-		sockguard_setfd(s->guard, fd);
-	s->tcp_up = 1;
-	return 0;
-}
-
-static void conn_deleted(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
-{
-	struct server *s = ctx->lc_arg;
-
-	if (s->guard != NULL)
-		sockguard_setfd(s->guard, -1);
-}
-
-/* Run ldap_connect() or ldap_start_tls_s() (with_starttls) under a guard
- * that ends the TLS handshake at deadline. */
-static int guarded_call(struct attempt *a, LDAP *ld, int with_starttls,
-                        int64_t deadline)
-{
-	struct sockguard g;
-	int lrc, rc;
-
-	if ((rc = sockguard_start(&g, deadline)) != 0)
-		return rc;
-	a->s->guard = &g;
-	a->s->tcp_up = with_starttls;
-	lrc =
-	    with_starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
-	a->s->guard = NULL;
-	if (sockguard_stop(&g)) {
-		a->last_lrc = LDAP_TIMEOUT;
-		log_warnx("directory: %s: TLS handshake timed out", a->s->uri);
-		return PG_ERR_TIMEOUT;
-	}
-	if (lrc == LDAP_SUCCESS)
-		return 0;
-	rc = ldap_fail(a, ld, with_starttls ? "StartTLS" : "connect", lrc);
-	/* Debian's libldap (GnuTLS) gives no reason for a refused
-	 * certificate; the connection was up, so say what to check. */
-	if (a->s->tcp_up &&
-	    (lrc == LDAP_CONNECT_ERROR || lrc == LDAP_SERVER_DOWN))
-		log_warnx("directory: %s: TLS handshake failed: is the "
-		          "server's certificate signed by %s and issued for "
-		          "the host name in the URI?",
-		          a->s->uri,
-		          a->d->cfg.tls_cacert[0] != '\0'
-		              ? a->d->cfg.tls_cacert
-		              : "a CA of the system "
-		                "store");
-	return rc;
-}
-
-/*
- * A new connection with every option set on it, connected, and with
- * StartTLS done if configured. Both libldap timeouts are explicit because
- * libldap's default for each is infinite; the TLS handshake is bounded by
- * a watchdog (sockguard.h says why) to network_timeout_ms for ldaps:// and to
- * the server's budget for StartTLS.
- */
-static int srv_open(struct attempt *a, LDAP **out)
-{
-	const struct dir_config *cfg = &a->d->cfg;
-	LDAP *ld = NULL;
-	struct timeval tv;
-	int v3 = LDAP_VERSION3, deref = LDAP_DEREF_NEVER, zero = 0;
-	int tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
-	int reqcert = reqcert_ldap[cfg->tls_reqcert];
-	int use_tls, lrc, rc = PG_ERR_INTERNAL;
-	long left;
-
-	lrc = ldap_initialize(&ld, a->s->uri);
-	if (lrc != LDAP_SUCCESS) {
-		rc = ldap_fail(a, NULL, "ldap_initialize", lrc);
-		goto out;
-	}
-	left = time_left_ms(a->deadline);
-	ms_to_tv(left < cfg->network_timeout_ms ? left
-	                                        : cfg->network_timeout_ms,
-	         &tv);
-	/* Referrals would lead to servers, credentials and timeouts that
-	 * nobody configured: never chase them. */
-	if ((rc = set_opt(ld, LDAP_OPT_PROTOCOL_VERSION, &v3, "version")) !=
-	        0 ||
-	    (rc = set_opt(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals")) !=
-	        0 ||
-	    (rc = set_opt(ld, LDAP_OPT_RESTART, LDAP_OPT_ON, "restart")) != 0 ||
-	    (rc = set_opt(ld, LDAP_OPT_DEREF, &deref, "deref")) != 0 ||
-	    (rc = set_opt(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv,
-	                  "network timeout")) != 0)
-		goto out;
-	use_tls = a->s->scheme == DIR_SCHEME_LDAPS ||
-	          (a->s->scheme == DIR_SCHEME_LDAP && cfg->starttls);
-	if (use_tls) {
-		if (cfg->tls_reqcert != CONF_REQCERT_DEMAND &&
-		    cfg->tls_reqcert != CONF_REQCERT_HARD)
-			log_warnx("directory: %s: tls_reqcert=%s: the server's "
-			          "certificate is not enforced",
-			          a->s->uri,
-			          conf_reqcert_name(cfg->tls_reqcert));
-		if ((rc = set_opt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert,
-		                  "tls_reqcert")) != 0 ||
-		    (rc = set_opt(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin,
-		                  "TLS minimum version")) != 0)
-			goto out;
-		if (cfg->tls_cacert[0] != '\0' &&
-		    (rc = set_opt(ld, LDAP_OPT_X_TLS_CACERTFILE,
-		                  cfg->tls_cacert, "tls_cacert")) != 0)
-			goto out;
-		/* Without a context of its own the handle would use the
-		 * process-wide one, and the options above would not apply. */
-		if ((rc = set_opt(ld, LDAP_OPT_X_TLS_NEWCTX, &zero,
-		                  "TLS context")) != 0)
-			goto out;
-	}
-	if ((rc = set_opt(ld, LDAP_OPT_CONNECT_CB, &a->s->cb,
-	                  "connection callbacks")) != 0)
-		goto out;
-	/* Connect now rather than in the first operation, so that the
-	 * ldaps:// handshake runs under the guard. */
-	if (a->s->scheme == DIR_SCHEME_LDAPS) {
-		int64_t dl = time_mono_ms() + (left < cfg->network_timeout_ms
-		                                   ? left
-		                                   : cfg->network_timeout_ms);
-
-		if ((rc = guarded_call(a, ld, 0, dl)) != 0)
-			goto out;
-	} else {
-		lrc = ldap_connect(ld);
-		if (lrc != LDAP_SUCCESS) {
-			rc = ldap_fail(a, ld, "connect", lrc);
-			goto out;
-		}
-	}
-	if (a->s->scheme == DIR_SCHEME_LDAP && cfg->starttls) {
-		if ((rc = op_timeout(a, ld, &tv)) != 0 ||
-		    (rc = guarded_call(a, ld, 1, a->deadline)) != 0)
-			goto out;
-	}
-	*out = ld;
-	ld = NULL;
-	rc = 0;
-out:
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	return rc;
-}
-
-/* Bind as configured: SASL EXTERNAL, simple bind with the password file
- * (read now, wiped at once), or stay anonymous. */
-static int srv_bind(struct attempt *a, LDAP *ld)
-{
-	const struct dir_config *cfg = &a->d->cfg;
-	struct berval cred;
-	struct timeval tv;
-	char *pw = NULL, why[320];
-	int lrc, rc = PG_ERR_INTERNAL;
-
-	if (!cfg->sasl_external && cfg->bind_dn[0] == '\0')
-		return 0;
-	if ((rc = op_timeout(a, ld, &tv)) != 0)
-		goto out;
-	if (cfg->sasl_external) {
-		/* An empty initial response (authorize as ourselves) ends
-		 * the exchange in one round trip; with none, the server
-		 * answers saslBindInProgress and waits for it. */
-		char nul[1] = "";
-		struct berval none = {0, nul};
-
-		lrc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &none, NULL, NULL,
-		                       NULL);
-		rc = lrc == LDAP_SUCCESS
-		         ? 0
-		         : ldap_fail(a, ld, "SASL EXTERNAL bind", lrc);
-		goto out;
-	}
-	/* Read at every bind, so a rotated password is picked up, and
-	 * wiped as soon as the request is sent. */
-	rc = dir_config_read_password(cfg, &pw, why, sizeof why);
-	if (rc != 0) {
-		if (rc == PG_ERR_CONFIG)
-			log_warnx("directory: %s", why);
-		goto out;
-	}
-	cred.bv_val = pw;
-	cred.bv_len = strlen(pw);
-	lrc = ldap_sasl_bind_s(ld, cfg->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
-	                       NULL, NULL);
-	rc = lrc == LDAP_SUCCESS ? 0 : ldap_fail(a, ld, "simple bind", lrc);
-out:
-	secret_strfree(pw);
-	return rc;
-}
-
-/* srv_open() + srv_bind(): a connection ready for lookups. */
-static int srv_connect(struct attempt *a, LDAP **out)
-{
-	LDAP *ld = NULL;
-	int rc;
-
-	if ((rc = srv_open(a, &ld)) != 0 || (rc = srv_bind(a, ld)) != 0) {
-		if (ld != NULL)
-			ldap_unbind_ext_s(ld, NULL, NULL);
-		return rc;
-	}
-	*out = ld;
-	return 0;
-}
-
 /* One bounded search. On success *res is set (possibly with no entries:
  * a missing base counts as empty); on error *res is NULL. A search for
  * one entry (sizelimit 1) asks whether any exists: finding more is no
@@ -463,29 +137,32 @@ static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
                      const char *filter, char **attrs, int sizelimit,
                      LDAPMessage **res)
 {
-	struct timeval tv;
-	int lrc, rc;
-
-	*res = NULL;
-	if ((rc = op_timeout(a, ld, &tv)) != 0)
-		return rc;
 	a->searches++;
-	log_debug("directory: %s: search base=\"%s\" filter=%s", a->s->uri,
-	          base, filter);
-	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
-	                        &tv, sizelimit, res);
-	if (lrc == LDAP_SUCCESS ||
-	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1 && *res != NULL))
-		return 0;
-	if (lrc == LDAP_NO_SUCH_OBJECT) {
-		log_warnx("directory: %s: search base \"%s\" does not exist",
-		          a->s->uri, base);
-		return 0;
-	}
-	if (*res != NULL)
-		ldap_msgfree(*res);
-	*res = NULL;
-	return ldap_fail(a, ld, "search", lrc);
+	return ldapconn_search(&a->call, ld, base, scope, filter, attrs,
+	                       sizelimit, res);
+}
+
+/* A turn at server s of d, its budget starting now. */
+static void attempt_init(struct attempt *a, const struct dir *d,
+                         struct server *s)
+{
+	memset(a, 0, sizeof(*a));
+	a->d = d;
+	a->s = s;
+	a->call.cfg = &d->cfg;
+	a->call.conn = &s->conn;
+	a->call.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
+	                   d->cfg.search_timeout_ms;
+}
+
+static int connect_attempt(struct attempt *a, LDAP **out)
+{
+	return ldapconn_connect(&a->call, out);
+}
+
+static int open_attempt(struct attempt *a, LDAP **out)
+{
+	return ldapconn_open(&a->call, out);
 }
 
 /* ------------------------------------------------------------ results */
@@ -799,63 +476,6 @@ static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
 
 /* ------------------------------------------------------------ lookup */
 
-/* Whether entry e has name as a value of attr, byte for byte. The search
- * matched with the attribute's own rule (caseIgnoreMatch for uid), which
- * would let "ADMIN1" log in with admin1's entry. */
-static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
-                       const char *name)
-{
-	struct berval **v = ldap_get_values_len(ld, e, attr);
-	size_t len = strlen(name), i;
-	int found = 0;
-
-	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found =
-		    v[i]->bv_len == len && memcmp(v[i]->bv_val, name, len) == 0;
-	ldap_value_free_len(v);
-	return found;
-}
-
-/*
- * The one entry of res named user exactly, in *out. Entries the server
- * matched by a looser rule (another case) do not count; two exact ones
- * make the name ambiguous. Both refusals are logged with their reason.
- */
-static int pick_user(struct attempt *a, LDAP *ld, LDAPMessage *res,
-                     const char *user, LDAPMessage **out)
-{
-	const char *attr = a->d->cfg.user_attr;
-	LDAPMessage *e, *exact = NULL;
-	size_t nexact = 0, nloose = 0;
-
-	for (e = ldap_first_entry(ld, res); e != NULL;
-	     e = ldap_next_entry(ld, e)) {
-		if (!entry_named(ld, e, attr, user)) {
-			nloose++;
-			continue;
-		}
-		if (nexact++ == 0)
-			exact = e;
-	}
-	if (nexact > 1) {
-		log_warnx("directory: %s=%s: %zu entries carry exactly this "
-		          "name; refused as ambiguous",
-		          attr, user, nexact);
-		return PG_ERR_AMBIGUOUS;
-	}
-	if (nexact == 0) {
-		if (nloose > 0)
-			log_warnx(
-			    "directory: %s=%s: no entry with exactly this "
-			    "name (%zu differ in case or spelling); "
-			    "treated as unknown",
-			    attr, user, nloose);
-		return PG_ERR_NOTFOUND;
-	}
-	*out = exact;
-	return 0;
-}
-
 /* Whether an entry matching filter exists under base: one bounded
  * search for at most one entry, no attributes. */
 static int entry_exists(struct attempt *a, LDAP *ld, const char *base,
@@ -895,11 +515,11 @@ static void log_membership(struct attempt *a, const char *base)
 		          "alone and a user without it has none (denied); "
 		          "check group_base and the groups' object classes "
 		          "(looked for again every %d s)",
-		          s->uri, base, DISCOVER_RETRY_MS / 1000);
+		          s->conn.uri, base, DISCOVER_RETRY_MS / 1000);
 	else
 		log_info("directory: %s: groups under \"%s\" use %s; "
 		         "direct groups searched by %s, nesting by %s",
-		         s->uri, base, found, direct, nested);
+		         s->conn.uri, base, found, direct, nested);
 }
 
 /* Which membership attributes the groups use, once per connection (and
@@ -1023,7 +643,8 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	}
 	if (rc == 0 && res == NULL)
 		rc = PG_ERR_NOTFOUND; /* the base does not exist */
-	if (rc != 0 || (rc = pick_user(a, ld, res, user, &e)) != 0)
+	if (rc != 0 ||
+	    (rc = ldapconn_pick_user(ld, res, cfg->user_attr, user, &e)) != 0)
 		goto out;
 	if ((dn = ldap_get_dn(ld, e)) == NULL ||
 	    (f->r->user_dn = strdup(dn)) == NULL) {
@@ -1053,30 +674,30 @@ out:
 static int attempt_lookup(struct dir *d, struct server *s, const char *user,
                           struct found *f, unsigned *searches)
 {
-	struct attempt a = {d, s, 0, 0, 0, 0};
+	struct attempt a;
 	int reused, rc;
 
-	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
-	             d->cfg.search_timeout_ms;
+	attempt_init(&a, d, s);
 	reused = s->ld != NULL;
-	if (!reused && (rc = srv_connect(&a, &s->ld)) != 0)
+	if (!reused && (rc = connect_attempt(&a, &s->ld)) != 0)
 		goto out;
 	rc = lookup_on(&a, s->ld, user, f);
-	if (reused && rc == PG_ERR_UNAVAIL && a.last_lrc == LDAP_SERVER_DOWN) {
+	if (reused && rc == PG_ERR_UNAVAIL &&
+	    a.call.last_lrc == LDAP_SERVER_DOWN) {
 		log_info("directory: %s: connection lost while idle; "
 		         "reconnecting",
-		         s->uri);
+		         s->conn.uri);
 		srv_close(s);
 		found_clear(f);
 		if ((rc = found_init(f)) != 0 ||
-		    (rc = srv_connect(&a, &s->ld)) != 0)
+		    (rc = connect_attempt(&a, &s->ld)) != 0)
 			goto out;
 		rc = lookup_on(&a, s->ld, user, f);
 	}
 out:
 	*searches += a.searches;
 	d->discovery_searches += a.discovery_searches;
-	if (is_server_failure(rc) || rc == PG_ERR_CONFIG)
+	if (ldapconn_server_failed(rc) || rc == PG_ERR_CONFIG)
 		srv_close(s);
 	return rc;
 }
@@ -1110,7 +731,7 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
 		if ((rc = found_init(&f)) != 0)
 			goto out;
 		rc = attempt_lookup(d, s, user, &f, &searches);
-		if (is_server_failure(rc)) {
+		if (ldapconn_server_failed(rc)) {
 			mark_failed(d, s, rc);
 			last = rc;
 			continue;
@@ -1124,7 +745,7 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
 		 * groups): it is healthy and becomes the one to use. */
 		mark_ok(s);
 		if (d->active != order[i]) {
-			log_info("directory: now using %s", s->uri);
+			log_info("directory: now using %s", s->conn.uri);
 			srv_close(&d->srv[d->active]);
 			d->active = order[i];
 		}
@@ -1138,65 +759,12 @@ out:
 	if (rc == 0) {
 		f.r->searches = searches;
 		snprintf(f.r->server, sizeof f.r->server, "%s",
-		         d->srv[d->active].uri);
+		         d->srv[d->active].conn.uri);
 		*out = f.r;
 		f.r = NULL;
 	}
 	found_clear(&f);
 	return rc;
-}
-
-/* ------------------------------------------------------------ connection */
-
-int dir_connection(struct dir *d, struct ldap **ld, const char **uri)
-{
-	size_t order[DIR_MAX_URIS], n = 0, i;
-	struct timeval tv;
-	int rc, refused = 0, last = PG_ERR_UNAVAIL;
-
-	if (d == NULL || ld == NULL)
-		return PG_ERR_INVAL;
-	order[n++] = d->active;
-	for (i = 0; i < d->nsrv; i++)
-		if (i != d->active)
-			order[n++] = i;
-	for (i = 0; i < n; i++) {
-		struct server *s = &d->srv[order[i]];
-		struct attempt a = {d, s, 0, 0, 0, 0};
-
-		if (in_backoff(s, time_mono_ms()))
-			continue;
-		a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
-		             d->cfg.search_timeout_ms;
-		rc = s->ld != NULL ? 0 : srv_connect(&a, &s->ld);
-		if (is_server_failure(rc)) {
-			mark_failed(d, s, rc);
-			last = rc;
-			continue;
-		}
-		if (rc == PG_ERR_CONFIG) {
-			s->last_err = rc;
-			refused = 1;
-			continue;
-		}
-		if (rc != 0)
-			return rc;
-		/* Each synchronous call the caller makes is bounded by it. */
-		ms_to_tv(d->cfg.search_timeout_ms, &tv);
-		if (ldap_set_option(s->ld, LDAP_OPT_TIMEOUT, &tv) !=
-		    LDAP_OPT_SUCCESS)
-			return PG_ERR_INTERNAL;
-		mark_ok(s);
-		if (d->active != order[i]) {
-			srv_close(&d->srv[d->active]);
-			d->active = order[i];
-		}
-		*ld = s->ld;
-		if (uri != NULL)
-			*uri = s->uri;
-		return 0;
-	}
-	return refused ? PG_ERR_CONFIG : last;
 }
 
 /* ------------------------------------------------------------ probe */
@@ -1211,7 +779,7 @@ static int probe_rootdse(struct attempt *a, LDAP *ld)
 	rc = do_search(a, ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
 	               &res);
 	if (rc == 0 && ldap_count_entries(ld, res) != 1) {
-		log_warnx("directory: %s: no root DSE", a->s->uri);
+		log_warnx("directory: %s: no root DSE", a->s->conn.uri);
 		rc = PG_ERR_UNAVAIL;
 	}
 	if (res != NULL)
@@ -1222,14 +790,14 @@ static int probe_rootdse(struct attempt *a, LDAP *ld)
 /* The network part of a probe, on a connection of its own. */
 static int probe_one(struct dir *d, struct server *s)
 {
-	struct attempt a = {d, s, 0, 0, 0, 0};
+	struct attempt a;
 	LDAP *ld = NULL;
 	int rc;
 
-	a.deadline = time_mono_ms() + d->cfg.network_timeout_ms +
-	             d->cfg.search_timeout_ms;
-	if ((rc = srv_open(&a, &ld)) == 0 && (rc = probe_rootdse(&a, ld)) == 0)
-		rc = srv_bind(&a, ld);
+	attempt_init(&a, d, s);
+	if ((rc = open_attempt(&a, &ld)) == 0 &&
+	    (rc = probe_rootdse(&a, ld)) == 0)
+		rc = ldapconn_bind(&a.call, ld);
 	if (ld != NULL)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	return rc;
@@ -1239,11 +807,7 @@ static int probe_one(struct dir *d, struct server *s)
  * uri is not one of the LDAP URLs dir_config_check() accepts. */
 static int srv_init(struct server *s, const char *uri)
 {
-	memcpy(s->uri, uri, DIR_URI_MAX);
-	s->cb.lc_add = conn_added;
-	s->cb.lc_del = conn_deleted;
-	s->cb.lc_arg = s;
-	return dir_config_scheme(s->uri, &s->scheme);
+	return ldapconn_init(&s->conn, uri);
 }
 
 /* ------------------------------------------------------------ index probe */
@@ -1333,7 +897,7 @@ int dir_index_times(const struct dir_config *cfg, size_t index,
                     struct dir_index_times *out)
 {
 	struct dir_index_times t;
-	struct attempt a = {NULL, NULL, 0, 0, 0, 0};
+	struct attempt a;
 	struct dir *d;
 	LDAP *ld = NULL;
 	size_t i;
@@ -1348,13 +912,10 @@ int dir_index_times(const struct dir_config *cfg, size_t index,
 		t.attr_us[i] = -1;
 	d->cfg = *cfg;
 	d->nsrv = cfg->nuris;
-	a.d = d;
-	a.s = &d->srv[index];
-	a.deadline =
-	    time_mono_ms() + cfg->network_timeout_ms + cfg->search_timeout_ms;
+	attempt_init(&a, d, &d->srv[index]);
 	if (srv_init(a.s, cfg->uris[index]) != 0)
 		rc = PG_ERR_CONFIG;
-	else if ((rc = srv_connect(&a, &ld)) == 0)
+	else if ((rc = connect_attempt(&a, &ld)) == 0)
 		rc = index_times_on(&a, ld, &t);
 	if (ld != NULL)
 		ldap_unbind_ext_s(ld, NULL, NULL);
@@ -1399,7 +960,7 @@ int dir_probe_apply(struct dir *d, size_t index, int rc)
 		return 0;
 	s = &d->srv[index];
 	if (rc != 0) {
-		if (is_server_failure(rc))
+		if (ldapconn_server_failed(rc))
 			mark_failed(d, s, rc);
 		else
 			s->last_err = rc;
@@ -1408,8 +969,8 @@ int dir_probe_apply(struct dir *d, size_t index, int rc)
 	mark_ok(s);
 	old = d->active;
 	d->active = index;
-	log_info("directory: failing back from %s to %s", d->srv[old].uri,
-	         s->uri);
+	log_info("directory: failing back from %s to %s", d->srv[old].conn.uri,
+	         s->conn.uri);
 	/* Its connection opens at the next lookup. */
 	srv_close(&d->srv[old]);
 	return 1;
@@ -1440,10 +1001,10 @@ static void warn_cleartext(const struct dir_config *cfg, const struct server *s)
 	LDAPURLDesc *lud = NULL;
 	int loopback = 0;
 
-	if (s->scheme != DIR_SCHEME_LDAP || cfg->starttls ||
+	if (s->conn.scheme != DIR_SCHEME_LDAP || cfg->starttls ||
 	    cfg->bind_dn[0] == '\0')
 		return;
-	if (ldap_url_parse(s->uri, &lud) == LDAP_URL_SUCCESS &&
+	if (ldap_url_parse(s->conn.uri, &lud) == LDAP_URL_SUCCESS &&
 	    lud->lud_host != NULL)
 		loopback = strcmp(lud->lud_host, "localhost") == 0 ||
 		           strncmp(lud->lud_host, "127.", 4) == 0 ||
@@ -1454,7 +1015,7 @@ static void warn_cleartext(const struct dir_config *cfg, const struct server *s)
 		log_warnx("directory: %s: simple bind without TLS: the bind "
 		          "password crosses the network in clear; use "
 		          "ldaps:// or starttls = yes",
-		          s->uri);
+		          s->conn.uri);
 }
 
 int dir_new(const struct dir_config *cfg, struct dir **out, char *err,
@@ -1524,7 +1085,7 @@ void dir_status(const struct dir *d, struct dir_status *st)
 		const struct server *s = &d->srv[i];
 		struct dir_server_status *o = &st->servers[i];
 
-		memcpy(o->uri, s->uri, DIR_URI_MAX);
+		memcpy(o->uri, s->conn.uri, DIR_URI_MAX);
 		o->connected = s->ld != NULL;
 		o->available = !in_backoff(s, now);
 		o->failures = s->failures;

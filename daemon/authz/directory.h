@@ -133,22 +133,6 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out);
 void dir_result_free(struct dir_result *r);
 
 /*
- * A bound connection for operations of the caller's own (phiguardctl's
- * token writes): the kept connection to the first server, in the order
- * dir_lookup() tries them, that is connected or connects and binds now
- * (TLS, bind and bounds as dir_lookup() describes; a failed server goes
- * into backoff). LDAP_OPT_TIMEOUT is set to search_timeout_ms on it, which
- * bounds each synchronous call made with it. The connection stays the
- * handle's: use it only between calls on d, and never unbind it (dir_free()
- * does). *uri (if uri is non-NULL) names the server, valid as long as d.
- * Returns 0, or as dir_lookup(): PG_ERR_UNAVAIL, PG_ERR_TIMEOUT,
- * PG_ERR_CONFIG (credentials refused, password file unsafe), PG_ERR_NOMEM;
- * PG_ERR_INVAL for a NULL argument.
- */
-struct ldap;
-int dir_connection(struct dir *d, struct ldap **ld, const char **uri);
-
-/*
  * The network part of a fail-back check: probe server index of cfg (a
  * configuration that passed dir_config_check(), e.g. a copy of the one a
  * handle was made from) on a connection of its own, closed before this

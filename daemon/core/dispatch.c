@@ -124,6 +124,19 @@ static const char *log_safe(const char *value)
 	return value;
 }
 
+/* How much of a response (len bytes) may be logged: all of it, or up to
+ * its token records (proto.h PREAUTH tokenN=), which hold secrets. */
+static size_t logged_len(const char *resp, size_t len)
+{
+	static const char mark[] = " token0=";
+	size_t i;
+
+	for (i = 0; i + sizeof(mark) - 1 <= len; i++)
+		if (memcmp(resp + i, mark, sizeof(mark) - 1) == 0)
+			return i;
+	return len;
+}
+
 static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
                          const char *verb, const char *user, int decided,
                          const char *out, size_t outlen, const char *note)
@@ -163,9 +176,12 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 		strbuf_puts(&sb, log_safe(v));
 	}
 	/* The response without "v1 " and "\n": encoded, so log-safe, and
-	 * secret-free by the handlers' contract. */
+	 * secret-free by the handlers' contract, but for the token records
+	 * of a site-mode PREAUTH, which come last and are withheld. */
 	strbuf_puts(&sb, " -> ");
-	strbuf_put(&sb, out + 3, outlen - 4);
+	strbuf_put(&sb, out + 3, logged_len(out + 3, outlen - 4));
+	if (logged_len(out + 3, outlen - 4) < outlen - 4)
+		strbuf_puts(&sb, " token0...=(withheld)");
 	if (note != NULL)
 		strbuf_puts(&sb, note);
 	if (info)

@@ -19,6 +19,8 @@
 #include "detect/alert.h"
 #include "audit/audit.h"
 #include "authz/authz.h"
+#include "authz/dir_config.h"
+#include "tokens/tokstore.h"
 #include "client.h"
 #include "conf.h"
 #include "core/dispatch.h"
@@ -263,6 +265,21 @@ static void say_file_owner(const char *path, const struct pg_conf *conf)
 		       path, (unsigned long)o.uid, o.why);
 }
 
+/* What site mode will do, for --check-config. */
+static void say_site_mode(const char *path, const struct pg_conf *conf)
+{
+	char first[DIR_URI_MAX];
+
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(conf->uri, " \t"),
+	         conf->uri);
+	printf("%s: [tokens] store = ldap: token records read from %s; used "
+	       "codes and failures written to %s%s\n",
+	       path, conf->uri, conf->write_uri[0] ? conf->write_uri : first,
+	       conf->write_uri[0] ? " ([ldap] write_uri)"
+	                          : " (the first uri; set write_uri to the "
+	                            "same server on every terminal)");
+}
+
 /*
  * The trail's directory, when it exists, by the state directory's rules
  * (safefile_open_dir, owners as pg_client_daemon_uids gives them):
@@ -331,6 +348,13 @@ static int check_environment(const char *path, const struct pg_conf *conf)
 	} else if (conf->ldap && warn[0] != '\0') {
 		/* The module's arguments are not ours to see: not an error. */
 		fprintf(stderr, "%s: warning: %s\n", path, warn);
+	}
+	if (conf->store == PG_TOKEN_STORE_LDAP &&
+	    tokstore_check_config(conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: [tokens] store = ldap: %s\n", path, err);
+		bad++;
+	} else if (conf->store == PG_TOKEN_STORE_LDAP) {
+		say_site_mode(path, conf);
 	}
 	return bad + check_push_files(path, conf);
 }
@@ -502,6 +526,45 @@ static int start_authz(struct pg_daemon *d, const struct pg_conf *conf,
 	return 0;
 }
 
+static void on_tokens_done(void *arg)
+{
+	tokstore_drain(arg);
+}
+
+/* The token store in the directory ([tokens] store = ldap), its jobs
+ * finished on the loop. 0, or as tokstore_new(). */
+static int start_tokens(struct pg_daemon *d, const struct pg_conf *conf,
+                        char *err, size_t errlen)
+{
+	struct pg_tokstore *ts;
+	int rc;
+
+	if ((rc = tokstore_new(conf, &ts, err, errlen)) != 0)
+		return rc;
+	if ((rc = server_watch(d->server, tokstore_fd(ts), on_tokens_done,
+	                       ts)) != 0) {
+		tokstore_free(ts);
+		return rc;
+	}
+	d->tokens = ts;
+	return 0;
+}
+
+/* The token store of a reloaded configuration: new settings, started,
+ * or stopped. */
+static int reload_tokens(struct pg_daemon *d, const struct pg_conf *nc,
+                         char *err, size_t errlen)
+{
+	if (nc->store != PG_TOKEN_STORE_LDAP) {
+		tokstore_free(d->tokens);
+		d->tokens = NULL;
+		return 0;
+	}
+	return d->tokens != NULL
+	           ? tokstore_reconfigure(d->tokens, nc, err, errlen)
+	           : start_tokens(d, nc, err, errlen);
+}
+
 /*
  * RELOAD and SIGHUP: parse into a new configuration and swap only if all
  * of it is good. The policy, cache and directory settings apply at once;
@@ -538,6 +601,11 @@ static int daemon_reload(struct pg_daemon *d, char *err, size_t errlen)
 	} else if (d->authz != NULL) {
 		authz_free(d->authz);
 		d->authz = NULL;
+	}
+	if ((rc = reload_tokens(d, nc, why, sizeof(why))) != 0) {
+		snprintf(err, errlen, "%s: %s", r->path,
+		         rc == PG_ERR_CONFIG ? why : pg_strerror(rc));
+		goto out;
 	}
 	/* conf_load() has checked [detect] against detect.h's ranges, so
 	 * this cannot fail after authz took the new config. */
@@ -722,6 +790,11 @@ static int run(const struct pg_conf *conf, const struct options *o)
 		log_errx("%s: %s", o->config, err);
 		goto out;
 	}
+	if (conf->store == PG_TOKEN_STORE_LDAP &&
+	    start_tokens(&d, conf, err, sizeof(err)) != 0) {
+		log_errx("%s: [tokens] store = ldap: %s", o->config, err);
+		goto out;
+	}
 	if (conf->pidfile[0] != '\0') {
 		if (pidfile_write(conf->pidfile) != 0)
 			goto out;
@@ -765,6 +838,7 @@ out:
 		                     rc == EXIT_SUCCESS ? NULL : "error");
 	/* Parked clients get their answers (and records) first. */
 	authz_free(d.authz);
+	tokstore_free(d.tokens);
 	alert_free(d.alert);
 	d.alert = NULL;
 	audit_free(d.audit);

@@ -13,6 +13,7 @@
 struct pg_audit;
 struct pg_auditagg;
 struct pg_authz;
+struct pg_tokstore;
 struct pg_alert;
 struct pg_conf;
 struct pending;
@@ -27,9 +28,11 @@ struct pg_daemon {
 	struct pg_statelog *log;
 	struct pg_server *server; /* STATUS counters */
 	struct pg_authz *authz;   /* NULL: no [ldap] configured */
-	struct pg_audit *audit;   /* the audit trail (NULL only in tests) */
-	struct pg_alert *alert;   /* threat detection (alert.h); NULL
-	                             only in tests */
+	/* The token store in the directory: NULL with the file store. */
+	struct pg_tokstore *tokens;
+	struct pg_audit *audit; /* the audit trail (NULL only in tests) */
+	struct pg_alert *alert; /* threat detection (alert.h); NULL
+	                           only in tests */
 	/* Repeated events counted into aggregates (auditagg.h), and the
 	 * timer (a timerfd, -1: none) that hands them out (dispatch.c). */
 	struct pg_auditagg *agg;
@@ -104,6 +107,15 @@ int verb_audit(struct pg_daemon *d, const struct pg_request *req,
 struct statelog_after;
 int verb_persist(struct pg_daemon *d, const struct pg_request *req,
                  const struct pg_msg *resp, const struct statelog_after *after);
+
+/*
+ * UNLOCK with the token store in the directory (verbs_auth.c): resp is
+ * the local answer (changed: the local state changed); clear the
+ * failures in the directory too, then make the local change durable.
+ * Returns VERB_PARKED or a negative pg_err.
+ */
+int verb_unlock_site(struct pg_daemon *d, const struct pg_request *req,
+                     const struct pg_msg *resp, int changed);
 
 /*
  * For the verbs that need [ldap] (verbs_authz.c, FLUSH): without it there

@@ -14,6 +14,7 @@
 #include "authz/authz.h"
 #include "conf.h"
 #include "err.h"
+#include "tokens/tokstore.h"
 #include "core/server.h"
 #include "login/state.h"
 #include "login/statelog.h"
@@ -144,6 +145,9 @@ int verb_status(struct pg_daemon *d, const struct pg_request *req,
 		return rc;
 	if (d->authz != NULL && (rc = authz_status(d->authz, resp)) != 0)
 		return rc;
+	/* The file store's STATUS stays as it was. */
+	if (d->tokens != NULL && (rc = tokstore_status(d->tokens, resp)) != 0)
+		return rc;
 	/* Counted when answered: this STATUS is not in its own figures. */
 	if ((rc = verbstats_format(&d->stats, verbs, sizeof(verbs))) != 0)
 		return rc;
@@ -190,6 +194,8 @@ int verb_unlock(struct pg_daemon *d, const struct pg_request *req,
 	        0 ||
 	    (rc = proto_add(resp, "cleared", cleared)) != 0)
 		return rc;
+	if (d->tokens != NULL)
+		return verb_unlock_site(d, req, resp, u.changed);
 	/* Durable before OK, so an admin's unlock survives a crash. */
 	return u.changed ? verb_persist(d, req, resp, NULL) : 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* phiguardctl's token store in the directory: OATH-LDAP token, params and
- * user entries, over the daemon's directory client (authz/directory.h). */
+ * user entries, on a connection made as the daemon makes its own
+ * (authz/ldapconn.h). */
 #include "config.h"
 
 #include "tokendir.h"
@@ -16,25 +17,26 @@
 #include <ldap.h>
 
 #include "authz/dir_config.h"
-#include "authz/directory.h"
 #include "authz/dn.h"
+#include "authz/ldapconn.h"
 #include "err.h"
 #include "ldapescape.h"
 #include "seal.h"
 #include "secret.h"
+#include "timeutil.h"
 
 /* Values read back as numbers or names: longer ones are not ours. */
 #define VALUE_MAX 64
 #define MODS_MAX  8
 
 struct tokendir {
-	struct dir *d;
+	/* The admin's settings and the server in use: libldap keeps a
+	 * pointer to conn's callbacks while ld is open. */
+	struct dir_config cfg;
+	struct ldapconn conn;
 	LDAP *ld;
-	const char *server;
 	char base[DIR_DN_MAX];
 	char user_base[DIR_DN_MAX];
-	char user_attr[DIR_ATTR_MAX];
-	char bind_dn[DIR_DN_MAX];
 	struct timeval timeout;
 };
 
@@ -211,22 +213,6 @@ static int has_value(LDAP *ld, LDAPMessage *e, const char *attr,
 	return found;
 }
 
-/* Byte for byte, as the daemon matches user_attr (authz/directory.c). */
-static int has_exact_value(LDAP *ld, LDAPMessage *e, const char *attr,
-                           const char *want)
-{
-	struct berval **v = ldap_get_values_len(ld, e, attr);
-	size_t i;
-	int found = 0;
-
-	for (i = 0; v != NULL && v[i] != NULL && !found; i++)
-		found = v[i]->bv_len == strlen(want) &&
-		        memcmp(v[i]->bv_val, want, v[i]->bv_len) == 0;
-	if (v != NULL)
-		ldap_value_free_len(v);
-	return found;
-}
-
 static int search(struct tokendir *td, const char *base, int scope,
                   const char *filter, char **attrs, LDAPMessage **res,
                   char *err, size_t errlen)
@@ -251,44 +237,40 @@ static int find_user(struct tokendir *td, const char *user,
 {
 	char esc[LDAPESCAPE_SIZE(PG_USER_MAX)], filter[2 * sizeof esc];
 	char tok_attr[] = "oathTOTPToken", oc[] = "objectClass";
-	char *attrs[] = {td->user_attr, tok_attr, oc, NULL}, *dn;
-	LDAPMessage *res = NULL, *e;
-	unsigned found = 0;
+	char *attrs[] = {td->cfg.user_attr, tok_attr, oc, NULL}, *dn = NULL;
+	LDAPMessage *res = NULL, *e = NULL;
 	int rc;
 
 	if ((rc = ldapescape_filter_value(user, strlen(user), esc,
 	                                  sizeof esc)) != 0)
 		return rc;
-	snprintf(filter, sizeof filter, "(%s=%s)", td->user_attr, esc);
+	snprintf(filter, sizeof filter, "(%s=%s)", td->cfg.user_attr, esc);
 	if ((rc = search(td, td->user_base, LDAP_SCOPE_SUBTREE, filter, attrs,
 	                 &res, err, errlen)) != 0)
 		return rc;
-	for (e = ldap_first_entry(td->ld, res); e != NULL;
-	     e = ldap_next_entry(td->ld, e)) {
-		if (!has_exact_value(td->ld, e, td->user_attr, user) ||
-		    found++ > 0)
-			continue;
-		dn = ldap_get_dn(td->ld, e);
-		if (dn == NULL || strlen(dn) >= sizeof u->dn)
-			rc = PG_ERR_TOOLONG;
-		else
-			snprintf(u->dn, sizeof u->dn, "%s", dn);
-		ldap_memfree(dn);
+	rc = ldapconn_pick_user(td->ld, res, td->cfg.user_attr, user, &e);
+	if (rc == PG_ERR_NOTFOUND)
+		snprintf(err, errlen, "no user %s=%s under %s",
+		         td->cfg.user_attr, user, td->user_base);
+	else if (rc == PG_ERR_AMBIGUOUS)
+		snprintf(err, errlen, "more than one entry has %s=%s under %s",
+		         td->cfg.user_attr, user, td->user_base);
+	else if (rc == 0 && ((dn = ldap_get_dn(td->ld, e)) == NULL ||
+	                     strlen(dn) >= sizeof u->dn)) {
+		snprintf(err, errlen, "the entry of %s: no DN, or too long",
+		         user);
+		rc = PG_ERR_TOOLONG;
+	}
+	if (rc == 0) {
+		snprintf(u->dn, sizeof u->dn, "%s", dn);
 		if (!first_value(td->ld, e, tok_attr, u->token,
 		                 sizeof u->token))
 			u->token[0] = '\0';
 		u->has_class = has_value(td->ld, e, oc, "oathTOTPUser");
 	}
+	if (dn != NULL)
+		ldap_memfree(dn);
 	ldap_msgfree(res);
-	if (rc == 0 && found == 0) {
-		snprintf(err, errlen, "no user %s=%s under %s", td->user_attr,
-		         user, td->user_base);
-		rc = PG_ERR_NOTFOUND;
-	} else if (rc == 0 && found > 1) {
-		snprintf(err, errlen, "%u entries have %s=%s under %s", found,
-		         td->user_attr, user, td->user_base);
-		rc = PG_ERR_AMBIGUOUS;
-	}
 	return rc;
 }
 
@@ -573,13 +555,31 @@ static void read_token(struct tokendir *td, struct tokendir_entry *e)
 	ldap_msgfree(res);
 }
 
+/* One user entry's token, if it links one, to fn. */
+static int list_entry(struct tokendir *td, LDAPMessage *ent, const char *user,
+                      tokendir_entry_fn fn, void *arg)
+{
+	struct tokendir_entry e;
+
+	memset(&e, 0, sizeof e);
+	if (user != NULL)
+		snprintf(e.user, sizeof e.user, "%s", user);
+	else if (!first_value(td->ld, ent, td->cfg.user_attr, e.user,
+	                      sizeof e.user))
+		return 0;
+	if (!first_value(td->ld, ent, "oathTOTPToken", e.token_dn,
+	                 sizeof e.token_dn))
+		return 0;
+	read_token(td, &e);
+	return fn(&e, arg);
+}
+
 int tokendir_list(struct tokendir *td, const char *user, tokendir_entry_fn fn,
                   void *arg, char *err, size_t errlen)
 {
 	char esc[LDAPESCAPE_SIZE(PG_USER_MAX)], filter[2 * sizeof esc + 64];
 	char tok_attr[] = "oathTOTPToken";
-	char *attrs[] = {td->user_attr, tok_attr, NULL};
-	struct tokendir_entry e;
+	char *attrs[] = {td->cfg.user_attr, tok_attr, NULL};
 	LDAPMessage *res = NULL, *ent;
 	int rc;
 
@@ -590,8 +590,8 @@ int tokendir_list(struct tokendir *td, const char *user, tokendir_entry_fn fn,
 		return rc;
 	else
 		snprintf(filter, sizeof filter,
-		         "(&(objectClass=oathTOTPUser)(%s=%s))", td->user_attr,
-		         esc);
+		         "(&(objectClass=oathTOTPUser)(%s=%s))",
+		         td->cfg.user_attr, esc);
 	rc = search(td, td->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, &res,
 	            err, errlen);
 	if (rc == PG_ERR_TOOLONG) {
@@ -600,29 +600,60 @@ int tokendir_list(struct tokendir *td, const char *user, tokendir_entry_fn fn,
 		         "more users with a token than the directory returns "
 		         "to %s: give it a \"limits\" line "
 		         "(contrib/ldap/README.md)",
-		         td->bind_dn);
+		         td->cfg.bind_dn);
 		return rc;
 	}
 	if (rc != 0)
 		return rc;
-	for (ent = ldap_first_entry(td->ld, res); ent != NULL && rc == 0;
-	     ent = ldap_next_entry(td->ld, ent)) {
-		memset(&e, 0, sizeof e);
-		if (user != NULL) {
-			if (!has_exact_value(td->ld, ent, td->user_attr, user))
-				continue;
-			snprintf(e.user, sizeof e.user, "%s", user);
-		} else if (!first_value(td->ld, ent, td->user_attr, e.user,
-		                        sizeof e.user))
-			continue;
-		if (!first_value(td->ld, ent, tok_attr, e.token_dn,
-		                 sizeof e.token_dn))
-			continue;
-		read_token(td, &e);
-		rc = fn(&e, arg);
-	}
+	if (user != NULL) {
+		/* Only the entry named exactly user, as the daemon finds it. */
+		if (ldapconn_pick_user(td->ld, res, td->cfg.user_attr, user,
+		                       &ent) == 0)
+			rc = list_entry(td, ent, user, fn, arg);
+	} else
+		for (ent = ldap_first_entry(td->ld, res);
+		     ent != NULL && rc == 0; ent = ldap_next_entry(td->ld, ent))
+			rc = list_entry(td, ent, NULL, fn, arg);
 	ldap_msgfree(res);
 	return rc;
+}
+
+/*
+ * Connect and bind as the admin to the first server of [ldap] uri, in
+ * order, that answers: the daemon's connection code (TLS under the
+ * handshake watchdog, every wait bounded). A server that is down, or
+ * refuses the credentials, passes the turn to the next, as for the daemon.
+ */
+static int connect_first(struct tokendir *td)
+{
+	struct ldapconn_call call;
+	struct timeval tv;
+	size_t i;
+	int rc = PG_ERR_UNAVAIL, refused = 0;
+
+	for (i = 0; i < td->cfg.nuris; i++) {
+		if (ldapconn_init(&td->conn, td->cfg.uris[i]) != 0)
+			return PG_ERR_CONFIG;
+		memset(&call, 0, sizeof call);
+		call.cfg = &td->cfg;
+		call.conn = &td->conn;
+		call.deadline = time_mono_ms() + td->cfg.network_timeout_ms +
+		                td->cfg.search_timeout_ms;
+		rc = ldapconn_connect(&call, &td->ld);
+		if (rc == 0)
+			break;
+		if (rc == PG_ERR_CONFIG)
+			refused = 1;
+		else if (!ldapconn_server_failed(rc))
+			return rc;
+	}
+	if (rc != 0)
+		return refused ? PG_ERR_CONFIG : rc;
+	/* Each synchronous call made on it is bounded by it. */
+	tv = td->timeout;
+	if (ldap_set_option(td->ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS)
+		return PG_ERR_INTERNAL;
+	return 0;
 }
 
 int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
@@ -661,8 +692,6 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 	                   conf->base);
 	snprintf(td->user_base, sizeof td->user_base, "%s",
 	         cfg.user_base[0] != '\0' ? cfg.user_base : cfg.base_dn);
-	snprintf(td->user_attr, sizeof td->user_attr, "%s", cfg.user_attr);
-	snprintf(td->bind_dn, sizeof td->bind_dn, "%s", cfg.bind_dn);
 	td->timeout.tv_sec = cfg.search_timeout_ms / 1000;
 	td->timeout.tv_usec = (cfg.search_timeout_ms % 1000) * 1000;
 	rc = PG_ERR_CONFIG;
@@ -670,7 +699,8 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 		snprintf(err, errlen, "[tokens] base: too long");
 		goto out;
 	}
-	if ((rc = dir_new(&cfg, &td->d, why, sizeof why)) != 0) {
+	td->cfg = cfg;
+	if ((rc = dir_config_check(&td->cfg, why, sizeof why)) != 0) {
 		/* dir_config names the daemon's key; this file is the admin's.
 		 */
 		if (strncmp(why, "bind_password_file", 18) == 0)
@@ -680,8 +710,7 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 			snprintf(err, errlen, "%s", why);
 		goto out;
 	}
-	rc = dir_connection(td->d, &td->ld, &td->server);
-	if (rc != 0) {
+	if ((rc = connect_first(td)) != 0) {
 		snprintf(
 		    err, errlen, "cannot bind to the directory as %s: %s",
 		    cfg.bind_dn,
@@ -703,7 +732,8 @@ void tokendir_close(struct tokendir *td)
 {
 	if (td == NULL)
 		return;
-	dir_free(td->d);
+	if (td->ld != NULL)
+		ldap_unbind_ext_s(td->ld, NULL, NULL);
 	free(td);
 }
 
@@ -714,5 +744,5 @@ const char *tokendir_base(const struct tokendir *td)
 
 const char *tokendir_server(const struct tokendir *td)
 {
-	return td->server;
+	return td->conn.uri;
 }

@@ -365,14 +365,12 @@ int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
 	return 0;
 }
 
-int state_claim(struct pg_state *st, const char *user, uint64_t step,
-                int64_t now, int64_t *until)
+int state_claim_check(const struct pg_state *st, const char *user,
+                      uint64_t step, int64_t now, int64_t *until)
 {
 	const struct entry *found = find(st, user, NULL);
 	uint64_t last = 0;
 	int64_t lock;
-	struct entry *e;
-	int rc;
 
 	state_lock_until(st, user, now, &lock);
 	if (lock != 0) {
@@ -383,8 +381,17 @@ int state_claim(struct pg_state *st, const char *user, uint64_t step,
 		last = found->last_step;
 	else if (recovery_active(st, now))
 		last = st->rec_floor;
-	if (step <= last)
-		return PG_ERR_REPLAY;
+	return step <= last ? PG_ERR_REPLAY : 0;
+}
+
+int state_claim(struct pg_state *st, const char *user, uint64_t step,
+                int64_t now, int64_t *until)
+{
+	struct entry *e;
+	int rc;
+
+	if ((rc = state_claim_check(st, user, step, now, until)) != 0)
+		return rc;
 	if ((rc = get_or_create(st, user, now, 0, &e)) != 0)
 		return rc;
 	e->last_step = step;

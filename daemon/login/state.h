@@ -85,6 +85,14 @@ int state_lock_until(const struct pg_state *st, const char *user, int64_t now,
                      int64_t *until);
 
 /*
+ * What state_claim() would answer, changing nothing: 0 (it would be
+ * accepted), PG_ERR_LOCKED (*until set) or PG_ERR_REPLAY (at or below the
+ * user's last accepted step: the floor, whatever a directory says).
+ */
+int state_claim_check(const struct pg_state *st, const char *user,
+                      uint64_t step, int64_t now, int64_t *until);
+
+/*
  * Accept the TOTP step starting at unix time step (proto.h CLAIM
  * step_start) for user if the user is not locked and step is greater than
  * the last accepted one. Returns 0 (recorded), PG_ERR_LOCKED (*until

@@ -7,10 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
+#include "core/pending.h"
 #include "detect/alert.h"
 #include "err.h"
+#include "log.h"
 #include "login/state.h"
 #include "login/statelog.h"
+#include "secret.h"
+#include "tokens/tokstore.h"
 #include "core/verbs.h"
 
 #define REASON_MAX 64
@@ -67,13 +72,99 @@ static int64_t source_block(struct pg_daemon *d, const struct pg_request *req)
 	return until;
 }
 
-int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
-                 struct pg_msg *resp)
+/* A request parked on the token store in the directory ([tokens] store
+ * = ldap): a copy of what its end needs. */
+struct site_req {
+	struct pg_daemon *d;
+	struct pg_peer peer;
+	struct pg_msg msg;
+	struct pg_request req;       /* pointing into the above */
+	uint64_t step_start;         /* CLAIM */
+	int report;                  /* CLAIM */
+	struct pg_report_result res; /* REPORT: the local outcome */
+	int64_t was_locked;          /* REPORT */
+	int success;                 /* REPORT */
+	int changed;                 /* UNLOCK */
+	struct pg_msg resp;          /* UNLOCK: the local answer */
+};
+
+static struct site_req *site_req_new(struct pg_daemon *d,
+                                     const struct pg_request *req)
+{
+	struct site_req *sr = calloc(1, sizeof(*sr));
+
+	if (sr == NULL)
+		return NULL;
+	sr->d = d;
+	sr->peer = *req->peer;
+	if (pending_copy_msg(&sr->msg, req->msg) != 0) {
+		free(sr);
+		return NULL;
+	}
+	sr->req = *req;
+	sr->req.peer = &sr->peer;
+	sr->req.msg = &sr->msg;
+	sr->req.user = proto_get(&sr->msg, "user");
+	return sr;
+}
+
+/* Hand sr to the token store's worker as a job of kind, finished by
+ * finish on the loop. VERB_PARKED, or an error (sr freed). */
+static int site_park(struct site_req *sr, enum tokjob_kind kind,
+                     void (*finish)(struct tokjob *j))
+{
+	struct tokjob *j = tokjob_new(kind, sr->req.user, sr->req.now);
+	int rc = PG_ERR_NOMEM;
+
+	if (j == NULL)
+		goto out;
+	j->step_start = sr->step_start;
+	j->report = sr->report;
+	j->finish = finish;
+	j->arg = sr;
+	if ((rc = tokstore_submit(sr->d->tokens, j)) == 0)
+		return VERB_PARKED;
+	tokjob_free(j);
+out:
+	free(sr);
+	return rc;
+}
+
+/* End a parked request with what a handler would have returned, and free
+ * the job and its request. */
+static void site_end(struct tokjob *j, int rc, struct pg_msg *resp)
+{
+	struct site_req *sr = j->arg;
+
+	if (rc != VERB_PARKED)
+		dispatch_complete(sr->d, sr->req.ticket, rc,
+		                  rc == 0 ? resp : NULL);
+	secret_wipe(resp, sizeof(*resp));
+	free(sr);
+	tokjob_free(j);
+}
+
+/* The directory could not decide: a denial, logged with its reason. */
+static void directory_unreachable(const struct tokjob *j, const char *verb,
+                                  struct pg_msg *resp)
+{
+	log_warnx("tokens: %s user=%s: the directory did not answer (%s): "
+	          "refused",
+	          verb, j->user, pg_err_name(j->rc));
+	proto_make_error(resp, PG_ERR_UNAVAIL, "directory-unreachable");
+}
+
+/* PREAUTH's answer; dir_until: the end of a lock the directory holds (0:
+ * none). */
+static int preauth_answer(struct pg_daemon *d, const struct pg_request *req,
+                          struct pg_msg *resp, int64_t dir_until)
 {
 	int64_t until, push_until, blocked = source_block(d, req);
 	int rc;
 
 	state_lock_until(d->state, req->user, req->now, &until);
+	if (dir_until > until)
+		until = dir_until;
 	state_push_until(d->state, req->user, req->now, &push_until);
 	proto_msg_init(resp, PG_VERB_OK);
 	/* A refused source is answered as a lock: no prompt, no guess. */
@@ -82,6 +173,52 @@ int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
 	     (rc = proto_add(resp, "reason", "source-blocked")) != 0))
 		return rc;
 	return push_fields(resp, push_until);
+}
+
+/* The token records of a site-mode PREAUTH (proto.h): last in the answer,
+ * so that the decision log can withhold them. */
+static int token_fields(struct pg_msg *resp, const struct tokrec *rec)
+{
+	int rc;
+
+	if ((rc = proto_add_u64(resp, "tokens", rec->found ? 1 : 0)) != 0 ||
+	    !rec->found)
+		return rc;
+	return proto_add(resp, "token0", rec->line);
+}
+
+static void preauth_done(struct tokjob *j)
+{
+	struct site_req *sr = j->arg;
+	struct pg_msg resp;
+	int64_t dir_until = 0;
+	int rc = 0;
+
+	if (j->rc != 0) {
+		directory_unreachable(j, "PREAUTH", &resp);
+	} else {
+		if (j->rec.found)
+			dir_until =
+			    tokrec_lock_until(&j->rec.st, &j->lim, sr->req.now);
+		rc = preauth_answer(sr->d, &sr->req, &resp, dir_until);
+		/* Secrets go to root only: the module runs as root at a
+		 * login; a user asking about themselves gets the lock. */
+		if (rc == 0 && peer_is_root(&sr->peer))
+			rc = token_fields(&resp, &j->rec);
+	}
+	site_end(j, rc, &resp);
+}
+
+int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
+                 struct pg_msg *resp)
+{
+	struct site_req *sr;
+
+	if (d->tokens == NULL)
+		return preauth_answer(d, req, resp, 0);
+	if ((sr = site_req_new(d, req)) == NULL)
+		return PG_ERR_NOMEM;
+	return site_park(sr, TOKJOB_READ, preauth_done);
 }
 
 static int reason_ok(const char *s);
@@ -113,35 +250,9 @@ static int claim_reports(const struct pg_request *req, struct pg_msg *resp,
 	return 0;
 }
 
-int verb_claim(struct pg_daemon *d, const struct pg_request *req,
-               struct pg_msg *resp)
+/* A refused claim as its answer: locked, replay, table full; else rc. */
+static int claim_refused(struct pg_msg *resp, int rc, int64_t until)
 {
-	struct pg_report_result res;
-	uint64_t step_start;
-	int64_t until;
-	int rc, report;
-
-	if ((rc = proto_get_u64(req->msg, "step_start", UINT64_MAX,
-	                        &step_start)) != 0) {
-		proto_make_error(resp, rc, "step_start");
-		return 0;
-	}
-	if (claim_reports(req, resp, &report))
-		return 0;
-	/* A step far ahead would make every code until then a "replay":
-	 * a denial of service against the user, and the recovery floor
-	 * (state.h) assumes no accepted step starts beyond this. */
-	if (req->now < 0 ||
-	    step_start > (uint64_t)req->now + PG_PROTO_MAX_SKEW) {
-		proto_make_error(resp, PG_ERR_INVAL,
-		                 "step_start is in the future");
-		return 0;
-	}
-	if ((until = source_block(d, req)) != 0) {
-		proto_make_error(resp, PG_ERR_LOCKED, "source-blocked");
-		return proto_add_i64(resp, "until", until);
-	}
-	rc = state_claim(d->state, req->user, step_start, req->now, &until);
 	if (rc == PG_ERR_LOCKED) {
 		proto_make_error(resp, rc, "user is locked out");
 		return proto_add_i64(resp, "until", until);
@@ -152,6 +263,55 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	}
 	if (rc == PG_ERR_BUSY)
 		return table_full(resp, 0);
+	return rc;
+}
+
+/* CLAIM's checks before any decision: 1 if *resp holds the answer. */
+static int claim_parse(struct pg_daemon *d, const struct pg_request *req,
+                       struct pg_msg *resp, uint64_t *step_start, int *report,
+                       int *rc)
+{
+	int64_t until;
+
+	*rc = 0;
+	if ((*rc = proto_get_u64(req->msg, "step_start", UINT64_MAX,
+	                         step_start)) != 0) {
+		proto_make_error(resp, *rc, "step_start");
+		*rc = 0;
+		return 1;
+	}
+	if (claim_reports(req, resp, report))
+		return 1;
+	/* A step far ahead would make every code until then a "replay":
+	 * a denial of service against the user, and the recovery floor
+	 * (state.h) assumes no accepted step starts beyond this. */
+	if (req->now < 0 ||
+	    *step_start > (uint64_t)req->now + PG_PROTO_MAX_SKEW) {
+		proto_make_error(resp, PG_ERR_INVAL,
+		                 "step_start is in the future");
+		return 1;
+	}
+	if ((until = source_block(d, req)) != 0) {
+		proto_make_error(resp, PG_ERR_LOCKED, "source-blocked");
+		*rc = proto_add_i64(resp, "until", until);
+		return 1;
+	}
+	return 0;
+}
+
+/* The claim in the daemon's own state, made durable before it is
+ * answered (the whole claim with the file store, the end of it with the
+ * directory's). */
+static int claim_local(struct pg_daemon *d, const struct pg_request *req,
+                       struct pg_msg *resp, uint64_t step_start, int report)
+{
+	struct pg_report_result res;
+	int64_t until;
+	int rc;
+
+	rc = state_claim(d->state, req->user, step_start, req->now, &until);
+	if (rc == PG_ERR_LOCKED || rc == PG_ERR_REPLAY || rc == PG_ERR_BUSY)
+		return claim_refused(resp, rc, until);
 	/* report=yes: what REPORT factor=totp result=success does, in the
 	 * same change as the claim (one log record, below), so that no
 	 * crash can separate the used step from its recorded success. The
@@ -175,6 +335,61 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	if ((rc = proto_add(resp, "reported", "yes")) != 0)
 		return rc;
 	return claim_report_persist(d, req, resp, &res);
+}
+
+/* The directory has decided a site-mode claim: claimed there, it is
+ * claimed here as with the file store; else refused. */
+static void claim_done(struct tokjob *j)
+{
+	struct site_req *sr = j->arg;
+	struct pg_msg resp;
+	int rc = 0;
+
+	switch (j->rc) {
+	case 0:
+		rc = claim_local(sr->d, &sr->req, &resp, sr->step_start,
+		                 sr->report);
+		break;
+	case PG_ERR_LOCKED:
+	case PG_ERR_REPLAY:
+		rc = claim_refused(&resp, j->rc, j->until);
+		break;
+	case PG_ERR_INVAL:
+		proto_make_error(&resp, PG_ERR_INVAL,
+		                 "step_start is not a step of the token");
+		break;
+	case PG_ERR_NOTFOUND:
+		proto_make_error(&resp, PG_ERR_NOTFOUND,
+		                 "no token in the directory");
+		break;
+	default:
+		directory_unreachable(j, "CLAIM", &resp);
+	}
+	site_end(j, rc, &resp);
+}
+
+int verb_claim(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	struct site_req *sr;
+	uint64_t step_start;
+	int64_t until;
+	int rc, report;
+
+	if (claim_parse(d, req, resp, &step_start, &report, &rc))
+		return rc;
+	if (d->tokens == NULL)
+		return claim_local(d, req, resp, step_start, report);
+	/* The daemon's own floor first: a step at or below it is a replay,
+	 * whatever the directory holds. */
+	if ((rc = state_claim_check(d->state, req->user, step_start, req->now,
+	                            &until)) != 0)
+		return claim_refused(resp, rc, until);
+	if ((sr = site_req_new(d, req)) == NULL)
+		return PG_ERR_NOMEM;
+	sr->step_start = step_start;
+	sr->report = report;
+	return site_park(sr, TOKJOB_CLAIM, claim_done);
 }
 
 int verb_persist(struct pg_daemon *d, const struct pg_request *req,
@@ -353,6 +568,23 @@ out:
 	return rc;
 }
 
+/* The event of req's outcome res (success or not), its items from
+ * req. */
+static void report_event_init(struct report_event *ev, struct pg_daemon *d,
+                              const struct pg_request *req,
+                              const struct pg_report_result *res, int success)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->d = d;
+	ev->success = success;
+	ev->res = *res;
+	ev->now = req->now;
+	ev->user = req->user;
+	ev->rhost = proto_get(req->msg, "rhost");
+	ev->tty = proto_get(req->msg, "tty");
+	ev->service = proto_get(req->msg, "service");
+}
+
 /* A CLAIM report=yes: persisted like the success REPORT it stands for,
  * with that REPORT's alerts once it is answered. */
 static int claim_report_persist(struct pg_daemon *d,
@@ -362,16 +594,96 @@ static int claim_report_persist(struct pg_daemon *d,
 {
 	struct report_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.d = d;
-	ev.success = 1;
-	ev.res = *res;
-	ev.now = req->now;
-	ev.user = req->user;
-	ev.rhost = proto_get(req->msg, "rhost");
-	ev.tty = proto_get(req->msg, "tty");
-	ev.service = proto_get(req->msg, "service");
+	report_event_init(&ev, d, req, res, 1);
 	return report_persist(d, req, resp, &ev);
+}
+
+/* A counted REPORT's answer, made durable if it changed the state, and
+ * its alerts. */
+static int report_end(struct pg_daemon *d, const struct pg_request *req,
+                      struct pg_msg *resp, const struct pg_report_result *res,
+                      int success, int64_t was_locked)
+{
+	struct report_event ev;
+	int rc;
+
+	if ((rc = report_answer(resp, res)) != 0)
+		return rc;
+	report_event_init(&ev, d, req, res, success);
+	ev.locked_now = res->locked && was_locked == 0;
+	if (res->changed)
+		return report_persist(d, req, resp, &ev);
+	report_alerts(d->alert, &ev);
+	return 0;
+}
+
+/* The directory has counted a failure (or reset them): the answer is the
+ * stricter of both counts; a directory that did not answer leaves the
+ * local count alone (a REPORT grants nothing), logged. */
+static void report_done(struct tokjob *j)
+{
+	struct site_req *sr = j->arg;
+	struct pg_report_result res = sr->res;
+	struct pg_msg resp;
+	int rc;
+
+	if (j->rc == 0 && j->kind == TOKJOB_FAIL) {
+		if (j->failures > res.nfail)
+			res.nfail = (unsigned)j->failures;
+		if (j->until != 0 && (!res.locked || j->until > res.until)) {
+			res.locked = 1;
+			res.until = j->until;
+		}
+	} else if (j->rc != 0 && j->rc != PG_ERR_NOTFOUND) {
+		log_warnx("tokens: REPORT user=%s: the directory did not "
+		          "answer (%s): counted here only",
+		          j->user, pg_err_name(j->rc));
+	}
+	rc = report_end(sr->d, &sr->req, &resp, &res, sr->success,
+	                sr->was_locked);
+	site_end(j, rc, &resp);
+}
+
+static int report_site(struct pg_daemon *d, const struct pg_request *req,
+                       const struct pg_report_result *res, int success,
+                       int64_t was_locked)
+{
+	struct site_req *sr = site_req_new(d, req);
+
+	if (sr == NULL)
+		return PG_ERR_NOMEM;
+	sr->res = *res;
+	sr->success = success;
+	sr->was_locked = was_locked;
+	return site_park(sr, success ? TOKJOB_CLEAR : TOKJOB_FAIL, report_done);
+}
+
+static void unlock_done(struct tokjob *j)
+{
+	struct site_req *sr = j->arg;
+	int rc = 0;
+
+	if (j->rc != 0 && j->rc != PG_ERR_NOTFOUND) {
+		directory_unreachable(j, "UNLOCK", &sr->resp);
+	} else if (sr->changed) {
+		rc = verb_persist(sr->d, &sr->req, &sr->resp, NULL);
+	}
+	site_end(j, rc, &sr->resp);
+}
+
+int verb_unlock_site(struct pg_daemon *d, const struct pg_request *req,
+                     const struct pg_msg *resp, int changed)
+{
+	struct site_req *sr = site_req_new(d, req);
+
+	if (sr == NULL)
+		return PG_ERR_NOMEM;
+	if (pending_copy_msg(&sr->resp, resp) != 0) {
+		free(sr);
+		return PG_ERR_NOMEM;
+	}
+	sr->changed = changed;
+	return site_park(sr, TOKJOB_CLEAR, unlock_done);
 }
 
 int verb_report(struct pg_daemon *d, const struct pg_request *req,
@@ -379,9 +691,6 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 {
 	struct pg_report_result res;
 	const char *reason = proto_get(req->msg, "reason"), *bad = NULL;
-	const char *rhost = proto_get(req->msg, "rhost");
-	const char *tty = proto_get(req->msg, "tty");
-	struct report_event ev;
 	int64_t was_locked;
 	int factor, result, not_enrolled = 0, rc, unenrolled;
 
@@ -436,19 +745,11 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		return table_full(resp, unenrolled);
 	if (rc != 0)
 		return rc;
-	if ((rc = report_answer(resp, &res)) != 0)
-		return rc;
-	ev.d = d;
-	ev.success = result == REPORT_SUCCESS;
-	ev.locked_now = res.locked && was_locked == 0;
-	ev.res = res;
-	ev.now = req->now;
-	ev.user = req->user;
-	ev.rhost = rhost;
-	ev.tty = tty;
-	ev.service = proto_get(req->msg, "service");
-	if (res.changed)
-		return report_persist(d, req, resp, &ev);
-	report_alerts(d->alert, &ev);
-	return 0;
+	/* Site mode: the failure counts, and a success resets, at every
+	 * terminal (a name with no token has nothing there). */
+	if (d->tokens != NULL && !unenrolled)
+		return report_site(d, req, &res, result == REPORT_SUCCESS,
+		                   was_locked);
+	return report_end(d, req, resp, &res, result == REPORT_SUCCESS,
+	                  was_locked);
 }

@@ -12,6 +12,12 @@ pgreq, pgreq_as), for what no phiguardctl command sends.
       prints every reply
   pgclient.py SOCK race SLOW FAST  SLOW on one connection, then FAST on
       another; prints whether SLOW was still pending, then both replies
+  pgclient.py SOCK claimrace SOCK2 USER FIRST ROUNDS STEP
+      ROUNDS rounds of the same CLAIM (step_start FIRST + i * STEP) sent
+      on SOCK and SOCK2 at once (both written before either reply is
+      read; which goes first alternates); prints "rounds= one= none=
+      both=" (how many rounds saw one, no or two accepted claims) and
+      the claim latency median and p99 in ms
   pgclient.py SOCK size N          a PREAUTH line of exactly N bytes; its
       reply, then whether the daemon hung up
   pgclient.py SOCK drip|idle|busy N|noread   slow, silent, greedy and
@@ -151,6 +157,38 @@ def race():
     print(readline(slow))
 
 
+def claimrace():
+    sock2, user, first, rounds, step = ARGS[0], ARGS[1], int(ARGS[2]), \
+        int(ARGS[3]), int(ARGS[4])
+    a = conn()
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    b.settimeout(30.0)
+    b.connect(sock2)
+    counts = {0: 0, 1: 0, 2: 0}
+    lat = []
+    for i in range(rounds):
+        line = ("v1 CLAIM user=%s step_start=%d report=yes\n"
+                % (user, first + i * step)).encode()
+        pair = (a, b) if i % 2 == 0 else (b, a)
+        t0 = time.monotonic()
+        pair[0].sendall(line)
+        pair[1].sendall(line)
+        ok = 0
+        for s in pair:
+            r = readline(s)
+            lat.append((time.monotonic() - t0) * 1000.0)
+            if r.startswith("v1 OK claimed=yes"):
+                ok += 1
+            elif "code=replay" not in r:
+                print("round %d: %s" % (i, r))
+        counts[ok] += 1
+    lat.sort()
+    print("rounds=%d one=%d none=%d both=%d" % (rounds, counts[1],
+                                               counts[0], counts[2]))
+    print("latency_ms p50=%.2f p99=%.2f" % (lat[len(lat) // 2],
+                                          lat[int(len(lat) * 0.99)]))
+
+
 def size():
     """A request line of exactly N bytes including the newline."""
     n = int(ARGS[0])
@@ -236,6 +274,6 @@ def noread():
         print("daemon stopped reading")
 
 
-COMMANDS = {f.__name__: f for f in (req, pipeline, stream, race, size, drip,
-                                    idle, busy, noread)}
+COMMANDS = {f.__name__: f for f in (req, pipeline, stream, race, claimrace,
+                                    size, drip, idle, busy, noread)}
 COMMANDS[CMD]()

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The token store's worker thread and its queue. */
+#include "config.h"
+
+#include "tokens/tokstore.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "authz/authz_conf.h"
+#include "authz/dir_config.h"
+#include "core/thread.h"
+#include "err.h"
+#include "log.h"
+#include "secret.h"
+#include "tokens/tokdir.h"
+
+/* The settings the worker builds its handle from. */
+struct tokstore_cfg {
+	struct dir_config dir;
+	char write_uri[DIR_URI_MAX];
+};
+
+struct pg_tokstore {
+	struct tokrec_limits lim; /* loop side */
+	size_t queued;            /* loop side: submitted, not finished */
+	int efd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t worker;
+	int started, stop;
+	struct tokjob *q, **q_tail, *done;
+	struct tokstore_cfg *new_cfg; /* for the worker to pick up */
+	char write_target[DIR_URI_MAX];
+	uint64_t failovers;
+};
+
+struct tokjob *tokjob_new(enum tokjob_kind kind, const char *user, int64_t now)
+{
+	struct tokjob *j;
+
+	if (strlen(user) >= sizeof(j->user) ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->kind = kind;
+	memcpy(j->user, user, strlen(user) + 1);
+	j->now = now;
+	return j;
+}
+
+void tokjob_free(struct tokjob *j)
+{
+	if (j == NULL)
+		return;
+	secret_wipe(&j->rec, sizeof(j->rec));
+	free(j);
+}
+
+static void run_job(struct tokdir *td, struct tokjob *j)
+{
+	switch (j->kind) {
+	case TOKJOB_READ:
+		j->rc = tokdir_read(td, j->user, &j->rec);
+		break;
+	case TOKJOB_CLAIM:
+		j->rc = tokdir_claim(td, j->user, j->step_start, j->report,
+		                     &j->lim, j->now, &j->until);
+		break;
+	case TOKJOB_FAIL:
+		j->rc = tokdir_fail(td, j->user, &j->lim, j->now, &j->failures,
+		                    &j->until);
+		break;
+	case TOKJOB_CLEAR:
+		j->rc = tokdir_clear(td, j->user);
+		break;
+	}
+}
+
+/* Take new settings, if any; the caller holds mu. */
+static void pick_cfg(struct pg_tokstore *ts, struct tokdir **td)
+{
+	struct tokstore_cfg *cfg = ts->new_cfg;
+	char err[PG_CONF_ERRLEN];
+
+	if (cfg == NULL)
+		return;
+	ts->new_cfg = NULL;
+	tokdir_free(*td);
+	*td = NULL;
+	/* Checked before it was handed over: a failure here is memory. */
+	if (tokdir_new(&cfg->dir, cfg->write_uri, td, err, sizeof(err)) != 0)
+		log_errx("tokens: %s", err);
+	else
+		tokdir_write_status(*td, ts->write_target,
+		                    sizeof(ts->write_target), &ts->failovers);
+	free(cfg);
+}
+
+static void *worker_main(void *arg)
+{
+	struct pg_tokstore *ts = arg;
+	struct tokdir *td = NULL;
+	uint64_t one = 1;
+	struct tokjob *j;
+
+	pthread_mutex_lock(&ts->mu);
+	while (!ts->stop) {
+		pick_cfg(ts, &td);
+		if ((j = ts->q) == NULL) {
+			pthread_cond_wait(&ts->cv, &ts->mu);
+			continue;
+		}
+		if ((ts->q = j->next) == NULL)
+			ts->q_tail = &ts->q;
+		pthread_mutex_unlock(&ts->mu);
+		if (td != NULL)
+			run_job(td, j);
+		else
+			j->rc = PG_ERR_NOMEM;
+		pthread_mutex_lock(&ts->mu);
+		if (td != NULL)
+			tokdir_write_status(td, ts->write_target,
+			                    sizeof(ts->write_target),
+			                    &ts->failovers);
+		j->next = ts->done;
+		ts->done = j;
+		if (write(ts->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+			log_warn("waking the event loop");
+	}
+	pthread_mutex_unlock(&ts->mu);
+	tokdir_free(td);
+	return NULL;
+}
+
+/* conf's settings for the worker, checked. */
+static int make_cfg(const struct pg_conf *conf, struct tokstore_cfg **out,
+                    char *err, size_t errlen)
+{
+	struct tokstore_cfg *cfg = calloc(1, sizeof(*cfg));
+	struct tokdir *td = NULL;
+	int rc;
+
+	if (cfg == NULL)
+		return PG_ERR_NOMEM;
+	if (!conf->ldap) {
+		snprintf(err, errlen, "[tokens]: store = ldap needs [ldap]");
+		rc = PG_ERR_CONFIG;
+		goto out;
+	}
+	if ((rc = authz_conf_dir(conf, &cfg->dir, err, errlen)) != 0)
+		goto out;
+	snprintf(cfg->write_uri, sizeof(cfg->write_uri), "%s", conf->write_uri);
+	/* The handle's own checks (write_uri), without I/O. */
+	if ((rc = tokdir_new(&cfg->dir, cfg->write_uri, &td, err, errlen)) != 0)
+		goto out;
+	tokdir_free(td);
+	*out = cfg;
+	cfg = NULL;
+out:
+	free(cfg);
+	return rc;
+}
+
+static void set_limits(struct pg_tokstore *ts, const struct pg_conf *conf)
+{
+	ts->lim.max_failures = (unsigned)conf->max_failures;
+	ts->lim.failure_window = conf->failure_window;
+	ts->lim.lockout = conf->lockout;
+}
+
+int tokstore_check_config(const struct pg_conf *conf, char *err, size_t errlen)
+{
+	struct tokstore_cfg *cfg = NULL;
+	int rc = make_cfg(conf, &cfg, err, errlen);
+
+	free(cfg);
+	return rc;
+}
+
+int tokstore_new(const struct pg_conf *conf, struct pg_tokstore **out,
+                 char *err, size_t errlen)
+{
+	struct pg_tokstore *ts = calloc(1, sizeof(*ts));
+	struct tokstore_cfg *cfg = NULL;
+	int rc;
+
+	if (ts == NULL)
+		return PG_ERR_NOMEM;
+	ts->efd = -1;
+	ts->q_tail = &ts->q;
+	if ((rc = make_cfg(conf, &cfg, err, errlen)) != 0)
+		goto out;
+	set_limits(ts, conf);
+	snprintf(ts->write_target, sizeof(ts->write_target), "%s",
+	         cfg->write_uri[0] ? cfg->write_uri : cfg->dir.uris[0]);
+	ts->new_cfg = cfg;
+	rc = PG_ERR_IO;
+	if ((ts->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "tokens: eventfd: %s", strerror(errno));
+		goto out;
+	}
+	pthread_mutex_init(&ts->mu, NULL);
+	pthread_cond_init(&ts->cv, NULL);
+	if (thread_start(&ts->worker, worker_main, ts) != 0) {
+		snprintf(err, errlen, "tokens: no worker thread");
+		pthread_mutex_destroy(&ts->mu);
+		pthread_cond_destroy(&ts->cv);
+		goto out;
+	}
+	ts->started = 1;
+	*out = ts;
+	return 0;
+out:
+	if (ts->efd >= 0)
+		close(ts->efd);
+	free(ts->new_cfg);
+	free(ts);
+	return rc;
+}
+
+int tokstore_reconfigure(struct pg_tokstore *ts, const struct pg_conf *conf,
+                         char *err, size_t errlen)
+{
+	struct tokstore_cfg *cfg = NULL;
+	int rc;
+
+	if ((rc = make_cfg(conf, &cfg, err, errlen)) != 0)
+		return rc;
+	set_limits(ts, conf);
+	pthread_mutex_lock(&ts->mu);
+	free(ts->new_cfg);
+	ts->new_cfg = cfg;
+	pthread_cond_signal(&ts->cv);
+	pthread_mutex_unlock(&ts->mu);
+	return 0;
+}
+
+int tokstore_submit(struct pg_tokstore *ts, struct tokjob *j)
+{
+	if (ts->queued >= TOKSTORE_MAX_QUEUED)
+		return PG_ERR_BUSY;
+	j->lim = ts->lim;
+	j->next = NULL;
+	ts->queued++;
+	pthread_mutex_lock(&ts->mu);
+	*ts->q_tail = j;
+	ts->q_tail = &j->next;
+	pthread_cond_signal(&ts->cv);
+	pthread_mutex_unlock(&ts->mu);
+	return 0;
+}
+
+int tokstore_fd(const struct pg_tokstore *ts)
+{
+	return ts->efd;
+}
+
+/* Finish a list (linked newest first) oldest first. */
+static void finish_all(struct pg_tokstore *ts, struct tokjob *list)
+{
+	struct tokjob *rev = NULL, *j;
+
+	while ((j = list) != NULL) {
+		list = j->next;
+		j->next = rev;
+		rev = j;
+	}
+	while ((j = rev) != NULL) {
+		rev = j->next;
+		ts->queued--;
+		j->finish(j);
+	}
+}
+
+void tokstore_drain(struct pg_tokstore *ts)
+{
+	struct tokjob *list;
+	uint64_t n;
+
+	if (read(ts->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("eventfd");
+	pthread_mutex_lock(&ts->mu);
+	list = ts->done;
+	ts->done = NULL;
+	pthread_mutex_unlock(&ts->mu);
+	finish_all(ts, list);
+}
+
+int tokstore_status(struct pg_tokstore *ts, struct pg_msg *resp)
+{
+	char uri[DIR_URI_MAX];
+	uint64_t failovers;
+	int rc;
+
+	pthread_mutex_lock(&ts->mu);
+	memcpy(uri, ts->write_target, sizeof(uri));
+	failovers = ts->failovers;
+	pthread_mutex_unlock(&ts->mu);
+	if ((rc = proto_add(resp, "tokens_store", "ldap")) != 0 ||
+	    (rc = proto_add(resp, "tokens_write_target", uri)) != 0)
+		return rc;
+	return proto_add_u64(resp, "tokens_write_failovers", failovers);
+}
+
+void tokstore_free(struct pg_tokstore *ts)
+{
+	struct tokjob *j, *left;
+
+	if (ts == NULL)
+		return;
+	if (ts->started) {
+		pthread_mutex_lock(&ts->mu);
+		ts->stop = 1;
+		pthread_cond_signal(&ts->cv);
+		pthread_mutex_unlock(&ts->mu);
+		pthread_join(ts->worker, NULL);
+		/* Done ones first, as they were done; then the queued. */
+		finish_all(ts, ts->done);
+		for (left = ts->q; left != NULL; left = j) {
+			j = left->next;
+			left->rc = PG_ERR_UNAVAIL;
+			ts->queued--;
+			left->finish(left);
+		}
+		pthread_mutex_destroy(&ts->mu);
+		pthread_cond_destroy(&ts->cv);
+	}
+	if (ts->efd >= 0)
+		close(ts->efd);
+	free(ts->new_cfg);
+	free(ts);
+}
