@@ -4,7 +4,8 @@
 # [tokens] store = ldap writes OATH-LDAP entries into a real slapd (--oath:
 # the otp module's schema and the sample ACL contrib/ldap/oath-acl.conf).
 # Checked: the entries as the spec lays them out, the sample ACL (and its
-# cn=config twin), interop with slapd's own otp overlay both ways, the
+# cn=config twin), interop with slapd's own otp overlay both ways (and a
+# phiguard login with either token through the daemon's ldap store), the
 # overlay's non-atomic bind (measured and printed), remove, import, RFC
 # 4514 specials in a name, a world-readable admin password file refused,
 # and sealed secrets in the directory.
@@ -392,6 +393,18 @@ expect_out 'never deletes user entries' "the refusal says why"
 ldap_search b -b "uid=nurse2,$PEOPLE" -s base "$ANY" 1.1 >/dev/null 2>&1 ||
 	fail "nurse2's entry is gone"
 
+# ... and phiguard logs in with it: a daemon with the ldap store on b
+# serves it to the module, which verifies a code of the next step (the
+# overlay has used this one).
+pam_service login
+start_daemon
+HEXB_B32=$(python3 -c 'import base64,sys
+print(base64.b32encode(bytes.fromhex(sys.argv[1])).decode())' "$HEXB")
+wait_fresh_step
+expect_rc 0 "phiguard login with the slapo-otp token" -- \
+	run_pam login nurse2 auth -a "$(totp_code "$HEXB_B32" SHA1 6 $(($(date +%s) + 30)))"
+expect_out '^auth: PAM_SUCCESS$' "interop B: phiguard verifies a slapo-otp token"
+
 # The overlay is not atomic: two binds with one code, started together,
 # both succeed. Each round resets the token's last step (as the rootdn),
 # so that the same step may be used once more.
@@ -425,5 +438,11 @@ log "slapd otp overlay, one code bound twice at once: both accepted in $both of 
 [ "$round" -ge 1 ] || fail "no race round ran"
 [ $((both + one + none)) -eq "$ROUNDS" ] || fail "race counts do not add up"
 [ "$none" -eq 0 ] || log "note: $none rounds had no success (a step boundary?)"
+
+# A: and the token phiguardctl enrolled logs in through phiguard too.
+wait_fresh_step
+expect_rc 0 "phiguard login with phiguardctl's token" -- \
+	run_pam login nurse1 auth -a "$(totp_code "$SECRET_B" SHA1 6 $(($(date +%s) + 30)))"
+expect_out '^auth: PAM_SUCCESS$' "phiguardctl's token logs in through phiguard"
 
 finish
