@@ -737,11 +737,6 @@ void tokendir_close(struct tokendir *td)
 	free(td);
 }
 
-const char *tokendir_base(const struct tokendir *td)
-{
-	return td->base;
-}
-
 const char *tokendir_server(const struct tokendir *td)
 {
 	return td->conn.uri;

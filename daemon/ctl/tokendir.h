@@ -35,8 +35,7 @@ int tokendir_open(const struct pg_conf *conf, struct tokendir **out, char *err,
 /* Unbind and free. Accepts NULL. */
 void tokendir_close(struct tokendir *td);
 
-/* Where tokens and params entries are created, and the server in use. */
-const char *tokendir_base(const struct tokendir *td);
+/* The URI of the server in use. */
 const char *tokendir_server(const struct tokendir *td);
 
 /* What the directory holds for one user's token: never the secret. */
