@@ -122,6 +122,8 @@ static const struct conf_key conf_keys[] = {
     WORD("tokens", store, store_words, PG_TOKEN_STORE_FILE),
     STR("tokens", key_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR_AS("tokens", base, token_base, CONF_F_OPTIONAL, ""),
+    STR("tokens", admin_bind_dn, CONF_F_OPTIONAL, ""),
+    STR("tokens", admin_password_file, CONF_F_PATH | CONF_F_OPTIONAL, ""),
     STR("daemon", hostname, CONF_F_OPTIONAL, ""),
     STR("ldap", uri, 0, ""),
     STR("ldap", base, 0, ""),

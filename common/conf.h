@@ -152,7 +152,9 @@ struct pg_conf {
 	enum conf_token_store store;     /* file */
 	char key_file[PG_CONF_MAX_PATH]; /* "" = no site key: secrets are
 	                                    stored plain, sealed ones refused */
-	char token_base[512]; /* base: "" = "ou=tokens," + [ldap] base */
+	char token_base[512];    /* base: "" = "ou=tokens," + [ldap] base */
+	char admin_bind_dn[512]; /* phiguardctl's writer of tokens; "" none */
+	char admin_password_file[PG_CONF_MAX_PATH]; /* its password, 0600 */
 
 	/* [daemon], for the policy */
 	char hostname[256]; /* "" = gethostname(); matched by terminals */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* phiguardctl's token commands: enroll, remove, list and import, all of them
- * changing the token store only through tokenstore_update(). */
+ * changing the token file only through tokenstore_update(), or the
+ * directory's tokens through cmd_tokendir.h ([tokens] store = ldap). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "cmd_tokendir.h"
 #include "commands.h"
 #include "err.h"
 #include "import.h"
@@ -19,6 +21,7 @@
 #include "seal.h"
 #include "secret.h"
 #include "tokens.h"
+#include "tokendir.h"
 #include "tokenstore.h"
 #include "username.h"
 
@@ -47,6 +50,15 @@ static int common_opt(int opt, const char **tokens)
 	default:
 		return CTL_EXIT_USAGE;
 	}
+}
+
+/*
+ * Whether a command works on the directory: [tokens] store = ldap and no
+ * --tokens PATH, which names a token file.
+ */
+static int in_directory(const struct ctl_ctx *ctx, const char *tokens_opt)
+{
+	return tokens_opt == NULL && ctx->conf->store == PG_TOKEN_STORE_LDAP;
 }
 
 /* Decimal in [min, max], nothing else. */
@@ -97,6 +109,7 @@ struct enroll_opts {
 	unsigned period;
 	int qr;
 	enum qr_style qr_style;
+	int force; /* the directory: replace the user's token */
 };
 
 static int enroll_edit(struct tokenstore_buf *store, void *arg, char *err,
@@ -119,6 +132,7 @@ static int enroll_args(int argc, char **argv, struct enroll_opts *o,
 	    {"label", required_argument, NULL, 'l'},
 	    {"no-qr", no_argument, NULL, 'n'},
 	    {"qr-style", required_argument, NULL, 'q'},
+	    {"force", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt, rc;
@@ -162,6 +176,9 @@ static int enroll_args(int argc, char **argv, struct enroll_opts *o,
 		case 'n':
 			o->qr = 0;
 			break;
+		case 'F':
+			o->force = 1;
+			break;
 		case 'q':
 			if (strcmp(optarg, "half") == 0)
 				o->qr_style = QR_STYLE_HALF;
@@ -186,17 +203,17 @@ static int enroll_args(int argc, char **argv, struct enroll_opts *o,
 }
 
 /* Show what the admin hands to the user: the URI and, if wanted, the QR
- * code. The token is already stored, so a failure here must say how to
- * undo it. */
-static int enroll_show(const struct pg_token *tok, const char *path,
-                       const char *uri, const struct enroll_opts *o)
+ * code. The token is already stored (in where), so a failure here must say
+ * how to undo it. */
+static int enroll_show(const struct pg_token *tok, const char *where,
+                       const char *uri, const struct enroll_opts *o, int dir)
 {
 	int rc;
 
-	printf("Enrolled token %s for %s in %s (%s, %u digits, %u s).\n"
+	printf("Enrolled token%s%s for %s in %s (%s, %u digits, %u s).\n"
 	       "%s this URI in the authenticator app:\n\n%s\n",
-	       tok->label, tok->user, path, tokens_alg_name(tok->alg),
-	       tok->digits, tok->period,
+	       tok->label[0] != '\0' ? " " : "", tok->label, tok->user, where,
+	       tokens_alg_name(tok->alg), tok->digits, tok->period,
 	       o->qr ? "Scan the QR code below or enter" : "Enter", uri);
 	rc = fflush(stdout) != 0 ? PG_ERR_IO : 0;
 	if (rc == 0 && o->qr && fputs("\n", stdout) >= 0 &&
@@ -207,7 +224,7 @@ static int enroll_show(const struct pg_token *tok, const char *path,
 		return CTL_EXIT_OK;
 	ctl_errx("enroll: the token is stored but was not shown in full; "
 	         "remove it with: phiguardctl remove %s %s",
-	         tok->user, tok->label);
+	         tok->user, dir ? "" : tok->label);
 	return CTL_EXIT_FAIL;
 }
 
@@ -220,14 +237,21 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 	                        .qr_style = QR_STYLE_HALF};
 	struct seal_keyring kr;
 	struct pg_token tok;
-	char uri[OTPAUTH_URI_MAX], err[ERRLEN];
-	int rc, r;
+	char uri[OTPAUTH_URI_MAX], err[ERRLEN], where[TOKENDIR_DN_MAX];
+	int rc, r, dir;
 
 	memset(&tok, 0, sizeof(tok));
 	memset(&kr, 0, sizeof(kr));
 	if ((rc = enroll_args(argc, argv, &o, &tok)) != 0 ||
 	    (rc = ctl_seal_keyring("enroll", ctx->conf->key_file, &kr)) != 0)
 		goto out;
+	dir = in_directory(ctx, o.tokens);
+	if (o.force && !dir) {
+		ctl_errx("enroll: --force replaces a token in the directory; a "
+		         "token file holds several per user");
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
 	rc = CTL_EXIT_FAIL;
 	snprintf(tok.user, sizeof(tok.user), "%s", argv[optind]);
 	tok.alg = (enum pg_token_alg)o.alg;
@@ -257,12 +281,19 @@ int cmd_enroll(const struct ctl_ctx *ctx, int argc, char **argv)
 		ctl_errx("enroll: cannot seal the secret: %s", pg_strerror(r));
 		goto out;
 	}
+	if (dir) {
+		if ((rc = cmd_tokendir_enroll(ctx->conf, &tok, o.force, where,
+		                              sizeof(where))) != 0)
+			goto out;
+		rc = enroll_show(&tok, where, uri, &o, 1);
+		goto out;
+	}
 	if ((r = tokenstore_update(o.tokens, TOKENSTORE_LOCK_TIMEOUT_MS,
 	                           enroll_edit, &tok, err, sizeof(err))) != 0) {
 		ctl_errx("enroll: %s", err);
 		goto out;
 	}
-	rc = enroll_show(&tok, o.tokens, uri, &o);
+	rc = enroll_show(&tok, o.tokens, uri, &o, 0);
 out:
 	secret_wipe(uri, sizeof(uri));
 	tokens_wipe(&tok);
@@ -299,22 +330,29 @@ int cmd_remove(const struct ctl_ctx *ctx, int argc, char **argv)
 	    {"tokens", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
-	struct remove_arg a = {ctx->conf->tokens, NULL, NULL, 0};
+	struct remove_arg a = {NULL, NULL, NULL, 0};
 	char err[ERRLEN];
-	int opt, rc;
+	int opt, rc, dir;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((rc = common_opt(opt, &a.path)) != 0)
 			return rc;
 	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		ctl_errx("remove: expected USER [LABEL]");
+	dir = in_directory(ctx, a.path);
+	if (argc - optind < 1 || argc - optind > (dir ? 1 : 2)) {
+		ctl_errx(dir ? "remove: expected USER (the directory holds "
+		               "one token per user)"
+		             : "remove: expected USER [LABEL]");
 		return CTL_EXIT_USAGE;
 	}
 	a.user = argv[optind];
 	a.label = argc - optind == 2 ? argv[optind + 1] : NULL;
 	if ((rc = check_user("remove", a.user)) != 0)
 		return rc;
+	if (dir)
+		return cmd_tokendir_remove(ctx->conf, a.user);
+	if (a.path == NULL)
+		a.path = ctx->conf->tokens;
 	rc = tokenstore_update(a.path, TOKENSTORE_LOCK_TIMEOUT_MS, remove_edit,
 	                       &a, err, sizeof(err));
 	if (rc != 0) {
@@ -358,7 +396,7 @@ int cmd_list(const struct ctl_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0}};
 	struct tokenstore_buf store = {0};
 	struct list_arg a = {NULL, 0};
-	const char *path = ctx->conf->tokens;
+	const char *path = NULL;
 	char err[ERRLEN];
 	unsigned bad = 0;
 	int opt, rc;
@@ -374,6 +412,10 @@ int cmd_list(const struct ctl_ctx *ctx, int argc, char **argv)
 	if (argc - optind == 1 && (rc = check_user("list", argv[optind])) != 0)
 		return rc;
 	a.user = argc - optind == 1 ? argv[optind] : NULL;
+	if (in_directory(ctx, path))
+		return cmd_tokendir_list(ctx->conf, a.user);
+	if (path == NULL)
+		path = ctx->conf->tokens;
 	rc = CTL_EXIT_FAIL;
 	if (tokenstore_read(path, &store, err, sizeof(err)) != 0) {
 		ctl_errx("list: %s", err);
@@ -502,33 +544,45 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 	    {"tokens", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"from", required_argument, NULL, 'f'},
+	    {"force", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tokenstore_buf text = {0};
 	struct import_result res = {0};
 	struct import_arg a = {&res, 0};
-	const char *path = ctx->conf->tokens, *file;
+	const char *path = NULL, *file;
 	struct seal_keyring kr;
 	char err[ERRLEN];
-	int opt, fmt = -1, rc, r;
+	int opt, fmt = -1, force = 0, dir, rc, r;
 	size_t i;
 
 	memset(&kr, 0, sizeof(kr));
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'f' && (fmt = import_format_from_name(optarg)) < 0) {
-			ctl_errx("import: --from must be pam_oath or "
-			         "google-authenticator");
+			ctl_errx("import: --from must be pam_oath, "
+			         "google-authenticator or phiguard");
 			return CTL_EXIT_USAGE;
 		}
-		if (opt != 'f' && (rc = common_opt(opt, &path)) != 0)
+		if (opt == 'F')
+			force = 1;
+		else if (opt != 'f' && (rc = common_opt(opt, &path)) != 0)
 			return rc;
 	}
 	if (fmt < 0 || argc - optind != (fmt == IMPORT_GOOGLE_AUTH ? 2 : 1)) {
-		ctl_errx("import: expected --from pam_oath FILE, or --from "
-		         "google-authenticator FILE USER");
+		ctl_errx("import: expected --from pam_oath FILE, --from "
+		         "google-authenticator FILE USER, or --from phiguard "
+		         "FILE");
 		return CTL_EXIT_USAGE;
 	}
+	dir = in_directory(ctx, path);
+	if ((force || fmt == IMPORT_PHIGUARD) && !dir) {
+		ctl_errx("import: --force and --from phiguard import into the "
+		         "directory ([tokens] store = ldap, no --tokens)");
+		return CTL_EXIT_USAGE;
+	}
+	if (path == NULL)
+		path = ctx->conf->tokens;
 	file = argv[optind];
 	if (fmt == IMPORT_GOOGLE_AUTH &&
 	    (rc = check_user("import", argv[optind + 1])) != 0)
@@ -540,6 +594,8 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (fmt == IMPORT_PAM_OATH)
 		r = import_pam_oath(text.data, text.len, &res);
+	else if (fmt == IMPORT_PHIGUARD)
+		r = import_phiguard(text.data, text.len, &res);
 	else
 		r = import_google_auth(text.data, text.len, argv[optind + 1],
 		                       &res, err, sizeof(err));
@@ -548,17 +604,25 @@ int cmd_import(const struct ctl_ctx *ctx, int argc, char **argv)
 		         r == PG_ERR_NOMEM ? "out of memory" : err);
 		goto out;
 	}
-	/* With a site key the store gets sealed secrets only. */
+	/* With a site key the store gets sealed secrets only (a token
+	 * file's sealed ones stay as they are). */
 	for (i = 0; kr.n > 0 && i < res.nitems; i++) {
-		if ((r = tokens_seal(&res.items[i].tok, &kr.keys[0])) != 0) {
+		if (res.items[i].tok.sealed[0] == '\0' &&
+		    (r = tokens_seal(&res.items[i].tok, &kr.keys[0])) != 0) {
 			ctl_errx("import: cannot seal a secret: %s",
 			         pg_strerror(r));
 			goto out;
 		}
 	}
-	r = tokenstore_update(path, TOKENSTORE_LOCK_TIMEOUT_MS, import_edit, &a,
-	                      err, sizeof(err));
-	if (r != 0 && r != PG_ERR_NOTFOUND) {
+	if (dir) {
+		if (cmd_tokendir_import(ctx->conf, &res, force, &a.imported) !=
+		    0)
+			goto out;
+		path = "the directory";
+	} else if ((r = tokenstore_update(path, TOKENSTORE_LOCK_TIMEOUT_MS,
+	                                  import_edit, &a, err, sizeof(err))) !=
+	               0 &&
+	           r != PG_ERR_NOTFOUND) {
 		ctl_errx("import: %s", err);
 		goto out;
 	}

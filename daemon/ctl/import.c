@@ -30,6 +30,8 @@ int import_format_from_name(const char *name)
 		return IMPORT_PAM_OATH;
 	if (strcmp(name, "google-authenticator") == 0)
 		return IMPORT_GOOGLE_AUTH;
+	if (strcmp(name, "phiguard") == 0)
+		return IMPORT_PHIGUARD;
 	return -1;
 }
 
@@ -282,7 +284,11 @@ out:
 	return rc;
 }
 
-int import_pam_oath(const char *text, size_t len, struct import_result *res)
+/* Feed every line of text to fn; lines too long or holding a NUL are
+ * skipped. */
+static int each_line(const char *text, size_t len, struct import_result *res,
+                     int (*fn)(char *line, unsigned lineno,
+                               struct import_result *res))
 {
 	char line[IMPORT_MAX_LINE];
 	const char *p = text, *end = text + len;
@@ -300,12 +306,38 @@ int import_pam_oath(const char *text, size_t len, struct import_result *res)
 			                 "line contains a NUL byte");
 			break;
 		case LINE_OK:
-			rc = oath_line(line, lineno, res);
+			rc = fn(line, lineno, res);
 			break;
 		}
 	}
 	secret_wipe(line, sizeof(line));
 	return rc;
+}
+
+int import_pam_oath(const char *text, size_t len, struct import_result *res)
+{
+	return each_line(text, len, res, oath_line);
+}
+
+/* One line of a phiguard token file, as the module reads it. */
+static int token_line(char *line, unsigned lineno, struct import_result *res)
+{
+	struct pg_token tok;
+	char why[IMPORT_MSG_MAX];
+	int rc;
+
+	rc = tokens_parse_line(line, &tok, why, sizeof(why));
+	if (rc == PG_ERR_NOTFOUND)
+		return 0;
+	rc = rc != 0 ? import_skip(res, lineno, "%s", why)
+	             : add_item(res, lineno, &tok);
+	tokens_wipe(&tok);
+	return rc;
+}
+
+int import_phiguard(const char *text, size_t len, struct import_result *res)
+{
+	return each_line(text, len, res, token_line);
 }
 
 /* The settings a google-authenticator file can carry. */

@@ -14,7 +14,7 @@
 #define IMPORT_LABEL_PAM_OATH    "pam_oath"
 #define IMPORT_LABEL_GOOGLE_AUTH "google-auth"
 
-enum import_format { IMPORT_PAM_OATH = 0, IMPORT_GOOGLE_AUTH };
+enum import_format { IMPORT_PAM_OATH = 0, IMPORT_GOOGLE_AUTH, IMPORT_PHIGUARD };
 
 /* One token found in the source file. */
 struct import_item {
@@ -44,7 +44,8 @@ struct import_result {
 	size_t nnotes, notes_cap;
 };
 
-/* "pam_oath" or "google-authenticator" -> format; -1 if unknown. */
+/* "pam_oath", "google-authenticator" or "phiguard" -> format; -1 if
+ * unknown. */
 int import_format_from_name(const char *name);
 
 /*
@@ -69,6 +70,14 @@ int import_pam_oath(const char *text, size_t len, struct import_result *res);
  */
 int import_google_auth(const char *text, size_t len, const char *user,
                        struct import_result *res, char *err, size_t errlen);
+
+/*
+ * Parse a phiguard token file (common/tokens.h format): every token line
+ * as it stands, label included; lines that do not parse are skipped with
+ * the parser's reason, comments and blank lines ignored. Returns 0 or
+ * PG_ERR_NOMEM.
+ */
+int import_phiguard(const char *text, size_t len, struct import_result *res);
 
 /* Record a skipped line. Returns 0 or PG_ERR_NOMEM. */
 int import_skip(struct import_result *res, unsigned line, const char *fmt, ...)

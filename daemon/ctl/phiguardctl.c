@@ -24,8 +24,12 @@
  * read: a typo in the daemon's policy must not stop the very commands
  * that inspect the daemon and reload it (phiguardd reports that typo).
  */
-static const char *const token_keys[] = {"totp.tokens", "totp.issuer",
-                                         "tokens.key_file", NULL};
+static const char *const token_keys[] = {
+    "totp.tokens", "totp.issuer", "tokens.store", "tokens.key_file", NULL};
+/* With [tokens] store = ldap, the directory's settings and the admin
+ * credential too. */
+static const char *const token_ldap_keys[] = {
+    "totp.tokens", "totp.issuer", "totp.window", "tokens", "ldap", NULL};
 static const char *const daemon_keys[] = {"daemon.socket", "daemon.user", NULL};
 static const char *const audit_keys[] = {"daemon.socket", "daemon.user",
                                          "audit.audit_file", NULL};
@@ -41,17 +45,22 @@ static const struct command {
      "enroll USER [--tokens PATH] [--algorithm SHA1|SHA256|SHA512]\n"
      "              [--digits 6|8] [--period N] [--issuer NAME] "
      "[--label L]\n"
-     "              [--no-qr] [--qr-style half|wide]",
+     "              [--no-qr] [--qr-style half|wide] [--force]",
      "create a TOTP token; show its otpauth URI and QR code"},
-    {"remove", cmd_remove, token_keys, "remove USER [LABEL] [--tokens PATH]",
+    {"remove", cmd_remove, token_keys,
+     "remove USER [LABEL] [--tokens PATH]\n"
+     "       " PROG " remove USER              (store = ldap)",
      "remove all of USER's tokens, or the one labelled LABEL"},
     {"list", cmd_list, token_keys, "list [USER] [--tokens PATH]",
      "list tokens (never their secrets)"},
     {"import", cmd_import, token_keys,
      "import --from pam_oath FILE [--tokens PATH]\n"
      "       " PROG " import --from google-authenticator FILE USER "
-     "[--tokens PATH]",
-     "migrate TOTP secrets from pam_oath or google-authenticator"},
+     "[--tokens PATH]\n"
+     "       " PROG " import --from phiguard FILE   (store = ldap)\n"
+     "       (store = ldap: [--force] replaces users' tokens)",
+     "migrate TOTP secrets from pam_oath, google-authenticator or a "
+     "token file"},
     {"keygen", cmd_keygen, token_keys, "keygen [--key-file PATH]",
      "add a new site key first in the key file (prints its id)"},
     {"reseal", cmd_reseal, token_keys,
@@ -224,6 +233,9 @@ int main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (load_config(config, explicit, cmd->conf_keys, &conf) != 0)
+		return CTL_EXIT_FAIL;
+	if (cmd->conf_keys == token_keys && conf.store == PG_TOKEN_STORE_LDAP &&
+	    load_config(config, explicit, token_ldap_keys, &conf) != 0)
 		return CTL_EXIT_FAIL;
 	ctx.conf = &conf;
 	ctx.socket = socket != NULL ? socket : conf.socket;

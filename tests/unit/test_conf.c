@@ -911,6 +911,36 @@ static int parse_sel(const char *text, const char *const *keys, int go_on)
 	"[detect] # alerts\n\x01\n"                                            \
 	"[rol c]\n"
 
+/* [tokens]: the store and phiguardctl's credential; "base" there is not
+ * [ldap]'s. */
+static void test_tokens(void **state)
+{
+	conf_defaults(&conf);
+	assert_int_equal(conf.store, PG_TOKEN_STORE_FILE);
+	assert_string_equal(conf.admin_bind_dn, "");
+	assert_int_equal(parse("[ldap]\n"
+	                       "uri = ldap://127.0.0.1/\n"
+	                       "base = dc=example\n"
+	                       "[role r]\n"
+	                       "group = g\n"
+	                       "scopes = s\n"
+	                       "[tokens]\n"
+	                       "store = ldap\n"
+	                       "base = ou=otp,dc=example\n"
+	                       "admin_bind_dn = cn=admin,dc=example\n"
+	                       "admin_password_file = /etc/pg/admin.pw\n"),
+	                 0);
+	assert_int_equal(conf.store, PG_TOKEN_STORE_LDAP);
+	assert_string_equal(conf.token_base, "ou=otp,dc=example");
+	assert_string_equal(conf.base, "dc=example");
+	assert_string_equal(conf.admin_bind_dn, "cn=admin,dc=example");
+	assert_string_equal(conf.admin_password_file, "/etc/pg/admin.pw");
+	expect_error("[tokens]\nstore = nfs\n",
+	             "t.conf:2: store: not one of the allowed words");
+	expect_error("[tokens]\nadmin_password_file = admin.pw\n",
+	             "t.conf:2: admin_password_file: must be an absolute path");
+}
+
 static void test_select_skips_the_rest(void **state)
 {
 	static struct pg_conf full;
@@ -1146,6 +1176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_push),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_every_key),

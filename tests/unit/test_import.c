@@ -51,6 +51,7 @@ static void test_format_names(void **state)
 	assert_int_equal(import_format_from_name("pam_oath"), IMPORT_PAM_OATH);
 	assert_int_equal(import_format_from_name("google-authenticator"),
 	                 IMPORT_GOOGLE_AUTH);
+	assert_int_equal(import_format_from_name("phiguard"), IMPORT_PHIGUARD);
 	assert_int_equal(import_format_from_name("oath"), -1);
 	assert_int_equal(import_format_from_name(""), -1);
 }
@@ -378,6 +379,38 @@ static void test_ga_long_secret(void **state)
 	expect_refused(text, "alice", PG_ERR_INVAL, "longer than 64 bytes");
 }
 
+/* A phiguard token file: every token line as it stands, label included;
+ * a bad line skipped with the parser's reason, never its secret. */
+static void test_phiguard_file(void **state)
+{
+	static const char text[] =
+	    "# site tokens\n"
+	    "nurse1 SHA1 6 30 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ phone\n"
+	    "\n"
+	    "nurse1 SHA256 8 60 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n"
+	    "bad SHA1 6 30 NOT-BASE32-GEZDGNBVGY3T\n";
+	static const char *const secrets[] = {"NOT-BASE32-GEZDGNBVGY3T", NULL};
+	struct import_result res = {0};
+
+	(void)state;
+	assert_int_equal(import_phiguard(text, sizeof(text) - 1, &res), 0);
+	assert_int_equal(res.nitems, 2);
+	assert_int_equal(res.items[0].line, 2);
+	assert_string_equal(res.items[0].tok.user, "nurse1");
+	assert_string_equal(res.items[0].tok.label, "phone");
+	assert_int_equal(res.items[0].tok.secret_len, 20);
+	assert_memory_equal(res.items[0].tok.secret, RFC_KEY, 20);
+	assert_int_equal(res.items[1].line, 4);
+	assert_int_equal(res.items[1].tok.alg, PG_ALG_SHA256);
+	assert_int_equal(res.items[1].tok.digits, 8);
+	assert_int_equal(res.items[1].tok.period, 60);
+	assert_string_equal(res.items[1].tok.label, "");
+	assert_int_equal(res.nskips, 1);
+	assert_non_null(find_msg(res.skips, res.nskips, 5));
+	assert_not_leaked(&res, secrets);
+	import_result_free(&res);
+}
+
 static void test_skip_api(void **state)
 {
 	struct import_result res = {0};
@@ -404,6 +437,7 @@ int main(void)
 	    cmocka_unit_test(test_ga_step_and_case),
 	    cmocka_unit_test(test_ga_refused),
 	    cmocka_unit_test(test_ga_long_secret),
+	    cmocka_unit_test(test_phiguard_file),
 	    cmocka_unit_test(test_skip_api),
 	};
 
