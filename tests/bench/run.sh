@@ -640,13 +640,13 @@ us() { case "$1" in n/a | '') echo n/a ;; *) echo "$1 µs" ;; esac; }
 	site_ld=$(pam_med site floor p50)
 	r=$(ratio "$site_pg" "$site_ld")
 	echo "| TOTP login p50, site mode ([tokens] store = ldap), auth + account, in-process (file store, the row above: $totp_pg µs) | one search + one compare-and-swap modify by bare libldap on a reused connection: $site_ld µs | $site_pg µs | ${r}× | ≤ 1.3× | $(meets "$r" '<=' 1.3) |"
-	claim_pg=$(med claim 1 daemon p50)
-	claim_ld=$(med claim 1 floor p50)
-	r=$(ratio "$claim_pg" "$claim_ld")
 	site_add=$(awk -v a="$site_pg" -v b="$totp_pg" 'BEGIN {
 		if (a + 0 > 0 && b + 0 > 0) printf "%.0f", a - b; else print "n/a" }')
 	r=$(ratio "$site_add" "$site_ld")
 	echo "| what site mode adds to a login p50 (the two rows above: site − file store) | the same search + modify: $site_ld µs | $site_add µs | ${r}× | | |"
+	claim_pg=$(med claim 1 daemon p50)
+	claim_ld=$(med claim 1 floor p50)
+	r=$(ratio "$claim_pg" "$claim_ld")
 	echo "| one CLAIM p50, site mode (raw protocol, known token, report=yes) | the compare-and-swap modify alone, bare libldap: $claim_ld µs | $claim_pg µs | ${r}× | | |"
 	echo
 	echo "Warm \`$CHECK_LINE\` ($REPLY_BYTES-byte reply) vs. the echo; ${BENCH_SECONDS}s rounds. Pinned: server and client on CPU 0 (taskset -c 0)."
