@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_tokendir.h"
 #include "commands.h"
 #include "err.h"
 #include "seal.h"
@@ -188,7 +189,7 @@ static int reseal_edit(struct tokenstore_buf *store, void *arg, char *err,
 
 int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv)
 {
-	const char *key_file = ctx->conf->key_file, *path = ctx->conf->tokens;
+	const char *key_file = ctx->conf->key_file, *path = NULL;
 	struct seal_keyring kr;
 	struct reseal_arg a = {NULL, &kr, 0, 0};
 	char err[ERRLEN], id[KEYID_TEXT];
@@ -198,6 +199,18 @@ int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv)
 	if ((rc = key_args(argc, argv, &key_file, &path)) != 0 ||
 	    (rc = ctl_seal_keyring("reseal", key_file, &kr)) != 0)
 		goto out;
+	key_id_text(&kr.keys[0], id);
+	/* The directory's tokens, unless --tokens names a token file. */
+	if (path == NULL && ctx->conf->store == PG_TOKEN_STORE_LDAP) {
+		if ((rc = cmd_tokendir_reseal(ctx->conf, &kr, &a.sealed)) ==
+		    CTL_EXIT_OK)
+			printf("Resealed %u token%s in the directory under key "
+			       "%s.\n",
+			       a.sealed, a.sealed == 1 ? "" : "s", id);
+		goto out;
+	}
+	if (path == NULL)
+		path = ctx->conf->tokens;
 	a.path = path;
 	/* One bad token stops it all: nothing is written half resealed. */
 	if (tokenstore_update(path, TOKENSTORE_LOCK_TIMEOUT_MS, reseal_edit, &a,
@@ -211,7 +224,6 @@ int cmd_reseal(const struct ctl_ctx *ctx, int argc, char **argv)
 		ctl_warnx("reseal: %u line%s of %s could not be read as tokens "
 		          "and were kept as they are",
 		          a.bad, a.bad == 1 ? "" : "s", path);
-	key_id_text(&kr.keys[0], id);
 	printf("Resealed %u token%s in %s under key %s.\n", a.sealed,
 	       a.sealed == 1 ? "" : "s", path, id);
 	rc = CTL_EXIT_OK;

@@ -185,3 +185,51 @@ int cmd_tokendir_import(const struct pg_conf *conf, struct import_result *res,
 	tokendir_close(td);
 	return rc;
 }
+
+struct reseal_walk {
+	struct tokendir *td;
+	const struct seal_keyring *kr;
+	int write;
+	unsigned n;
+	char err[ERRLEN];
+};
+
+static int reseal_row(const struct tokendir_entry *e, void *arg)
+{
+	struct reseal_walk *w = arg;
+	int rc;
+
+	if ((rc = tokendir_reseal(w->td, e, w->kr, w->write, w->err,
+	                          sizeof w->err)) == 0)
+		w->n++;
+	return rc;
+}
+
+int cmd_tokendir_reseal(const struct pg_conf *conf,
+                        const struct seal_keyring *kr, unsigned *n)
+{
+	struct reseal_walk w;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	w.kr = kr;
+	if ((rc = open_dir(conf, "reseal", &w.td)) != 0)
+		return rc;
+	/* Every secret is opened first, and only then is any rewritten: one
+	 * that no key opens stops it with nothing changed. */
+	for (w.write = 0; w.write <= 1; w.write++) {
+		w.n = 0;
+		if (tokendir_list(w.td, NULL, reseal_row, &w, w.err,
+		                  sizeof w.err) != 0) {
+			ctl_errx("reseal: %s%s", w.err,
+			         w.write ? " (tokens before it were resealed; "
+			                   "run reseal again)"
+			                 : "; nothing was changed");
+			rc = CTL_EXIT_FAIL;
+			break;
+		}
+	}
+	*n = w.n;
+	tokendir_close(w.td);
+	return rc;
+}

@@ -38,4 +38,13 @@ int cmd_tokendir_list(const struct pg_conf *conf, const char *user);
 int cmd_tokendir_import(const struct pg_conf *conf, struct import_result *res,
                         int replace, unsigned *imported);
 
+/*
+ * phiguardctl reseal on the directory: every token's secret opened with
+ * any key of kr and sealed under its first (plain ones too), first all
+ * checked, then each rewritten (tokendir_reseal()). Sets *n to the tokens
+ * resealed. Returns CTL_EXIT_OK or CTL_EXIT_FAIL after saying why.
+ */
+int cmd_tokendir_reseal(const struct pg_conf *conf,
+                        const struct seal_keyring *kr, unsigned *n);
+
 #endif

@@ -741,3 +741,90 @@ const char *tokendir_server(const struct tokendir *td)
 {
 	return td->conn.uri;
 }
+
+/* oathSecret's value (raw key or sealed text) as e->user's token. */
+static int token_from_value(const struct tokendir_entry *e,
+                            const struct berval *v, struct pg_token *tok,
+                            char *err, size_t errlen)
+{
+	memset(tok, 0, sizeof(*tok));
+	snprintf(tok->user, sizeof tok->user, "%s", e->user);
+	if (seal_is_sealed(v->bv_val, v->bv_len)) {
+		if (v->bv_len > SEAL_TEXT_MAX)
+			goto bad;
+		memcpy(tok->sealed, v->bv_val, v->bv_len);
+		tok->sealed[v->bv_len] = '\0';
+		return 0;
+	}
+	if (v->bv_len < 1 || v->bv_len > PG_TOKEN_MAX_SECRET)
+		goto bad;
+	memcpy(tok->secret, v->bv_val, v->bv_len);
+	tok->secret_len = v->bv_len;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: oathSecret of %zu bytes is not a key",
+	         e->token_dn, (size_t)v->bv_len);
+	return PG_ERR_INVAL;
+}
+
+/* Open tok (any key of kr) and seal it under the first; 0 or why not. */
+static int reseal_token(const struct tokendir_entry *e, struct pg_token *tok,
+                        const struct seal_keyring *kr, char *err, size_t errlen)
+{
+	char why[256];
+	int rc;
+
+	if ((rc = tokens_open(tok, kr, why, sizeof why)) != 0) {
+		snprintf(err, errlen, "%s (%s): %s", e->token_dn, e->user, why);
+		return rc;
+	}
+	if ((rc = tokens_seal(tok, &kr->keys[0])) != 0)
+		snprintf(err, errlen, "%s (%s): cannot seal: %s", e->token_dn,
+		         e->user, pg_strerror(rc));
+	return rc;
+}
+
+int tokendir_reseal(struct tokendir *td, const struct tokendir_entry *e,
+                    const struct seal_keyring *kr, int write, char *err,
+                    size_t errlen)
+{
+	char a1[] = "oathSecret";
+	char *attrs[] = {a1, NULL};
+	LDAPMessage *res = NULL, *ent;
+	struct berval **v = NULL;
+	struct pg_token tok;
+	struct mods m = {0};
+	size_t i;
+	int rc, lrc;
+
+	memset(&tok, 0, sizeof tok);
+	if ((rc = search(td, e->token_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+	                 attrs, &res, err, errlen)) != 0)
+		return rc;
+	if ((ent = ldap_first_entry(td->ld, res)) == NULL ||
+	    (v = ldap_get_values_len(td->ld, ent, a1)) == NULL ||
+	    v[0] == NULL) {
+		snprintf(err, errlen, "%s (%s): no oathSecret", e->token_dn,
+		         e->user);
+		rc = PG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((rc = token_from_value(e, v[0], &tok, err, errlen)) != 0 ||
+	    (rc = reseal_token(e, &tok, kr, err, errlen)) != 0 || !write)
+		goto out;
+	/* The value read goes, the new one comes, in one modify: a token
+	 * replaced meanwhile (enroll --force) is not overwritten. */
+	mods_add(&m, LDAP_MOD_DELETE, a1, v[0]->bv_val, v[0]->bv_len, NULL);
+	mods_str(&m, LDAP_MOD_ADD, a1, tok.sealed);
+	lrc = ldap_modify_ext_s(td->ld, e->token_dn, m.list, NULL, NULL);
+	if (lrc != LDAP_SUCCESS)
+		rc = lfail(td, "modify", e->token_dn, lrc, err, errlen);
+out:
+	tokens_wipe(&tok);
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		secret_wipe(v[i]->bv_val, v[i]->bv_len);
+	if (v != NULL)
+		ldap_value_free_len(v);
+	ldap_msgfree(res);
+	return rc;
+}

@@ -90,4 +90,18 @@ typedef int (*tokendir_entry_fn)(const struct tokendir_entry *e, void *arg);
 int tokendir_list(struct tokendir *td, const char *user, tokendir_entry_fn fn,
                   void *arg, char *err, size_t errlen);
 
+/*
+ * Reseal the secret of e's token (e->user, e->token_dn, as tokendir_list()
+ * gave them): open it with any key of kr (a plain secret needs none) and
+ * seal it under kr->keys[0]. With write, the new value replaces the one
+ * read in one modify (delete that value, add the new one), so a token
+ * replaced meanwhile is left alone (the modify fails); without, only
+ * check that it opens. Returns 0, PG_ERR_NOTFOUND (no oathSecret),
+ * PG_ERR_INVAL (not a key), tokens_open()'s errors, or the connection's,
+ * with the reason (never key material) in err.
+ */
+int tokendir_reseal(struct tokendir *td, const struct tokendir_entry *e,
+                    const struct seal_keyring *kr, int write, char *err,
+                    size_t errlen);
+
 #endif

@@ -319,6 +319,38 @@ sys.exit(base64.b32decode(s) in open(sys.argv[2],"rb").read())' \
 	"$SECRET_S" "$OUT" || fail "the key bytes are in the directory"
 ctl list nurse1 >"$OUT" 2>&1 || fail "list sealed: $(cat "$OUT")"
 expect_out '^nurse1 +SHA1 +6 +30 +1 +- +0 +yes ' "list: sealed yes"
+
+# reseal on the directory: a new key first, every secret (billing1's plain
+# one, enrolled above, too) under it; then the old key can go.
+# seal_of USER: the key id oathSecret is sealed under, or "plain".
+seal_of() {
+	ldap_search a -o ldif-wrap=no -b "cn=$1,$SLAPD_TOKEN_BASE" -s base \
+		"$ANY" oathSecret | sed -n 's/^oathSecret: pgseal1:\([0-9a-f]*\):.*/\1/p
+		s/^oathSecret:: .*/plain/p'
+}
+[ "$(seal_of billing1)" = plain ] || fail "billing1's secret is not plain"
+old_id=$(seal_of nurse1)
+ctl keygen --key-file "$T/site.key" >"$OUT" 2>&1 || fail "keygen 2: $(cat "$OUT")"
+new_id=$(awk '!/^#/ && NF { print $1; exit }' "$T/site.key")
+[ -n "$new_id" ] && [ "$new_id" != "$old_id" ] || fail "keygen: no new first key"
+# A key file with only an unrelated key opens nothing: refused, unchanged.
+ctl keygen --key-file "$T/other.key" >/dev/null 2>&1 || fail "keygen other"
+expect_rc 1 "reseal with no key that opens nurse1's secret" -- \
+	"$PHIGUARDCTL" --config "$T/conf-sealed" reseal --key-file "$T/other.key"
+[ "$(seal_of nurse1)" = "$old_id" ] && [ "$(seal_of billing1)" = plain ] ||
+	fail "a failed reseal changed the directory"
+"$PHIGUARDCTL" --config "$T/conf-sealed" reseal >"$OUT" 2>&1 ||
+	fail "reseal: $(cat "$OUT")"
+ntok=$(ldap_search a '(objectClass=oathTOTPUser)' 1.1 | grep -c '^dn:')
+expect_out "^Resealed $ntok tokens in the directory under key $new_id\.\$" \
+	"reseal: every token ($ntok), under the new key"
+[ "$(seal_of nurse1)" = "$new_id" ] && [ "$(seal_of billing1)" = "$new_id" ] ||
+	fail "reseal: not every secret is under $new_id"
+# The old key line goes; every secret still opens (reseal opens them all).
+grep -v "^$old_id " "$T/site.key" >"$T/site.key.new" &&
+	chmod 0600 "$T/site.key.new" && mv "$T/site.key.new" "$T/site.key"
+"$PHIGUARDCTL" --config "$T/conf-sealed" reseal >"$OUT" 2>&1 ||
+	fail "reseal with the new key only: $(cat "$OUT")"
 ctl remove nurse1 >"$OUT" 2>&1 || fail "remove sealed: $(cat "$OUT")"
 
 # ------------------------------------------------------------ interop
