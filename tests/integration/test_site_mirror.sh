@@ -122,6 +122,22 @@ for s in "$SOCK" "$SOCK_B"; do
 	n=$(grep -c 'claimed=yes' "$OUT")
 	[ "$n" -eq 0 ] || fail "$s accepted $n steps a second time"
 done
+# The write target (m2 now) left holding a lower step, as a replica that
+# lost a conflicting change does: a step above its value but at or below
+# one a terminal has seen accepted is still refused there (its floor).
+low=$((first / 30 + 5))
+ldap_modify m2 <<LDIF || fail "lowering m2's step"
+dn: $TOKEN
+changetype: modify
+replace: oathTOTPLastTimeStep
+oathTOTPLastTimeStep: $low
+LDIF
+for s in "$SOCK" "$SOCK_B"; do
+	"$PY" "$PGCLIENT" "$s" req \
+		"v1 CLAIM user=frontdesk1 step_start=$(((low + 10) * 30))" >"$OUT"
+	expect_out "code=replay" "$s: a step below its floor, above m2's: refused"
+done
+[ "$(step_on m2)" = "$low" ] || fail "a refused claim changed m2's step"
 stop_b
 
 finish
