@@ -30,6 +30,7 @@
 #include "core/runas.h"
 #include "safefile.h"
 #include "core/server.h"
+#include "login/offline.h"
 #include "login/state.h"
 #include "login/statelog.h"
 #include "core/verbs.h"
@@ -715,6 +716,7 @@ static void daemon_tick(void *arg)
 	if (n > 0)
 		log_debug("forgot %zu idle user(s)", n);
 	(void)statelog_retry(d->log, d->state, now);
+	offline_tick(d, now);
 	wake_for_state(d);
 	alert_tick(d->alert, now);
 }
