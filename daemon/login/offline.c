@@ -103,3 +103,27 @@ void offline_tick(struct pg_daemon *d, int64_t now)
 		tokkeep_foreach_pending(k, writeback, &x);
 	(void)tokkeep_save(k);
 }
+
+int64_t offline_wake_at(const struct pg_daemon *d, int64_t now)
+{
+	const struct tokkeep *k;
+	int64_t at = 0;
+
+	if (d->tokens == NULL || (k = tokstore_kept(d->tokens)) == NULL)
+		return 0;
+	if (tokkeep_has_pending(k))
+		at = tokstore_next_probe(d->tokens, now);
+	if (tokkeep_dirty(k) && (at == 0 || now + 1 < at))
+		at = now + 1;
+	return at;
+}
+
+int offline_unwritten(const struct pg_daemon *d, const char *user)
+{
+	struct tokkeep_rec *r;
+
+	if (d->tokens == NULL)
+		return 0;
+	r = tokkeep_get(tokstore_kept(d->tokens), user, 0, INT64_MAX);
+	return r != NULL && tokkeep_rec_pending(r);
+}

@@ -27,4 +27,13 @@ struct tokkeep_rec *offline_record(struct pg_daemon *d, const struct tokjob *j,
  * directory may answer. */
 void offline_tick(struct pg_daemon *d, int64_t now);
 
+/* When offline_tick() has work, at the earliest (unix seconds), or 0:
+ * a second after now to save changed records, now (or the next probe
+ * while the directory is down) to write back. */
+int64_t offline_wake_at(const struct pg_daemon *d, int64_t now);
+
+/* Is user's record still to be written back? Then the directory's
+ * failure state is not the whole truth yet. */
+int offline_unwritten(const struct pg_daemon *d, const char *user);
+
 #endif

@@ -202,7 +202,9 @@ static int follow_directory_lock(struct pg_daemon *d,
 	int64_t until;
 
 	state_lock_until(d->state, req->user, req->now, &until);
-	if (until == 0 || dir_until != 0 ||
+	/* Failures counted here offline and not yet written back are not
+	 * in the directory's count: the local lock stands until they are. */
+	if (until == 0 || dir_until != 0 || offline_unwritten(d, req->user) ||
 	    state_unlock(d->state, req->user, req->now, &ur) != 0)
 		return 0;
 	log_info("tokens: user=%s: unlocked here, the directory holds no lock",

@@ -21,6 +21,12 @@
 #include "username.h"
 
 #define TOKKEEP_TMP TOKKEEP_FILE ".tmp"
+/* sscanf's width for a user name: one byte more than a valid one. */
+#define STR2(x)           #x
+#define STR(x)            STR2(x)
+#define USER_WIDTH        STR(PG_USER_MAX_PLUS1)
+#define PG_USER_MAX_PLUS1 257
+_Static_assert(PG_USER_MAX_PLUS1 == PG_USER_MAX + 1, "USER_WIDTH");
 /* One saved line: the numbers, the user and the token line. */
 #define TOKKEEP_LINE_MAX (TOKREC_LINE_MAX + PG_USER_MAX + 128)
 
@@ -252,6 +258,26 @@ out:
 	if (buf != NULL)
 		secret_free(buf, size);
 	return rc;
+}
+
+int tokkeep_dirty(const struct tokkeep *k)
+{
+	return k->dirty;
+}
+
+int tokkeep_has_pending(const struct tokkeep *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (pending(&k->r[i]) && !k->r[i].in_flight)
+			return 1;
+	return 0;
+}
+
+int tokkeep_rec_pending(const struct tokkeep_rec *r)
+{
+	return pending(r) || r->in_flight;
 }
 
 void tokkeep_free(struct tokkeep *k)

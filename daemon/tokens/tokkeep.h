@@ -45,6 +45,13 @@ int tokkeep_load(int dirfd, struct tokkeep **out);
  * file, fsync, rename). 0 or PG_ERR_IO (logged; retried next time). */
 int tokkeep_save(struct tokkeep *k);
 
+/* Is there anything to save (tokkeep_save), or to write back? */
+int tokkeep_dirty(const struct tokkeep *k);
+int tokkeep_has_pending(const struct tokkeep *k);
+
+/* Is r still to be written back (or being written)? */
+int tokkeep_rec_pending(const struct tokkeep_rec *r);
+
 /* Wipe and free; closes the dirfd. Accepts NULL. */
 void tokkeep_free(struct tokkeep *k);
 

@@ -345,6 +345,11 @@ int tokstore_probe_due(struct pg_tokstore *ts, int64_t now)
 	return 1;
 }
 
+int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now)
+{
+	return !ts->offline || ts->next_probe < now ? now : ts->next_probe;
+}
+
 int tokstore_unreachable(int rc)
 {
 	return rc == PG_ERR_UNAVAIL || rc == PG_ERR_TIMEOUT;

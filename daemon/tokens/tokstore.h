@@ -99,6 +99,9 @@ int tokstore_online(const struct pg_tokstore *ts);
  * or TOKSTORE_PROBE_S since the last time this said yes offline. */
 int tokstore_probe_due(struct pg_tokstore *ts, int64_t now);
 
+/* When tokstore_probe_due() will next say yes: now if online. */
+int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now);
+
 /* Is rc a directory that could not be reached (not a refusal)? */
 int tokstore_unreachable(int rc);
 
