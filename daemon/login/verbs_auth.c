@@ -408,6 +408,12 @@ static int claim_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
 		*rc = 0;
 		return 1;
 	}
+	/* The directory's watermark as last read is a floor too: a code
+	 * another terminal used before the outage stays used. */
+	if (sr->step_start / k->period <= k->dir_step) {
+		*rc = claim_refused(resp, PG_ERR_REPLAY, 0);
+		return 1;
+	}
 	log_info("tokens: CLAIM user=%s: directory unreachable (%s): decided "
 	         "offline",
 	         j->user, pg_err_name(j->rc));

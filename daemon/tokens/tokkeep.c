@@ -101,19 +101,16 @@ static struct tokkeep_rec *slot(struct tokkeep *k)
 static int parse_line(char *s, struct tokkeep_rec *r)
 {
 	long long read_at, last_failure;
-	unsigned long long failures;
+	unsigned long long failures, dir_step;
 	unsigned period;
 	int claimed, off = 0;
 	char user[PG_USER_MAX + 2];
 	size_t len;
 
 	memset(r, 0, sizeof(*r));
-	if (sscanf(s,
-	           "%"
-	           "33"
-	           "s %lld %u %d %llu %lld %n",
-	           user, &read_at, &period, &claimed, &failures, &last_failure,
-	           &off) != 6 ||
+	if (sscanf(s, "%" USER_WIDTH "s %lld %u %llu %d %llu %lld %n", user,
+	           &read_at, &period, &dir_step, &claimed, &failures,
+	           &last_failure, &off) != 7 ||
 	    off == 0 || username_check(user) != 0 || period == 0 ||
 	    (claimed != 0 && claimed != 1))
 		return PG_ERR_INVAL;
@@ -126,6 +123,7 @@ static int parse_line(char *s, struct tokkeep_rec *r)
 	memcpy(r->line, s + off, len + 1);
 	r->read_at = read_at;
 	r->period = period;
+	r->dir_step = dir_step;
 	r->claimed = claimed;
 	r->failures = failures;
 	r->last_failure = last_failure;
@@ -212,8 +210,9 @@ static void format_all(const struct tokkeep *k, struct strbuf *sb)
 
 	for (i = 0; i < k->n; i++) {
 		r = &k->r[i];
-		snprintf(num, sizeof(num), " %lld %u %d %llu %lld ",
-		         (long long)r->read_at, r->period, r->claimed ? 1 : 0,
+		snprintf(num, sizeof(num), " %lld %u %llu %d %llu %lld ",
+		         (long long)r->read_at, r->period,
+		         (unsigned long long)r->dir_step, r->claimed ? 1 : 0,
 		         (unsigned long long)r->failures,
 		         (long long)r->last_failure);
 		strbuf_puts(sb, r->user);
@@ -303,6 +302,7 @@ int tokkeep_put(struct tokkeep *k, const char *user, const struct tokrec *rec,
 	}
 	memcpy(r->line, rec->line, sizeof(r->line));
 	r->period = rec->period;
+	r->dir_step = rec->st.has_step ? rec->st.step : 0;
 	r->read_at = now;
 	k->dirty = 1;
 	return 0;

@@ -25,7 +25,9 @@ struct tokkeep_rec {
 	char user[PG_USER_MAX + 1];
 	char line[TOKREC_LINE_MAX]; /* the token-store line as read */
 	unsigned period;
-	int64_t read_at; /* unix seconds of the last read that found it */
+	uint64_t dir_step; /* oathTOTPLastTimeStep as read (0: none): the
+	                      directory's watermark, a floor offline too */
+	int64_t read_at;   /* unix seconds of the last read that found it */
 	/* To write back once the directory answers: */
 	int claimed;          /* a step claimed offline: the floor */
 	uint64_t failures;    /* failures counted offline */

@@ -44,12 +44,28 @@ wait_for 5 kept_has billing1 || fail "no kept record of billing1 in $KEPT"
 grep -q "$SECRET3" "$KEPT" && fail "the sealed secret in the clear in $KEPT"
 grep -q '^billing1 .*pgseal1:' "$KEPT" || fail "billing1's record not sealed in $KEPT"
 
+# Another terminal uses the next code (its claim, written as the rootdn),
+# and A reads the token again: the directory's watermark is kept too.
+s0=$((now + 30))
+ldap_modify a >/dev/null <<LDIF || die "nurse1's step"
+dn: cn=nurse1,$SLAPD_TOKEN_BASE
+changetype: modify
+replace: oathTOTPLastTimeStep
+oathTOTPLastTimeStep: $((s0 / 30))
+LDIF
+pgreq "v1 PREAUTH user=nurse1" >"$OUT"
+expect_out '^v1 OK locked=no push=yes tokens=1 ' "A reads nurse1 again"
+
 # --- the directory goes down ---------------------------------------------
 stop_slapd a
 pgreq "v1 PREAUTH user=nurse1" >"$OUT"
 expect_lines "PREAUTH offline, a seen user" \
 	"v1 OK locked=no push=yes offline=yes tokens=1 token0=nurse1%20SHA1%206%2030%20$SECRET%20phone"
-s1=$((now + 30))
+at_time "$s0"
+expect_rc 1 "the code another terminal used, at A offline" -- \
+	run_pam login nurse1 auth -a "$(totp_code "$SECRET" SHA1 6 "$s0")"
+expect_log 'user=nurse1; .*reason=replay$' "the directory's watermark offline"
+s1=$((now + 60))
 code1=$(totp_code "$SECRET" SHA1 6 "$s1")
 at_time "$s1"
 expect_rc 0 "nurse1 at A offline, a fresh code" -- run_pam login nurse1 auth -a "$code1"
@@ -79,7 +95,7 @@ pgreq "v1 PREAUTH user=nurse1" >"$OUT"
 expect_out '^v1 OK locked=no push=yes offline=yes tokens=1 ' "PREAUTH offline after a restart"
 at_time "$s1"
 expect_rc 1 "the offline code again after the restart" -- run_pam login nurse1 auth -a "$code1"
-s2=$((now + 60))
+s2=$((now + 90))
 at_time "$s2"
 expect_rc 0 "nurse1 offline after the restart" -- \
 	run_pam login nurse1 auth -a "$(totp_code "$SECRET" SHA1 6 "$s2")"
@@ -91,7 +107,7 @@ done
 at_time ""
 pgreq "v1 REPORT user=nurse1 factor=totp result=failure" >"$OUT"
 expect_out '^v1 OK locked=no failures=3 push=yes offline=yes$' "a third failure offline"
-kept_failures() { grep -q "^nurse1 [0-9]* 30 1 $1 " "$KEPT" 2>/dev/null; }
+kept_failures() { grep -q "^nurse1 [0-9]* 30 [0-9]* 1 $1 " "$KEPT" 2>/dev/null; }
 wait_for 5 kept_failures 3 || fail "nurse1's offline claim and failures not kept: $(cut -d' ' -f1-6 "$KEPT")"
 grep -q 'write-back user=nurse1: oathTOTP' "$DAEMON_LOG" &&
 	fail "a write-back while the directory is down"
@@ -107,13 +123,13 @@ wait_for -i 0.5 30 back || fail "PREAUTH with the directory back: $(cat "$OUT")"
 written() { grep -q 'write-back user=nurse1: oathTOTP' "$DAEMON_LOG"; }
 wait_for 20 written || fail "no write-back of nurse1"
 grep 'write-back user=nurse1: oathTOTP' "$DAEMON_LOG" >"$OUT"
-expect_out "oathTOTPLastTimeStep $((s2 / 30)) \\(directory had $((now / 30)), offered $((s2 / 30))\\), oathFailureCount \\+3" \
+expect_out "oathTOTPLastTimeStep $((s2 / 30)) \\(directory had $((s0 / 30)), offered $((s2 / 30))\\), oathFailureCount \\+3" \
 	"the write-back's log line"
 [ "$(last_step a nurse1)" = $((s2 / 30)) ] ||
 	fail "directory step after the write-back: $(last_step a nurse1), want $((s2 / 30))"
 [ "$(token_attr a nurse1 oathFailureCount)" = 3 ] ||
 	fail "directory failures after the write-back: $(token_attr a nurse1 oathFailureCount), want 3"
-kept_written() { grep -q '^nurse1 [0-9]* 30 0 0 ' "$KEPT"; }
+kept_written() { grep -q '^nurse1 [0-9]* 30 [0-9]* 0 0 ' "$KEPT"; }
 wait_for 5 kept_written || fail "nurse1 still to write back: $(cut -d' ' -f1-6 "$KEPT")"
 
 # --- the lock is site-wide: failures at A, unlock at B ---------------------
@@ -126,7 +142,7 @@ expect_out '^v1 OK locked=yes until=' "A: locked after 5 failures at A"
 CONF=$CONF_B ctl unlock nurse1 >"$OUT" 2>&1 || fail "unlock at B: $(cat "$OUT")"
 pgreq "v1 PREAUTH user=nurse1" >"$OUT"
 expect_out '^v1 OK locked=no ' "A: unlocked by B's unlock"
-s3=$((s2 / 30 * 30 + 6 * 30))
+s3=$((s2 + 30))
 at_time "$s3"
 expect_rc 0 "login at A after B's unlock" -- \
 	run_pam login nurse1 auth -a "$(totp_code "$SECRET" SHA1 6 "$s3")"
