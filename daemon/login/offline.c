@@ -47,6 +47,7 @@ static void writeback_done(struct tokjob *j)
 	tokkeep_written(tokstore_kept(d->tokens), j->user, j->rc,
 	                j->step_start != 0, j->wb_failures);
 	if (j->rc != 0) {
+		tokstore_defer_probe(d->tokens, j->now);
 		log_warnx("tokens: write-back user=%s: %s; kept for later",
 		          j->user, pg_err_name(j->rc));
 	} else {

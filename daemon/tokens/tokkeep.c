@@ -33,6 +33,9 @@ _Static_assert(PG_USER_MAX_PLUS1 == PG_USER_MAX + 1, "USER_WIDTH");
 struct tokkeep {
 	int dirfd;
 	int dirty;
+	/* 0: no record is waiting for a write-back (else maybe one is):
+	 * tokkeep_has_pending() at every request costs no walk. */
+	int maybe_pending;
 	size_t n, cap;
 	struct tokkeep_rec *r;
 };
@@ -149,6 +152,8 @@ static int load_file(struct tokkeep *k, FILE *f)
 			break;
 		}
 		*r = one;
+		if (pending(r))
+			k->maybe_pending = 1;
 	}
 	secret_wipe(buf, sizeof(buf));
 	secret_wipe(&one, sizeof(one));
@@ -266,12 +271,7 @@ int tokkeep_dirty(const struct tokkeep *k)
 
 int tokkeep_has_pending(const struct tokkeep *k)
 {
-	size_t i;
-
-	for (i = 0; i < k->n; i++)
-		if (pending(&k->r[i]) && !k->r[i].in_flight)
-			return 1;
-	return 0;
+	return k->maybe_pending;
 }
 
 int tokkeep_rec_pending(const struct tokkeep_rec *r)
@@ -328,6 +328,7 @@ void tokkeep_claimed(struct tokkeep *k, struct tokkeep_rec *r)
 {
 	r->claimed = 1;
 	k->dirty = 1;
+	k->maybe_pending = 1;
 }
 
 void tokkeep_failed(struct tokkeep *k, struct tokkeep_rec *r, int64_t now)
@@ -335,6 +336,7 @@ void tokkeep_failed(struct tokkeep *k, struct tokkeep_rec *r, int64_t now)
 	r->failures++;
 	r->last_failure = now;
 	k->dirty = 1;
+	k->maybe_pending = 1;
 }
 
 void tokkeep_succeeded(struct tokkeep *k, struct tokkeep_rec *r)
@@ -349,10 +351,16 @@ void tokkeep_foreach_pending(struct tokkeep *k,
 {
 	size_t i;
 
-	for (i = 0; i < k->n; i++)
-		if (pending(&k->r[i]) && !k->r[i].in_flight &&
-		    fn(&k->r[i], arg) != 0)
+	k->maybe_pending = 0;
+	for (i = 0; i < k->n; i++) {
+		if (!pending(&k->r[i]) || k->r[i].in_flight)
+			continue;
+		/* Still waiting unless fn took it (in_flight). */
+		if (fn(&k->r[i], arg) != 0 || !k->r[i].in_flight) {
+			k->maybe_pending = 1;
 			return;
+		}
+	}
 }
 
 void tokkeep_written(struct tokkeep *k, const char *user, int rc, int claimed,
@@ -364,10 +372,14 @@ void tokkeep_written(struct tokkeep *k, const char *user, int rc, int claimed,
 		return;
 	r->in_flight = 0;
 	/* No token any more: nothing left to write to. */
-	if (rc != 0 && rc != PG_ERR_NOTFOUND)
+	if (rc != 0 && rc != PG_ERR_NOTFOUND) {
+		k->maybe_pending = 1;
 		return;
+	}
 	if (claimed)
 		r->claimed = 0;
 	r->failures = r->failures > failures ? r->failures - failures : 0;
 	k->dirty = 1;
+	if (pending(r))
+		k->maybe_pending = 1;
 }

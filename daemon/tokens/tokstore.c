@@ -306,6 +306,9 @@ static void finish_all(struct pg_tokstore *ts, struct tokjob *list)
 	while ((j = rev) != NULL) {
 		rev = j->next;
 		ts->queued--;
+		/* Back: what waits to be written back may go at once. */
+		if (ts->offline && !tokstore_unreachable(j->rc))
+			ts->next_probe = 0;
 		ts->offline = tokstore_unreachable(j->rc);
 		j->finish(j);
 	}
@@ -337,17 +340,21 @@ int tokstore_online(const struct pg_tokstore *ts)
 
 int tokstore_probe_due(struct pg_tokstore *ts, int64_t now)
 {
-	if (!ts->offline)
-		return 1;
 	if (now < ts->next_probe)
 		return 0;
-	ts->next_probe = now + TOKSTORE_PROBE_S;
+	if (ts->offline)
+		ts->next_probe = now + TOKSTORE_PROBE_S;
 	return 1;
 }
 
 int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now)
 {
-	return !ts->offline || ts->next_probe < now ? now : ts->next_probe;
+	return ts->next_probe < now ? now : ts->next_probe;
+}
+
+void tokstore_defer_probe(struct pg_tokstore *ts, int64_t now)
+{
+	ts->next_probe = now + TOKSTORE_PROBE_S;
 }
 
 int tokstore_unreachable(int rc)

@@ -95,12 +95,17 @@ int tokstore_online(const struct pg_tokstore *ts);
 /* Seconds between write-back attempts while the directory is down. */
 #define TOKSTORE_PROBE_S 15
 
-/* May background work (write-back) go to the directory at now: online,
- * or TOKSTORE_PROBE_S since the last time this said yes offline. */
+/* May background work (write-back) go to the directory at now: online
+ * and not deferred, or TOKSTORE_PROBE_S since the last time this said yes
+ * offline. */
 int tokstore_probe_due(struct pg_tokstore *ts, int64_t now);
 
-/* When tokstore_probe_due() will next say yes: now if online. */
+/* When tokstore_probe_due() will next say yes (now, or later). */
 int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now);
+
+/* Background work failed at now: none before TOKSTORE_PROBE_S, online
+ * or not. */
+void tokstore_defer_probe(struct pg_tokstore *ts, int64_t now);
 
 /* Is rc a directory that could not be reached (not a refusal)? */
 int tokstore_unreachable(int rc);

@@ -121,7 +121,7 @@ back() {
 }
 wait_for -i 0.5 30 back || fail "PREAUTH with the directory back: $(cat "$OUT")"
 written() { grep -q 'write-back user=nurse1: oathTOTP' "$DAEMON_LOG"; }
-wait_for 20 written || fail "no write-back of nurse1"
+wait_for 40 written || fail "no write-back of nurse1"
 grep 'write-back user=nurse1: oathTOTP' "$DAEMON_LOG" >"$OUT"
 expect_out "oathTOTPLastTimeStep $((s2 / 30)) \\(directory had $((s0 / 30)), offered $((s2 / 30))\\), oathFailureCount \\+3" \
 	"the write-back's log line"

@@ -37,6 +37,17 @@ static void rec_of(struct tokrec *rec, const char *line)
 	snprintf(rec->line, sizeof(rec->line), "%s", line);
 }
 
+static int taken;
+
+/* A write-back submitted for r. */
+static int take(struct tokkeep_rec *r, void *arg)
+{
+	(void)arg;
+	r->in_flight = 1;
+	taken++;
+	return 0;
+}
+
 static void test_grace_and_pending(void **state)
 {
 	struct tokkeep *k = NULL;
@@ -62,7 +73,10 @@ static void test_grace_and_pending(void **state)
 	tokkeep_forget(k, "nurse1");
 	assert_non_null(tokkeep_get(k, "nurse1", 1000, 60));
 	/* One failure more while the write-back of two is under way. */
-	r->in_flight = 1;
+	taken = 0;
+	tokkeep_foreach_pending(k, take, NULL);
+	assert_int_equal(taken, 1);
+	assert_true(r->in_flight);
 	assert_false(tokkeep_has_pending(k));
 	tokkeep_failed(k, r, 1030);
 	tokkeep_written(k, "nurse1", 0, 1, 2);
@@ -70,10 +84,17 @@ static void test_grace_and_pending(void **state)
 	assert_int_equal(r->claimed, 0);
 	assert_int_equal(r->failures, 1);
 	assert_int_equal(r->in_flight, 0);
+	assert_true(tokkeep_has_pending(k));
 	/* A failed write-back keeps it all. */
+	tokkeep_foreach_pending(k, take, NULL);
 	tokkeep_written(k, "nurse1", PG_ERR_UNAVAIL, 0, 1);
 	assert_int_equal(r->failures, 1);
+	assert_true(tokkeep_has_pending(k));
 	tokkeep_succeeded(k, r);
+	/* Nothing left: the next walk finds none and says so. */
+	taken = 0;
+	tokkeep_foreach_pending(k, take, NULL);
+	assert_int_equal(taken, 0);
 	assert_false(tokkeep_has_pending(k));
 	tokkeep_forget(k, "nurse1");
 	assert_null(tokkeep_get(k, "nurse1", 1000, 60));
