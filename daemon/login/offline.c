@@ -26,7 +26,8 @@ struct tokkeep_rec *offline_record(struct pg_daemon *d, const struct tokjob *j,
 {
 	struct tokkeep_rec *r;
 
-	if (!tokstore_unreachable(j->rc))
+	/* offline_grace = 0: no offline logins. */
+	if (!tokstore_unreachable(j->rc) || d->conf->offline_grace == 0)
 		return NULL;
 	r = tokstore_kept(d->tokens) != NULL
 	        ? tokkeep_get(tokstore_kept(d->tokens), j->user, now,
