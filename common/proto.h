@@ -75,8 +75,12 @@
  *     tokens=0 for an unknown user, another case of a name, or no token.
  *     Other peers never get records. The decision log withholds them.
  *     -> ERR code=unavailable msg=directory-unreachable
- *     when the directory could not be read. With the file store nothing
- *     changes (no tokens=).
+ *     when the directory could not be read, unless the user's record was
+ *     read within [cache] offline_grace: then it is answered from the
+ *     record kept (offline mode) with offline=yes before tokens=, and
+ *     the CLAIM (decided on the daemon's floor and the kept watermark)
+ *     and REPORT answers that follow carry offline=yes too. With the
+ *     file store nothing changes (no tokens=).
  *
  *   CLAIM user= step_start= [report=yes [reason=]] [service=] [rhost=]
  *         [tty=]                                                  SELF
@@ -320,6 +324,8 @@
  *   2026-12-03  v1: site mode: PREAUTH tokens= token<i>= (root peers),
  *               ERR msg=directory-unreachable; STATUS tokens_store=ldap
  *               tokens_write_target= tokens_write_failovers=.
+ *   2026-12-03  v1: site mode offline: PREAUTH, CLAIM and REPORT answers
+ *               offline=yes when decided without the directory.
  */
 #ifndef PHIGUARD_COMMON_PROTO_H
 #define PHIGUARD_COMMON_PROTO_H

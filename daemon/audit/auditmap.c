@@ -174,6 +174,12 @@ void auditmap_late(const struct audit_req *ar, const struct pg_msg *resp,
 	e->scopes = check ? nz(ar->scope) : NULL;
 }
 
+/* The records of a verb's answer (status, code), other than a refusal. */
+static void verb_events(const struct audit_req *ar, const struct pg_msg *resp,
+                        int status, const char *code,
+                        enum conf_audit_checks checks,
+                        struct audit_events *out);
+
 void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
                      enum conf_audit_checks checks, struct audit_events *out)
 {
@@ -181,6 +187,7 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 	const char *code = nz(proto_get(resp, "code"));
 	const char *verb = proto_verb_name(ar->verb);
 	struct audit_event *e;
+	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	/* A caller asking beyond its rights, or turned away while the trail
@@ -198,6 +205,20 @@ void auditmap_events(const struct audit_req *ar, const struct pg_msg *resp,
 		e->noise = 1;
 		return;
 	}
+	verb_events(ar, resp, status, code, checks, out);
+	/* Site mode decided without the directory (offline.h): every
+	 * record of it says so, as a serve-stale AUTHZ says source=stale. */
+	if (is(proto_get(resp, "offline"), "yes"))
+		for (i = 0; i < out->n; i++)
+			out->ev[i].source = "offline";
+}
+
+static void verb_events(const struct audit_req *ar, const struct pg_msg *resp,
+                        int status, const char *code,
+                        enum conf_audit_checks checks, struct audit_events *out)
+{
+	struct audit_event *e;
+
 	switch (ar->verb) {
 	case PG_VERB_PREAUTH:
 		/* Answered "locked": no prompt, a login refused. */

@@ -20,6 +20,7 @@
 #include "audit/audit.h"
 #include "authz/authz.h"
 #include "authz/dir_config.h"
+#include "timeutil.h"
 #include "tokens/tokstore.h"
 #include "client.h"
 #include "conf.h"
@@ -30,6 +31,7 @@
 #include "core/runas.h"
 #include "safefile.h"
 #include "core/server.h"
+#include "login/offline.h"
 #include "login/state.h"
 #include "login/statelog.h"
 #include "core/verbs.h"
@@ -476,10 +478,16 @@ static int drop_privileges(const char *user)
  * the tick: have the server wake for it. */
 static void wake_for_state(struct pg_daemon *d)
 {
-	int64_t at = statelog_retry_at(d->log);
+	int64_t at = statelog_retry_at(d->log), now = (int64_t)time(NULL);
+	int64_t off = offline_wake_at(d, now);
 
 	if (at != 0)
 		server_wake_at(d->server, at);
+	/* Site mode's kept records: saved, written back (offline.h). */
+	if (off != 0)
+		server_wake_at(d->server,
+		               time_mono_ms() +
+		                   (off > now ? off - now : 0) * 1000);
 }
 
 /* The server's hooks, bound to the daemon context. */
@@ -528,7 +536,12 @@ static int start_authz(struct pg_daemon *d, const struct pg_conf *conf,
 
 static void on_tokens_done(void *arg)
 {
-	tokstore_drain(arg);
+	struct pg_daemon *d = arg;
+
+	if (d->tokens == NULL)
+		return;
+	tokstore_drain(d->tokens);
+	wake_for_state(d);
 }
 
 /* The token store in the directory ([tokens] store = ldap), its jobs
@@ -542,7 +555,7 @@ static int start_tokens(struct pg_daemon *d, const struct pg_conf *conf,
 	if ((rc = tokstore_new(conf, &ts, err, errlen)) != 0)
 		return rc;
 	if ((rc = server_watch(d->server, tokstore_fd(ts), on_tokens_done,
-	                       ts)) != 0) {
+	                       d)) != 0) {
 		tokstore_free(ts);
 		return rc;
 	}
@@ -715,6 +728,7 @@ static void daemon_tick(void *arg)
 	if (n > 0)
 		log_debug("forgot %zu idle user(s)", n);
 	(void)statelog_retry(d->log, d->state, now);
+	offline_tick(d, now);
 	wake_for_state(d);
 	alert_tick(d->alert, now);
 }

@@ -12,6 +12,7 @@
 #include "detect/alert.h"
 #include "err.h"
 #include "log.h"
+#include "login/offline.h"
 #include "login/state.h"
 #include "login/statelog.h"
 #include "secret.h"
@@ -177,14 +178,58 @@ static int preauth_answer(struct pg_daemon *d, const struct pg_request *req,
 
 /* The token records of a site-mode PREAUTH (proto.h): last in the answer,
  * so that the decision log can withhold them. */
-static int token_fields(struct pg_msg *resp, const struct tokrec *rec)
+static int token_fields(struct pg_msg *resp, const char *line)
 {
 	int rc;
 
-	if ((rc = proto_add_u64(resp, "tokens", rec->found ? 1 : 0)) != 0 ||
-	    !rec->found)
+	if ((rc = proto_add_u64(resp, "tokens", line != NULL ? 1 : 0)) != 0 ||
+	    line == NULL)
 		return rc;
-	return proto_add(resp, "token0", rec->line);
+	return proto_add(resp, "token0", line);
+}
+
+/*
+ * With the directory reachable its failure state is the truth: a lock
+ * held here only (its failures cleared at another terminal, by an unlock
+ * there or a success) is lifted here too, and made durable with the
+ * answer. 1 if the state changed.
+ */
+static int follow_directory_lock(struct pg_daemon *d,
+                                 const struct pg_request *req,
+                                 int64_t dir_until)
+{
+	struct pg_unlock_result ur;
+	int64_t until;
+
+	state_lock_until(d->state, req->user, req->now, &until);
+	/* Failures counted here offline and not yet written back are not
+	 * in the directory's count: the local lock stands until they are. */
+	if (until == 0 || dir_until != 0 || offline_unwritten(d, req->user) ||
+	    state_unlock(d->state, req->user, req->now, &ur) != 0)
+		return 0;
+	log_info("tokens: user=%s: unlocked here, the directory holds no lock",
+	         req->user);
+	return ur.changed;
+}
+
+/* A PREAUTH the directory could not answer, from the kept record: the
+ * lock as counted here, offline=yes. 1 if served (*rc), else 0. */
+static int preauth_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
+{
+	struct site_req *sr = j->arg;
+	struct tokkeep_rec *k = offline_record(sr->d, j, sr->req.now);
+
+	if (k == NULL)
+		return 0;
+	log_info("tokens: PREAUTH user=%s: directory unreachable (%s): "
+	         "offline, record read %lld s ago",
+	         j->user, pg_err_name(j->rc),
+	         (long long)(sr->req.now - k->read_at));
+	if ((*rc = preauth_answer(sr->d, &sr->req, resp, 0)) == 0 &&
+	    (*rc = proto_add(resp, "offline", "yes")) == 0 &&
+	    peer_is_root(&sr->peer))
+		*rc = token_fields(resp, k->line);
+	return 1;
 }
 
 static void preauth_done(struct tokjob *j)
@@ -192,19 +237,27 @@ static void preauth_done(struct tokjob *j)
 	struct site_req *sr = j->arg;
 	struct pg_msg resp;
 	int64_t dir_until = 0;
-	int rc = 0;
+	int rc = 0, changed = 0;
 
 	if (j->rc != 0) {
-		directory_unreachable(j, "PREAUTH", &resp);
+		if (!preauth_offline(j, &resp, &rc))
+			directory_unreachable(j, "PREAUTH", &resp);
 	} else {
-		if (j->rec.found)
+		offline_keep(sr->d, j->user, &j->rec, sr->req.now);
+		if (j->rec.found) {
 			dir_until =
 			    tokrec_lock_until(&j->rec.st, &j->lim, sr->req.now);
+			changed =
+			    follow_directory_lock(sr->d, &sr->req, dir_until);
+		}
 		rc = preauth_answer(sr->d, &sr->req, &resp, dir_until);
 		/* Secrets go to root only: the module runs as root at a
 		 * login; a user asking about themselves gets the lock. */
 		if (rc == 0 && peer_is_root(&sr->peer))
-			rc = token_fields(&resp, &j->rec);
+			rc = token_fields(&resp,
+			                  j->rec.found ? j->rec.line : NULL);
+		if (rc == 0 && changed)
+			rc = verb_persist(sr->d, &sr->req, &resp, NULL);
 	}
 	site_end(j, rc, &resp);
 }
@@ -303,7 +356,8 @@ static int claim_parse(struct pg_daemon *d, const struct pg_request *req,
  * answered (the whole claim with the file store, the end of it with the
  * directory's). */
 static int claim_local(struct pg_daemon *d, const struct pg_request *req,
-                       struct pg_msg *resp, uint64_t step_start, int report)
+                       struct pg_msg *resp, uint64_t step_start, int report,
+                       int offline)
 {
 	struct pg_report_result res;
 	int64_t until;
@@ -328,13 +382,48 @@ static int claim_local(struct pg_daemon *d, const struct pg_request *req,
 	 * in memory: the same code again is a replay.
 	 */
 	proto_msg_init(resp, PG_VERB_OK);
-	if ((rc = proto_add(resp, "claimed", "yes")) != 0)
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0 ||
+	    (offline && (rc = proto_add(resp, "offline", "yes")) != 0))
 		return rc;
 	if (!report)
 		return verb_persist(d, req, resp, NULL);
 	if ((rc = proto_add(resp, "reported", "yes")) != 0)
 		return rc;
 	return claim_report_persist(d, req, resp, &res);
+}
+
+/* A claim the directory could not decide, for a user with a kept record:
+ * decided against the daemon's own floor and lock only, recorded here,
+ * written back later (offline.h). 1 if decided (*rc, *resp), else 0. */
+static int claim_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
+{
+	struct site_req *sr = j->arg;
+	struct tokkeep_rec *k = offline_record(sr->d, j, sr->req.now);
+
+	if (k == NULL)
+		return 0;
+	if (sr->step_start % k->period != 0) {
+		proto_make_error(resp, PG_ERR_INVAL,
+		                 "step_start is not a step of the token");
+		*rc = 0;
+		return 1;
+	}
+	/* The directory's watermark as last read is a floor too: a code
+	 * another terminal used before the outage stays used. */
+	if (sr->step_start / k->period <= k->dir_step) {
+		*rc = claim_refused(resp, PG_ERR_REPLAY, 0);
+		return 1;
+	}
+	log_info("tokens: CLAIM user=%s: directory unreachable (%s): decided "
+	         "offline",
+	         j->user, pg_err_name(j->rc));
+	*rc = claim_local(sr->d, &sr->req, resp, sr->step_start, sr->report, 1);
+	if (proto_response_status(resp) == 0) {
+		tokkeep_claimed(tokstore_kept(sr->d->tokens), k);
+		if (sr->report)
+			tokkeep_succeeded(tokstore_kept(sr->d->tokens), k);
+	}
+	return 1;
 }
 
 /* The directory has decided a site-mode claim: claimed there, it is
@@ -348,7 +437,7 @@ static void claim_done(struct tokjob *j)
 	switch (j->rc) {
 	case 0:
 		rc = claim_local(sr->d, &sr->req, &resp, sr->step_start,
-		                 sr->report);
+		                 sr->report, 0);
 		break;
 	case PG_ERR_LOCKED:
 	case PG_ERR_REPLAY:
@@ -363,7 +452,8 @@ static void claim_done(struct tokjob *j)
 		                 "no token in the directory");
 		break;
 	default:
-		directory_unreachable(j, "CLAIM", &resp);
+		if (!claim_offline(j, &resp, &rc))
+			directory_unreachable(j, "CLAIM", &resp);
 	}
 	site_end(j, rc, &resp);
 }
@@ -379,7 +469,7 @@ int verb_claim(struct pg_daemon *d, const struct pg_request *req,
 	if (claim_parse(d, req, resp, &step_start, &report, &rc))
 		return rc;
 	if (d->tokens == NULL)
-		return claim_local(d, req, resp, step_start, report);
+		return claim_local(d, req, resp, step_start, report, 0);
 	/* The daemon's own floor first: a step at or below it is a replay,
 	 * whatever the directory holds. */
 	if ((rc = state_claim_check(d->state, req->user, step_start, req->now,
@@ -448,14 +538,15 @@ static const char *const report_results[] = {"success", "failure", "error",
 
 /* The current lock and push state as a REPORT answer. */
 static int report_answer(struct pg_msg *resp,
-                         const struct pg_report_result *res)
+                         const struct pg_report_result *res, int offline)
 {
 	int rc;
 
 	proto_msg_init(resp, PG_VERB_OK);
 	if ((rc = lock_fields(resp, res->locked ? res->until : 0)) != 0 ||
 	    (rc = proto_add_u64(resp, "failures", res->nfail)) != 0 ||
-	    (rc = push_fields(resp, res->push_until)) != 0)
+	    (rc = push_fields(resp, res->push_until)) != 0 ||
+	    (offline && (rc = proto_add(resp, "offline", "yes")) != 0))
 		return rc;
 	return 0;
 }
@@ -602,12 +693,12 @@ static int claim_report_persist(struct pg_daemon *d,
  * its alerts. */
 static int report_end(struct pg_daemon *d, const struct pg_request *req,
                       struct pg_msg *resp, const struct pg_report_result *res,
-                      int success, int64_t was_locked)
+                      int success, int64_t was_locked, int offline)
 {
 	struct report_event ev;
 	int rc;
 
-	if ((rc = report_answer(resp, res)) != 0)
+	if ((rc = report_answer(resp, res, offline)) != 0)
 		return rc;
 	report_event_init(&ev, d, req, res, success);
 	ev.locked_now = res->locked && was_locked == 0;
@@ -617,15 +708,33 @@ static int report_end(struct pg_daemon *d, const struct pg_request *req,
 	return 0;
 }
 
+/* A REPORT the directory did not answer, of a user with a kept record:
+ * counted here and kept to write back. 1 if so. */
+static int report_offline(struct tokjob *j)
+{
+	struct site_req *sr = j->arg;
+	struct tokkeep_rec *k = offline_record(sr->d, j, sr->req.now);
+	struct tokkeep *kept = tokstore_kept(sr->d->tokens);
+
+	if (k == NULL)
+		return 0;
+	if (sr->success)
+		tokkeep_succeeded(kept, k);
+	else
+		tokkeep_failed(kept, k, sr->req.now);
+	return 1;
+}
+
 /* The directory has counted a failure (or reset them): the answer is the
  * stricter of both counts; a directory that did not answer leaves the
- * local count alone (a REPORT grants nothing), logged. */
+ * local count alone (a REPORT grants nothing), logged, and for a user
+ * with a kept record keeps the failure to write back (offline=yes). */
 static void report_done(struct tokjob *j)
 {
 	struct site_req *sr = j->arg;
 	struct pg_report_result res = sr->res;
 	struct pg_msg resp;
-	int rc;
+	int rc, offline = 0;
 
 	if (j->rc == 0 && j->kind == TOKJOB_FAIL) {
 		if (j->failures > res.nfail)
@@ -635,12 +744,14 @@ static void report_done(struct tokjob *j)
 			res.until = j->until;
 		}
 	} else if (j->rc != 0 && j->rc != PG_ERR_NOTFOUND) {
+		offline = report_offline(j);
 		log_warnx("tokens: REPORT user=%s: the directory did not "
-		          "answer (%s): counted here only",
-		          j->user, pg_err_name(j->rc));
+		          "answer (%s): counted here%s",
+		          j->user, pg_err_name(j->rc),
+		          offline ? ", written back later" : " only");
 	}
 	rc = report_end(sr->d, &sr->req, &resp, &res, sr->success,
-	                sr->was_locked);
+	                sr->was_locked, offline);
 	site_end(j, rc, &resp);
 }
 
@@ -721,7 +832,7 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		res.locked = res.until != 0;
 		state_push_until(d->state, req->user, req->now,
 		                 &res.push_until);
-		return report_answer(resp, &res);
+		return report_answer(resp, &res, 0);
 	}
 	/* Both factors count alike towards lockout: it protects the
 	 * account, not the factor. Pushes also count towards push fatigue.
@@ -751,5 +862,5 @@ int verb_report(struct pg_daemon *d, const struct pg_request *req,
 		return report_site(d, req, &res, result == REPORT_SUCCESS,
 		                   was_locked);
 	return report_end(d, req, resp, &res, result == REPORT_SUCCESS,
-	                  was_locked);
+	                  was_locked, 0);
 }

@@ -496,6 +496,12 @@ struct cas_ctx {
 	int64_t until;
 	uint64_t failures;
 	int clear;
+	/* write-back: */
+	int wb;
+	uint64_t wb_start;        /* the start of a step to raise to; 0: none */
+	uint64_t wb_failures;     /* failures to add */
+	int64_t wb_last_failure;  /* the last of them */
+	struct tokdir_wb *wb_out; /* what was written */
 };
 
 /* What is known of user's token for a write on this connection: the
@@ -592,6 +598,46 @@ static void mods_swap(struct mods *ms, const char *attr, int had, uint64_t old,
 	mods_add_u64(ms, LDAP_MOD_ADD, attr, now);
 }
 
+/* A write-back: the step only ever raised (a lower one is dropped), the
+ * failures added to the count (restarted if the directory's last one is
+ * older than failure_window). */
+static int decide_writeback(struct cas_ctx *x, const struct tdcache *c,
+                            struct mods *ms, int *rc)
+{
+	const struct tokrec_state *st = &c->st;
+	struct tokdir_wb *o = x->wb_out;
+	char t[TOKREC_GENTIME_LEN];
+	uint64_t base, step = c->period ? x->wb_start / c->period : 0;
+
+	memset(o, 0, sizeof(*o));
+	o->dir_step = st->has_step ? st->step : 0;
+	o->local_step = step;
+	if (step != 0 && (!st->has_step || step > st->step)) {
+		mods_swap(ms, "oathTOTPLastTimeStep", st->has_step, st->step,
+		          step);
+		o->step = step;
+	}
+	if (x->wb_failures > 0) {
+		base = st->has_failures &&
+		               st->last_failure + x->lim->failure_window >=
+		                   x->wb_last_failure
+		           ? st->failures
+		           : 0;
+		mods_swap(ms, "oathFailureCount", st->has_failures,
+		          st->failures, base + x->wb_failures);
+		if (x->wb_last_failure > st->last_failure) {
+			tokrec_gentime_format(x->wb_last_failure, t);
+			mods_add(ms, LDAP_MOD_REPLACE, "oathLastFailure", t);
+		}
+		o->failures = base + x->wb_failures;
+		o->added = x->wb_failures;
+	}
+	if (ms->n > 0)
+		return 0;
+	*rc = 0;
+	return 1;
+}
+
 /* Decide on c's state; 1 if no modify is to be made (*rc the answer),
  * else 0 with the modify in ms. */
 static int decide(struct cas_ctx *x, const struct tdcache *c, struct mods *ms,
@@ -609,6 +655,8 @@ static int decide(struct cas_ctx *x, const struct tdcache *c, struct mods *ms,
 		mods_add(ms, LDAP_MOD_REPLACE, "oathLastFailure", NULL);
 		return 0;
 	}
+	if (x->wb)
+		return decide_writeback(x, c, ms, rc);
 	x->until = tokrec_lock_until(st, x->lim, x->now);
 	x->failures = st->has_failures ? st->failures : 0;
 	if (!x->claim) {
@@ -652,6 +700,17 @@ static void applied(struct cas_ctx *x, struct tdcache *c)
 		c->st.has_failures = 1;
 		c->st.failures = 0;
 		c->st.last_failure = 0;
+	} else if (x->wb) {
+		if (x->wb_out->step != 0) {
+			c->st.has_step = 1;
+			c->st.step = x->wb_out->step;
+		}
+		if (x->wb_out->added != 0) {
+			c->st.has_failures = 1;
+			c->st.failures = x->wb_out->failures;
+			if (x->wb_last_failure > c->st.last_failure)
+				c->st.last_failure = x->wb_last_failure;
+		}
 	} else if (x->claim) {
 		c->st.has_step = 1;
 		c->st.step = x->step_start / c->period;
@@ -760,6 +819,22 @@ int tokdir_clear(struct tokdir *td, const char *user)
 
 	cas_init(&x, user, &lim, 0);
 	x.clear = 1;
+	return run_write(td, op_cas, &x);
+}
+
+int tokdir_writeback(struct tokdir *td, const char *user, uint64_t step_start,
+                     uint64_t failures, int64_t last_failure,
+                     const struct tokrec_limits *lim, int64_t now,
+                     struct tokdir_wb *out)
+{
+	struct cas_ctx x;
+
+	cas_init(&x, user, lim, now);
+	x.wb = 1;
+	x.wb_start = step_start;
+	x.wb_failures = failures;
+	x.wb_last_failure = last_failure;
+	x.wb_out = out;
 	return run_write(td, op_cas, &x);
 }
 

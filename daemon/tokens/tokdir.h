@@ -65,6 +65,28 @@ int tokdir_fail(struct tokdir *td, const char *user,
  * or as tokdir_read(). */
 int tokdir_clear(struct tokdir *td, const char *user);
 
+/* What a write-back found and wrote. */
+struct tokdir_wb {
+	uint64_t local_step; /* the step counter offered */
+	uint64_t dir_step;   /* oathTOTPLastTimeStep before (0: none) */
+	uint64_t step;       /* the step counter written; 0: none (lower) */
+	uint64_t added;      /* failures added */
+	uint64_t failures;   /* oathFailureCount after, when added */
+};
+
+/*
+ * Write back what was decided while the directory was down (offline
+ * mode): raise oathTOTPLastTimeStep to the counter of step_start (0:
+ * none) if it is higher (a lower one is dropped), and add failures to
+ * oathFailureCount (oathLastFailure = last_failure if later), by
+ * compare-and-swap on the write target, as one modify. *out says what
+ * was written. 0, PG_ERR_NOTFOUND, PG_ERR_BUSY, or as tokdir_read().
+ */
+int tokdir_writeback(struct tokdir *td, const char *user, uint64_t step_start,
+                     uint64_t failures, int64_t last_failure,
+                     const struct tokrec_limits *lim, int64_t now,
+                     struct tokdir_wb *out);
+
 /* The write target in use (its URI into uri, urisz bytes) and how many
  * times it changed. */
 void tokdir_write_status(const struct tokdir *td, char *uri, size_t urisz,

@@ -5,6 +5,7 @@
 #include "tokens/tokstore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ struct tokstore_cfg {
 struct pg_tokstore {
 	struct tokrec_limits lim; /* loop side */
 	size_t queued;            /* loop side: submitted, not finished */
+	struct tokkeep *kept;     /* loop side */
+	int offline;              /* loop side: the last job found it down */
+	int64_t next_probe;       /* loop side: tokstore_probe_due() */
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -77,6 +81,11 @@ static void run_job(struct tokdir *td, struct tokjob *j)
 		break;
 	case TOKJOB_CLEAR:
 		j->rc = tokdir_clear(td, j->user);
+		break;
+	case TOKJOB_WRITEBACK:
+		j->rc = tokdir_writeback(td, j->user, j->step_start,
+		                         j->wb_failures, j->wb_last_failure,
+		                         &j->lim, j->now, &j->wb);
 		break;
 	}
 }
@@ -173,6 +182,28 @@ static void set_limits(struct pg_tokstore *ts, const struct pg_conf *conf)
 	ts->lim.lockout = conf->lockout;
 }
 
+/* The records kept in conf's state_dir (checked by the state log, which
+ * opened it first). */
+static int load_kept(const struct pg_conf *conf, struct tokkeep **out,
+                     char *err, size_t errlen)
+{
+	int dirfd = open(conf->state_dir,
+	                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (dirfd < 0) {
+		snprintf(err, errlen, "%s: %s", conf->state_dir,
+		         strerror(errno));
+		return PG_ERR_IO;
+	}
+	if ((rc = tokkeep_load(dirfd, out)) != 0) {
+		close(dirfd);
+		snprintf(err, errlen, "%s/%s: %s", conf->state_dir,
+		         TOKKEEP_FILE, pg_err_name(rc));
+	}
+	return rc;
+}
+
 int tokstore_check_config(const struct pg_conf *conf, char *err, size_t errlen)
 {
 	struct tokstore_cfg *cfg = NULL;
@@ -193,7 +224,8 @@ int tokstore_new(const struct pg_conf *conf, struct pg_tokstore **out,
 		return PG_ERR_NOMEM;
 	ts->efd = -1;
 	ts->q_tail = &ts->q;
-	if ((rc = make_cfg(conf, &cfg, err, errlen)) != 0)
+	if ((rc = make_cfg(conf, &cfg, err, errlen)) != 0 ||
+	    (rc = load_kept(conf, &ts->kept, err, errlen)) != 0)
 		goto out;
 	set_limits(ts, conf);
 	snprintf(ts->write_target, sizeof(ts->write_target), "%s",
@@ -218,6 +250,7 @@ int tokstore_new(const struct pg_conf *conf, struct pg_tokstore **out,
 out:
 	if (ts->efd >= 0)
 		close(ts->efd);
+	tokkeep_free(ts->kept);
 	free(ts->new_cfg);
 	free(ts);
 	return rc;
@@ -273,6 +306,10 @@ static void finish_all(struct pg_tokstore *ts, struct tokjob *list)
 	while ((j = rev) != NULL) {
 		rev = j->next;
 		ts->queued--;
+		/* Back: what waits to be written back may go at once. */
+		if (ts->offline && !tokstore_unreachable(j->rc))
+			ts->next_probe = 0;
+		ts->offline = tokstore_unreachable(j->rc);
 		j->finish(j);
 	}
 }
@@ -289,6 +326,40 @@ void tokstore_drain(struct pg_tokstore *ts)
 	ts->done = NULL;
 	pthread_mutex_unlock(&ts->mu);
 	finish_all(ts, list);
+}
+
+struct tokkeep *tokstore_kept(struct pg_tokstore *ts)
+{
+	return ts->kept;
+}
+
+int tokstore_online(const struct pg_tokstore *ts)
+{
+	return !ts->offline;
+}
+
+int tokstore_probe_due(struct pg_tokstore *ts, int64_t now)
+{
+	if (now < ts->next_probe)
+		return 0;
+	if (ts->offline)
+		ts->next_probe = now + TOKSTORE_PROBE_S;
+	return 1;
+}
+
+int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now)
+{
+	return ts->next_probe < now ? now : ts->next_probe;
+}
+
+void tokstore_defer_probe(struct pg_tokstore *ts, int64_t now)
+{
+	ts->next_probe = now + TOKSTORE_PROBE_S;
+}
+
+int tokstore_unreachable(int rc)
+{
+	return rc == PG_ERR_UNAVAIL || rc == PG_ERR_TIMEOUT;
 }
 
 int tokstore_status(struct pg_tokstore *ts, struct pg_msg *resp)
@@ -332,6 +403,8 @@ void tokstore_free(struct pg_tokstore *ts)
 	}
 	if (ts->efd >= 0)
 		close(ts->efd);
+	(void)tokkeep_save(ts->kept);
+	tokkeep_free(ts->kept);
 	free(ts->new_cfg);
 	free(ts);
 }

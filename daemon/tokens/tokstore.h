@@ -11,6 +11,8 @@
 
 #include "conf.h"
 #include "proto.h"
+#include "tokens/tokdir.h"
+#include "tokens/tokkeep.h"
 #include "tokens/tokrec.h"
 
 struct pg_tokstore;
@@ -23,6 +25,9 @@ enum tokjob_kind {
 	TOKJOB_CLAIM, /* step_start, report (tokdir_claim): until */
 	TOKJOB_FAIL,  /* tokdir_fail: failures, until */
 	TOKJOB_CLEAR, /* tokdir_clear */
+	/* tokdir_writeback: step_start (the local floor), wb_failures,
+	 * wb_last_failure: wb */
+	TOKJOB_WRITEBACK,
 };
 
 /* One request to the directory. The caller fills the inputs and finish;
@@ -35,12 +40,15 @@ struct tokjob {
 	int64_t now;
 	uint64_t step_start;
 	int report;
+	uint64_t wb_failures;
+	int64_t wb_last_failure;
 	struct tokrec_limits lim; /* set by tokstore_submit() */
 	/* results */
 	int rc;
 	struct tokrec rec;
 	int64_t until;
 	uint64_t failures;
+	struct tokdir_wb wb;
 	/* the caller's */
 	void (*finish)(struct tokjob *j);
 	void *arg;
@@ -54,8 +62,9 @@ struct tokjob *tokjob_new(enum tokjob_kind kind, const char *user, int64_t now);
 void tokjob_free(struct tokjob *j);
 
 /*
- * Start the store for conf (store = ldap, with [ldap]): its worker thread;
- * no directory I/O before the first job. The caller's loop watches
+ * Start the store for conf (store = ldap, with [ldap]): its worker thread
+ * and the records kept in conf's state_dir (tokkeep.h); no directory I/O
+ * before the first job. The caller's loop watches
  * tokstore_fd() and calls tokstore_drain() when it is readable. 0 and
  * *out, PG_ERR_CONFIG (err), PG_ERR_NOMEM, PG_ERR_IO.
  */
@@ -76,6 +85,31 @@ int tokstore_submit(struct pg_tokstore *ts, struct tokjob *j);
 
 int tokstore_fd(const struct pg_tokstore *ts);
 
+/* The kept records (offline mode), the loop's. */
+struct tokkeep *tokstore_kept(struct pg_tokstore *ts);
+
+/* 1 unless the last job finished found the directory unreachable
+ * (PG_ERR_UNAVAIL, PG_ERR_TIMEOUT). */
+int tokstore_online(const struct pg_tokstore *ts);
+
+/* Seconds between write-back attempts while the directory is down. */
+#define TOKSTORE_PROBE_S 15
+
+/* May background work (write-back) go to the directory at now: online
+ * and not deferred, or TOKSTORE_PROBE_S since the last time this said yes
+ * offline. */
+int tokstore_probe_due(struct pg_tokstore *ts, int64_t now);
+
+/* When tokstore_probe_due() will next say yes (now, or later). */
+int64_t tokstore_next_probe(const struct pg_tokstore *ts, int64_t now);
+
+/* Background work failed at now: none before TOKSTORE_PROBE_S, online
+ * or not. */
+void tokstore_defer_probe(struct pg_tokstore *ts, int64_t now);
+
+/* Is rc a directory that could not be reached (not a refusal)? */
+int tokstore_unreachable(int rc);
+
 /* Finish the jobs the worker is done with, oldest first. */
 void tokstore_drain(struct pg_tokstore *ts);
 
@@ -86,7 +120,7 @@ int tokstore_status(struct pg_tokstore *ts, struct pg_msg *resp);
 
 /* Stop the worker (waiting for the job in progress, bounded by the
  * directory timeouts), finish every job not done with rc PG_ERR_UNAVAIL,
- * and free. Accepts NULL. */
+ * save the kept records, and free. Accepts NULL. */
 void tokstore_free(struct pg_tokstore *ts);
 
 #endif

@@ -13,60 +13,21 @@
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
-. "$top_srcdir/tests/integration/terminal.sh"
+. "$top_srcdir/tests/integration/site_lib.sh"
 
 SECRET=JBSWY3DPEHPK3PXP
 SECRET2=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
 SECRET3=KRUGS4ZANFZSAYJAONSWG4TFOQQGC3TE
 RACE_ROUNDS=${RACE_ROUNDS:-1000}
-PEOPLE="ou=people,$SLAPD_BASE"
-PARAMS="cn=totp-sha1-6-30,$SLAPD_TOKEN_BASE"
 
 start_slapd a --oath
 start_slapd b --oath
 
-# b64raw BASE32: the raw key, as oathSecret holds it, in base64.
-b64raw() {
-	"$PY" -c 'import base64,sys; print(base64.b64encode(base64.b32decode(sys.argv[1])).decode())' "$1"
-}
-
-# enroll SERVER USER BASE32: the token and its link, as the spec lays
-# them out (phiguardctl's job, written here as LDIF by the rootdn).
-enroll() {
-	ldap_modify "$1" >/dev/null <<LDIF || die "enroll $2 on $1"
-dn: cn=$2,$SLAPD_TOKEN_BASE
-changetype: add
-objectClass: device
-objectClass: oathTOTPToken
-cn: $2
-oathSecret:: $(b64raw "$3")
-oathTOTPParams: $PARAMS
-description: phone
-
-dn: uid=$2,$PEOPLE
-changetype: modify
-add: objectClass
-objectClass: oathTOTPUser
--
-add: oathTOTPToken
-oathTOTPToken: cn=$2,$SLAPD_TOKEN_BASE
-LDIF
-}
-
 # directory SERVER: the parameters entry, nobody as a person (the
 # non-root peer), and the tokens of nurse1, frontdesk1 and nobody.
 directory() {
-	ldap_modify "$1" >/dev/null <<LDIF || die "parameters on $1"
-dn: $PARAMS
-changetype: add
-objectClass: device
-objectClass: oathTOTPParams
-cn: totp-sha1-6-30
-oathOTPLength: 6
-oathHMACAlgorithm: 1.2.840.113549.2.7
-oathTOTPTimeStepPeriod: 30
-oathTOTPTimeStepWindow: 1
-
+	site_params "$1"
+	ldap_modify "$1" >/dev/null <<LDIF || die "nobody on $1"
 dn: uid=nobody,$PEOPLE
 changetype: add
 objectClass: inetOrgPerson
@@ -80,27 +41,6 @@ LDIF
 }
 directory a
 directory b
-
-# last_step SERVER USER: oathTOTPLastTimeStep of USER's token on SERVER.
-last_step() {
-	ldap_search "$1" -b "cn=$2,$SLAPD_TOKEN_BASE" -s base \
-		oathTOTPLastTimeStep | sed -n 's/^oathTOTPLastTimeStep: //p'
-}
-
-# site_config URIS [WRITE_URI]: the directory config of terminal A.
-site_config() {
-	write_ldap_config "$1" "[tokens]
-store = ldap"
-	for _kv in "search_timeout = 1" "network_timeout = 1" \
-		${2:+"write_uri = $2"}; do
-		sed -i "s|^\[ldap\]\$|[ldap]\n$_kv|" "$CONF"
-	done
-}
-
-# Terminal B: A's config with its own socket, state and audit trail.
-start_b() { start_terminal B "$CONF"; }
-stop_b() { stop_terminal B; }
-pgreq_b() { pgreq_terminal B "$@"; }
 
 site_config "$SLAPD_URI_a"
 # The config explains itself, and refuses the ldap store without [ldap].
@@ -118,32 +58,8 @@ expect_out '^write_uri = ""$' "--dump-config: write_uri"
 # seals it (here through a file-store import, the ldap one being
 # phiguardctl's own work), the directory and the daemon only ever see
 # the sealed text, the module opens it.
-sed -i "s|^store = ldap\$|store = ldap\nkey_file = $T/site.key|" "$CONF"
-ctl keygen >"$OUT" 2>&1 || die "keygen: $(cat "$OUT")"
-sed 's/^store = ldap$/store = file/' "$CONF" >"$T/seal.conf"
-printf '%s\n" TOTP_AUTH\n' "$SECRET3" >"$T/ga"
-chmod 0600 "$T/ga"
-"$PHIGUARDCTL" --config "$T/seal.conf" import --from google-authenticator \
-	"$T/ga" nurse2 >"$OUT" 2>&1 || die "import: $(cat "$OUT")"
-SEALED=$(awk '$1 == "nurse2" { print $5 }' "$TOKENS")
-case "$SEALED" in pgseal1:*) ;; *) die "not sealed: $SEALED" ;; esac
-ldap_modify a >/dev/null <<LDIF || die "sealed token on a"
-dn: cn=nurse2,$SLAPD_TOKEN_BASE
-changetype: add
-objectClass: device
-objectClass: oathTOTPToken
-cn: nurse2
-oathSecret: $SEALED
-oathTOTPParams: $PARAMS
-
-dn: uid=nurse2,$PEOPLE
-changetype: modify
-add: objectClass
-objectClass: oathTOTPUser
--
-add: oathTOTPToken
-oathTOTPToken: cn=nurse2,$SLAPD_TOKEN_BASE
-LDIF
+SEALED=$(site_sealed nurse2 "$SECRET3")
+enroll a nurse2 "$SEALED" -
 
 start_daemon
 start_b
