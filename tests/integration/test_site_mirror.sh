@@ -11,51 +11,22 @@
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
-. "$top_srcdir/tests/integration/terminal.sh"
+. "$top_srcdir/tests/integration/site_lib.sh"
 
 SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
 RACE_ROUNDS=${RACE_ROUNDS:-1000}
 FAILOVER_ROUNDS=${FAILOVER_ROUNDS:-2000}
 TOKEN="cn=frontdesk1,$SLAPD_TOKEN_BASE"
-PARAMS="cn=totp-sha1-6-30,$SLAPD_TOKEN_BASE"
 
 start_slapd m1 --oath
 start_slapd m2 --oath
 mirror_slapd m1 m2
 
-RAW=$("$PY" -c 'import base64,sys; print(base64.b64encode(base64.b32decode(sys.argv[1])).decode())' "$SECRET")
-ldap_modify m1 >/dev/null <<LDIF || die "token on m1"
-dn: $PARAMS
-changetype: add
-objectClass: device
-objectClass: oathTOTPParams
-cn: totp-sha1-6-30
-oathOTPLength: 6
-oathHMACAlgorithm: 1.2.840.113549.2.7
-oathTOTPTimeStepPeriod: 30
-
-dn: $TOKEN
-changetype: add
-objectClass: device
-objectClass: oathTOTPToken
-cn: frontdesk1
-oathSecret:: $RAW
-oathTOTPParams: $PARAMS
-
-dn: uid=frontdesk1,ou=people,$SLAPD_BASE
-changetype: modify
-add: objectClass
-objectClass: oathTOTPUser
--
-add: oathTOTPToken
-oathTOTPToken: $TOKEN
-LDIF
+site_params m1
+enroll m1 frontdesk1 "$SECRET" -
 
 # step_on SERVER: frontdesk1's oathTOTPLastTimeStep there.
-step_on() {
-	ldap_search "$1" -b "$TOKEN" -s base oathTOTPLastTimeStep |
-		sed -n 's/^oathTOTPLastTimeStep: //p'
-}
+step_on() { last_step "$1" frontdesk1; }
 token_on() {
 	ldap_search "$1" -b "$TOKEN" -s base cn | grep -q '^cn: frontdesk1$'
 }
@@ -72,7 +43,6 @@ start_daemon
 
 # Terminal B: A's config reading m2 first.
 start_terminal B "$CONF" "s|^uri = .*|uri = $SLAPD_URI_m2 $SLAPD_URI_m1|"
-stop_b() { stop_terminal B; }
 
 # Each daemon first reads the token from its own replica.
 pgreq "v1 PREAUTH user=frontdesk1" >"$OUT"
