@@ -44,9 +44,9 @@ expect_rc 0 "totp login without push" -- \
 grep -q '/pam_phiguard[^/]*\.so$' "$T/totp.objects" ||
 	fail "the module is not among the objects listed: $(cat "$T/totp.objects")"
 # The module's own dependencies: nothing beyond these four (and the
-# dynamic loader).
+# dynamic loader; and in the --enable-sanitizers build, their runtimes).
 needed=$(readelf -d "$PAM_MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' |
-	grep -Ev '^(libpam\.so\.0|liboath\.so\.0|libcrypto\.so\.[0-9]+|libc\.so\.6|ld-linux[^/]*\.so\.[0-9]+)$')
+	grep -Ev '^(libpam\.so\.0|liboath\.so\.0|libcrypto\.so\.[0-9]+|libc\.so\.6|ld-linux[^/]*\.so\.[0-9]+|lib(a|ub)san\.so\.[0-9]+)$')
 [ -z "$needed" ] || fail "the module needs more than libpam, liboath, libcrypto and libc: $needed"
 if grep -Eq "$HTTP_STACK" "$T/totp.objects"; then
 	fail "a TOTP login without push loaded: $(grep -E "$HTTP_STACK" "$T/totp.objects" | tr '\n' ' ')"
