@@ -452,7 +452,9 @@ run_pam() {
 # finished process PID. Each exec in it (env, valgrind) leaves one behind,
 # and two processes that start at once may both pick the same stale copy
 # to reuse: one then reads the other's service files (seen under valgrind
-# as a module that found no token for an enrolled user).
+# as a module that found no token for an enrolled user). pamdrive also
+# makes its first pam_start under a lock shared by every pamdrive, so two
+# never pick the same directory at once.
 pwrap_release() {
 	for _pw_dir in /tmp/pam.?; do
 		[ "$(cat "$_pw_dir/pid" 2>/dev/null)" = "$1" ] && rm -rf "$_pw_dir"

@@ -3,9 +3,11 @@
  * with a scripted conversation, printing what the user would see. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <libpamtest.h>
 #include <security/pam_appl.h>
@@ -255,6 +257,42 @@ static const char *op_name(enum pamtest_ops op)
 	return "?";
 }
 
+static int no_conv(int n, const struct pam_message **msg,
+                   struct pam_response **resp, void *data)
+{
+	(void)n;
+	(void)msg;
+	(void)resp;
+	(void)data;
+	return PAM_CONV_ERR;
+}
+
+/*
+ * pam_wrapper copies the service files into /tmp/pam.X at a process's
+ * first pam_start, taking the first X whose directory does not exist: two
+ * processes starting at once can take the same one, and one of them then
+ * runs the other test's services (seen with the tests run in parallel
+ * under valgrind). So that first pam_start, for a service nobody has,
+ * happens under a lock every pamdrive shares; the transactions after it
+ * reuse the directory it made.
+ */
+static void pam_wrapper_init_locked(void)
+{
+	static const struct pam_conv conv_none = {no_conv, NULL};
+	pam_handle_t *h = NULL;
+	int fd;
+
+	if (getenv("PAM_WRAPPER") == NULL)
+		return;
+	fd = open("/tmp/pg-pamdrive.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		(void)flock(fd, LOCK_EX);
+	if (pam_start("pamdrive-init", "nobody", &conv_none, &h) == PAM_SUCCESS)
+		pam_end(h, PAM_SUCCESS);
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct pam_testcase tc[MAX_OPS + 1];
@@ -312,6 +350,7 @@ int main(int argc, char **argv)
 	    (s.objects = calloc(1, sizeof(*s.objects))) == NULL)
 		goto out;
 
+	pam_wrapper_init_locked();
 	perr = _pamtest_conv(service, user, conv, &s, tc, n_ops, NULL);
 	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE) {
 		fprintf(stderr, "pamdrive: %s\n", pamtest_strerror(perr));
