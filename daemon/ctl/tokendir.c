@@ -24,6 +24,7 @@
 #include "seal.h"
 #include "secret.h"
 #include "timeutil.h"
+#include "tokens/tokrec.h"
 
 /* Values read back as numbers or names: longer ones are not ours. */
 #define VALUE_MAX 64
@@ -55,12 +56,6 @@ struct mods {
 	LDAPMod *list[MODS_MAX + 1];
 	struct berval bv[MODS_MAX][2];
 	struct berval *vals[MODS_MAX][3];
-};
-
-static const char *const alg_oid[] = {
-    [PG_ALG_SHA1] = TOKENDIR_OID_SHA1,
-    [PG_ALG_SHA256] = TOKENDIR_OID_SHA256,
-    [PG_ALG_SHA512] = TOKENDIR_OID_SHA512,
 };
 
 /* "what DN: reason (server's diagnostic)" into err; the pg_err for lrc. */
@@ -309,7 +304,8 @@ static int ensure_params(struct tokendir *td, const struct pg_token *tok,
 	         "oathTOTPParams");
 	mods_str(&m, LDAP_MOD_ADD, "cn", cn);
 	mods_str(&m, LDAP_MOD_ADD, "oathOTPLength", len);
-	mods_str(&m, LDAP_MOD_ADD, "oathHMACAlgorithm", alg_oid[tok->alg]);
+	mods_str(&m, LDAP_MOD_ADD, "oathHMACAlgorithm",
+	         tokrec_alg_oid(tok->alg));
 	mods_str(&m, LDAP_MOD_ADD, "oathTOTPTimeStepPeriod", period);
 	mods_str(&m, LDAP_MOD_ADD, "oathTOTPTimeStepWindow", win);
 	lrc = ldap_add_ext_s(td->ld, dn, m.list, NULL, NULL);
@@ -470,16 +466,6 @@ int tokendir_remove(struct tokendir *td, const char *user, char *err,
 	return rc;
 }
 
-static int alg_from_oid(const char *oid)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof alg_oid / sizeof alg_oid[0]; i++)
-		if (strcmp(oid, alg_oid[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* The params entry at dn into e (params_ok stays 0 if unusable). */
 static void read_params(struct tokendir *td, const char *dn,
                         struct tokendir_entry *e)
@@ -489,7 +475,7 @@ static void read_params(struct tokendir *td, const char *dn,
 	char *attrs[] = {a1, a2, a3, a4, NULL}, oid[VALUE_MAX], why[256];
 	unsigned long long digits, period, window = 0;
 	LDAPMessage *res = NULL, *ent;
-	int alg;
+	enum pg_token_alg alg;
 
 	if (search(td, dn, LDAP_SCOPE_BASE, "(objectClass=oathTOTPParams)",
 	           attrs, &res, why, sizeof why) != 0)
@@ -498,10 +484,10 @@ static void read_params(struct tokendir *td, const char *dn,
 	if (ent != NULL && number_value(td->ld, ent, a1, &digits) &&
 	    number_value(td->ld, ent, a3, &period) &&
 	    first_value(td->ld, ent, a2, oid, sizeof oid) &&
-	    (alg = alg_from_oid(oid)) >= 0 && digits <= 10 && period > 0 &&
-	    period <= 86400) {
+	    tokrec_alg_from_oid(oid, strlen(oid), &alg) == 0 && digits <= 10 &&
+	    period > 0 && period <= 86400) {
 		number_value(td->ld, ent, a4, &window);
-		e->alg = (enum pg_token_alg)alg;
+		e->alg = alg;
 		e->digits = (unsigned)digits;
 		e->period = (unsigned)period;
 		e->window = window > 100 ? 100 : (unsigned)window;

@@ -12,10 +12,6 @@
 
 #define TOKENDIR_DN_MAX 1024
 
-/* RFC 8018's OIDs of the HMAC algorithms, as oathHMACAlgorithm holds them. */
-#define TOKENDIR_OID_SHA1   "1.2.840.113549.2.7"
-#define TOKENDIR_OID_SHA256 "1.2.840.113549.2.9"
-#define TOKENDIR_OID_SHA512 "1.2.840.113549.2.11"
 
 struct tokendir;
 

@@ -21,6 +21,16 @@ static const struct {
     {"1.2.840.113549.2.11", PG_ALG_SHA512},
 };
 
+const char *tokrec_alg_oid(enum pg_token_alg alg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hmac_oids) / sizeof(hmac_oids[0]); i++)
+		if (hmac_oids[i].alg == alg)
+			return hmac_oids[i].oid;
+	return NULL;
+}
+
 int tokrec_alg_from_oid(const char *oid, size_t len, enum pg_token_alg *alg)
 {
 	size_t i;

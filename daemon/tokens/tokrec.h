@@ -50,6 +50,9 @@ struct tokrec {
  * SHA256, .2.11 SHA512), len bytes. 0 and *alg, or PG_ERR_INVAL. */
 int tokrec_alg_from_oid(const char *oid, size_t len, enum pg_token_alg *alg);
 
+/* And back: alg's OID, or NULL for an invalid alg. */
+const char *tokrec_alg_oid(enum pg_token_alg alg);
+
 /* A GeneralizedTime (YYYYMMDDHHMMSS[.fraction]Z, UTC) of len bytes as unix
  * seconds. 0 and *out, or PG_ERR_INVAL. */
 int tokrec_gentime_parse(const char *s, size_t len, int64_t *out);

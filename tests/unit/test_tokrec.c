@@ -35,6 +35,10 @@ static void test_oids(void **state)
 	assert_int_equal(tokrec_alg_from_oid("1.2.840.113549.2.1", 18, &alg),
 	                 PG_ERR_INVAL);
 	assert_int_equal(tokrec_alg_from_oid("SHA1", 4, &alg), PG_ERR_INVAL);
+	/* And back (what phiguardctl writes). */
+	assert_string_equal(tokrec_alg_oid(PG_ALG_SHA256),
+	                    "1.2.840.113549.2.9");
+	assert_null(tokrec_alg_oid((enum pg_token_alg)7));
 }
 
 static void test_gentime(void **state)
