@@ -12,7 +12,6 @@
 
 #define TOKENDIR_DN_MAX 1024
 
-
 struct tokendir;
 
 /*
