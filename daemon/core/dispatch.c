@@ -145,7 +145,7 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	char line[PG_PROTO_MAX_LINE + 1024] PG_NOINIT;
 	struct strbuf sb;
 	const char *v;
-	size_t i;
+	size_t i, shown;
 	/* Lines that never got past parsing or the verb lookup are noise a
 	 * local user could flood the log with; decisions are not. An allowed
 	 * CHECK is an application's hot path: debug (denials stay at info;
@@ -179,8 +179,10 @@ static void log_decision(const struct pg_peer *peer, const struct pg_msg *req,
 	 * secret-free by the handlers' contract, but for the token records
 	 * of a site-mode PREAUTH, which come last and are withheld. */
 	strbuf_puts(&sb, " -> ");
-	strbuf_put(&sb, out + 3, logged_len(out + 3, outlen - 4));
-	if (logged_len(out + 3, outlen - 4) < outlen - 4)
+	shown = req->verb == PG_VERB_PREAUTH ? logged_len(out + 3, outlen - 4)
+	                                     : outlen - 4;
+	strbuf_put(&sb, out + 3, shown);
+	if (shown < outlen - 4)
 		strbuf_puts(&sb, " token0...=(withheld)");
 	if (note != NULL)
 		strbuf_puts(&sb, note);
