@@ -74,6 +74,7 @@ struct pg_statelog {
 struct parked {
 	struct commitq_item item; /* first: commitq hands it back */
 	uint64_t ticket;
+	int answers;                 /* 0: statelog_submit_then's, no answer */
 	struct statelog_after after; /* fn NULL: none */
 	struct pg_msg resp;
 	char rec[];
@@ -661,8 +662,9 @@ static uint64_t complete(struct pg_statelog *log, struct commitq_item *it,
 	for (; it != NULL; it = next, n++) {
 		next = it->next;
 		p = (struct parked *)it;
-		log->done.done(log->done.arg, p->ticket, rc,
-		               rc == 0 ? &p->resp : NULL);
+		if (p->answers)
+			log->done.done(log->done.arg, p->ticket, rc,
+			               rc == 0 ? &p->resp : NULL);
 		it->next = NULL;
 		drop(it, rc);
 	}
@@ -822,10 +824,12 @@ int statelog_fd(const struct pg_statelog *log)
  * are not held back: at worst they say "locked" a moment before that is
  * durable, which errs on the side of denying.
  */
-int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
-                    const char *user, int64_t now, uint64_t ticket,
-                    const struct pg_msg *resp,
-                    const struct statelog_after *after)
+/* statelog_submit() and statelog_submit_then(): answers 0 for the
+ * latter (no ticket, no resp). */
+static int queue_record(struct pg_statelog *log, const struct pg_state *st,
+                        const char *user, int64_t now, uint64_t ticket,
+                        const struct pg_msg *resp,
+                        const struct statelog_after *after, int answers)
 {
 	struct pg_user_rec rec;
 	struct parked *p;
@@ -851,15 +855,32 @@ int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
 	p->item.rec = p->rec;
 	p->item.len = len;
 	p->ticket = ticket;
+	p->answers = answers;
 	p->after.fn = NULL;
 	if (after != NULL)
 		p->after = *after;
-	if ((rc = pending_copy_msg(&p->resp, resp)) != 0) {
+	proto_msg_init(&p->resp, PG_VERB_UNKNOWN);
+	if (answers && (rc = pending_copy_msg(&p->resp, resp)) != 0) {
 		free(p);
 		return rc;
 	}
 	commitq_push(log->q, &p->item);
 	return PG_STATELOG_QUEUED;
+}
+
+int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
+                    const char *user, int64_t now, uint64_t ticket,
+                    const struct pg_msg *resp,
+                    const struct statelog_after *after)
+{
+	return queue_record(log, st, user, now, ticket, resp, after, 1);
+}
+
+int statelog_submit_then(struct pg_statelog *log, const struct pg_state *st,
+                         const char *user, int64_t now,
+                         const struct statelog_after *after)
+{
+	return queue_record(log, st, user, now, 0, NULL, after, 0);
 }
 
 void statelog_drain(struct pg_statelog *log, const struct pg_state *st,

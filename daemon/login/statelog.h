@@ -147,6 +147,18 @@ int statelog_submit(struct pg_statelog *log, const struct pg_state *st,
                     const struct pg_msg *resp,
                     const struct statelog_after *after);
 
+/*
+ * statelog_submit() for a change no single answer waits on: user's entry
+ * in st is queued, and after->fn(arg, rc) is called once it is durable
+ * (rc 0) or cannot be made so; nothing is answered. Returns as
+ * statelog_submit() does; after is called only on PG_STATELOG_QUEUED.
+ * A site-mode CLAIM makes its step durable this way while the directory
+ * decides it (verbs_auth.c).
+ */
+int statelog_submit_then(struct pg_statelog *log, const struct pg_state *st,
+                         const char *user, int64_t now,
+                         const struct statelog_after *after);
+
 /* The eventfd that is readable when the writer has finished a batch. */
 int statelog_fd(const struct pg_statelog *log);
 

@@ -82,6 +82,9 @@ struct site_req {
 	struct pg_request req;       /* pointing into the above */
 	uint64_t step_start;         /* CLAIM */
 	int report;                  /* CLAIM */
+	struct tokjob *claim_job;    /* CLAIM: the directory's decision */
+	int floor_queued;            /* CLAIM: the step's record not durable */
+	int floor_rc;                /* CLAIM: why it could not be made so */
 	struct pg_report_result res; /* REPORT: the local outcome */
 	int64_t was_locked;          /* REPORT */
 	int success;                 /* REPORT */
@@ -274,6 +277,55 @@ int verb_preauth(struct pg_daemon *d, const struct pg_request *req,
 	return site_park(sr, TOKJOB_READ, preauth_done);
 }
 
+/* What a REPORT tells threat detection, once its change is durable (as
+ * before the writer thread: a REPORT answered ERR raises nothing). */
+struct report_event {
+	struct pg_daemon *d;
+	int success;
+	int locked_now; /* this report locked the user */
+	struct pg_report_result res;
+	int64_t now;
+	const char *user, *rhost, *tty, *service; /* may be NULL but user */
+};
+
+static void report_alerts(struct pg_alert *al, const struct report_event *ev)
+{
+	struct detect_alert a;
+
+	if (ev->success) {
+		alert_success(al, ev->user, ev->rhost, ev->tty, ev->now);
+		return;
+	}
+	alert_failure(al, ev->user, ev->rhost, ev->tty, ev->now);
+	if (ev->locked_now) {
+		detect_alert_bruteforce(&a, ev->user, ev->rhost, ev->tty,
+		                        ev->now, ev->res.nfail, ev->res.until);
+		alert_emit(al, &a);
+	}
+	if (ev->res.push_suspended_now) {
+		detect_alert_pushfatigue(&a, ev->user, ev->rhost, ev->tty,
+		                         ev->now, ev->res.push_until);
+		alert_emit(al, &a);
+	}
+}
+
+/* The event of req's outcome res (success or not), its items from
+ * req. */
+static void report_event_init(struct report_event *ev, struct pg_daemon *d,
+                              const struct pg_request *req,
+                              const struct pg_report_result *res, int success)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->d = d;
+	ev->success = success;
+	ev->res = *res;
+	ev->now = req->now;
+	ev->user = req->user;
+	ev->rhost = proto_get(req->msg, "rhost");
+	ev->tty = proto_get(req->msg, "tty");
+	ev->service = proto_get(req->msg, "service");
+}
+
 static int reason_ok(const char *s);
 static int claim_report_persist(struct pg_daemon *d,
                                 const struct pg_request *req,
@@ -352,12 +404,10 @@ static int claim_parse(struct pg_daemon *d, const struct pg_request *req,
 	return 0;
 }
 
-/* The claim in the daemon's own state, made durable before it is
- * answered (the whole claim with the file store, the end of it with the
- * directory's). */
+/* A claim with the file store: in the daemon's own state, made durable
+ * before it is answered. */
 static int claim_local(struct pg_daemon *d, const struct pg_request *req,
-                       struct pg_msg *resp, uint64_t step_start, int report,
-                       int offline)
+                       struct pg_msg *resp, uint64_t step_start, int report)
 {
 	struct pg_report_result res;
 	int64_t until;
@@ -382,8 +432,7 @@ static int claim_local(struct pg_daemon *d, const struct pg_request *req,
 	 * in memory: the same code again is a replay.
 	 */
 	proto_msg_init(resp, PG_VERB_OK);
-	if ((rc = proto_add(resp, "claimed", "yes")) != 0 ||
-	    (offline && (rc = proto_add(resp, "offline", "yes")) != 0))
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0)
 		return rc;
 	if (!report)
 		return verb_persist(d, req, resp, NULL);
@@ -392,9 +441,48 @@ static int claim_local(struct pg_daemon *d, const struct pg_request *req,
 	return claim_report_persist(d, req, resp, &res);
 }
 
+/*
+ * A site-mode claim the directory accepted (or, offline, the kept record
+ * allows): the step is claimed in memory and durable already
+ * (claim_site below); report=yes then resets the failures here as REPORT does.
+ * That record is queued without holding the answer: the directory's count,
+ * reset by the same compare-and-swap, is the truth while it answers, and
+ * a reset lost in a crash only leaves a stricter count here, which the
+ * next PREAUTH lifts (follow_directory_lock).
+ */
+static int claim_site_accepted(struct site_req *sr, struct pg_msg *resp,
+                               int offline)
+{
+	struct pg_report_result res;
+	struct report_event ev;
+	int rc;
+
+	if (sr->floor_rc != 0)
+		return sr->floor_rc;
+	proto_msg_init(resp, PG_VERB_OK);
+	if ((rc = proto_add(resp, "claimed", "yes")) != 0 ||
+	    (offline && (rc = proto_add(resp, "offline", "yes")) != 0) ||
+	    !sr->report)
+		return rc;
+	if ((rc = state_report(sr->d->state, sr->req.user, 1, sr->req.now,
+	                       &res)) != 0 ||
+	    (rc = proto_add(resp, "reported", "yes")) != 0)
+		return rc;
+	rc = statelog_submit_then(sr->d->log, sr->d->state, sr->req.user,
+	                          sr->req.now, NULL);
+	if (rc != 0 && rc != PG_STATELOG_QUEUED)
+		log_warnx("state: user=%s: the reset of failures after a "
+		          "claim is not durable (%s)",
+		          sr->req.user, pg_err_name(rc));
+	report_event_init(&ev, sr->d, &sr->req, &res, 1);
+	report_alerts(sr->d->alert, &ev);
+	return 0;
+}
+
 /* A claim the directory could not decide, for a user with a kept record:
- * decided against the daemon's own floor and lock only, recorded here,
- * written back later (offline.h). 1 if decided (*rc, *resp), else 0. */
+ * decided against the daemon's own floor (checked and raised already)
+ * and the kept watermark, written back later (offline.h). 1 if decided
+ * (*rc, *resp), else 0. */
 static int claim_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
 {
 	struct site_req *sr = j->arg;
@@ -417,8 +505,8 @@ static int claim_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
 	log_info("tokens: CLAIM user=%s: directory unreachable (%s): decided "
 	         "offline",
 	         j->user, pg_err_name(j->rc));
-	*rc = claim_local(sr->d, &sr->req, resp, sr->step_start, sr->report, 1);
-	if (proto_response_status(resp) == 0) {
+	*rc = claim_site_accepted(sr, resp, 1);
+	if (*rc == 0 && proto_response_status(resp) == 0) {
 		tokkeep_claimed(tokstore_kept(sr->d->tokens), k);
 		if (sr->report)
 			tokkeep_succeeded(tokstore_kept(sr->d->tokens), k);
@@ -426,18 +514,17 @@ static int claim_offline(struct tokjob *j, struct pg_msg *resp, int *rc)
 	return 1;
 }
 
-/* The directory has decided a site-mode claim: claimed there, it is
- * claimed here as with the file store; else refused. */
-static void claim_done(struct tokjob *j)
+/* Both halves of a site-mode claim are in (the directory's decision and
+ * the step's record): its answer. */
+static void claim_site_end(struct site_req *sr)
 {
-	struct site_req *sr = j->arg;
+	struct tokjob *j = sr->claim_job;
 	struct pg_msg resp;
 	int rc = 0;
 
 	switch (j->rc) {
 	case 0:
-		rc = claim_local(sr->d, &sr->req, &resp, sr->step_start,
-		                 sr->report, 0);
+		rc = claim_site_accepted(sr, &resp, 0);
 		break;
 	case PG_ERR_LOCKED:
 	case PG_ERR_REPLAY:
@@ -458,28 +545,75 @@ static void claim_done(struct tokjob *j)
 	site_end(j, rc, &resp);
 }
 
-int verb_claim(struct pg_daemon *d, const struct pg_request *req,
-               struct pg_msg *resp)
+/* The directory has decided a site-mode claim. */
+static void claim_done(struct tokjob *j)
 {
-	struct site_req *sr;
-	uint64_t step_start;
-	int64_t until;
-	int rc, report;
+	struct site_req *sr = j->arg;
 
-	if (claim_parse(d, req, resp, &step_start, &report, &rc))
-		return rc;
-	if (d->tokens == NULL)
-		return claim_local(d, req, resp, step_start, report, 0);
-	/* The daemon's own floor first: a step at or below it is a replay,
-	 * whatever the directory holds. */
-	if ((rc = state_claim_check(d->state, req->user, step_start, req->now,
-	                            &until)) != 0)
+	sr->claim_job = j;
+	if (!sr->floor_queued)
+		claim_site_end(sr);
+}
+
+/* The step's record is durable (rc 0) or cannot be made so. */
+static void claim_floor_durable(void *arg, int rc)
+{
+	struct site_req *sr = arg;
+
+	sr->floor_queued = 0;
+	sr->floor_rc = rc;
+	if (sr->claim_job != NULL)
+		claim_site_end(sr);
+}
+
+/*
+ * A site-mode CLAIM: the daemon's own floor first (a step at or below it
+ * is a replay, whatever the directory holds), then the step is claimed
+ * here and its record goes to the state log's writer while the directory
+ * decides, so a login waits for the slower of the two rather than for
+ * both in turn; it is answered when both are in. Claiming here before
+ * the directory has decided only ever refuses more: a step the directory
+ * refuses was used at another terminal or belongs to a locked account,
+ * and one it cannot decide is decided offline against the same floor.
+ */
+static int claim_site(struct pg_daemon *d, const struct pg_request *req,
+                      struct pg_msg *resp, uint64_t step_start, int report)
+{
+	struct statelog_after floor = {claim_floor_durable, NULL};
+	struct site_req *sr;
+	int64_t until;
+	int rc;
+
+	rc = state_claim(d->state, req->user, step_start, req->now, &until);
+	if (rc != 0)
 		return claim_refused(resp, rc, until);
 	if ((sr = site_req_new(d, req)) == NULL)
 		return PG_ERR_NOMEM;
 	sr->step_start = step_start;
 	sr->report = report;
-	return site_park(sr, TOKJOB_CLAIM, claim_done);
+	if ((rc = site_park(sr, TOKJOB_CLAIM, claim_done)) != VERB_PARKED)
+		return rc;
+	/* From here sr is the job's, and claim_done comes later, on the
+	 * loop: a record that cannot be queued is that claim's error. */
+	floor.arg = sr;
+	rc =
+	    statelog_submit_then(d->log, d->state, req->user, req->now, &floor);
+	sr->floor_queued = rc == PG_STATELOG_QUEUED;
+	sr->floor_rc = sr->floor_queued ? 0 : rc;
+	return VERB_PARKED;
+}
+
+int verb_claim(struct pg_daemon *d, const struct pg_request *req,
+               struct pg_msg *resp)
+{
+	uint64_t step_start;
+	int rc, report;
+
+	if (claim_parse(d, req, resp, &step_start, &report, &rc))
+		return rc;
+	if (d->tokens == NULL)
+		return claim_local(d, req, resp, step_start, report);
+	return claim_site(d, req, resp, step_start, report);
 }
 
 int verb_persist(struct pg_daemon *d, const struct pg_request *req,
@@ -549,38 +683,6 @@ static int report_answer(struct pg_msg *resp,
 	    (offline && (rc = proto_add(resp, "offline", "yes")) != 0))
 		return rc;
 	return 0;
-}
-
-/* What a REPORT tells threat detection, once its change is durable (as
- * before the writer thread: a REPORT answered ERR raises nothing). */
-struct report_event {
-	struct pg_daemon *d;
-	int success;
-	int locked_now; /* this report locked the user */
-	struct pg_report_result res;
-	int64_t now;
-	const char *user, *rhost, *tty, *service; /* may be NULL but user */
-};
-
-static void report_alerts(struct pg_alert *al, const struct report_event *ev)
-{
-	struct detect_alert a;
-
-	if (ev->success) {
-		alert_success(al, ev->user, ev->rhost, ev->tty, ev->now);
-		return;
-	}
-	alert_failure(al, ev->user, ev->rhost, ev->tty, ev->now);
-	if (ev->locked_now) {
-		detect_alert_bruteforce(&a, ev->user, ev->rhost, ev->tty,
-		                        ev->now, ev->res.nfail, ev->res.until);
-		alert_emit(al, &a);
-	}
-	if (ev->res.push_suspended_now) {
-		detect_alert_pushfatigue(&a, ev->user, ev->rhost, ev->tty,
-		                         ev->now, ev->res.push_until);
-		alert_emit(al, &a);
-	}
 }
 
 /* A report_event whose strings it owns, for a parked REPORT. */
@@ -657,23 +759,6 @@ out:
 	if (l != NULL)
 		report_later_free(l);
 	return rc;
-}
-
-/* The event of req's outcome res (success or not), its items from
- * req. */
-static void report_event_init(struct report_event *ev, struct pg_daemon *d,
-                              const struct pg_request *req,
-                              const struct pg_report_result *res, int success)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->d = d;
-	ev->success = success;
-	ev->res = *res;
-	ev->now = req->now;
-	ev->user = req->user;
-	ev->rhost = proto_get(req->msg, "rhost");
-	ev->tty = proto_get(req->msg, "tty");
-	ev->service = proto_get(req->msg, "service");
 }
 
 /* A CLAIM report=yes: persisted like the success REPORT it stands for,

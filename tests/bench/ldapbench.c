@@ -7,10 +7,12 @@
  *   ldapbench -n COUNT [-w WARMUP] URI BIND_DN PASSWORD_FILE SEARCHES
  *     SEARCHES: one operation a line, tab-separated: base, scope
  *     (base|one|sub), filter, attributes (space-separated; may be empty).
- *     A line "cas", DN, ATTR (tab-separated) is a modify instead: the
- *     compare-and-swap a site-mode claim makes (delete ATTR's current
- *     value, add the next integer, in one operation); the value is read
- *     once at start and then tracked. A decision is every line of the
+ *     A line "cas", DN, ATTR [, NAME=VALUE ...] (tab-separated, the
+ *     pairs space-separated) is a modify instead: the compare-and-swap a
+ *     site-mode claim makes (delete ATTR's current value, add the next
+ *     integer), with each NAME replaced by VALUE in the same operation
+ *     (the claim's oathLastLogin and oathFailureCount); ATTR's value is
+ *     read once at start and then tracked. A decision is every line of the
  *     file in order, each awaited with its whole result
  *     (ldap_search_ext_s, ldap_modify_ext_s); COUNT decisions are timed
  *     after WARMUP (default 5) untimed ones.
@@ -115,20 +117,40 @@ static void cas_read(LDAP *ld, struct search *c)
 	ldap_msgfree(res);
 }
 
-/* delete value, add value + 1 (add only while absent). */
+/* delete value, add value + 1 (add only while absent), and the
+ * NAME=VALUE replacements, in one modify. */
 static void cas(LDAP *ld, struct search *c)
 {
-	char oldv[24], newv[24];
+	char oldv[24], newv[24], names[MAXATTR][64];
 	char *oldvals[] = {oldv, NULL}, *newvals[] = {newv, NULL};
+	char *repvals[MAXATTR][2];
 	LDAPMod del = {LDAP_MOD_DELETE, c->filter, {oldvals}};
 	LDAPMod add = {LDAP_MOD_ADD, c->filter, {newvals}};
-	LDAPMod *mods[] = {&del, &add, NULL};
-	int rc;
+	LDAPMod rep[MAXATTR];
+	LDAPMod *mods[MAXATTR + 3];
+	const char *eq;
+	int rc, n = 0, k;
 
 	snprintf(oldv, sizeof(oldv), "%lld", c->value);
 	snprintf(newv, sizeof(newv), "%lld", c->value + 1);
-	rc = ldap_modify_ext_s(ld, c->base, c->value < 0 ? mods + 1 : mods,
-	                       NULL, NULL);
+	if (c->value >= 0)
+		mods[n++] = &del;
+	mods[n++] = &add;
+	for (k = 0; c->attrs[k] != NULL; k++) {
+		if ((eq = strchr(c->attrs[k], '=')) == NULL ||
+		    (size_t)(eq - c->attrs[k]) >= sizeof(names[k]))
+			die(c->attrs[k], LDAP_PARAM_ERROR);
+		memcpy(names[k], c->attrs[k], (size_t)(eq - c->attrs[k]));
+		names[k][eq - c->attrs[k]] = '\0';
+		repvals[k][0] = (char *)eq + 1;
+		repvals[k][1] = NULL;
+		rep[k].mod_op = LDAP_MOD_REPLACE;
+		rep[k].mod_type = names[k];
+		rep[k].mod_values = repvals[k];
+		mods[n++] = &rep[k];
+	}
+	mods[n] = NULL;
+	rc = ldap_modify_ext_s(ld, c->base, mods, NULL, NULL);
 	if (rc != LDAP_SUCCESS)
 		die(c->base, rc);
 	c->value++; /* absent (-1): "0" was added */

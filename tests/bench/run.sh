@@ -365,8 +365,9 @@ say "TOTP login rounds done"
 # kind of round below has fresh ones), its agents' decisions cached as
 # above. Its floor: bare libldap making the one read a PREAUTH makes (the
 # token entry: daemon/tokens/tokdir.c's read_token) and a claim's
-# compare-and-swap modify (delete the oathTOTPLastTimeStep value, add the
-# next), on one reused connection. Before each round its agents are seen
+# compare-and-swap modify as the daemon makes it for a login (delete the
+# oathTOTPLastTimeStep value, add the next; oathLastLogin and
+# oathFailureCount set in the same modify), on one reused connection. Before each round its agents are seen
 # once (PREAUTH, untimed): the daemon keeps a user's link and the token's
 # parameters a minute, so the login reads the token entry alone, as for
 # an agent working here; the "link cold" rounds skip that (a user search,
@@ -385,10 +386,13 @@ start_terminal S "$T/site.conf"
 } >"$PAMD/pg-site-login"
 echo "auth required $PAM_MODULE config=$CONF_S" >"$PAMD/pg-site-auth"
 TOKDN="cn=$USER1,$SLAPD_TOKEN_BASE"
-printf '%s\tbase\t(objectClass=*)\t%s\ncas\t%s\toathTOTPLastTimeStep\n' "$TOKDN" \
+# The claim's modify as the daemon makes it for a login (CLAIM report=yes):
+# the step swapped, oathLastLogin set and oathFailureCount back to 0.
+CLAIM_MODS="oathLastLogin=$(date -u +%Y%m%d%H%M%SZ) oathFailureCount=0"
+printf '%s\tbase\t(objectClass=*)\t%s\ncas\t%s\toathTOTPLastTimeStep\t%s\n' "$TOKDN" \
 	"oathSecret oathTOTPParams oathTOTPLastTimeStep oathFailureCount oathLastFailure description" \
-	"$TOKDN" >"$T/site-ops.tsv"
-printf 'cas\t%s\toathTOTPLastTimeStep\n' "$TOKDN" >"$T/cas-ops.tsv"
+	"$TOKDN" "$CLAIM_MODS" >"$T/site-ops.tsv"
+printf 'cas\t%s\toathTOTPLastTimeStep\t%s\n' "$TOKDN" "$CLAIM_MODS" >"$T/cas-ops.tsv"
 COLD_OFF=$BENCH_AGENTS
 CLAIM_OFF=$((2 * BENCH_AGENTS))
 AUTH_OFF=$((3 * BENCH_AGENTS))
@@ -638,8 +642,13 @@ us() { case "$1" in n/a | '') echo n/a ;; *) echo "$1 µs" ;; esac; }
 	echo "| TOTP login p50, auth + account, in-process | pam_oath auth alone, one-user usersfile: $(us "$totp_oath") | $totp_pg µs | ${r}× | ≤ 1.0× | $(meets "$r" '<=' 1.0) |"
 	site_pg=$(pam_med site daemon p50)
 	site_ld=$(pam_med site floor p50)
+	site_auth=$(pam_med site auth p50)
+	# Issue 16's target is the login's second factor: "verify + claim",
+	# the auth stage (PREAUTH, the code checked, CLAIM).
+	r=$(ratio "$site_auth" "$site_ld")
+	echo "| site-mode login p50 ([tokens] store = ldap), verify + claim: the auth stage, in-process | one search + one compare-and-swap modify by bare libldap on a reused connection: $site_ld µs | $site_auth µs | ${r}× | ≤ 1.3× | $(meets "$r" '<=' 1.3) |"
 	r=$(ratio "$site_pg" "$site_ld")
-	echo "| TOTP login p50, site mode ([tokens] store = ldap), auth + account, in-process (file store, the row above: $totp_pg µs) | one search + one compare-and-swap modify by bare libldap on a reused connection: $site_ld µs | $site_pg µs | ${r}× | ≤ 1.3× | $(meets "$r" '<=' 1.3) |"
+	echo "| TOTP login p50, site mode, auth + account, in-process (file store, the row above: $totp_pg µs) | the same search + modify: $site_ld µs | $site_pg µs | ${r}× | | |"
 	site_add=$(awk -v a="$site_pg" -v b="$totp_pg" 'BEGIN {
 		if (a + 0 > 0 && b + 0 > 0) printf "%.0f", a - b; else print "n/a" }')
 	r=$(ratio "$site_add" "$site_ld")
