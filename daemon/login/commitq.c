@@ -165,13 +165,20 @@ int commitq_fd(const struct commitq *q)
 
 void commitq_push(struct commitq *q, struct commitq_item *it)
 {
+	int idle;
+
 	it->next = NULL;
 	it->rc = 0;
 	it->err = 0;
 	pthread_mutex_lock(&q->mu);
 	list_append(&q->queued, it);
-	pthread_cond_signal(&q->cv);
+	idle = !q->busy;
 	pthread_mutex_unlock(&q->mu);
+	/* Signalled after the unlock: a writer woken while the mutex is
+	 * held would only block on it again (two more context switches per
+	 * record). A busy writer takes the queue by itself when done. */
+	if (idle)
+		pthread_cond_signal(&q->cv);
 }
 
 struct commitq_item *commitq_take_done(struct commitq *q, uint64_t *batches)

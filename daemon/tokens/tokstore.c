@@ -283,8 +283,10 @@ int tokstore_submit(struct pg_tokstore *ts, struct tokjob *j)
 	pthread_mutex_lock(&ts->mu);
 	*ts->q_tail = j;
 	ts->q_tail = &j->next;
-	pthread_cond_signal(&ts->cv);
 	pthread_mutex_unlock(&ts->mu);
+	/* After the unlock: woken under the mutex, the worker would only
+	 * block on it again. */
+	pthread_cond_signal(&ts->cv);
 	return 0;
 }
 
