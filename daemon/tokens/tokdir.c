@@ -22,8 +22,13 @@
 #include "username.h"
 
 /* Users whose token DN, period and last known state are kept between
- * requests (direct-mapped: a collision just costs a read). */
-#define TOKDIR_CACHE 512
+ * requests: TOKDIR_CACHE_SETS sets of TOKDIR_CACHE_WAYS, the least
+ * recently used of a full set giving way. A user who lost their place
+ * costs the next login a user search and the token's parameters. A
+ * terminal that sees 500 agents keeps 99.6% of them, 1,000 agents 96.5%
+ * (hashing as Poisson); 2.7 MB. */
+#define TOKDIR_CACHE_SETS 512
+#define TOKDIR_CACHE_WAYS 4
 /* How long a user's link to a token and the token's parameters are taken
  * from the cache at a read: the token entry itself (secret, state) is read
  * at every one; a new enrollment or removal shows within this. */
@@ -52,6 +57,7 @@ struct tdcache {
 	int st_known;
 	uint32_t st_gen; /* write generation the state belongs to */
 	struct tokrec_state st;
+	uint64_t used; /* tokdir's use counter at its last use */
 };
 
 struct tokdir {
@@ -63,7 +69,8 @@ struct tokdir {
 	size_t wr_active;
 	uint64_t failovers;
 	uint32_t wgen;
-	struct tdcache cache[TOKDIR_CACHE];
+	uint64_t uses; /* the cache's clock */
+	struct tdcache cache[TOKDIR_CACHE_SETS][TOKDIR_CACHE_WAYS];
 };
 
 /* One operation on a connection; ctx is the operation's own. */
@@ -180,22 +187,48 @@ static int run_write(struct tokdir *td, tdop_fn fn, void *ctx)
 
 /* ------------------------------------------------------------ cache */
 
-static struct tdcache *cache_slot(struct tokdir *td, const char *user)
+/* user's set. */
+static struct tdcache *cache_set(struct tokdir *td, const char *user)
 {
 	uint32_t h = 2166136261u;
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)user; *p != '\0'; p++)
 		h = (h ^ *p) * 16777619u;
-	return &td->cache[h % TOKDIR_CACHE];
+	return td->cache[h % TOKDIR_CACHE_SETS];
 }
 
 /* user's entry, or NULL. */
 static struct tdcache *cache_get(struct tokdir *td, const char *user)
 {
-	struct tdcache *c = cache_slot(td, user);
+	struct tdcache *set = cache_set(td, user);
+	size_t i;
 
-	return strcmp(c->user, user) == 0 ? c : NULL;
+	for (i = 0; i < TOKDIR_CACHE_WAYS; i++)
+		if (strcmp(set[i].user, user) == 0) {
+			set[i].used = ++td->uses;
+			return &set[i];
+		}
+	return NULL;
+}
+
+/* The place for user: their entry, else an empty one, else the least
+ * recently used of the set. */
+static struct tdcache *cache_slot(struct tokdir *td, const char *user)
+{
+	struct tdcache *set = cache_set(td, user), *c = &set[0];
+	size_t i;
+
+	for (i = 0; i < TOKDIR_CACHE_WAYS; i++)
+		if (strcmp(set[i].user, user) == 0)
+			return &set[i];
+	for (i = 0; i < TOKDIR_CACHE_WAYS; i++) {
+		if (set[i].user[0] == '\0')
+			return &set[i];
+		if (set[i].used < c->used)
+			c = &set[i];
+	}
+	return c;
 }
 
 static void cache_drop(struct tokdir *td, const char *user)
@@ -217,6 +250,7 @@ static void cache_put(struct tokdir *td, const char *user,
 	memcpy(c->dn, rec->dn, sizeof(c->dn));
 	c->period = rec->period;
 	memcpy(c->params_dn, rec->params_dn, sizeof(c->params_dn));
+	c->used = ++td->uses;
 	c->alg = rec->alg;
 	c->digits = rec->digits;
 	c->linked_at = linked_at;
