@@ -103,7 +103,7 @@ void offline_tick(struct pg_daemon *d, int64_t now)
 		return;
 	if (tokstore_probe_due(d->tokens, now))
 		tokkeep_foreach_pending(k, writeback, &x);
-	(void)tokkeep_save(k);
+	tokstore_save_kept(d->tokens);
 }
 
 int64_t offline_wake_at(const struct pg_daemon *d, int64_t now)

@@ -227,40 +227,84 @@ static void format_all(const struct tokkeep *k, struct strbuf *sb)
 	}
 }
 
-int tokkeep_save(struct tokkeep *k)
-{
-	size_t size = (k->n + 1) * TOKKEEP_LINE_MAX;
-	char *buf = NULL;
-	struct strbuf sb;
-	enum fileio_step step;
-	int fd = -1, rc = PG_ERR_NOMEM;
+/* The file's text, taken on the loop and written anywhere. */
+struct tokkeep_image {
+	int dirfd; /* the tokkeep's */
+	char *buf;
+	size_t size, len;
+};
 
+int tokkeep_image(struct tokkeep *k, struct tokkeep_image **out)
+{
+	struct tokkeep_image *img;
+	struct strbuf sb;
+	size_t i, size = 1;
+
+	*out = NULL;
 	if (!k->dirty)
 		return 0;
-	if ((buf = malloc(size)) == NULL)
-		goto out;
-	strbuf_init(&sb, buf, size);
+	/* Sized to the records (a line each: user, numbers, token line),
+	 * not to TOKKEEP_MAX of the longest. */
+	for (i = 0; i < k->n; i++)
+		size += strlen(k->r[i].user) + strlen(k->r[i].line) + 128;
+	if ((img = calloc(1, sizeof(*img))) == NULL)
+		return PG_ERR_NOMEM;
+	if ((img->buf = malloc(size)) == NULL) {
+		free(img);
+		return PG_ERR_NOMEM;
+	}
+	img->dirfd = k->dirfd;
+	img->size = size;
+	strbuf_init(&sb, img->buf, size);
 	format_all(k, &sb);
-	rc = PG_ERR_IO;
-	(void)unlinkat(k->dirfd, TOKKEEP_TMP, 0);
-	fd = openat(k->dirfd, TOKKEEP_TMP,
+	img->len = strbuf_len(&sb);
+	/* Changes from now on are the next image's. */
+	k->dirty = 0;
+	*out = img;
+	return 0;
+}
+
+int tokkeep_image_write(const struct tokkeep_image *img)
+{
+	enum fileio_step step;
+	int fd, rc = 0;
+
+	(void)unlinkat(img->dirfd, TOKKEEP_TMP, 0);
+	fd = openat(img->dirfd, TOKKEEP_TMP,
 	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0 ||
-	    fileio_write_all(fd, buf, strbuf_len(&sb)) != 0 ||
-	    fileio_commit(fd, k->dirfd, TOKKEEP_TMP, TOKKEEP_FILE, &step) !=
+	    fileio_write_all(fd, img->buf, img->len) != 0 ||
+	    fileio_commit(fd, img->dirfd, TOKKEEP_TMP, TOKKEEP_FILE, &step) !=
 	        0) {
 		log_warn("tokens: saving %s", TOKKEEP_FILE);
 		if (fd >= 0)
-			(void)unlinkat(k->dirfd, TOKKEEP_TMP, 0);
-		goto out;
+			(void)unlinkat(img->dirfd, TOKKEEP_TMP, 0);
+		rc = PG_ERR_IO;
 	}
-	k->dirty = 0;
-	rc = 0;
-out:
 	if (fd >= 0)
 		close(fd);
-	if (buf != NULL)
-		secret_free(buf, size);
+	return rc;
+}
+
+void tokkeep_image_done(struct tokkeep *k, struct tokkeep_image *img, int rc)
+{
+	if (img == NULL)
+		return;
+	if (rc != 0)
+		k->dirty = 1;
+	secret_free(img->buf, img->size);
+	free(img);
+}
+
+int tokkeep_save(struct tokkeep *k)
+{
+	struct tokkeep_image *img;
+	int rc;
+
+	if ((rc = tokkeep_image(k, &img)) != 0 || img == NULL)
+		return rc;
+	rc = tokkeep_image_write(img);
+	tokkeep_image_done(k, img, rc);
 	return rc;
 }
 

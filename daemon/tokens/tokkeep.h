@@ -47,6 +47,20 @@ int tokkeep_load(int dirfd, struct tokkeep **out);
  * file, fsync, rename). 0 or PG_ERR_IO (logged; retried next time). */
 int tokkeep_save(struct tokkeep *k);
 
+/*
+ * tokkeep_save() in three steps, so that the loop never waits for the
+ * disk: tokkeep_image() takes the records as the file's text (*out NULL
+ * when nothing changed; they count as saved from then on), on the loop;
+ * tokkeep_image_write() writes it as tokkeep_save() does, on any thread
+ * (it touches nothing but the image); tokkeep_image_done() hands it
+ * back on the loop with that result (rc not 0: the records are to be
+ * saved again) and frees it. An image must not outlive its tokkeep.
+ */
+struct tokkeep_image;
+int tokkeep_image(struct tokkeep *k, struct tokkeep_image **out);
+int tokkeep_image_write(const struct tokkeep_image *img);
+void tokkeep_image_done(struct tokkeep *k, struct tokkeep_image *img, int rc);
+
 /* Is there anything to save (tokkeep_save), or to write back? */
 int tokkeep_dirty(const struct tokkeep *k);
 int tokkeep_has_pending(const struct tokkeep *k);

@@ -33,6 +33,7 @@ struct pg_tokstore {
 	struct tokkeep *kept;     /* loop side */
 	int offline;              /* loop side: the last job found it down */
 	int64_t next_probe;       /* loop side: tokstore_probe_due() */
+	struct tokkeep_image *saving; /* loop side: with the worker */
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -40,6 +41,8 @@ struct pg_tokstore {
 	int started, stop;
 	struct tokjob *q, **q_tail, *done;
 	struct tokstore_cfg *new_cfg; /* for the worker to pick up */
+	struct tokkeep_image *save_q; /* for the worker to write */
+	int save_done, save_rc;       /* it has, with that result */
 	char write_target[DIR_URI_MAX];
 	uint64_t failovers;
 };
@@ -110,16 +113,37 @@ static void pick_cfg(struct pg_tokstore *ts, struct tokdir **td)
 	free(cfg);
 }
 
+static void wake_loop(struct pg_tokstore *ts)
+{
+	uint64_t one = 1;
+
+	if (write(ts->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		log_warn("waking the event loop");
+}
+
+/* Jobs in order; a save of the kept records (tokstore_save_kept) before
+ * the next job. */
 static void *worker_main(void *arg)
 {
 	struct pg_tokstore *ts = arg;
+	struct tokkeep_image *img;
 	struct tokdir *td = NULL;
-	uint64_t one = 1;
 	struct tokjob *j;
+	int rc;
 
 	pthread_mutex_lock(&ts->mu);
 	while (!ts->stop) {
 		pick_cfg(ts, &td);
+		if ((img = ts->save_q) != NULL) {
+			ts->save_q = NULL;
+			pthread_mutex_unlock(&ts->mu);
+			rc = tokkeep_image_write(img);
+			pthread_mutex_lock(&ts->mu);
+			ts->save_rc = rc;
+			ts->save_done = 1;
+			wake_loop(ts);
+			continue;
+		}
 		if ((j = ts->q) == NULL) {
 			pthread_cond_wait(&ts->cv, &ts->mu);
 			continue;
@@ -138,8 +162,7 @@ static void *worker_main(void *arg)
 			                    &ts->failovers);
 		j->next = ts->done;
 		ts->done = j;
-		if (write(ts->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-			log_warn("waking the event loop");
+		wake_loop(ts);
 	}
 	pthread_mutex_unlock(&ts->mu);
 	tokdir_free(td);
@@ -320,14 +343,36 @@ void tokstore_drain(struct pg_tokstore *ts)
 {
 	struct tokjob *list;
 	uint64_t n;
+	int saved, rc;
 
 	if (read(ts->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("eventfd");
 	pthread_mutex_lock(&ts->mu);
 	list = ts->done;
 	ts->done = NULL;
+	saved = ts->save_done;
+	ts->save_done = 0;
+	rc = ts->save_rc;
 	pthread_mutex_unlock(&ts->mu);
+	if (saved) {
+		tokkeep_image_done(ts->kept, ts->saving, rc);
+		ts->saving = NULL;
+	}
 	finish_all(ts, list);
+}
+
+void tokstore_save_kept(struct pg_tokstore *ts)
+{
+	struct tokkeep_image *img;
+
+	if (ts->saving != NULL || tokkeep_image(ts->kept, &img) != 0 ||
+	    img == NULL)
+		return;
+	ts->saving = img;
+	pthread_mutex_lock(&ts->mu);
+	ts->save_q = img;
+	pthread_mutex_unlock(&ts->mu);
+	pthread_cond_signal(&ts->cv);
 }
 
 struct tokkeep *tokstore_kept(struct pg_tokstore *ts)
@@ -403,6 +448,13 @@ void tokstore_free(struct pg_tokstore *ts)
 		pthread_mutex_destroy(&ts->mu);
 		pthread_cond_destroy(&ts->cv);
 	}
+	/* A save the worker did not get to is made here, then what changed
+	 * since. */
+	if (ts->saving != NULL)
+		tokkeep_image_done(ts->kept, ts->saving,
+		                   ts->save_done
+		                       ? ts->save_rc
+		                       : tokkeep_image_write(ts->saving));
 	if (ts->efd >= 0)
 		close(ts->efd);
 	(void)tokkeep_save(ts->kept);

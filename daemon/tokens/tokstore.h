@@ -110,8 +110,15 @@ void tokstore_defer_probe(struct pg_tokstore *ts, int64_t now);
 /* Is rc a directory that could not be reached (not a refusal)? */
 int tokstore_unreachable(int rc);
 
-/* Finish the jobs the worker is done with, oldest first. */
+/* Finish the jobs the worker is done with, oldest first (and take back
+ * a save of the kept records it made). */
 void tokstore_drain(struct pg_tokstore *ts);
+
+/* Save the kept records if they changed (tokkeep_save()), written by the
+ * worker before its next job, so that the loop never waits for the disk;
+ * nothing if a save is still under way (the next call takes what changed
+ * meanwhile). A failed save is retried at the next call. */
+void tokstore_save_kept(struct pg_tokstore *ts);
 
 /* STATUS: tokens_store=ldap tokens_write_target=<uri>
  * tokens_write_failovers=<n>. 0 or as

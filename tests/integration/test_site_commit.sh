@@ -7,7 +7,8 @@
 # directory that is slow at the same time adds nothing to that wait; the
 # floor it wrote holds across a crash, below a directory left lower; a
 # step the directory refuses is refused; report=yes resets the failures
-# here too.
+# here too. Then the kept records' file (offline mode) with a slow fsync:
+# its save is the token store's worker's, and the loop answers meanwhile.
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
@@ -127,4 +128,31 @@ expect_out '^v1 ERR code=replay ' "a step below the floor, above the directory's
 pgreq "v1 CLAIM user=nurse1 step_start=$STEP" >"$OUT"
 expect_out '^v1 OK claimed=yes$' "the next step"
 stop_daemon
+
+# --- the kept records are saved off the loop ----------------------------------
+# tokens.kept.tmp's fsync takes KEPT_SYNC_MS. A PREAUTH changes the kept
+# records; the next tick (within a second) starts their save; STATUS,
+# sent every 50 ms meanwhile, is never held up by it.
+KEPT_SYNC_MS=1500
+export LD_PRELOAD="$SHIM" PG_SLOWSYNC_MS="$KEPT_SYNC_MS" PG_SLOWSYNC_NAME=tokens.kept.tmp
+start_daemon
+unset LD_PRELOAD PG_SLOWSYNC_MS PG_SLOWSYNC_NAME
+pgreq "v1 PREAUTH user=frontdesk1" >"$OUT"
+expect_out "^v1 OK .*tokens=1" "PREAUTH frontdesk1 (kept)"
+worst=0
+n=0
+while [ "$n" -lt 50 ]; do
+	t0=$(now_ms)
+	pgreq "v1 STATUS" >"$OUT"
+	t=$(($(now_ms) - t0))
+	[ "$t" -le "$worst" ] || worst=$t
+	sleep 0.05
+	n=$((n + 1))
+done
+log "STATUS during a ${KEPT_SYNC_MS} ms save of the kept records: worst $worst ms"
+[ "$worst" -lt 700 ] ||
+	fail "STATUS waited $worst ms: the kept records' save held the loop"
+stop_daemon
+grep -q '^frontdesk1 ' "$STATE_DIR/tokens.kept" ||
+	fail "tokens.kept was not saved"
 finish

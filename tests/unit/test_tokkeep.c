@@ -147,11 +147,50 @@ static void test_file(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* The save in steps, as the token store's worker makes it: the image
+ * is the records when it was taken; a change meanwhile is the next one's;
+ * a failed write makes them to be saved again. */
+static void test_image(void **state)
+{
+	struct tokkeep_image *img = NULL;
+	struct tokkeep *k = NULL;
+	struct tokrec rec;
+
+	(void)state;
+	assert_int_equal(tokkeep_load(opendir_fd(), &k), 0);
+	assert_int_equal(tokkeep_image(k, &img), 0);
+	assert_null(img); /* nothing changed */
+	rec_of(&rec, "nurse3 SHA1 6 30 JBSWY3DPEHPK3PXP phone");
+	assert_int_equal(tokkeep_put(k, "nurse3", &rec, 3000), 0);
+	assert_int_equal(tokkeep_image(k, &img), 0);
+	assert_non_null(img);
+	assert_false(tokkeep_dirty(k));
+	/* Changed while the image is being written. */
+	rec_of(&rec, "nurse4 SHA1 6 30 JBSWY3DPEHPK3PXP phone");
+	assert_int_equal(tokkeep_put(k, "nurse4", &rec, 3001), 0);
+	assert_int_equal(tokkeep_image_write(img), 0);
+	tokkeep_image_done(k, img, 0);
+	assert_true(tokkeep_dirty(k));
+	/* A failed write: to be saved again. */
+	assert_int_equal(tokkeep_image(k, &img), 0);
+	assert_false(tokkeep_dirty(k));
+	tokkeep_image_done(k, img, PG_ERR_IO);
+	assert_true(tokkeep_dirty(k));
+	tokkeep_free(k);
+	/* What the written image held: nurse3 only. */
+	k = NULL;
+	assert_int_equal(tokkeep_load(opendir_fd(), &k), 0);
+	assert_non_null(tokkeep_get(k, "nurse3", 3000, 60));
+	assert_null(tokkeep_get(k, "nurse4", 3001, 60));
+	tokkeep_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grace_and_pending),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_image),
 	};
 	int rc;
 
