@@ -47,8 +47,10 @@ enum step {
 };
 
 struct alookup {
-	struct alookup *next;
+	struct alookup *next; /* in flight, then finished */
 	void *tag;
+	int rc; /* once finished, with res */
+	struct dir_result *res;
 	/* Across servers, as dir_lookup() keeps them. */
 	size_t order[DIR_MAX_URIS], norder, pos;
 	int tried, refused, last;
@@ -90,13 +92,6 @@ struct aserver {
 	struct ldapconn_call call;
 };
 
-struct finished {
-	struct finished *next;
-	void *tag;
-	int rc;
-	struct dir_result *res;
-};
-
 struct dirasync {
 	struct dir *d;
 	int epfd, wakefd, tfd;
@@ -104,7 +99,7 @@ struct dirasync {
 	void *arg;
 	struct alookup *lookups;
 	size_t nlookups;
-	struct finished *finished, **finished_tail;
+	struct alookup *finished, **finished_tail; /* to report */
 	struct aserver as[DIR_MAX_URIS];
 	pthread_mutex_t mu;
 	int64_t armed; /* the timer's deadline, 0 if disarmed */
@@ -184,35 +179,23 @@ static void unlink_lookup(struct dirasync *e, struct alookup *lk)
 	}
 }
 
-/* Queue the report of tag's end for the next pump. */
-static void report(struct dirasync *e, void *tag, int rc,
-                   struct dir_result *res)
+/* Queue lk's report for the next pump (which frees it). */
+static void report(struct dirasync *e, struct alookup *lk)
 {
-	struct finished *f = calloc(1, sizeof(*f));
-
-	if (f == NULL) {
-		/* The waiter then waits for its deadline or the client's. */
-		log_errx("directory: no memory to report a lookup");
-		dir_result_free(res);
-		return;
-	}
-	f->tag = tag;
-	f->rc = rc;
-	f->res = res;
-	*e->finished_tail = f;
-	e->finished_tail = &f->next;
+	lk->next = NULL;
+	*e->finished_tail = lk;
+	e->finished_tail = &lk->next;
 }
 
 /* The lookup is over with rc (dir_lookup()'s end). */
 static void finish(struct dirasync *e, struct alookup *lk, int rc)
 {
-	struct dir_result *res = NULL;
-
 	ents_free(lk);
-	dir_lookup_end(e->d, rc, lk->searches, &lk->f, &res);
+	dir_lookup_end(e->d, rc, lk->searches, &lk->f, &lk->res);
+	lk->rc = rc;
+	turn_reset(lk);
 	unlink_lookup(e, lk);
-	report(e, lk->tag, rc, res);
-	lookup_free(lk);
+	report(e, lk);
 }
 
 /* ------------------------------------------------------------- searches */
@@ -947,14 +930,15 @@ static void reap_retired(struct dirasync *e)
 
 static void deliver(struct dirasync *e)
 {
-	struct finished *f;
+	struct alookup *lk;
 
-	while ((f = e->finished) != NULL) {
-		e->finished = f->next;
+	while ((lk = e->finished) != NULL) {
+		e->finished = lk->next;
 		if (e->finished == NULL)
 			e->finished_tail = &e->finished;
-		e->done(e->arg, f->tag, f->rc, f->res);
-		free(f);
+		e->done(e->arg, lk->tag, lk->rc, lk->res);
+		lk->res = NULL; /* the callee's now */
+		lookup_free(lk);
 	}
 }
 
@@ -986,28 +970,38 @@ void dirasync_pump(struct dirasync *e, const struct epoll_event *ev, size_t n)
 
 /* ------------------------------------------------------------- handle */
 
-int dirasync_lookup(struct dirasync *e, const char *user, void *tag)
+/* Start lk (its user and tag set, nothing else) on e. */
+static void lookup_start(struct dirasync *e, struct alookup *lk)
 {
-	size_t len = strlen(user) + 1;
-	struct alookup *lk;
-
-	if (username_check(user) != 0) {
-		report(e, tag, PG_ERR_BAD_USER, NULL);
-		wake(e);
-		return 0;
-	}
-	if ((lk = calloc(1, sizeof(*lk) + len)) == NULL)
-		return PG_ERR_NOMEM;
-	memcpy(lk->user, user, len);
-	lk->tag = tag;
 	lk->msgid = -1;
 	lk->last = PG_ERR_UNAVAIL;
+	lk->tried = lk->refused = 0;
+	lk->searches = lk->restarts = 0;
+	lk->evicted = 0;
+	lk->conn_gen = UINT64_MAX;
 	lk->next = e->lookups;
 	e->lookups = lk;
 	e->nlookups++;
 	e->d->lookups++;
 	lk->norder = dir_order(e->d, lk->order);
+	lk->pos = 0;
 	next_server(e, lk);
+}
+
+int dirasync_lookup(struct dirasync *e, const char *user, void *tag)
+{
+	size_t len = strlen(user) + 1;
+	struct alookup *lk;
+
+	if ((lk = calloc(1, sizeof(*lk) + len)) == NULL)
+		return PG_ERR_NOMEM;
+	memcpy(lk->user, user, len);
+	lk->tag = tag;
+	if (username_check(user) != 0) {
+		lk->rc = PG_ERR_BAD_USER;
+		report(e, lk);
+	} else
+		lookup_start(e, lk);
 	/* Whatever it did (a search sent, or the end) is seen to by the
 	 * pump this wakes. */
 	wake(e);
@@ -1069,10 +1063,10 @@ void dirasync_replace(struct dirasync *e, struct dirasync *old)
 	while ((lk = old->lookups) != NULL) {
 		old->lookups = lk->next;
 		old->nlookups--;
-		if (dirasync_lookup(e, lk->user, lk->tag) != 0)
-			report(e, lk->tag, PG_ERR_NOMEM, NULL);
-		lookup_free(lk);
+		turn_reset(lk);
+		lookup_start(e, lk);
 	}
+	wake(e);
 	/* Its finished ones are reported by e. */
 	if (old->finished != NULL) {
 		*e->finished_tail = old->finished;
@@ -1093,7 +1087,6 @@ void dirasync_replace(struct dirasync *e, struct dirasync *old)
 
 void dirasync_free(struct dirasync *e)
 {
-	struct finished *f;
 	struct alookup *lk;
 	size_t i;
 
@@ -1117,10 +1110,10 @@ void dirasync_free(struct dirasync *e)
 		e->lookups = lk->next;
 		lookup_free(lk);
 	}
-	while ((f = e->finished) != NULL) {
-		e->finished = f->next;
-		dir_result_free(f->res);
-		free(f);
+	while ((lk = e->finished) != NULL) {
+		e->finished = lk->next;
+		dir_result_free(lk->res);
+		lookup_free(lk);
 	}
 	if (e->d != NULL)
 		e->d->on_close = NULL;

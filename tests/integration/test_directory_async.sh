@@ -1,0 +1,121 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Cold lookups driven from the event loop (issue #13), against real slapd
+# servers and a real phiguardd: several cold lookups are in flight at once
+# on one connection (slapd's stats log sees every user search of a burst
+# before the first group search), and they end together; while they wait
+# on a frozen server, cached answers and STATUS are not delayed; the
+# per-search deadline gives up on a frozen server at search_timeout and
+# every lookup waiting on it fails over to the next server together.
+# shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
+. "${top_srcdir:?}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/slapd.sh"
+need python3
+
+SLAPD_DEBUG=stats start_slapd a
+start_slapd b
+
+# Cold users of the sample directory besides nurse1 (kept warm).
+USERS="frontdesk1 frontdesk2 nurse2 billing1 super1 norole1"
+NUSERS=6
+# Under memcheck everything is slower: bounds here are generous.
+SLOW_MS=1000
+[ -z "${VALGRIND:-}" ] || SLOW_MS=8000
+
+# ldap_config URIS KEY=VALUE...: lib.sh's directory config and timeouts.
+ldap_config() {
+	_uris=$1
+	shift
+	write_ldap_config "$_uris"
+	for _kv in "$@"; do
+		sed -i "s|^\[ldap\]\$|[ldap]\n$_kv|" "$CONF"
+	done
+}
+
+# burst: one cold AUTHZ per user of USERS at once, each reply in
+# $T/reply.USER; returns once all are sent.
+burst() {
+	for _u in $USERS; do
+		pgreq "v1 AUTHZ user=$_u" >"$T/reply.$_u" 2>&1 &
+	done
+}
+
+# all_answered PATTERN: every reply of the burst matches the ERE.
+all_answered() {
+	for _u in $USERS; do
+		grep -Eq -- "$1" "$T/reply.$_u" || return 1
+	done
+}
+
+# searches_after N: the filters of slapd a's searches after line N of its
+# log, in the order it took them.
+searches_after() {
+	tail -n "+$(($1 + 1))" "$SLAPD_DIR_a/log" |
+		sed -n 's/.* SRCH base=.* filter="\([^"]*\)".*/\1/p'
+}
+
+# --- several lookups in flight at once -----------------------------------
+ldap_config "$SLAPD_URI_a" "search_timeout = 10" "network_timeout = 2"
+start_daemon
+pgreq "v1 AUTHZ user=nurse1" >"$OUT"
+expect_out '^v1 OK allowed=yes ' "a first lookup (the connection is up)"
+
+freeze_slapd a
+n0=$(wc -l <"$SLAPD_DIR_a/log")
+burst
+# Every request is parked on the frozen server (the daemon has nothing
+# to answer them with): wait until the daemon has sent all their user
+# searches, which it does at once.
+sleep 0.5
+# A cached answer and STATUS are not delayed by the lookups in flight.
+t0=$(now_ms)
+pgreq "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
+ms=$(($(now_ms) - t0))
+log "CHECK of a cached user with $NUSERS lookups on a frozen server: $ms ms"
+expect_out '^v1 OK allowed=yes ' "cached CHECK during the lookups"
+[ "$ms" -lt "$SLOW_MS" ] || fail "a cached CHECK waited $ms ms"
+ctl status >"$T/status" 2>&1 || fail "status during the lookups: $(cat "$T/status")"
+! all_answered '.' || fail "lookups answered while their server is frozen"
+
+t0=$(now_ms)
+thaw_slapd a
+wait_for 20 all_answered '^v1 OK allowed=(yes|no) ' ||
+	fail "the burst was not answered after the thaw: $(cat "$T"/reply.*)"
+ms=$(($(now_ms) - t0))
+log "$NUSERS cold lookups in flight, answered ${ms} ms after the thaw"
+grep -q 'allowed=yes' "$T/reply.nurse2" || fail "nurse2: $(cat "$T/reply.nurse2")"
+grep -q 'allowed=no' "$T/reply.norole1" || fail "norole1: $(cat "$T/reply.norole1")"
+# In slapd's order: every user search of the burst before the first group
+# search (one lookup at a time would search user, groups, user, ...).
+searches_after "$n0" >"$T/filters"
+first_group=$(grep -nv '^(uid=' "$T/filters" | head -n 1 | cut -d: -f1)
+users_before=$(head -n "$((${first_group:-1} - 1))" "$T/filters" | grep -c '^(uid=')
+[ "$users_before" -eq "$NUSERS" ] ||
+	fail "$users_before user searches before the first group search, want $NUSERS: $(cat "$T/filters")"
+stop_daemon
+
+# --- the deadline: a frozen server's lookups fail over together ----------
+ldap_config "$SLAPD_URI_a $SLAPD_URI_b" "search_timeout = 1" "network_timeout = 1"
+start_daemon
+pgreq "v1 AUTHZ user=nurse1" >"$OUT"
+expect_out '^v1 OK allowed=yes ' "a first lookup, on a"
+freeze_slapd a
+t0=$(now_ms)
+burst
+wait_for 20 all_answered '^v1 OK allowed=(yes|no) ' ||
+	fail "the burst did not fail over: $(cat "$T"/reply.*)"
+ms=$(($(now_ms) - t0))
+log "$NUSERS cold lookups, first server frozen, answered by the second in $ms ms"
+# One search_timeout (1 s) on a, then b: not one per lookup.
+[ "$ms" -lt $((3000 + SLOW_MS)) ] || fail "failover of the burst took $ms ms"
+grep -q "directory: $SLAPD_URI_a: search: Timed out" "$DAEMON_LOG" ||
+	fail "no search timeout logged for the frozen server"
+ctl status >"$T/status" 2>&1 || fail "status: $(cat "$T/status")"
+grep -q "$SLAPD_URI_b" "$T/status" || fail "not on the second server: $(cat "$T/status")"
+# Cached users are answered as before.
+pgreq "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
+expect_out '^v1 OK allowed=yes ' "cached CHECK after the failover"
+thaw_slapd a
+stop_daemon
+
+finish
