@@ -306,7 +306,7 @@ static void expire(struct dirasync *e)
 	}
 }
 
-/* The timer at the earliest search deadline, or off. */
+/* The timer at or before the earliest search deadline. */
 static void rearm(struct dirasync *e)
 {
 	struct itimerspec its;
@@ -317,14 +317,15 @@ static void rearm(struct dirasync *e)
 		if (lk->msgid >= 0 && !lk->evicted &&
 		    (first == 0 || lk->search_deadline < first))
 			first = lk->search_deadline;
-	if (first == e->armed)
+	/* A timer set earlier than needed (or with nothing left to time)
+	 * only makes one pump for nothing; setting it at every search would
+	 * cost a system call each. */
+	if (first == 0 || (e->armed != 0 && e->armed <= first))
 		return;
 	memset(&its, 0, sizeof(its));
-	if (first != 0) {
-		its.it_value = time_mono_timespec(first);
-		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-			its.it_value.tv_nsec = 1;
-	}
+	its.it_value = time_mono_timespec(first);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
 	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
 		log_warn("directory: search deadline timer");
 	e->armed = first;
@@ -458,9 +459,11 @@ int dirasync_lookup(struct dirasync *e, const char *user, void *tag)
 		report(e, lk);
 	} else
 		lookup_start(e, lk);
-	/* Whatever it did (a search sent, or the end) is seen to by the
-	 * pump this wakes. */
-	wake(e);
+	/* A search sent: its answer wakes the loop, or its deadline. The
+	 * end (no server to ask): the pump reports it. */
+	rearm(e);
+	if (e->finished != NULL)
+		wake(e);
 	return 0;
 }
 
