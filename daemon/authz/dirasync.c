@@ -103,15 +103,36 @@ void dirasync_wait_connection(struct dirasync *e, struct alookup *lk)
 	as->connecting = 1;
 }
 
+/* ld's socket non-blocking: no libldap call on it waits from now on
+ * (a read finds nothing, a write that does not fit fails). */
+static int nonblocking(LDAP *ld, int *fd)
+{
+	int fl;
+
+	*fd = -1;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, fd) != LDAP_OPT_SUCCESS ||
+	    *fd < 0 || (fl = fcntl(*fd, F_GETFL)) < 0 ||
+	    fcntl(*fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return PG_ERR_IO;
+	return 0;
+}
+
+/* Close a connection a thread made and the loop did not take. */
+static void discard(LDAP *ld)
+{
+	int fd;
+
+	(void)nonblocking(ld, &fd);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
 /* The connection is the loop's now: non-blocking, watched. */
 static int adopt(struct dirasync *e, size_t index, LDAP *ld)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
-	int fd = -1, fl;
+	int fd;
 
-	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
-	    fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+	if (nonblocking(ld, &fd) != 0)
 		return PG_ERR_IO;
 	ev.data.u64 = TAG_SERVER + index;
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -135,7 +156,7 @@ static void connected(struct dirasync *e, size_t index)
 	pthread_join(as->thread, NULL);
 	as->connecting = 0;
 	if (rc == 0 && (rc = adopt(e, index, as->ld)) != 0)
-		ldap_unbind_ext_s(as->ld, NULL, NULL);
+		discard(as->ld);
 	as->ld = NULL;
 	for (;;) {
 		for (lk = e->lookups; lk != NULL; lk = lk->next)
@@ -558,7 +579,7 @@ void dirasync_free(struct dirasync *e)
 			continue;
 		pthread_join(e->as[i].thread, NULL);
 		if (e->as[i].ld != NULL)
-			ldap_unbind_ext_s(e->as[i].ld, NULL, NULL);
+			discard(e->as[i].ld);
 	}
 	while ((lk = e->lookups) != NULL) {
 		e->lookups = lk->next;

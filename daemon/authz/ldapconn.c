@@ -354,6 +354,18 @@ int ldapconn_search_outcome(struct ldapconn_call *a, LDAP *ld, const char *base,
 	return ldapconn_fail(a, ld, "search", lrc);
 }
 
+/* A search's timeout (ldapconn_timeout), and the search logged. */
+static int search_timeout(struct ldapconn_call *a, LDAP *ld, const char *base,
+                          const char *filter, struct timeval *tv)
+{
+	int rc = ldapconn_timeout(a, ld, tv);
+
+	if (rc == 0)
+		log_debug("directory: %s: search base=\"%s\" filter=%s",
+		          a->conn->uri, base, filter);
+	return rc;
+}
+
 int ldapconn_search_start(struct ldapconn_call *a, LDAP *ld, const char *base,
                           int scope, const char *filter, char **attrs,
                           int sizelimit, int *msgid, int64_t *deadline)
@@ -361,10 +373,8 @@ int ldapconn_search_start(struct ldapconn_call *a, LDAP *ld, const char *base,
 	struct timeval tv;
 	int lrc, rc;
 
-	if ((rc = ldapconn_timeout(a, ld, &tv)) != 0)
+	if ((rc = search_timeout(a, ld, base, filter, &tv)) != 0)
 		return rc;
-	log_debug("directory: %s: search base=\"%s\" filter=%s", a->conn->uri,
-	          base, filter);
 	lrc = ldap_search_ext(ld, base, scope, filter, attrs, 0, NULL, NULL,
 	                      &tv, sizelimit, msgid);
 	if (lrc != LDAP_SUCCESS)
@@ -381,10 +391,8 @@ int ldapconn_search(struct ldapconn_call *a, LDAP *ld, const char *base,
 	int lrc, rc, missing;
 
 	*res = NULL;
-	if ((rc = ldapconn_timeout(a, ld, &tv)) != 0)
+	if ((rc = search_timeout(a, ld, base, filter, &tv)) != 0)
 		return rc;
-	log_debug("directory: %s: search base=\"%s\" filter=%s", a->conn->uri,
-	          base, filter);
 	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
 	                        &tv, sizelimit, res);
 	/* A size limit hit by a search for one entry: only with a result. */

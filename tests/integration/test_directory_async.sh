@@ -47,6 +47,16 @@ all_answered() {
 	done
 }
 
+# misses: the daemon's cache misses so far (STATUS).
+misses() {
+	pgreq "v1 STATUS" | sed -n 's/.* cache_misses=\([0-9]*\).*/\1/p'
+}
+
+# missed N: the daemon has had N cache misses.
+missed() {
+	[ "$(misses)" = "$1" ]
+}
+
 # searches_after N: the filters of slapd a's searches after line N of its
 # log, in the order it took them.
 searches_after() {
@@ -62,11 +72,12 @@ expect_out '^v1 OK allowed=yes ' "a first lookup (the connection is up)"
 
 freeze_slapd a
 n0=$(wc -l <"$SLAPD_DIR_a/log")
+m0=$(misses)
 burst
-# Every request is parked on the frozen server (the daemon has nothing
-# to answer them with): wait until the daemon has sent all their user
-# searches, which it does at once.
-sleep 0.5
+# Every request is parked on the frozen server, its user search sent at
+# once: wait until the daemon has them all.
+wait_for 20 missed $((m0 + NUSERS)) ||
+	die "the burst did not reach the daemon: $(misses) misses, $m0 before"
 # A cached answer and STATUS are not delayed by the lookups in flight.
 t0=$(now_ms)
 pgreq "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
