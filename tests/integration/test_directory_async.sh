@@ -57,11 +57,13 @@ missed() {
 	[ "$(misses)" = "$1" ]
 }
 
-# searches_after N: the filters of slapd a's searches after line N of its
-# log, in the order it took them.
+# searches_after N: the filters of the searches slapd a logged after line
+# N of its log, in the order the daemon sent them (operation numbers:
+# slapd's threads may log them in another order).
 searches_after() {
 	tail -n "+$(($1 + 1))" "$SLAPD_DIR_a/log" |
-		sed -n 's/.* SRCH base=.* filter="\([^"]*\)".*/\1/p'
+		sed -n 's/.* op=\([0-9]*\) SRCH base=.* filter="\([^"]*\)".*/\1 \2/p' |
+		sort -n | cut -d' ' -f2-
 }
 
 # --- several lookups in flight at once -----------------------------------
