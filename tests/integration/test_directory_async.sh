@@ -6,7 +6,9 @@
 # before the first group search), and they end together; while they wait
 # on a frozen server, cached answers and STATUS are not delayed; the
 # per-search deadline gives up on a frozen server at search_timeout and
-# every lookup waiting on it fails over to the next server together.
+# every lookup waiting on it fails over to the next server together; and
+# a frozen ldaps:// server's TLS handshake, on the connecting thread under
+# its watchdog, neither blocks the event loop nor makes it spin.
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
@@ -14,6 +16,8 @@ need python3
 
 SLAPD_DEBUG=stats start_slapd a
 start_slapd b
+start_slapd c --tls
+start_slapd d --tls
 
 # Cold users of the sample directory besides nurse1 (kept warm).
 USERS="frontdesk1 frontdesk2 nurse2 billing1 super1 norole1"
@@ -45,6 +49,12 @@ all_answered() {
 	for _u in $USERS; do
 		grep -Eq -- "$1" "$T/reply.$_u" || return 1
 	done
+}
+
+# loop_ticks: the user + system time of the daemon's event loop (its main
+# thread) so far, in clock ticks.
+loop_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/task/$DAEMON_PID/stat"
 }
 
 # misses: the daemon's cache misses so far (STATUS).
@@ -129,6 +139,37 @@ grep -q "$SLAPD_URI_b" "$T/status" || fail "not on the second server: $(cat "$T/
 pgreq "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
 expect_out '^v1 OK allowed=yes ' "cached CHECK after the failover"
 thaw_slapd a
+stop_daemon
+
+# --- a frozen ldaps:// server: connecting does not hold the loop --------
+ldap_config "$SLAPD_LDAPS_c $SLAPD_LDAPS_d" "search_timeout = 1" \
+	"network_timeout = 1" "tls_cacert = $SLAPD_TLS_DIR/ca.pem"
+freeze_slapd c
+start_daemon
+ticks0=$(loop_ticks)
+t0=$(now_ms)
+pgreq "v1 AUTHZ user=nurse1" >"$T/reply.ldaps" 2>&1 &
+wait_for 20 missed 1 || die "the cold AUTHZ did not reach the daemon"
+# The handshake with c hangs (network_timeout, 1 s): the loop answers.
+t1=$(now_ms)
+pgreq "v1 STATUS" >"$OUT"
+ms=$(($(now_ms) - t1))
+log "STATUS while a TLS handshake hangs: $ms ms"
+expect_out '^v1 OK ' "STATUS while a TLS handshake hangs"
+[ "$ms" -lt "$SLOW_MS" ] || fail "STATUS waited $ms ms behind a TLS handshake"
+wait_for 20 grep -q '^v1 OK allowed=yes ' "$T/reply.ldaps" ||
+	fail "no failover past the frozen ldaps server: $(cat "$T/reply.ldaps")"
+ms=$(($(now_ms) - t0))
+ticks=$(($(loop_ticks) - ticks0))
+log "cold AUTHZ past a frozen ldaps server: $ms ms, $ticks ticks of the loop's CPU"
+grep -q 'TLS handshake timed out' "$DAEMON_LOG" ||
+	fail "no handshake timeout logged for the frozen ldaps server"
+# A second of waiting, not of spinning (memcheck costs CPU of its own).
+# libldap with GnuTLS spins in the handshake itself until the watchdog
+# ends it: that is the connecting thread's, never the loop's.
+[ -n "${VALGRIND:-}" ] || [ "$ticks" -lt 30 ] ||
+	fail "the event loop used $ticks ticks of CPU while a handshake hung"
+thaw_slapd c
 stop_daemon
 
 finish
