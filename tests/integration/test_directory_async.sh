@@ -8,7 +8,9 @@
 # per-search deadline gives up on a frozen server at search_timeout and
 # every lookup waiting on it fails over to the next server together; and
 # a frozen ldaps:// server's TLS handshake, on the connecting thread under
-# its watchdog, neither blocks the event loop nor makes it spin.
+# its watchdog, neither blocks the event loop nor makes it spin; a
+# connection the server closes while idle is let go at once and the next
+# lookup connects again.
 # shellcheck disable=SC2154 # SLAPD_*_NAME are set by start_slapd (eval)
 . "${top_srcdir:?}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/slapd.sh"
@@ -139,6 +141,26 @@ grep -q "$SLAPD_URI_b" "$T/status" || fail "not on the second server: $(cat "$T/
 pgreq "v1 CHECK user=nurse1 scope=phi.read" >"$OUT"
 expect_out '^v1 OK allowed=yes ' "cached CHECK after the failover"
 thaw_slapd a
+stop_daemon
+
+# --- the server closes the idle connection ------------------------------
+ldap_config "$SLAPD_URI_b" "search_timeout = 1" "network_timeout = 1"
+start_daemon
+pgreq "v1 AUTHZ user=nurse1" >"$OUT"
+expect_out '^v1 OK allowed=yes ' "a first lookup, on b"
+stop_slapd b
+wait_for 10 grep -q "directory: $SLAPD_URI_b: connection closed while idle" "$DAEMON_LOG" ||
+	fail "the closed idle connection was not noticed"
+ticks0=$(loop_ticks)
+sleep 1
+ticks=$(($(loop_ticks) - ticks0))
+[ -n "${VALGRIND:-}" ] || [ "$ticks" -lt 30 ] ||
+	fail "the event loop used $ticks ticks of CPU after the server closed"
+restart_slapd b
+pgreq "v1 AUTHZ user=nurse2" >"$OUT"
+expect_out '^v1 OK allowed=yes ' "a cold lookup on a new connection"
+grep -q "directory: $SLAPD_URI_b failed" "$DAEMON_LOG" &&
+	fail "an idle connection closed by the server was taken for a failure"
 stop_daemon
 
 # --- a frozen ldaps:// server: connecting does not hold the loop --------
