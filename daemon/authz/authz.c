@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Authorization: AUTHZ, CHECK and EXPLAIN answered from the cache and the
- * policy on the event loop (authz_answer.c), directory lookups on a
- * worker thread (authz_worker.c), clients on a cold miss parked until
- * their lookup is done and then completed through the core's callback;
- * here the entry points, the lifecycle, and taking in finished lookups. */
+ * policy on the event loop (authz_answer.c), directory lookups driven
+ * from the same loop (authz_lookup.c, dirasync.c), clients on a cold miss
+ * parked until their lookup is done and then completed through the
+ * core's callback; here the entry points, the lifecycle, and taking in
+ * finished lookups. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -22,7 +24,6 @@
 #include "authz/indexprobe.h"
 #include "authz/membership.h"
 #include "authz/policy.h"
-#include "core/thread.h"
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"
@@ -160,18 +161,17 @@ static void finish_waiter(struct pg_authz *a, struct job *j,
 
 void authz_drain(struct pg_authz *a)
 {
-	struct job *j = authz_worker_collect(a);
+	struct job *j = authz_lookup_collect(a);
 	struct job *next;
 	struct waiter *w;
 	int64_t now = (int64_t)time(NULL);
 
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->probe == NULL)
-			absorb(a, j, now);
+		absorb(a, j, now);
 		for (w = j->waiters; w != NULL; w = w->next)
 			finish_waiter(a, j, w, now);
-		authz_worker_job_free(j);
+		authz_lookup_job_free(j);
 	}
 }
 
@@ -194,7 +194,7 @@ static int op_wait(void *arg, const struct authz_query *q, int store,
                    int wait_ms)
 {
 	struct pg_authz *a = arg;
-	struct job *j = authz_worker_submit(a, q->user, 1, store);
+	struct job *j = authz_lookup_submit(a, q->user, 1, store);
 
 	if (j == NULL)
 		return 0;
@@ -203,7 +203,7 @@ static int op_wait(void *arg, const struct authz_query *q, int store,
 
 static void op_refresh(void *arg, const char *user)
 {
-	authz_worker_submit(arg, user, 0, 1);
+	authz_lookup_submit(arg, user, 0, 1);
 }
 
 int authz_answer(struct pg_authz *a, const struct authz_query *q,
@@ -225,9 +225,7 @@ int authz_status(struct pg_authz *a, struct pg_msg *resp)
 	char membership[64] = "-";
 	int rc;
 
-	pthread_mutex_lock(&a->mu);
-	st = a->status;
-	pthread_mutex_unlock(&a->mu);
+	dir_status(dirasync_dir(a->dir), &st);
 	/* What the active server's groups were found to use: the
 	 * attributes searched ("-" until its first lookup). */
 	if (st.active < st.nservers && st.servers[st.active].discovered)
@@ -267,7 +265,7 @@ void authz_index_probe(struct pg_authz *a)
 
 int authz_done_fd(const struct pg_authz *a)
 {
-	return a->efd;
+	return a->epfd;
 }
 
 int authz_timer_fd(const struct pg_authz *a)
@@ -275,11 +273,28 @@ int authz_timer_fd(const struct pg_authz *a)
 	return a->tfd;
 }
 
-int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
-              struct pg_authz **out, char *err, size_t errlen)
+/* The loop's descriptors: the epoll set authz_done_fd() gives, the
+ * eventfd in it, the timer. */
+static int open_fds(struct pg_authz *a)
 {
 	struct itimerspec its = {{0, AUTHZ_TICK_MS * 1000000L},
 	                         {0, AUTHZ_TICK_MS * 1000000L}};
+	struct epoll_event ev = {.events = EPOLLIN,
+	                         .data.u64 = DIRASYNC_TAG_CALLER};
+
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->epfd < 0 || a->efd < 0 || a->tfd < 0 ||
+	    timerfd_settime(a->tfd, 0, &its, NULL) != 0 ||
+	    epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->efd, &ev) != 0)
+		return PG_ERR_IO;
+	return 0;
+}
+
+int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
+              struct pg_authz **out, char *err, size_t errlen)
+{
 	struct dir_config *cfg = NULL;
 	struct pg_authz *a;
 	int rc = PG_ERR_NOMEM;
@@ -287,31 +302,20 @@ int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return PG_ERR_NOMEM;
 	a->complete = *done;
-	a->efd = a->tfd = -1;
+	a->epfd = a->efd = a->tfd = -1;
+	a->done_tail = &a->done;
 	a->view.gen = 1;
 	a->view.online = 1;
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
 	if ((rc = authz_conf_prepare(conf, &cfg, &a->view.policy, err,
 	                             errlen)) != 0 ||
-	    (rc = cache_new(&a->cache)) != 0)
+	    (rc = cache_new(&a->cache)) != 0 || (rc = open_fds(a)) != 0 ||
+	    (rc = dirasync_new(cfg, a->epfd, a->efd, authz_lookup_done, a,
+	                       &a->dir, err, errlen)) != 0)
 		goto out;
 	apply_settings(a, conf, cfg);
 	authz_conf_log_timeouts(cfg);
 	a->dir_gen = 1;
-	a->new_cfg = cfg;
-	a->new_gen = a->dir_gen;
-	cfg = NULL;
-	rc = PG_ERR_IO;
-	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (a->efd < 0 || a->tfd < 0 || timerfd_settime(a->tfd, 0, &its, NULL))
-		goto out;
-	if (thread_start(&a->worker, authz_worker_main, a) != 0) {
-		rc = PG_ERR_IO;
-		goto out;
-	}
-	a->started = 1;
 	authz_index_probe(a);
 	*out = a;
 	a = NULL;
@@ -327,10 +331,17 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 {
 	struct dir_config *cfg;
 	struct pg_policy *pol;
+	struct dirasync *dir;
 	int rc;
 
 	if ((rc = authz_conf_prepare(conf, &cfg, &pol, err, errlen)) != 0)
 		return rc;
+	if ((rc = dirasync_new(cfg, a->epfd, a->efd, authz_lookup_done, a, &dir,
+	                       err, errlen)) != 0) {
+		policy_free(pol);
+		free(cfg);
+		return rc;
+	}
 	policy_free(a->view.policy);
 	a->view.policy = pol;
 	/* Every memo is now out of date; 0 means "none", skip it. */
@@ -338,56 +349,56 @@ int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,
 		a->view.gen = 1;
 	apply_settings(a, conf, cfg);
 	authz_conf_log_timeouts(cfg);
+	free(cfg);
 	/* A probe running with the old settings: its outcome is dropped. */
 	a->dir_gen++;
-	pthread_mutex_lock(&a->mu);
-	free(a->new_cfg);
-	a->new_cfg = cfg;
-	a->new_gen = a->dir_gen;
-	pthread_cond_signal(&a->cv);
-	pthread_mutex_unlock(&a->mu);
+	/* Lookups in flight start again with the new settings. */
+	dirasync_replace(dir, a->dir);
+	a->dir = dir;
 	authz_index_probe(a);
 	return 0;
 }
 
-void authz_free(struct pg_authz *a)
+/* Clients still parked on j (a reload without [ldap]) get an answer. */
+static void answer_removed(struct pg_authz *a, struct job *j)
 {
 	struct pg_msg resp;
 	struct waiter *w;
+
+	for (w = j->waiters; w != NULL; w = w->next) {
+		proto_make_error(&resp, PG_ERR_UNAVAIL,
+		                 "directory configuration removed");
+		authz_deliver(a, w, &resp, 0);
+	}
+	authz_lookup_job_free(j);
+}
+
+void authz_free(struct pg_authz *a)
+{
 	struct job *j;
 
 	if (a == NULL)
 		return;
-	if (a->started) {
-		pthread_mutex_lock(&a->mu);
-		a->stop = 1;
-		pthread_cond_signal(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		pthread_join(a->worker, NULL);
-	}
-	/* Its job is on the flight list, freed below. */
-	if (a->probing != NULL)
-		pthread_join(a->probing->probe->thread, NULL);
+	/* Waits for its connecting threads (bounded). */
+	dirasync_free(a->dir);
+	authz_lookup_end_probe(a->probing);
 	indexprobe_free(a->indexprobe);
-	/* Every job, queued, done or in neither, is on the flight list.
-	 * Clients still parked (a reload without [ldap]) get an answer. */
 	while ((j = a->flight) != NULL) {
 		a->flight = j->flight;
-		for (w = j->waiters; w != NULL; w = w->next) {
-			proto_make_error(&resp, PG_ERR_UNAVAIL,
-			                 "directory configuration removed");
-			authz_deliver(a, w, &resp, 0);
-		}
-		authz_worker_job_free(j);
+		answer_removed(a, j);
 	}
-	free(a->new_cfg);
+	while ((j = a->done) != NULL) {
+		a->done = j->next;
+		answer_removed(a, j);
+	}
+	if (a->epfd >= 0)
+		close(a->epfd);
 	if (a->efd >= 0)
 		close(a->efd);
 	if (a->tfd >= 0)
 		close(a->tfd);
 	cache_free(a->cache);
 	policy_free(a->view.policy);
-	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Authorization in phiguardd: the policy and the directory cache on the
- * event loop, the directory itself on a worker thread (fail-back probes
- * on one of their own), and the answers to AUTHZ, CHECK and EXPLAIN. */
+/* Authorization in phiguardd: the policy, the directory cache and the
+ * directory lookups on the event loop (connecting and fail-back probes on
+ * threads of their own), and the answers to AUTHZ, CHECK and EXPLAIN. */
 #ifndef PHIGUARD_DAEMON_AUTHZ_H
 #define PHIGUARD_DAEMON_AUTHZ_H
 
@@ -46,8 +46,8 @@ int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
                        char *warn, size_t warnlen);
 
 /*
- * Start authorization for conf (checked as above): the worker thread (no
- * directory I/O before the first question). Parked requests are answered
+ * Start authorization for conf (checked as above; no directory I/O before
+ * the first question but the index probe's). Parked requests are answered
  * through done (copied; pending.h). The caller's loop watches
  * authz_done_fd() (authz_drain() when readable) and authz_timer_fd()
  * (authz_tick()). Returns 0 and *out, PG_ERR_CONFIG (err), PG_ERR_NOMEM
@@ -56,7 +56,9 @@ int authz_check_config(const struct pg_conf *conf, char *err, size_t errlen,
 int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
               struct pg_authz **out, char *err, size_t errlen);
 
-/* Readable when lookups are done: authz_drain() answers their clients. */
+/* Readable when lookups have news (a server's answer, a connection made,
+ * a search's deadline): authz_drain() makes progress on them and answers
+ * the clients of those done. */
 int authz_done_fd(const struct pg_authz *a);
 void authz_drain(struct pg_authz *a);
 
@@ -65,7 +67,7 @@ void authz_drain(struct pg_authz *a);
 int authz_timer_fd(const struct pg_authz *a);
 void authz_tick(struct pg_authz *a);
 
-/* Stop the worker (waiting for a lookup or fail-back probe in progress,
+/* Stop (waiting for connecting and fail-back probe threads in progress,
  * each bounded by the directory timeouts) and free all.
  * Clients still parked get an ERR (unavailable) through the completion
  * callback. Accepts NULL. */
@@ -74,7 +76,8 @@ void authz_free(struct pg_authz *a);
 /*
  * Apply a new configuration atomically: the policy and cache settings at
  * once (cached groups are kept: scopes come from the policy at answer
- * time), the directory settings from the worker's next lookup. On error
+ * time), the directory settings too: lookups in flight start again with
+ * them. On error
  * nothing changes. Returns 0, or as authz_check_config().
  */
 int authz_reconfigure(struct pg_authz *a, const struct pg_conf *conf, char *err,

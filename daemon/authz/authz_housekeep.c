@@ -71,7 +71,7 @@ static int ahead_one(struct cache_entry *e, void *arg)
 	if (!h->a->view.online || e->negative || h->left == 0 ||
 	    h->now - e->seen_at > t->ttl || age < t->ttl - jitter)
 		return 0;
-	if (authz_worker_submit(h->a, e->user, 0, 1) != NULL)
+	if (authz_lookup_submit(h->a, e->user, 0, 1) != NULL)
 		h->left--;
 	return 0;
 }
@@ -80,20 +80,16 @@ static void housekeep(struct pg_authz *a, int64_t now)
 {
 	struct ahead h = {a, now, AUTHZ_REFRESH_BURST, NULL, INT64_MIN};
 	struct dir_status st;
-	int64_t age;
 
 	cache_each(a->cache, ahead_one, &h);
 	/* Offline, the way back is a lookup that succeeds: try the most
 	 * recent user (the client keeps its own backoff per server). */
 	if (!a->view.online && h.retry != NULL && a->background == 0)
-		authz_worker_submit(a, h.retry, 0, 1);
-	pthread_mutex_lock(&a->mu);
-	st = a->status;
-	age = time_mono_ms() - a->status_ms;
-	pthread_mutex_unlock(&a->mu);
+		authz_lookup_submit(a, h.retry, 0, 1);
+	dir_status(dirasync_dir(a->dir), &st);
 	if (a->view.online && st.nservers > 1 && st.active != 0 &&
 	    a->probing == NULL && now - a->last_probe >= AUTHZ_PROBE_EVERY &&
-	    authz_worker_start_probe(a, &st, age))
+	    authz_lookup_start_probe(a))
 		a->last_probe = now;
 	/* Discovery ran again: a new connection since the last look (the
 	 * first one after start was probed already). */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Inside authorization: the state its files share. authz.c (the verbs'
  * entry points, the lifecycle, taking in finished lookups),
- * authz_worker.c (the directory worker thread, its queues and the
- * fail-back probes), authz_housekeep.c (late logins, refresh-ahead,
- * probing) and authz_answer.c (the answers, pure logic). Not for use
- * outside daemon/authz/. */
+ * authz_lookup.c (lookups in flight on the loop's directory engine,
+ * dirasync.h, and the fail-back probes' thread), authz_housekeep.c (late
+ * logins, refresh-ahead, probing) and authz_answer.c (the answers, pure
+ * logic). Not for use outside daemon/authz/. */
 #ifndef PHIGUARD_DAEMON_AUTHZ_IMPL_H
 #define PHIGUARD_DAEMON_AUTHZ_IMPL_H
 
@@ -15,6 +15,7 @@
 #include "authz/authz.h"
 #include "authz/authz_answer.h"
 #include "authz/dir_config.h"
+#include "authz/dirasync.h"
 #include "authz/directory.h"
 #include "conf.h"
 #include "core/pending.h"
@@ -44,7 +45,7 @@ struct waiter {
 };
 
 /* A fail-back probe: its network part runs on a thread of its own, so a
- * hung server it waits for delays no lookup; the worker then applies the
+ * hung server it waits for delays no lookup; the loop then applies the
  * outcome, which takes no I/O. */
 #define PROBE_SKIP    1 /* rc[i]: in backoff, not probed */
 #define PROBE_PENDING 2 /* rc[i]: not probed (yet); a pg_err once probed */
@@ -54,18 +55,16 @@ struct probe {
 	uint32_t gen; /* of the directory settings it probes with */
 	size_t n;     /* servers 0..n-1: those preferred to the active one */
 	int rc[DIR_MAX_URIS];
+	int done; /* under the authz mu: the thread has ended */
 	struct dir_config cfg;
 };
 
-/* One piece of directory work. The loop owns everything but rc, res and
- * the queue links while the worker holds it (and a probe's rc while its
- * thread does). */
+/* A lookup of user for the clients waiting on it (and the cache). */
 struct job {
-	struct job *next;    /* worker queue, then done list */
-	struct job *flight;  /* the loop's in-flight list */
-	struct probe *probe; /* a fail-back probe rather than a lookup */
-	int store;           /* put the result in the cache */
-	int urgent;          /* a client waits */
+	struct job *next;   /* the done list */
+	struct job *flight; /* the in-flight list */
+	int store;          /* put the result in the cache */
+	int urgent;         /* a client waits */
 	struct waiter *waiters;
 	int rc;
 	struct dir_result *res;
@@ -83,51 +82,50 @@ struct pg_authz {
 	uint64_t hits, misses;
 	unsigned ticks;
 	int64_t last_probe;
-	struct job *probing;       /* whose probe thread has not been joined */
-	struct dir_config dir_cfg; /* what the worker has, or gets next */
-	uint32_t dir_gen;          /* its generation, for probes */
+	struct probe *probing;         /* whose thread has not been joined */
+	struct dir_config dir_cfg;     /* the engine's */
+	uint32_t dir_gen;              /* its generation, for probes */
 	struct indexprobe *indexprobe; /* the unindexed-search check */
 	int64_t last_indexprobe;       /* time() it last started */
 	uint64_t discoveries_seen;     /* status.discovery_searches then */
-	int efd, tfd;
-	/* Shared with the worker, under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t worker;
-	int started, stop;
-	struct job *urgent_q, *background_q, *done;
-	struct dir_config *new_cfg; /* for the worker to pick up */
-	uint32_t new_gen;           /* its dir_gen */
-	struct dir_status status;
-	int64_t status_ms; /* time_mono_ms() when status was taken */
+	struct dirasync *dir;          /* lookups, on this loop */
+	struct job *done, **done_tail; /* finished, oldest first */
+	/* epfd: what authz_done_fd() gives the loop, an epoll set of efd
+	 * (threads' news) and the engine's descriptors. */
+	int epfd, efd, tfd;
+	pthread_mutex_t mu; /* a probe's done */
 };
 
-/* ------------------------------------------------------ authz_worker.c */
+/* ------------------------------------------------------ authz_lookup.c */
 
-/* The worker thread (arg: the struct pg_authz). */
-void *authz_worker_main(void *arg);
-
-/* Queue a lookup of user, or join the one in flight. Returns the job,
+/* Start a lookup of user, or join the one in flight. Returns the job,
  * which a caller may add a waiter to, or NULL (no memory, or background
  * work is at its bound). */
-struct job *authz_worker_submit(struct pg_authz *a, const char *user,
+struct job *authz_lookup_submit(struct pg_authz *a, const char *user,
                                 int urgent, int store);
 
-/* The finished jobs, oldest first (linked by next), each off the flight
- * list and its probe thread joined; the caller frees them. */
-struct job *authz_worker_collect(struct pg_authz *a);
+/* The engine's report of a finished lookup (dirasync_done_fn; arg: the
+ * struct pg_authz, tag: the job): onto the done list. */
+void authz_lookup_done(void *arg, void *tag, int rc, struct dir_result *res);
 
-/* Probe the servers preferred to the active one (st: the worker's last
- * status, age ms old) whose backoff has expired, if any. Returns 1 if a
- * probe began. */
-int authz_worker_start_probe(struct pg_authz *a, const struct dir_status *st,
-                             int64_t age);
+/* Make progress on everything in flight (the loop found epfd readable)
+ * and return the finished jobs, oldest first (linked by next), each off
+ * the flight list; the caller frees them. A finished fail-back probe is
+ * applied here. */
+struct job *authz_lookup_collect(struct pg_authz *a);
 
-/* Take j off the loop's flight list. */
-void authz_worker_unlink(struct pg_authz *a, struct job *j);
+/* Probe the servers preferred to the active one whose backoff has
+ * expired, if any. Returns 1 if a probe began. */
+int authz_lookup_start_probe(struct pg_authz *a);
+
+/* Wait for a probe's thread and free it. Accepts NULL. */
+void authz_lookup_end_probe(struct probe *p);
+
+/* Take j off the flight list. */
+void authz_lookup_unlink(struct pg_authz *a, struct job *j);
 
 /* Free j, its waiters and its result. */
-void authz_worker_job_free(struct job *j);
+void authz_lookup_job_free(struct job *j);
 
 /* ------------------------------------------------------------- authz.c */
 

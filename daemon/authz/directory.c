@@ -18,62 +18,20 @@
 #include <lber.h>
 #include <ldap.h>
 
-#include "authz/dn.h"
+#include "authz/directory_impl.h"
+#include "authz/dirfound.h"
+#include "authz/dirquery.h"
+#include "authz/ldapconn.h"
 #include "authz/membership.h"
 #include "err.h"
-#include "ldapescape.h"
 #include "log.h"
-#include "strbuf.h"
-#include "authz/ldapconn.h"
 #include "timeutil.h"
 #include "username.h"
 
-/* Groups per nesting search: keeps a filter (and the server's work on it)
- * small when a level is unusually wide. */
-#define FILTER_CHUNK 64
 /* While discovery finds no group class at all, it is tried again after
  * this long, so groups added to a new directory are picked up without a
  * reconnect. */
 #define DISCOVER_RETRY_MS 60000
-
-struct server {
-	struct ldapconn conn; /* its URI and connection callbacks */
-	LDAP *ld;          /* bound connection kept between lookups, or NULL */
-	unsigned failures; /* consecutive */
-	int64_t retry_at;  /* time_mono_ms() before which it is skipped */
-	int last_err;
-	/* What discovery found on the current connection (a set of enum
-	 * membership_attr); valid while discovered_at != 0. */
-	unsigned membership;
-	int64_t discovered_at;
-	unsigned logged; /* membership + 1 as last logged; 0: never */
-};
-
-struct dir {
-	struct dir_config cfg;
-	struct server srv[DIR_MAX_URIS];
-	size_t nsrv;
-	size_t active;
-	uint64_t rng;
-	uint64_t lookups, searches, discovery_searches;
-};
-
-/* One server's turn at a request: its time budget and what it costs. */
-struct attempt {
-	struct ldapconn_call call; /* settings, budget, last libldap code */
-	const struct dir *d;
-	struct server *s;
-	unsigned searches;
-	unsigned discovery_searches; /* of those, finding membership */
-};
-
-/* The result being built, with the visited set beside it. */
-struct found {
-	struct dir_result *r;
-	char **keys;  /* normalised DN of r->groups[i] */
-	size_t nkeys; /* == r->ngroups while r is set */
-	size_t cap;
-};
 
 /* ------------------------------------------------------------ health */
 
@@ -86,10 +44,15 @@ static uint64_t rng_next(struct dir *d)
 	return d->rng * 0x2545F4914F6CDD1DULL;
 }
 
-static void srv_close(struct server *s)
+void dir_srv_close(struct dir *d, struct server *s)
 {
-	if (s->ld != NULL)
+	if (s->ld != NULL) {
+		if (d->on_close != NULL)
+			d->on_close(d->on_close_arg, (size_t)(s - d->srv),
+			            s->ld);
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
+		s->conn_gen++;
+	}
 	s->ld = NULL;
 	/* The next connection discovers again: a failover or a reload of
 	 * the server may bring other data. */
@@ -107,11 +70,11 @@ static void mark_ok(struct server *s)
 
 /* Exponential backoff with jitter down to half the delay, so terminals
  * that lost the same server do not all come back at the same moment. */
-static void mark_failed(struct dir *d, struct server *s, int err)
+void dir_mark_failed(struct dir *d, struct server *s, int err)
 {
 	int64_t delay;
 
-	srv_close(s);
+	dir_srv_close(d, s);
 	s->failures++;
 	delay = ldapconn_backoff_ms(&d->cfg, s->failures);
 	delay = delay / 2 + (int64_t)(rng_next(d) % (uint64_t)(delay / 2 + 1));
@@ -122,9 +85,32 @@ static void mark_failed(struct dir *d, struct server *s, int err)
 	          s->conn.uri, pg_err_name(err), s->failures, (long long)delay);
 }
 
-static int in_backoff(const struct server *s, int64_t now)
+int dir_in_backoff(const struct server *s, int64_t now)
 {
 	return s->retry_at != 0 && now < s->retry_at;
+}
+
+void dir_answered(struct dir *d, size_t index)
+{
+	struct server *s = &d->srv[index];
+
+	mark_ok(s);
+	if (d->active != index) {
+		log_info("directory: now using %s", s->conn.uri);
+		dir_srv_close(d, &d->srv[d->active]);
+		d->active = index;
+	}
+}
+
+size_t dir_order(const struct dir *d, size_t *order)
+{
+	size_t n = 0, i;
+
+	order[n++] = d->active;
+	for (i = 0; i < d->nsrv; i++)
+		if (i != d->active)
+			order[n++] = i;
+	return n;
 }
 
 /* ------------------------------------------------------------ libldap */
@@ -133,18 +119,15 @@ static int in_backoff(const struct server *s, int64_t now)
  * a missing base counts as empty); on error *res is NULL. A search for
  * one entry (sizelimit 1) asks whether any exists: finding more is no
  * error. */
-static int do_search(struct attempt *a, LDAP *ld, const char *base, int scope,
-                     const char *filter, char **attrs, int sizelimit,
+static int do_search(struct attempt *a, LDAP *ld, struct dirquery *q,
                      LDAPMessage **res)
 {
 	a->searches++;
-	return ldapconn_search(&a->call, ld, base, scope, filter, attrs,
-	                       sizelimit, res);
+	return ldapconn_search(&a->call, ld, q->base, q->scope, q->filter,
+	                       q->attrs, q->sizelimit, res);
 }
 
-/* A turn at server s of d, its budget starting now. */
-static void attempt_init(struct attempt *a, const struct dir *d,
-                         struct server *s)
+void dir_attempt_init(struct attempt *a, const struct dir *d, struct server *s)
 {
 	memset(a, 0, sizeof(*a));
 	a->d = d;
@@ -182,248 +165,44 @@ void dir_result_free(struct dir_result *r)
 	free(r);
 }
 
-/* Free the visited set, and the result unless it was taken (r NULL). */
-static void found_clear(struct found *f)
+/* Run one group search for the n terms t and add what it finds at
+ * depth. */
+static int group_search(struct attempt *a, LDAP *ld, struct dirfound *f,
+                        const struct dir_term *t, size_t n, unsigned depth)
 {
-	size_t i;
-
-	for (i = 0; i < f->nkeys; i++)
-		free(f->keys[i]);
-	free(f->keys);
-	dir_result_free(f->r);
-	f->r = NULL;
-	f->keys = NULL;
-	f->nkeys = 0;
-	f->cap = 0;
-}
-
-static int found_init(struct found *f)
-{
-	f->keys = NULL;
-	f->nkeys = 0;
-	f->cap = 0;
-	f->r = calloc(1, sizeof *f->r);
-	return f->r == NULL ? PG_ERR_NOMEM : 0;
-}
-
-/* The value of the DN's first RDN if that is a single cn=value, else NULL
- * (also on allocation failure: the cn attribute is the fallback). */
-static char *rdn_cn(const char *dn)
-{
-	LDAPDN ldn = NULL;
-	LDAPAVA *ava;
-	char *cn = NULL;
-
-	if (ldap_str2dn(dn, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
-	    ldn == NULL || ldn[0] == NULL)
-		goto out;
-	ava = ldn[0][0];
-	if (ava == NULL || ldn[0][1] != NULL ||
-	    !(ava->la_flags & LDAP_AVA_STRING))
-		goto out;
-	if (ava->la_attr.bv_len != 2 ||
-	    strncasecmp(ava->la_attr.bv_val, "cn", 2) != 0)
-		goto out;
-	cn = strndup(ava->la_value.bv_val, ava->la_value.bv_len);
-out:
-	if (ldn != NULL)
-		ldap_dnfree(ldn);
-	return cn;
-}
-
-/* Add a group unless already visited. The scan is linear: a user's groups
- * are few, and DIR_MAX_GROUPS bounds the worst case. */
-static int found_add(struct found *f, const char *dn, const char *cn_attr,
-                     unsigned depth)
-{
-	struct dir_result *r = f->r;
-	struct dir_group *g;
-	char *key;
-	size_t i;
-	int rc;
-
-	/* A server's DN always parses; text is the fallback regardless. */
-	if ((rc = dn_key(dn, &key)) == PG_ERR_INVAL)
-		key = strdup(dn);
-	else if (rc != 0)
-		return rc;
-	if (key == NULL)
-		return PG_ERR_NOMEM;
-	for (i = 0; i < r->ngroups; i++) {
-		if (strcmp(f->keys[i], key) == 0) {
-			free(key);
-			return 0;
-		}
-	}
-	if (r->ngroups == DIR_MAX_GROUPS) {
-		free(key);
-		log_warnx("directory: more than %d groups; refusing a partial "
-		          "set",
-		          DIR_MAX_GROUPS);
-		return PG_ERR_TOOLONG;
-	}
-	if (r->ngroups == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 16;
-		struct dir_group *ng;
-		char **nk;
-
-		ng = reallocarray(r->groups, ncap, sizeof *ng);
-		if (ng == NULL)
-			goto nomem;
-		r->groups = ng;
-		nk = reallocarray(f->keys, ncap, sizeof *nk);
-		if (nk == NULL)
-			goto nomem;
-		f->keys = nk;
-		f->cap = ncap;
-	}
-	g = &r->groups[r->ngroups];
-	g->depth = depth;
-	g->dn = strdup(dn);
-	g->cn = rdn_cn(dn);
-	if (g->cn == NULL && cn_attr != NULL)
-		g->cn = strdup(cn_attr);
-	if (g->dn == NULL || (g->cn == NULL && cn_attr != NULL)) {
-		free(g->dn);
-		free(g->cn);
-		goto nomem;
-	}
-	f->keys[f->nkeys++] = key;
-	r->ngroups++;
-	return 0;
-nomem:
-	free(key);
-	return PG_ERR_NOMEM;
-}
-
-/* ------------------------------------------------------------ filters */
-
-struct term {
-	const char *attr;
-	const char *value;
-};
-
-/* "(attr=value)", or "(|(a=v)(b=w)...)" for several terms; every value
- * escaped per RFC 4515. attr names come from code or a checked config. */
-static int filter_build(const struct term *t, size_t n, char **out)
-{
-	size_t i, size = 4, esc_size = 1, need;
-	struct strbuf sb;
-	char *f = NULL, *esc = NULL;
-	int rc = PG_ERR_NOMEM;
-
-	for (i = 0; i < n; i++) {
-		need = LDAPESCAPE_SIZE(strlen(t[i].value));
-		size += strlen(t[i].attr) + 3 + need;
-		if (need > esc_size)
-			esc_size = need;
-	}
-	if ((f = malloc(size)) == NULL || (esc = malloc(esc_size)) == NULL)
-		goto out;
-	strbuf_init(&sb, f, size);
-	if (n > 1)
-		strbuf_puts(&sb, "(|");
-	for (i = 0; i < n; i++) {
-		rc = ldapescape_filter_value(t[i].value, strlen(t[i].value),
-		                             esc, esc_size);
-		if (rc != 0)
-			goto out;
-		strbuf_putc(&sb, '(');
-		strbuf_puts(&sb, t[i].attr);
-		strbuf_putc(&sb, '=');
-		strbuf_puts(&sb, esc);
-		strbuf_putc(&sb, ')');
-	}
-	if (n > 1)
-		strbuf_putc(&sb, ')');
-	/* Cannot fail: size counts every piece. */
-	if ((rc = strbuf_finish(&sb)) != 0)
-		goto out;
-	*out = f;
-	f = NULL;
-out:
-	free(esc);
-	free(f);
-	return rc;
-}
-
-/* Run one group search and add what it finds at depth. */
-static int group_search(struct attempt *a, LDAP *ld, struct found *f,
-                        const struct term *t, size_t n, unsigned depth)
-{
-	const struct dir_config *cfg = &a->d->cfg;
-	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
-	char cn_name[] = "cn", *attrs[] = {cn_name, NULL};
+	struct dirquery q;
 	LDAPMessage *res = NULL, *e;
-	struct berval **cn;
-	char *filter = NULL, *dn, *cnv;
 	int rc;
 
-	if ((rc = filter_build(t, n, &filter)) != 0 ||
-	    (rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
-	                    DIR_MAX_GROUPS + 1, &res)) != 0)
+	if ((rc = dirquery_groups(&q, &a->d->cfg, t, n)) != 0 ||
+	    (rc = do_search(a, ld, &q, &res)) != 0)
 		goto out;
-	for (e = ldap_first_entry(ld, res); e != NULL;
-	     e = ldap_next_entry(ld, e)) {
-		if ((dn = ldap_get_dn(ld, e)) == NULL) {
-			rc = PG_ERR_NOMEM;
-			goto out;
-		}
-		cn = ldap_get_values_len(ld, e, "cn");
-		cnv = NULL;
-		if (cn != NULL && cn[0] != NULL)
-			cnv = strndup(cn[0]->bv_val, cn[0]->bv_len);
-		rc = found_add(f, dn, cnv, depth);
-		free(cnv);
-		ldap_value_free_len(cn);
-		ldap_memfree(dn);
-		if (rc != 0)
-			goto out;
-	}
-	rc = 0;
+	for (e = ldap_first_entry(ld, res); e != NULL && rc == 0;
+	     e = ldap_next_entry(ld, e))
+		rc = dirfound_add_entry(f, ld, e, depth);
 out:
 	if (res != NULL)
 		ldap_msgfree(res);
-	free(filter);
+	dirquery_free(&q);
 	return rc;
-}
-
-/* Terms attr=value for each attribute of set (enum membership_attr)
- * into t (room for MEMBERSHIP_NKINDS); returns how many. */
-static size_t membership_terms(unsigned set, const char *dn, const char *user,
-                               struct term *t)
-{
-	const struct membership_kind *k;
-	size_t i, n = 0;
-
-	for (i = 0; (k = membership_kind(i)) != NULL; i++) {
-		if (!(set & k->bit))
-			continue;
-		t[n].attr = k->attr;
-		/* memberUid holds the login name, the others the entry's
-		 * DN. memberUid is caseExactIA5Match (RFC 2307): exact, as
-		 * the name itself was matched. */
-		t[n++].value = k->bit == MEMBERSHIP_MEMBERUID ? user : dn;
-	}
-	return n;
 }
 
 /* Groups of the level [from, to) as terms of the DN-valued attributes in
  * set, in chunks; what the searches find becomes the next level. */
-static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
+static int parents_by_member(struct attempt *a, LDAP *ld, struct dirfound *f,
                              unsigned set, size_t from, size_t to,
                              unsigned depth)
 {
-	struct term t[MEMBERSHIP_NKINDS * FILTER_CHUNK];
+	struct dir_term t[MEMBERSHIP_NKINDS * DIRQUERY_CHUNK];
 	size_t i, n;
 	int rc = 0;
 
 	set &= MEMBERSHIP_BY_DN;
 	while (from < to && set != 0) {
 		n = 0;
-		for (i = from; i < to && i - from < FILTER_CHUNK; i++)
-			n += membership_terms(set, f->r->groups[i].dn, NULL,
-			                      &t[n]);
+		for (i = from; i < to && i - from < DIRQUERY_CHUNK; i++)
+			n += dirquery_terms(set, f->r->groups[i].dn, NULL,
+			                    &t[n]);
 		from = i;
 		if ((rc = group_search(a, ld, f, t, n, depth)) != 0)
 			break;
@@ -431,43 +210,24 @@ static int parents_by_member(struct attempt *a, LDAP *ld, struct found *f,
 	return rc;
 }
 
-/* Add each memberOf value in mo (may be NULL) at depth. */
-static int add_memberof(struct found *f, struct berval **mo, unsigned depth)
-{
-	size_t i;
-	char *mdn;
-	int rc;
-
-	for (i = 0; mo != NULL && mo[i] != NULL; i++) {
-		if ((mdn = strndup(mo[i]->bv_val, mo[i]->bv_len)) == NULL)
-			return PG_ERR_NOMEM;
-		rc = found_add(f, mdn, NULL, depth);
-		free(mdn);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* Groups of the level [from, to) by their own memberOf values (a base
  * read each): nesting in a directory whose membership shows only there. */
-static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
+static int parents_by_memberof(struct attempt *a, LDAP *ld, struct dirfound *f,
                                size_t from, size_t to, unsigned depth)
 {
-	char mo_name[] = "memberOf", *attrs[] = {mo_name, NULL};
+	struct dirquery q;
 	LDAPMessage *res, *e;
 	struct berval **mo;
 	size_t i;
 	int rc = 0;
 
 	for (i = from; i < to && rc == 0; i++) {
-		rc = do_search(a, ld, f->r->groups[i].dn, LDAP_SCOPE_BASE,
-		               "(objectClass=*)", attrs, 1, &res);
-		if (rc != 0)
+		dirquery_read(&q, f->r->groups[i].dn, "memberOf");
+		if ((rc = do_search(a, ld, &q, &res)) != 0)
 			break;
 		e = res != NULL ? ldap_first_entry(ld, res) : NULL;
 		mo = e != NULL ? ldap_get_values_len(ld, e, "memberOf") : NULL;
-		rc = add_memberof(f, mo, depth);
+		rc = dirfound_add_memberof(f, mo, depth);
 		ldap_value_free_len(mo);
 		ldap_msgfree(res);
 	}
@@ -481,11 +241,12 @@ static int parents_by_memberof(struct attempt *a, LDAP *ld, struct found *f,
 static int entry_exists(struct attempt *a, LDAP *ld, const char *base,
                         const char *filter, int *exists)
 {
-	char no_attrs[] = LDAP_NO_ATTRS, *attrs[] = {no_attrs, NULL};
 	LDAPMessage *res = NULL;
+	struct dirquery q;
 	int rc;
 
-	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 1, &res);
+	dirquery_exists(&q, base, filter);
+	rc = do_search(a, ld, &q, &res);
 	if (rc == 0)
 		*exists = res != NULL && ldap_count_entries(ld, res) > 0;
 	if (res != NULL)
@@ -494,10 +255,10 @@ static int entry_exists(struct attempt *a, LDAP *ld, const char *base,
 }
 
 /* Log what discovery found when it differs from what was logged last. */
-static void log_membership(struct attempt *a, const char *base)
+static void log_membership(const struct dir *d, struct server *s,
+                           const char *base)
 {
-	struct server *s = a->s;
-	enum conf_membership mode = a->d->cfg.membership;
+	enum conf_membership mode = d->cfg.membership;
 	char found[64], direct[64], nested[64];
 
 	if (s->logged && s->membership == s->logged - 1)
@@ -522,25 +283,36 @@ static void log_membership(struct attempt *a, const char *base)
 		         s->conn.uri, base, found, direct, nested);
 }
 
+int dir_discovery_due(const struct dir *d, const struct server *s, int64_t now)
+{
+	return membership_needs_discovery(d->cfg.membership) &&
+	       (s->discovered_at == 0 ||
+	        (s->membership == 0 &&
+	         now - s->discovered_at >= DISCOVER_RETRY_MS));
+}
+
+void dir_discovery_done(const struct dir *d, struct server *s, unsigned set,
+                        int64_t now)
+{
+	s->membership = set;
+	s->discovered_at = now != 0 ? now : 1;
+	log_membership(d, s, dirquery_group_base(&d->cfg));
+}
+
 /* Which membership attributes the groups use, once per connection (and
  * again after DISCOVER_RETRY_MS while none is found): one search per
  * group class, of at most one entry, on objectClass (indexed in every
  * directory). Its searches are counted apart from the lookup's. */
 static int discover(struct attempt *a, LDAP *ld)
 {
-	const struct dir_config *cfg = &a->d->cfg;
-	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
+	const char *base = dirquery_group_base(&a->d->cfg);
 	const struct membership_kind *k;
-	struct server *s = a->s;
 	unsigned set = 0, before = a->searches;
 	int64_t now = time_mono_ms();
 	int exists, rc = 0;
 	size_t i;
 
-	if (!membership_needs_discovery(cfg->membership) ||
-	    (s->discovered_at != 0 &&
-	     (s->membership != 0 ||
-	      now - s->discovered_at < DISCOVER_RETRY_MS)))
+	if (!dir_discovery_due(a->d, a->s, now))
 		return 0;
 	for (i = 0; (k = membership_kind(i)) != NULL && rc == 0; i++)
 		if ((rc = entry_exists(a, ld, base, k->filter, &exists)) == 0 &&
@@ -550,9 +322,7 @@ static int discover(struct attempt *a, LDAP *ld)
 	a->searches = before;
 	if (rc != 0)
 		return rc;
-	s->membership = set;
-	s->discovered_at = now != 0 ? now : 1;
-	log_membership(a, base);
+	dir_discovery_done(a->d, a->s, set, now);
 	return 0;
 }
 
@@ -563,20 +333,20 @@ static int discover(struct attempt *a, LDAP *ld)
  * by the attributes the groups use (discover()). auto takes both, since a
  * memberOf overlay tracks only one attribute.
  */
-static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
+static int direct_groups(struct attempt *a, LDAP *ld, struct dirfound *f,
                          const char *user, const char *dn, struct berval **mo)
 {
 	enum conf_membership mode = a->d->cfg.membership;
-	struct term t[MEMBERSHIP_NKINDS];
+	struct dir_term t[MEMBERSHIP_NKINDS];
 	size_t n;
 	int rc;
 
 	if (mode == CONF_MEMBERSHIP_MEMBEROF || mode == CONF_MEMBERSHIP_AUTO)
-		if ((rc = add_memberof(f, mo, 0)) != 0 ||
+		if ((rc = dirfound_add_memberof(f, mo, 0)) != 0 ||
 		    mode == CONF_MEMBERSHIP_MEMBEROF)
 			return rc;
-	n = membership_terms(membership_direct(mode, a->s->membership), dn,
-	                     user, t);
+	n = dirquery_terms(membership_direct(mode, a->s->membership), dn, user,
+	                   t);
 	return n > 0 ? group_search(a, ld, f, t, n, 0) : 0;
 }
 
@@ -588,7 +358,7 @@ static int direct_groups(struct attempt *a, LDAP *ld, struct found *f,
  * the groups' own memberOf values where memberOf is used (memberof, or
  * auto when the user entry had memberOf values).
  */
-static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
+static int nested_groups(struct attempt *a, LDAP *ld, struct dirfound *f,
                          int by_memberof)
 {
 	unsigned set =
@@ -613,28 +383,19 @@ static int nested_groups(struct attempt *a, LDAP *ld, struct found *f,
 
 /* The whole lookup on one connection. */
 static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
-                     struct found *f)
+                     struct dirfound *f)
 {
 	const struct dir_config *cfg = &a->d->cfg;
-	const char *base = cfg->user_base[0] ? cfg->user_base : cfg->base_dn;
-	enum conf_membership mode = cfg->membership;
-	char mo_name[] = "memberOf", ua_name[DIR_ATTR_MAX];
-	char *attrs[] = {ua_name, mo_name, NULL};
-	struct term ut = {cfg->user_attr, user};
+	int uses_memberof = dirquery_uses_memberof(cfg);
 	LDAPMessage *res = NULL, *e = NULL;
 	struct berval **mo = NULL;
-	char *filter = NULL, *dn = NULL;
-	int rc, uses_memberof;
+	struct dirquery q;
+	char *dn = NULL;
+	int rc;
 
-	uses_memberof =
-	    mode == CONF_MEMBERSHIP_AUTO || mode == CONF_MEMBERSHIP_MEMBEROF;
-	snprintf(ua_name, sizeof(ua_name), "%s", cfg->user_attr);
-	if (!uses_memberof)
-		attrs[1] = NULL;
-	if ((rc = filter_build(&ut, 1, &filter)) != 0)
+	if ((rc = dirquery_user(&q, cfg, user)) != 0)
 		goto out;
-	rc = do_search(a, ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
-	               DIR_USER_MATCH_MAX, &res);
+	rc = do_search(a, ld, &q, &res);
 	if (rc == PG_ERR_TOOLONG) {
 		log_warnx("directory: %s=%s matches more than %d entries; "
 		          "refused as ambiguous",
@@ -657,7 +418,7 @@ static int lookup_on(struct attempt *a, LDAP *ld, const char *user,
 	    (rc = direct_groups(a, ld, f, user, dn, mo)) != 0)
 		goto out;
 	rc = nested_groups(a, ld, f,
-	                   mode == CONF_MEMBERSHIP_MEMBEROF ||
+	                   cfg->membership == CONF_MEMBERSHIP_MEMBEROF ||
 	                       (uses_memberof && mo != NULL && mo[0] != NULL));
 out:
 	ldap_value_free_len(mo);
@@ -665,19 +426,19 @@ out:
 		ldap_memfree(dn);
 	if (res != NULL)
 		ldap_msgfree(res);
-	free(filter);
+	dirquery_free(&q);
 	return rc;
 }
 
 /* The lookup on one server, connecting first if needed. A kept connection
  * that the server closed while idle is reopened once. */
 static int attempt_lookup(struct dir *d, struct server *s, const char *user,
-                          struct found *f, unsigned *searches)
+                          struct dirfound *f, unsigned *searches)
 {
 	struct attempt a;
 	int reused, rc;
 
-	attempt_init(&a, d, s);
+	dir_attempt_init(&a, d, s);
 	reused = s->ld != NULL;
 	if (!reused && (rc = connect_attempt(&a, &s->ld)) != 0)
 		goto out;
@@ -687,9 +448,9 @@ static int attempt_lookup(struct dir *d, struct server *s, const char *user,
 		log_info("directory: %s: connection lost while idle; "
 		         "reconnecting",
 		         s->conn.uri);
-		srv_close(s);
-		found_clear(f);
-		if ((rc = found_init(f)) != 0 ||
+		dir_srv_close(d, s);
+		dirfound_clear(f);
+		if ((rc = dirfound_init(f)) != 0 ||
 		    (rc = connect_attempt(&a, &s->ld)) != 0)
 			goto out;
 		rc = lookup_on(&a, s->ld, user, f);
@@ -698,16 +459,29 @@ out:
 	*searches += a.searches;
 	d->discovery_searches += a.discovery_searches;
 	if (ldapconn_server_failed(rc) || rc == PG_ERR_CONFIG)
-		srv_close(s);
+		dir_srv_close(d, s);
 	return rc;
+}
+
+void dir_lookup_end(struct dir *d, int rc, unsigned searches,
+                    struct dirfound *f, struct dir_result **out)
+{
+	d->searches += searches;
+	if (rc == 0) {
+		f->r->searches = searches;
+		snprintf(f->r->server, sizeof f->r->server, "%s",
+		         d->srv[d->active].conn.uri);
+		*out = f->r;
+		f->r = NULL;
+	}
+	dirfound_clear(f);
 }
 
 int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
 {
-	struct found f = {NULL, NULL, 0, 0};
-	size_t order[DIR_MAX_URIS], n = 0, i;
+	struct dirfound f = {NULL, NULL, 0, 0};
+	size_t order[DIR_MAX_URIS], n, i;
 	unsigned searches = 0;
-	int64_t now;
 	int rc, tried = 0, refused = 0, last = PG_ERR_UNAVAIL;
 
 	if (d == NULL || out == NULL)
@@ -715,24 +489,20 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
 	if (username_check(user) != 0)
 		return PG_ERR_BAD_USER;
 	d->lookups++;
-	order[n++] = d->active;
-	for (i = 0; i < d->nsrv; i++)
-		if (i != d->active)
-			order[n++] = i;
+	n = dir_order(d, order);
 	rc = PG_ERR_UNAVAIL;
 	for (i = 0; i < n; i++) {
 		struct server *s = &d->srv[order[i]];
 
-		now = time_mono_ms();
-		if (in_backoff(s, now))
+		if (dir_in_backoff(s, time_mono_ms()))
 			continue;
 		tried++;
-		found_clear(&f);
-		if ((rc = found_init(&f)) != 0)
+		dirfound_clear(&f);
+		if ((rc = dirfound_init(&f)) != 0)
 			goto out;
 		rc = attempt_lookup(d, s, user, &f, &searches);
 		if (ldapconn_server_failed(rc)) {
-			mark_failed(d, s, rc);
+			dir_mark_failed(d, s, rc);
 			last = rc;
 			continue;
 		}
@@ -743,27 +513,14 @@ int dir_lookup(struct dir *d, const char *user, struct dir_result **out)
 		}
 		/* The server answered (success, unknown user, too many
 		 * groups): it is healthy and becomes the one to use. */
-		mark_ok(s);
-		if (d->active != order[i]) {
-			log_info("directory: now using %s", s->conn.uri);
-			srv_close(&d->srv[d->active]);
-			d->active = order[i];
-		}
+		dir_answered(d, order[i]);
 		goto out;
 	}
 	if (tried == 0)
 		log_debug("directory: every server is in backoff");
 	rc = refused ? PG_ERR_CONFIG : last;
 out:
-	d->searches += searches;
-	if (rc == 0) {
-		f.r->searches = searches;
-		snprintf(f.r->server, sizeof f.r->server, "%s",
-		         d->srv[d->active].conn.uri);
-		*out = f.r;
-		f.r = NULL;
-	}
-	found_clear(&f);
+	dir_lookup_end(d, rc, searches, &f, out);
 	return rc;
 }
 
@@ -772,12 +529,12 @@ out:
 /* An anonymous read of the root DSE: the server is up and speaks LDAP. */
 static int probe_rootdse(struct attempt *a, LDAP *ld)
 {
-	char ver[] = "supportedLDAPVersion", *attrs[] = {ver, NULL};
 	LDAPMessage *res = NULL;
+	struct dirquery q;
 	int rc;
 
-	rc = do_search(a, ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
-	               &res);
+	dirquery_read(&q, "", "supportedLDAPVersion");
+	rc = do_search(a, ld, &q, &res);
 	if (rc == 0 && ldap_count_entries(ld, res) != 1) {
 		log_warnx("directory: %s: no root DSE", a->s->conn.uri);
 		rc = PG_ERR_UNAVAIL;
@@ -794,7 +551,7 @@ static int probe_one(struct dir *d, struct server *s)
 	LDAP *ld = NULL;
 	int rc;
 
-	attempt_init(&a, d, s);
+	dir_attempt_init(&a, d, s);
 	if ((rc = open_attempt(&a, &ld)) == 0 &&
 	    (rc = probe_rootdse(&a, ld)) == 0)
 		rc = ldapconn_bind(&a.call, ld);
@@ -856,10 +613,10 @@ static int index_times_on(struct attempt *a, LDAP *ld,
                           struct dir_index_times *out)
 {
 	const struct dir_config *cfg = &a->d->cfg;
-	const char *base = cfg->group_base[0] ? cfg->group_base : cfg->base_dn;
+	const char *base = dirquery_group_base(cfg);
 	const struct membership_kind *k;
 	char dn[DIR_DN_MAX + 64], *filter = NULL;
-	struct term t;
+	struct dir_term t;
 	size_t i;
 	int rc;
 
@@ -884,7 +641,7 @@ static int index_times_on(struct attempt *a, LDAP *ld,
 		t.value = k->bit == MEMBERSHIP_MEMBERUID
 		              ? "phiguard-index-probe"
 		              : dn;
-		if ((rc = filter_build(&t, 1, &filter)) != 0)
+		if ((rc = dirquery_filter(&t, 1, &filter)) != 0)
 			break;
 		rc = time_search(a, ld, base, filter, &out->attr_us[i]);
 		free(filter);
@@ -912,7 +669,7 @@ int dir_index_times(const struct dir_config *cfg, size_t index,
 		t.attr_us[i] = -1;
 	d->cfg = *cfg;
 	d->nsrv = cfg->nuris;
-	attempt_init(&a, d, &d->srv[index]);
+	dir_attempt_init(&a, d, &d->srv[index]);
 	if (srv_init(a.s, cfg->uris[index]) != 0)
 		rc = PG_ERR_CONFIG;
 	else if ((rc = connect_attempt(&a, &ld)) == 0)
@@ -961,7 +718,7 @@ int dir_probe_apply(struct dir *d, size_t index, int rc)
 	s = &d->srv[index];
 	if (rc != 0) {
 		if (ldapconn_server_failed(rc))
-			mark_failed(d, s, rc);
+			dir_mark_failed(d, s, rc);
 		else
 			s->last_err = rc;
 		return 0;
@@ -972,7 +729,7 @@ int dir_probe_apply(struct dir *d, size_t index, int rc)
 	log_info("directory: failing back from %s to %s", d->srv[old].conn.uri,
 	         s->conn.uri);
 	/* Its connection opens at the next lookup. */
-	srv_close(&d->srv[old]);
+	dir_srv_close(d, &d->srv[old]);
 	return 1;
 }
 
@@ -983,7 +740,7 @@ int dir_probe(struct dir *d)
 	if (d == NULL)
 		return PG_ERR_INVAL;
 	for (i = 0; i < d->active; i++) {
-		if (in_backoff(&d->srv[i], time_mono_ms()))
+		if (dir_in_backoff(&d->srv[i], time_mono_ms()))
 			continue;
 		if (dir_probe_apply(d, i, dir_probe_server(&d->cfg, i)))
 			break;
@@ -1066,7 +823,7 @@ void dir_free(struct dir *d)
 	if (d == NULL)
 		return;
 	for (i = 0; i < d->nsrv; i++)
-		srv_close(&d->srv[i]);
+		dir_srv_close(d, &d->srv[i]);
 	free(d);
 }
 
@@ -1087,7 +844,7 @@ void dir_status(const struct dir *d, struct dir_status *st)
 
 		memcpy(o->uri, s->conn.uri, DIR_URI_MAX);
 		o->connected = s->ld != NULL;
-		o->available = !in_backoff(s, now);
+		o->available = !dir_in_backoff(s, now);
 		o->failures = s->failures;
 		o->retry_in_ms = o->available ? 0 : s->retry_at - now;
 		o->last_err = s->last_err;

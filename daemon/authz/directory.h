@@ -72,8 +72,9 @@ struct dir;
  * A handle may be used by one thread at a time; separate handles are
  * independent (libldap itself is thread-safe) and there is no other global
  * state. All calls below block, for at most the timeouts described at
- * dir_lookup(): run them on a worker thread, never on an event loop that
- * serves clients. The process must ignore SIGPIPE (phiguardd does): a
+ * dir_lookup(): run them on a thread of their own, never on an event loop
+ * that serves clients (dirasync.h makes the same lookup from a loop, on
+ * a handle of its own). The process must ignore SIGPIPE (phiguardd does): a
  * server may close a connection that libldap then writes to.
  */
 int dir_new(const struct dir_config *cfg, struct dir **out, char *err,

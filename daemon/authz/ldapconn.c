@@ -338,32 +338,72 @@ int ldapconn_init(struct ldapconn *c, const char *uri)
 	return dir_config_scheme(c->uri, &c->scheme);
 }
 
+int ldapconn_search_outcome(struct ldapconn_call *a, LDAP *ld, const char *base,
+                            int sizelimit, int lrc, int *missing)
+{
+	*missing = 0;
+	if (lrc == LDAP_SUCCESS ||
+	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1))
+		return 0;
+	if (lrc == LDAP_NO_SUCH_OBJECT) {
+		log_warnx("directory: %s: search base \"%s\" does not exist",
+		          a->conn->uri, base);
+		*missing = 1;
+		return 0;
+	}
+	return ldapconn_fail(a, ld, "search", lrc);
+}
+
+/* A search's timeout (ldapconn_timeout), and the search logged. */
+static int search_timeout(struct ldapconn_call *a, LDAP *ld, const char *base,
+                          const char *filter, struct timeval *tv)
+{
+	int rc = ldapconn_timeout(a, ld, tv);
+
+	if (rc == 0)
+		log_debug("directory: %s: search base=\"%s\" filter=%s",
+		          a->conn->uri, base, filter);
+	return rc;
+}
+
+int ldapconn_search_start(struct ldapconn_call *a, LDAP *ld, const char *base,
+                          int scope, const char *filter, char **attrs,
+                          int sizelimit, int *msgid, int64_t *deadline)
+{
+	struct timeval tv;
+	int lrc, rc;
+
+	if ((rc = search_timeout(a, ld, base, filter, &tv)) != 0)
+		return rc;
+	lrc = ldap_search_ext(ld, base, scope, filter, attrs, 0, NULL, NULL,
+	                      &tv, sizelimit, msgid);
+	if (lrc != LDAP_SUCCESS)
+		return ldapconn_fail(a, ld, "search", lrc);
+	*deadline = time_mono_ms() + tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	return 0;
+}
+
 int ldapconn_search(struct ldapconn_call *a, LDAP *ld, const char *base,
                     int scope, const char *filter, char **attrs, int sizelimit,
                     LDAPMessage **res)
 {
 	struct timeval tv;
-	int lrc, rc;
+	int lrc, rc, missing;
 
 	*res = NULL;
-	if ((rc = ldapconn_timeout(a, ld, &tv)) != 0)
+	if ((rc = search_timeout(a, ld, base, filter, &tv)) != 0)
 		return rc;
-	log_debug("directory: %s: search base=\"%s\" filter=%s", a->conn->uri,
-	          base, filter);
 	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL,
 	                        &tv, sizelimit, res);
-	if (lrc == LDAP_SUCCESS ||
-	    (lrc == LDAP_SIZELIMIT_EXCEEDED && sizelimit == 1 && *res != NULL))
-		return 0;
-	if (lrc == LDAP_NO_SUCH_OBJECT) {
-		log_warnx("directory: %s: search base \"%s\" does not exist",
-		          a->conn->uri, base);
-		return 0;
-	}
-	if (*res != NULL)
+	/* A size limit hit by a search for one entry: only with a result. */
+	if (lrc == LDAP_SIZELIMIT_EXCEEDED && *res == NULL)
+		sizelimit = 0;
+	rc = ldapconn_search_outcome(a, ld, base, sizelimit, lrc, &missing);
+	if (rc != 0 && *res != NULL) {
 		ldap_msgfree(*res);
-	*res = NULL;
-	return ldapconn_fail(a, ld, "search", lrc);
+		*res = NULL;
+	}
+	return rc;
 }
 
 /* Whether entry e has name as a value of attr, byte for byte. The search
@@ -383,38 +423,49 @@ static int entry_named(LDAP *ld, LDAPMessage *e, const char *attr,
 	return found;
 }
 
-int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
-                       const char *user, LDAPMessage **out)
+void ldapconn_pick_add(struct ldapconn_pick *p, LDAP *ld, LDAPMessage *e,
+                       const char *attr, const char *user)
 {
-	LDAPMessage *e, *exact = NULL;
-	size_t nexact = 0, nloose = 0;
-
-	for (e = ldap_first_entry(ld, res); e != NULL;
-	     e = ldap_next_entry(ld, e)) {
-		if (!entry_named(ld, e, attr, user)) {
-			nloose++;
-			continue;
-		}
-		if (nexact++ == 0)
-			exact = e;
+	if (!entry_named(ld, e, attr, user)) {
+		p->nloose++;
+		return;
 	}
-	if (nexact > 1) {
+	if (p->nexact++ == 0)
+		p->exact = e;
+}
+
+int ldapconn_pick_end(const struct ldapconn_pick *p, const char *attr,
+                      const char *user, LDAPMessage **out)
+{
+	if (p->nexact > 1) {
 		log_warnx("directory: %s=%s: %zu entries carry exactly this "
 		          "name; refused as ambiguous",
-		          attr, user, nexact);
+		          attr, user, p->nexact);
 		return PG_ERR_AMBIGUOUS;
 	}
-	if (nexact == 0) {
-		if (nloose > 0)
+	if (p->nexact == 0) {
+		if (p->nloose > 0)
 			log_warnx(
 			    "directory: %s=%s: no entry with exactly this "
 			    "name (%zu differ in case or spelling); "
 			    "treated as unknown",
-			    attr, user, nloose);
+			    attr, user, p->nloose);
 		return PG_ERR_NOTFOUND;
 	}
-	*out = exact;
+	*out = p->exact;
 	return 0;
+}
+
+int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
+                       const char *user, LDAPMessage **out)
+{
+	struct ldapconn_pick p = {NULL, 0, 0};
+	LDAPMessage *e;
+
+	for (e = ldap_first_entry(ld, res); e != NULL;
+	     e = ldap_next_entry(ld, e))
+		ldapconn_pick_add(&p, ld, e, attr, user);
+	return ldapconn_pick_end(&p, attr, user, out);
 }
 
 int64_t ldapconn_backoff_ms(const struct dir_config *cfg, unsigned failures)

@@ -6,6 +6,7 @@
 #ifndef PHIGUARD_DAEMON_LDAPCONN_H
 #define PHIGUARD_DAEMON_LDAPCONN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
 
@@ -80,6 +81,28 @@ int ldapconn_search(struct ldapconn_call *call, LDAP *ld, const char *base,
                     LDAPMessage **res);
 
 /*
+ * The same search, sent and not waited for: its message id in *msgid,
+ * and in *deadline (a time_mono_ms() value) when the caller must give up
+ * on it (ldap_abandon_ext, then ldapconn_fail() with LDAP_TIMEOUT, as the
+ * blocking search does). Errors as ldapconn_search(); nothing was sent
+ * then.
+ */
+int ldapconn_search_start(struct ldapconn_call *call, LDAP *ld,
+                          const char *base, int scope, const char *filter,
+                          char **attrs, int sizelimit, int *msgid,
+                          int64_t *deadline);
+
+/*
+ * What a search's result code lrc (its LDAP_RES_SEARCH_RESULT) means, as
+ * ldapconn_search() takes it: 0 for success, or for a size limit hit by
+ * a search for one entry; 0 with *missing set for a base that does not
+ * exist (logged; no entries); else as ldapconn_fail().
+ */
+int ldapconn_search_outcome(struct ldapconn_call *call, LDAP *ld,
+                            const char *base, int sizelimit, int lrc,
+                            int *missing);
+
+/*
  * The one entry of res whose attr has user as a value byte for byte, in
  * *out. Entries the server matched by a looser rule (another case) do not
  * count; two exact ones make the name ambiguous. Both refusals are logged
@@ -87,6 +110,18 @@ int ldapconn_search(struct ldapconn_call *call, LDAP *ld, const char *base,
  */
 int ldapconn_pick_user(LDAP *ld, LDAPMessage *res, const char *attr,
                        const char *user, LDAPMessage **out);
+
+/* The same pick one entry at a time, for entries that come one by one:
+ * start from a zeroed struct, ldapconn_pick_add() each entry (kept alive
+ * until the end), then ldapconn_pick_end() as ldapconn_pick_user(). */
+struct ldapconn_pick {
+	LDAPMessage *exact;
+	size_t nexact, nloose;
+};
+void ldapconn_pick_add(struct ldapconn_pick *p, LDAP *ld, LDAPMessage *e,
+                       const char *attr, const char *user);
+int ldapconn_pick_end(const struct ldapconn_pick *p, const char *attr,
+                      const char *user, LDAPMessage **out);
 
 /* pg_err for a libldap result code. PG_ERR_TIMEOUT and PG_ERR_UNAVAIL mean
  * the server failed (ldapconn_server_failed); PG_ERR_CONFIG that it

@@ -225,6 +225,14 @@ cold_round() {
 		"$SLAPD_BINDPW" "$T/searches.tsv" 2>>"$T/ldapbench.err") ||
 		die "ldapbench failed: $(tail -n 3 "$T/ldapbench.err")"
 	record cold 1 "$_f" "$1" "$_out"
+	# Eight clients at once, each a cold decision of another agent: the
+	# lookups are in flight together on the daemon's one connection.
+	_out=$("$PGBENCH" -c 8 -r "1:$BENCH_COLD" "$SOCK" \
+		"v1 FLUSH user=agent%d" "v1 AUTHZ user=agent%d" \
+		2>>"$T/pgbench.err") ||
+		die "8-client cold run failed: $_out $(tail -n 3 "$T/pgbench.err")"
+	[ "$(field errors "$_out")" = 0 ] || say "8-client cold round with errors: $_out"
+	record cold 8 "$_k" "$1" "$_out"
 }
 cold_round 0
 r=1
@@ -686,6 +694,7 @@ us() { case "$1" in n/a | '') echo n/a ;; *) echo "$1 µs" ;; esac; }
 	echo "| site terminal's STATUS at the end | $SITE_STATUS |"
 	echo "| cold AUTHZ through phiguardd ($BENCH_COLD a round) | $(med cold 1 daemon p50) / $(med cold 1 daemon p99) µs |"
 	echo "| the same $PER searches, bare libldap, one connection | $(med cold 1 floor p50) / $(med cold 1 floor p99) µs |"
+	echo "| cold AUTHZ, 8 clients at once, another agent each ($BENCH_COLD a round) | $(med cold 8 daemon p50) / $(med cold 8 daemon p99) µs, $(med cold 8 daemon rps) decisions/s |"
 	echo "| the same $PER searches as $PER \`ldapsearch\` processes (connect + bind each), p50 | $LS_P50 µs ($BENCH_LDAPSEARCH replays) |"
 	echo
 	echo "| syscalls per login stage (strace -c, mean of $BENCH_STRACE) | PAM process | phiguardd |"
