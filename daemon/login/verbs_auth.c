@@ -327,6 +327,8 @@ static void report_event_init(struct report_event *ev, struct pg_daemon *d,
 }
 
 static int reason_ok(const char *s);
+static void claim_site_reset(struct site_req *sr,
+                             const struct pg_report_result *res);
 static int claim_report_persist(struct pg_daemon *d,
                                 const struct pg_request *req,
                                 const struct pg_msg *resp,
@@ -454,7 +456,6 @@ static int claim_site_accepted(struct site_req *sr, struct pg_msg *resp,
                                int offline)
 {
 	struct pg_report_result res;
-	struct report_event ev;
 	int rc;
 
 	if (sr->floor_rc != 0)
@@ -468,14 +469,7 @@ static int claim_site_accepted(struct site_req *sr, struct pg_msg *resp,
 	                       &res)) != 0 ||
 	    (rc = proto_add(resp, "reported", "yes")) != 0)
 		return rc;
-	rc = statelog_submit_then(sr->d->log, sr->d->state, sr->req.user,
-	                          sr->req.now, NULL);
-	if (rc != 0 && rc != PG_STATELOG_QUEUED)
-		log_warnx("state: user=%s: the reset of failures after a "
-		          "claim is not durable (%s)",
-		          sr->req.user, pg_err_name(rc));
-	report_event_init(&ev, sr->d, &sr->req, &res, 1);
-	report_alerts(sr->d->alert, &ev);
+	claim_site_reset(sr, &res);
 	return 0;
 }
 
@@ -730,6 +724,29 @@ static int dup_opt(const char *s, char **out)
 	return s != NULL && (*out = strdup(s)) == NULL ? PG_ERR_NOMEM : 0;
 }
 
+/* ev with copies of its strings, to outlive the request; NULL if out of
+ * memory. */
+static struct report_later *report_later_new(const struct report_event *ev)
+{
+	struct report_later *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	if (dup_opt(ev->user, &l->user) != 0 ||
+	    dup_opt(ev->rhost, &l->rhost) != 0 ||
+	    dup_opt(ev->tty, &l->tty) != 0 ||
+	    dup_opt(ev->service, &l->service) != 0) {
+		report_later_free(l);
+		return NULL;
+	}
+	l->ev = *ev;
+	l->ev.user = l->user;
+	l->ev.rhost = l->rhost;
+	l->ev.tty = l->tty;
+	l->ev.service = l->service;
+	return l;
+}
+
 /* verb_persist() for a REPORT: its alerts go once it is answered, or now
  * if it is answered now. */
 static int report_persist(struct pg_daemon *d, const struct pg_request *req,
@@ -737,28 +754,44 @@ static int report_persist(struct pg_daemon *d, const struct pg_request *req,
                           const struct report_event *ev)
 {
 	struct statelog_after after = {report_after, NULL};
-	struct report_later *l = calloc(1, sizeof(*l));
-	int rc = PG_ERR_NOMEM;
+	int rc;
 
-	if (l == NULL || dup_opt(ev->user, &l->user) != 0 ||
-	    dup_opt(ev->rhost, &l->rhost) != 0 ||
-	    dup_opt(ev->tty, &l->tty) != 0 ||
-	    dup_opt(ev->service, &l->service) != 0)
-		goto out;
-	l->ev = *ev;
-	l->ev.user = l->user;
-	l->ev.rhost = l->rhost;
-	l->ev.tty = l->tty;
-	l->ev.service = l->service;
-	after.arg = l;
+	if ((after.arg = report_later_new(ev)) == NULL)
+		return PG_ERR_NOMEM;
 	if ((rc = verb_persist(d, req, resp, &after)) == VERB_PARKED)
 		return rc;
 	if (rc == 0)
 		report_alerts(d->alert, ev);
-out:
-	if (l != NULL)
-		report_later_free(l);
+	report_later_free(after.arg);
 	return rc;
+}
+
+/*
+ * A site-mode CLAIM report=yes accepted: the failures counted here are
+ * reset (res, in memory already) in a record the answer does not wait
+ * for (claim_site_accepted says why); the success's alerts go once that
+ * record is durable, after the claim's audit records and with its items,
+ * as for a parked REPORT.
+ */
+static void claim_site_reset(struct site_req *sr,
+                             const struct pg_report_result *res)
+{
+	struct statelog_after after = {report_after, NULL};
+	struct report_event ev;
+	int rc = PG_ERR_NOMEM;
+
+	report_event_init(&ev, sr->d, &sr->req, res, 1);
+	if ((after.arg = report_later_new(&ev)) != NULL &&
+	    (rc = statelog_submit_then(sr->d->log, sr->d->state, sr->req.user,
+	                               sr->req.now, &after)) ==
+	        PG_STATELOG_QUEUED)
+		return;
+	if (rc != 0)
+		log_warnx("state: user=%s: the reset of failures after a "
+		          "claim is not durable (%s)",
+		          sr->req.user, pg_err_name(rc));
+	if (after.arg != NULL)
+		report_after(after.arg, rc);
 }
 
 /* A CLAIM report=yes: persisted like the success REPORT it stands for,
