@@ -545,6 +545,13 @@ pgreq() {
 	pgclient req "$@"
 }
 
+# pgreq_timed LINE: pgreq LINE into $OUT, its time in ms in $PGREQ_MS.
+pgreq_timed() {
+	_pt0=$(now_ms)
+	pgreq "$1" >"$OUT"
+	PGREQ_MS=$(($(now_ms) - _pt0))
+}
+
 pgreq_as() {
 	_u=$1
 	shift

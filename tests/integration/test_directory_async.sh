@@ -62,12 +62,10 @@ loop_ticks() {
 # prompt WHAT PATTERN REQUEST: REQUEST is answered (a line matching the
 # ERE PATTERN) within SLOW_MS.
 prompt() {
-	_t=$(now_ms)
-	pgreq "$3" >"$OUT"
-	_ms=$(($(now_ms) - _t))
-	log "$1: $_ms ms"
+	pgreq_timed "$3"
+	log "$1: $PGREQ_MS ms"
 	expect_out "$2" "$1"
-	[ "$_ms" -lt "$SLOW_MS" ] || fail "$1: waited $_ms ms"
+	[ "$PGREQ_MS" -lt "$SLOW_MS" ] || fail "$1: waited $PGREQ_MS ms"
 }
 
 # misses: the daemon's cache misses so far (STATUS).

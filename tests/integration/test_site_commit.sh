@@ -51,9 +51,8 @@ LDIF
 # timed_claim USER STEP_START [MORE]: the CLAIM's reply in $OUT, its time
 # in ms in $ELAPSED.
 timed_claim() {
-	_t0=$(now_ms)
-	pgreq "v1 CLAIM user=$1 step_start=$2${3:+ $3}" >"$OUT"
-	ELAPSED=$(($(now_ms) - _t0))
+	pgreq_timed "v1 CLAIM user=$1 step_start=$2${3:+ $3}"
+	ELAPSED=$PGREQ_MS
 }
 
 pgreq "v1 PREAUTH user=nurse1" >"$OUT"
@@ -142,10 +141,8 @@ expect_out "^v1 OK .*tokens=1" "PREAUTH frontdesk1 (kept)"
 worst=0
 n=0
 while [ "$n" -lt 50 ]; do
-	t0=$(now_ms)
-	pgreq "v1 STATUS" >"$OUT"
-	t=$(($(now_ms) - t0))
-	[ "$t" -le "$worst" ] || worst=$t
+	pgreq_timed "v1 STATUS"
+	[ "$PGREQ_MS" -le "$worst" ] || worst=$PGREQ_MS
 	sleep 0.05
 	n=$((n + 1))
 done
