@@ -121,8 +121,9 @@ thaw() {
 	FREEZE_PID=""
 }
 CLEANUP_HOOKS="$CLEANUP_HOOKS thaw"
-# freeze TID: stop that one thread (PTRACE_SEIZE + INTERRUPT) until thaw.
-freeze() {
+# freeze_once TID: stop that one thread (PTRACE_SEIZE + INTERRUPT) until
+# thaw, taken only while it sleeps in futex(2), its idle point.
+freeze_once() {
 	: >"$T/frozen"
 	rm -f "$T/frozen.ok" # an earlier freeze's
 	python3 - "$1" "$T/frozen" <<'PY' &
@@ -131,6 +132,12 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
                         ctypes.c_void_p]
 tid = int(sys.argv[1])
+def idle():
+    with open("/proc/%d/syscall" % tid) as f:
+        return f.read().split(" ")[0] == "202"
+deadline = time.monotonic() + 5
+while not idle() and time.monotonic() < deadline:
+    time.sleep(0.01)
 if libc.ptrace(0x4206, tid, None, None) or libc.ptrace(0x4207, tid, None, None):
     sys.exit("ptrace: " + os.strerror(ctypes.get_errno()))
 os.waitpid(tid, 0x40000000)
@@ -141,6 +148,23 @@ libc.ptrace(17, tid, None, None)
 PY
 	FREEZE_PID=$!
 	wait_for 5 test -f "$T/frozen.ok" || die "could not freeze the writer thread"
+}
+# freeze TID: freeze_once, then check the loop still answers. A thread
+# stopped from outside can be stopped anywhere, holding the queue's lock
+# or glibc's time-zone lock (localtime_r in every log line), which no
+# writer stuck in write(2) or fsync(2) holds: such a freeze is undone
+# and taken again.
+freeze() {
+	_tries=0
+	while :; do
+		freeze_once "$1"
+		timeout 3 "$PY" "$PGCLIENT" "$SOCK" req "v1 STATUS" >/dev/null 2>&1 && return
+		_tries=$((_tries + 1))
+		[ "$_tries" -lt 5 ] || die "the loop stalls whenever the writer is frozen"
+		log "the writer was frozen inside a lock; freezing it again"
+		thaw
+		wait_for 5 pgreq "v1 STATUS" >/dev/null 2>&1
+	done
 }
 freeze "$(writer_tid)"
 # Refusals, and the flooder's own decisions (sessions of its own), far
