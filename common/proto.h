@@ -335,7 +335,11 @@
 
 #define PG_PROTO_VERSION    "v1"
 #define PG_PROTO_MAX_LINE   4096 /* bytes, including the final "\n" */
-#define PG_PROTO_MAX_FIELDS 32
+/* Fields per line. The widest answer is STATUS: 30 fields in site mode,
+ * 33 with its three optional ones (audit_reason, state_reason,
+ * push_suspended_users), the moment an admin most needs it; room is left
+ * for more. */
+#define PG_PROTO_MAX_FIELDS 48
 #define PG_PROTO_MAX_VERB   16
 #define PG_PROTO_MAX_KEY    32
 /* Seconds a TOTP step may start after "now" and still be accepted: the
