@@ -20,7 +20,7 @@
  * It ends the batch before it: every item queued earlier is written and
  * synced to the old file first. The writer then calls its replace hook,
  * and on success appends every later item to the new file it returns (the
- * loop closes the old one when the rewrite comes back). A failed rewrite
+ * caller closes the old one once the rewrite is back). A failed rewrite
  * leaves the old file intact: the writer goes on appending to it, and does
  * not hold.
  */
