@@ -7,7 +7,8 @@
 # state.log.tmp take SYNC_MS (a slow disk): a CHECK and a PREAUTH sent
 # during that sync are answered at once, a CLAIM queued behind the
 # compaction is answered once it and its own commit are durable, and every
-# acknowledged change survives a restart.
+# acknowledged change survives a restart, and a SIGKILL in the middle of
+# the compaction.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 need python3
 
@@ -23,32 +24,49 @@ FAST_MS=300
 # adds a failure to that user's record.
 PG_MAX_FAILURES=1000
 write_config
-export LD_PRELOAD="$SHIM" PG_SLOWSYNC_NAME=state.log.tmp PG_SLOWSYNC_MS="$SYNC_MS"
-start_daemon
-unset LD_PRELOAD PG_SLOWSYNC_NAME PG_SLOWSYNC_MS
 TMP_LOG="$STATE_DIR/state.log.tmp"
 
+start_slow_daemon() {
+	export LD_PRELOAD="$SHIM" PG_SLOWSYNC_NAME=state.log.tmp PG_SLOWSYNC_MS="$SYNC_MS"
+	start_daemon
+	unset LD_PRELOAD PG_SLOWSYNC_NAME PG_SLOWSYNC_MS
+}
+
+# flood PREFIX: in the background (pid in $flood, replies in
+# $T/PREFIX.out), USERS distinct users PREFIX1... each reported as a
+# failure once on each of CONNS connections at once (a user's record
+# grows with its failures): about 1.3 MiB of records, from an empty log
+# the compaction starting at about 1 MiB, with the flood still going on.
+USERS=2400
+CONNS=8
+flood() {
+	seq 1 "$USERS" | sed "s/.*/v1 REPORT user=$1& factor=totp result=failure/" >"$T/$1.in"
+	t0=$(now_ms)
+	pgclient stream --conns "$CONNS" --window 0 <"$T/$1.in" >"$T/$1.out" &
+	flood=$!
+}
+
+# Wait for the compaction: the writer has created state.log.tmp.
+wait_compaction() {
+	wait_for -i 0.01 60 test -e "$TMP_LOG" ||
+		die "no compaction within 60 s of the flood (state.log: $(wc -c <"$STATE_DIR/state.log") bytes)"
+	log "compaction started $(($(now_ms) - t0)) ms into the flood"
+}
+
+# acked PREFIX: how many of the flood's REPORTs were acknowledged.
+acked() {
+	grep -c '^v1 OK locked=no failures=' "$T/$1.out"
+}
+
+start_slow_daemon
 NOW=$(date +%s)
 STEP=$((NOW - NOW % 30))
 pgreq "v1 CLAIM user=early step_start=$STEP" >"$OUT"
 expect_lines "a CLAIM before the flood" "v1 OK claimed=yes"
-
-# --- grow the log past 1 MiB -------------------------------------------
-# USERS distinct users, each reported as a failure once on each of CONNS
-# connections at once (a user's record grows with its failures): about
-# 1.3 MiB of records, the compaction starting at about 1 MiB, with the
-# flood still going on.
-USERS=2400
-CONNS=8
-seq 1 "$USERS" | sed 's/.*/v1 REPORT user=u& factor=totp result=failure/' >"$T/flood"
-t0=$(now_ms)
-pgclient stream --conns "$CONNS" --window 0 <"$T/flood" >"$T/flood.out" &
-flood=$!
+flood u
 
 # --- requests while the writer syncs the compacted log -----------------
-wait_for -i 0.01 60 test -e "$TMP_LOG" ||
-	die "no compaction within 60 s of the flood (state.log: $(wc -c <"$STATE_DIR/state.log") bytes)"
-log "compaction started $(($(now_ms) - t0)) ms into the flood"
+wait_compaction
 pgreq_timed "v1 CHECK user=nurse1 scope=phi.read"
 check_ms=$PGREQ_MS
 expect_lines "CHECK during the compaction" "v1 *"
@@ -69,9 +87,9 @@ log "CLAIM queued during the compaction answered in $PGREQ_MS ms"
 
 wait "$flood"
 log "flood of $((USERS * CONNS)) REPORTs: $(($(now_ms) - t0)) ms"
-n=$(grep -c '^v1 OK locked=no failures=' "$T/flood.out")
+n=$(acked u)
 [ "$n" -eq $((USERS * CONNS)) ] ||
-	fail "$n of $((USERS * CONNS)) REPORTs acknowledged: $(grep -v '^v1 OK' "$T/flood.out" | sort | uniq -c | head -n 3)"
+	fail "$n of $((USERS * CONNS)) REPORTs acknowledged: $(grep -v '^v1 OK' "$T/u.out" | sort | uniq -c | head -n 3)"
 
 # --- the log was compacted, by the writer --------------------------------
 line=$(grep 'state log compacted: ' "$DAEMON_LOG" | head -n 1)
@@ -100,4 +118,37 @@ expect_lines "acknowledged changes after a restart" \
 	"v1 ERR code=replay msg=step%20already%20used" \
 	"v1 OK locked=no failures=$((CONNS + 1)) push=yes" \
 	"v1 OK locked=no failures=$((CONNS + 1)) push=yes"
+
+# --- a crash during the compaction loses nothing acknowledged --------------
+# From an empty log again, the daemon is killed in the compaction's sync:
+# the old log, complete, is the one replayed, and holds every REPORT that
+# was answered (each added one failure to its user's record).
+stop_daemon
+rm -f "$STATE_DIR"/state.log*
+start_slow_daemon
+pgreq "v1 CLAIM user=early step_start=$STEP" >"$OUT"
+expect_lines "a CLAIM before the second flood" "v1 OK claimed=yes"
+flood w
+wait_compaction
+pgreq "v1 CLAIM user=lost step_start=$STEP" >"$T/lost.out" &
+lost=$!
+sleep 0.2
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=""
+wait "$flood" "$lost"
+n=$(acked w)
+log "killed in the compaction's sync: $n of $((USERS * CONNS)) REPORTs acknowledged"
+[ "$(cat "$T/lost.out")" = "v1 OK claimed=yes" ] &&
+	fail "a CLAIM queued behind the compaction was answered before it was done"
+start_daemon
+[ ! -e "$TMP_LOG" ] || fail "state.log.tmp of the killed compaction kept"
+# state.log, compacted at the start: one U record per user, its failure
+# count in field 6.
+counted=$(awk '$1 == "U" && $2 ~ /^w[0-9]+$/ { s += $6 } END { print s + 0 }' "$STATE_DIR/state.log")
+log "after the crash: $counted failures recorded"
+[ "$counted" -ge "$n" ] ||
+	fail "after the crash $counted failures recorded, $n acknowledged"
+pgreq "v1 CLAIM user=early step_start=$STEP" >"$OUT"
+expect_lines "a claimed step after the crash" "v1 ERR code=replay msg=step%20already%20used"
 finish
