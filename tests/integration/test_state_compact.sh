@@ -142,6 +142,9 @@ log "killed in the compaction's sync: $n of $((USERS * CONNS)) REPORTs acknowled
 [ "$(cat "$T/lost.out")" = "v1 OK claimed=yes" ] &&
 	fail "a CLAIM queued behind the compaction was answered before it was done"
 start_daemon
+# Answered once the log is loaded (the socket comes before that).
+pgreq "v1 CLAIM user=early step_start=$STEP" >"$OUT"
+expect_lines "a claimed step after the crash" "v1 ERR code=replay msg=step%20already%20used"
 [ ! -e "$TMP_LOG" ] || fail "state.log.tmp of the killed compaction kept"
 # state.log, compacted at the start: one U record per user, its failure
 # count in field 6.
@@ -149,6 +152,4 @@ counted=$(awk '$1 == "U" && $2 ~ /^w[0-9]+$/ { s += $6 } END { print s + 0 }' "$
 log "after the crash: $counted failures recorded"
 [ "$counted" -ge "$n" ] ||
 	fail "after the crash $counted failures recorded, $n acknowledged"
-pgreq "v1 CLAIM user=early step_start=$STEP" >"$OUT"
-expect_lines "a claimed step after the crash" "v1 ERR code=replay msg=step%20already%20used"
 finish
