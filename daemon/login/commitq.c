@@ -63,6 +63,22 @@ static struct commitq_item *list_take(struct list *l)
 	return first;
 }
 
+/* The writer's next batch, taken off the non-empty queue: the records up
+ * to the first rewrite, or that rewrite alone. */
+static struct commitq_item *take_batch(struct list *l)
+{
+	struct commitq_item *first = l->head, **cut = &first->next;
+
+	if (first->replace == NULL)
+		while (*cut != NULL && (*cut)->replace == NULL)
+			cut = &(*cut)->next;
+	l->head = *cut;
+	*cut = NULL;
+	if (l->head == NULL)
+		l->tail = &l->head;
+	return first;
+}
+
 /* Write the batch and make it durable: 0, or PG_ERR_IO with *err. */
 static int write_batch(struct commitq *q, int fd, const struct commitq_item *it,
                        int *err)
@@ -97,7 +113,7 @@ static void *writer(void *arg)
 	struct commitq *q = arg;
 	struct commitq_item *batch, *it;
 	uint64_t one = 1;
-	int fd, rc, err = 0;
+	int fd, newfd = -1, rc, err = 0;
 
 	pthread_setname_np(pthread_self(), "pg-statelog");
 	pthread_mutex_lock(&q->mu);
@@ -106,23 +122,33 @@ static void *writer(void *arg)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->queued.head == NULL || q->held)
 			break; /* stopping, and nothing we may write */
-		batch = list_take(&q->queued);
+		batch = take_batch(&q->queued);
 		fd = q->fd;
 		q->busy = 1;
 		pthread_mutex_unlock(&q->mu);
 
-		rc = write_batch(q, fd, batch, &err);
+		if (batch->replace != NULL)
+			rc = batch->replace(batch, &newfd, &err);
+		else
+			rc = write_batch(q, fd, batch, &err);
 
 		pthread_mutex_lock(&q->mu);
 		for (it = batch; it != NULL; it = it->next) {
 			it->rc = rc;
 			it->err = err;
 		}
+		if (batch->replace == NULL) {
+			q->batches++;
+			if (rc != 0)
+				q->held = 1;
+		} else if (rc == 0) {
+			/* Later records go to the new file; the old one
+			 * is intact after a failure, and stays in use. */
+			batch->fd = newfd;
+			q->fd = newfd;
+		}
 		list_append(&q->done, batch);
-		q->batches++;
 		q->busy = 0;
-		if (rc != 0)
-			q->held = 1;
 		if (write(q->evfd, &one, sizeof(one)) != sizeof(one))
 			log_warn("state log eventfd");
 	}
@@ -170,6 +196,7 @@ void commitq_push(struct commitq *q, struct commitq_item *it)
 	it->next = NULL;
 	it->rc = 0;
 	it->err = 0;
+	it->fd = -1;
 	pthread_mutex_lock(&q->mu);
 	list_append(&q->queued, it);
 	idle = !q->busy;

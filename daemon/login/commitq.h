@@ -15,6 +15,14 @@
  * Order: batches are written in queue order, one at a time. After a
  * failed batch the writer holds (writes nothing more) until the loop
  * resumes it, so no record is ever appended after a failed one.
+ *
+ * Rewrites: an item may instead replace the whole file (a compaction).
+ * It ends the batch before it: every item queued earlier is written and
+ * synced to the old file first. The writer then calls its replace hook,
+ * and on success appends every later item to the new file it returns (the
+ * caller closes the old one once the rewrite is back). A failed rewrite
+ * leaves the old file intact: the writer goes on appending to it, and does
+ * not hold.
  */
 #ifndef PHIGUARD_DAEMON_COMMITQ_H
 #define PHIGUARD_DAEMON_COMMITQ_H
@@ -24,14 +32,25 @@
 
 struct commitq; /* opaque */
 
-/* One record; the caller embeds it (first member) in its own item and
- * owns it: rec must stay valid until the item comes back. */
+/*
+ * One record, or one rewrite; the caller embeds it (first member) in its
+ * own item and owns it: it, and rec, stay valid until the item comes back.
+ *
+ * A rewrite has replace set (NULL: a record, len bytes at rec to append).
+ * The writer calls replace(it, &fd, &err) on its thread, without the lock,
+ * once every earlier item is durable: it must replace the whole file
+ * atomically (the new contents are the caller's, typically rec and len)
+ * and return 0 with the new file open for appending in *fd, or PG_ERR_IO
+ * with errno in *err and the old file intact.
+ */
 struct commitq_item {
 	struct commitq_item *next;
 	const char *rec;
 	size_t len;
-	int rc;  /* when done: 0 durable, or PG_ERR_IO */
-	int err; /* then errno of the failed write or fdatasync */
+	int (*replace)(struct commitq_item *it, int *fd, int *err);
+	int rc;  /* when done: 0 durable (or replaced), or PG_ERR_IO */
+	int err; /* then errno of the failed write, fdatasync or rewrite */
+	int fd;  /* a rewrite's new file when rc is 0 (the caller's), else -1 */
 };
 
 /* Start a writer appending to fd (O_APPEND). Returns 0, PG_ERR_NOMEM or
@@ -41,13 +60,13 @@ int commitq_new(int fd, struct commitq **out);
 /* The eventfd that becomes readable when a batch is done. */
 int commitq_fd(const struct commitq *q);
 
-/* Queue it for the writer. */
+/* Queue it for the writer (a record, or a rewrite: see above). */
 void commitq_push(struct commitq *q, struct commitq_item *it);
 
 /*
  * The finished items, in queue order (NULL if none), each with its rc;
- * *batches is set to the number of batches they came in (fdatasync
- * calls). Resets the eventfd.
+ * *batches is set to the number of record batches they came in
+ * (fdatasync calls; a rewrite is not one). Resets the eventfd.
  */
 struct commitq_item *commitq_take_done(struct commitq *q, uint64_t *batches);
 
@@ -60,7 +79,7 @@ struct commitq_item *commitq_take_done(struct commitq *q, uint64_t *batches);
 int commitq_pause(struct commitq *q);
 
 /* While paused: the queued items not yet taken by the writer (NULL if
- * none), in queue order; the queue is left empty. */
+ * none, rewrites included), in queue order; the queue is left empty. */
 struct commitq_item *commitq_take_queued(struct commitq *q);
 
 /* While paused: append to fd from now on and take batches again. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,16 @@ _Static_assert(4 + PG_USER_MAX + 21 * (6 + 2 * PG_STATE_MAX_FAILURES) + 2 + 11 <
 #define STATELOG_RETRY_FIRST_MS 1000
 #define STATELOG_RETRY_MAX_MS   16000
 
+/* A growth compaction on the writer thread (commitq.h's rewrite item):
+ * the snapshot in buf, written by the writer as the new log. */
+struct rewrite {
+	struct commitq_item item; /* first: commitq hands it back */
+	int dirfd;                /* the log's, for the writer */
+	const char *dir;          /* the log's, for its messages */
+	const char *what;         /* the step that failed, by the writer */
+	char *buf;                /* the snapshot, item.rec */
+};
+
 struct pg_statelog {
 	int dirfd;
 	int fd;           /* state.log for appending; -1 until loaded */
@@ -63,7 +74,8 @@ struct pg_statelog {
 	 * what commitq hands it. */
 	struct commitq *q;
 	struct pg_completion done;
-	int pausing; /* a compaction waits for the writer's batch */
+	struct rewrite rw;
+	int rewriting; /* rw is queued or being written: at most one */
 	/* Syncs that made parked records durable (a batch's fdatasync, or
 	 * a compaction that carried some), and those records. */
 	uint64_t commits;
@@ -80,19 +92,33 @@ struct parked {
 	char rec[];
 };
 
-/* CRC-32/ISO-HDLC (the zlib one), bit by bit: records are short and a
- * table would buy nothing measurable. */
+/* CRC-32/ISO-HDLC (the zlib one), a byte at a time: a compaction on the
+ * loop seals one record per user, and bit by bit that was a third of its
+ * time. The table is made once (pthread_once: the loop and the tests). */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_make_table(void)
+{
+	uint32_t c, i;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+		crc_table[i] = c;
+	}
+}
+
 static uint32_t crc32_ieee(const char *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
 	size_t i;
-	int k;
 
-	for (i = 0; i < n; i++) {
-		c ^= (unsigned char)p[i];
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-	}
+	pthread_once(&crc_once, crc_make_table);
+	for (i = 0; i < n; i++)
+		c = (c >> 8) ^ crc_table[(c ^ (unsigned char)p[i]) & 0xffu];
 	return ~c;
 }
 
@@ -100,9 +126,19 @@ static uint32_t crc32_ieee(const char *p, size_t n)
  * or 0 if it did not fit (cannot happen within the static limits). */
 static size_t seal(struct strbuf *sb, const char *line)
 {
+	static const char hex[] = "0123456789abcdef";
+	char crc[10];
+	uint32_t c;
+	int i;
+
 	if (strbuf_finish(sb) != 0)
 		return 0;
-	strbuf_printf(sb, " %08" PRIx32 "\n", crc32_ieee(line, strbuf_len(sb)));
+	c = crc32_ieee(line, strbuf_len(sb));
+	crc[0] = ' ';
+	for (i = 8; i >= 1; i--, c >>= 4)
+		crc[i] = hex[c & 0xfu];
+	crc[9] = '\n';
+	strbuf_put(sb, crc, 10);
 	return strbuf_finish(sb) == 0 ? strbuf_len(sb) : 0;
 }
 
@@ -231,25 +267,6 @@ static void drop(struct commitq_item *it, int rc)
 		proto_msg_clear(&p->resp);
 		free(p);
 	}
-}
-
-void statelog_free(struct pg_statelog *log)
-{
-	if (log == NULL)
-		return;
-	if (log->q != NULL) {
-		/* Only on an error exit: nobody is left to answer. */
-		commitq_stop(log->q);
-		drop(commitq_take_done(log->q, &log->commits), PG_ERR_INTERNAL);
-		drop(commitq_take_queued(log->q), PG_ERR_INTERNAL);
-		commitq_free(log->q);
-	}
-	if (log->fd >= 0)
-		close(log->fd);
-	if (log->dirfd >= 0)
-		close(log->dirfd);
-	free(log->dir);
-	free(log);
 }
 
 /* Strict unsigned decimal: digits only, no overflow, at most max. */
@@ -544,103 +561,241 @@ static void set_ok(struct pg_statelog *log)
 	log->reason[0] = '\0';
 }
 
-struct writer {
-	struct pg_statelog *log;
-	int fd;
+/* The whole log being built in memory (snapshot). */
+struct image {
+	struct pg_statelog *log; /* its line: the record being added */
 	char *buf;
-	size_t len;
-	off_t total;
-	int rc;
+	size_t len, cap;
 };
 
-static int writer_put(struct writer *w, size_t n)
+/* Add the n-byte record in log->line (0: it did not fit). */
+static int image_put(struct image *im, size_t n)
 {
+	size_t cap = im->cap > 0 ? im->cap : STATELOG_CHUNK;
+	char *p;
+
 	if (n == 0)
-		return w->rc = PG_ERR_INTERNAL;
-	if (w->len + n > STATELOG_CHUNK) {
-		if ((w->rc = fileio_write_all(w->fd, w->buf, w->len)) != 0)
-			return w->rc;
-		w->len = 0;
+		return PG_ERR_INTERNAL;
+	while (cap - im->len < n)
+		cap *= 2;
+	if (cap != im->cap) {
+		if ((p = realloc(im->buf, cap)) == NULL)
+			return PG_ERR_NOMEM;
+		im->buf = p;
+		im->cap = cap;
 	}
-	memcpy(w->buf + w->len, w->log->line, n);
-	w->len += n;
-	w->total += (off_t)n;
+	memcpy(im->buf + im->len, im->log->line, n);
+	im->len += n;
 	return 0;
 }
 
-static int writer_user(const struct pg_user_rec *rec, void *arg)
+static int image_user(const struct pg_user_rec *rec, void *arg)
 {
-	struct writer *w = arg;
+	struct image *im = arg;
 
-	return writer_put(w, fmt_user(w->log->line, rec));
+	return image_put(im, fmt_user(im->log->line, rec));
+}
+
+/*
+ * The compacted log of st at now: the header, the recovery line if one is
+ * in force, and one U record per user. In *buf (malloc'd, the caller's)
+ * and *len. Returns 0, PG_ERR_NOMEM or PG_ERR_INTERNAL (*buf NULL).
+ */
+static int snapshot(struct pg_statelog *log, const struct pg_state *st,
+                    int64_t now, char **buf, size_t *len)
+{
+	struct image im = {log, NULL, 0, 0};
+	uint64_t floor;
+	int64_t until;
+	int rc;
+
+	if ((rc = image_put(&im, fmt_header(log->line))) != 0 ||
+	    (state_recovery(st, now, &floor, &until) &&
+	     (rc = image_put(&im, fmt_recovery(log->line, floor, until))) !=
+	         0) ||
+	    (rc = state_foreach(st, image_user, &im)) != 0) {
+		free(im.buf);
+		*buf = NULL;
+		return rc;
+	}
+	*buf = im.buf;
+	*len = im.len;
+	return 0;
+}
+
+/*
+ * Replace state.log in dirfd (dir: its name, for messages) by the len
+ * bytes at buf, atomically: state.log.tmp, fsync, rename over state.log,
+ * fsync the directory. Returns 0 with the new log open for appending in
+ * *fd; or PG_ERR_IO with the step that failed in *what and its errno in
+ * *err, state.log untouched. The one way a whole log is written: on the
+ * loop (statelog_compact) and on the writer thread (rewrite_on_writer),
+ * so it touches nothing but the directory.
+ */
+static int replace_log(int dirfd, const char *dir, const char *buf, size_t len,
+                       int *fd, const char **what, int *err)
+{
+	enum fileio_step failed;
+	int tmp = -1;
+
+	/* Start from nothing: a left-over temp file is from a crash. */
+	*what = "unlink " STATELOG_TMP;
+	if (unlinkat(dirfd, STATELOG_TMP, 0) != 0 && errno != ENOENT)
+		goto fail;
+	*what = "create " STATELOG_TMP;
+	tmp = openat(dirfd, STATELOG_TMP,
+	             O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+	                 O_NOFOLLOW,
+	             0600);
+	if (tmp < 0)
+		goto fail;
+	*what = "write";
+	if (fileio_write_all(tmp, buf, len) != 0)
+		goto fail;
+	if (fileio_commit(tmp, dirfd, STATELOG_TMP, PG_STATELOG_FILE,
+	                  &failed) != 0) {
+		*what = failed == FILEIO_STEP_RENAME ? "rename" : "fsync";
+		if (failed != FILEIO_STEP_FSYNC_DIR)
+			goto fail;
+		/* The new log is in place and in use; only a crash could
+		 * still undo the rename. */
+		log_warn("%s: fsync", dir);
+	}
+	*fd = tmp;
+	return 0;
+fail:
+	*err = errno;
+	if (tmp >= 0) {
+		unlinkat(dirfd, STATELOG_TMP, 0);
+		close(tmp);
+	}
+	return PG_ERR_IO;
+}
+
+/* The log is now the len bytes replace_log wrote, open as fd. */
+static void adopt(struct pg_statelog *log, int fd, size_t len)
+{
+	if (log->fd >= 0)
+		close(log->fd);
+	log->fd = fd;
+	log->size = log->compacted = (off_t)len;
+	log->broken = 0;
+	set_ok(log);
+}
+
+/* A rewrite failed at what with errno err; the previous log is intact. */
+static void rewrite_failed(struct pg_statelog *log, const char *what, int err)
+{
+	/* Loading (no log open yet): the caller stops; serving: an outage,
+	 * retried (statelog_retry). */
+	if (log->fd < 0)
+		log_errx("%s/%s: compaction failed: %s: %s", log->dir,
+		         PG_STATELOG_FILE, what, strerror(err));
+	else
+		set_failed(log, what, err);
 }
 
 int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
                      int64_t now)
 {
-	struct writer w = {log, -1, NULL, 0, 0, 0};
-	enum fileio_step failed;
-	const char *what = "unlink " STATELOG_TMP;
-	int rc = PG_ERR_NOMEM, e;
-	uint64_t floor;
-	int64_t until;
+	const char *what;
+	char *buf;
+	size_t len;
+	int rc, fd, err;
 
-	if ((w.buf = malloc(STATELOG_CHUNK)) == NULL)
-		goto out;
-	rc = PG_ERR_IO;
-	/* Start from nothing: a left-over temp file is from a crash. */
-	if (unlinkat(log->dirfd, STATELOG_TMP, 0) != 0 && errno != ENOENT)
-		goto fail;
-	what = "create " STATELOG_TMP;
-	w.fd = openat(log->dirfd, STATELOG_TMP,
-	              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
-	                  O_NOFOLLOW,
-	              0600);
-	if (w.fd < 0)
-		goto fail;
-	what = "write";
-	if (writer_put(&w, fmt_header(log->line)) != 0)
-		goto fail;
-	if (state_recovery(st, now, &floor, &until) &&
-	    writer_put(&w, fmt_recovery(log->line, floor, until)) != 0)
-		goto fail;
-	if (state_foreach(st, writer_user, &w) != 0 ||
-	    fileio_write_all(w.fd, w.buf, w.len) != 0)
-		goto fail;
-	if (fileio_commit(w.fd, log->dirfd, STATELOG_TMP, PG_STATELOG_FILE,
-	                  &failed) != 0) {
-		what = failed == FILEIO_STEP_RENAME ? "rename" : "fsync";
-		if (failed != FILEIO_STEP_FSYNC_DIR)
-			goto fail;
-		/* The new log is in place and in use; only a crash could
-		 * still undo the rename. */
-		log_warn("%s: fsync", log->dir);
-	}
-	if (log->fd >= 0)
-		close(log->fd);
-	log->fd = w.fd;
-	w.fd = -1;
-	log->size = log->compacted = w.total;
-	log->broken = 0;
-	set_ok(log);
-	rc = 0;
-	goto out;
-fail:
-	e = errno;
-	/* Loading (no log open yet): the caller stops; serving: an outage,
-	 * retried (statelog_retry). */
-	if (log->fd < 0)
-		log_errx("%s/%s: compaction failed: %s: %s", log->dir,
-		         PG_STATELOG_FILE, what, strerror(e));
+	if ((rc = snapshot(log, st, now, &buf, &len)) != 0)
+		return rc;
+	rc = replace_log(log->dirfd, log->dir, buf, len, &fd, &what, &err);
+	if (rc == 0)
+		adopt(log, fd, len);
 	else
-		set_failed(log, what, e);
-	if (w.fd >= 0)
-		unlinkat(log->dirfd, STATELOG_TMP, 0);
-out:
-	if (w.fd >= 0)
-		close(w.fd);
-	free(w.buf);
+		rewrite_failed(log, what, err);
+	free(buf);
 	return rc;
+}
+
+/* The writer's side of a growth compaction (commitq.h's replace). */
+static int rewrite_on_writer(struct commitq_item *it, int *fd, int *err)
+{
+	struct rewrite *rw = (struct rewrite *)it;
+
+	return replace_log(rw->dirfd, rw->dir, it->rec, it->len, fd, &rw->what,
+	                   err);
+}
+
+/*
+ * Compact the grown log on the writer thread, in queue order (commitq.h):
+ * only the snapshot is taken here, on the loop. Nothing acknowledged is
+ * lost to a crash at any point of it:
+ * - the snapshot holds all of memory at this moment T, so every record
+ *   queued before it (each a user's whole state) or a later one of the
+ *   same user;
+ * - the records queued before T are appended and synced to the old log
+ *   before the writer even creates the new one, and those after T go to
+ *   the new log only once it has been renamed into place;
+ * - the rename is atomic, and the only commit point: a crash before it
+ *   leaves the old log, complete up to T (nothing later was written, so
+ *   nothing later was answered); after it, the new one, complete up to T,
+ *   with each later record once it is answered.
+ * So an acknowledged change is in whichever file survives.
+ */
+static void start_rewrite(struct pg_statelog *log, const struct pg_state *st,
+                          int64_t now)
+{
+	size_t len;
+
+	if (log->rewriting || snapshot(log, st, now, &log->rw.buf, &len) != 0)
+		return;
+	log->rw.item.rec = log->rw.buf;
+	log->rw.item.len = len;
+	log->rw.item.replace = rewrite_on_writer;
+	log->rw.dirfd = log->dirfd;
+	log->rw.dir = log->dir;
+	log->rw.what = NULL;
+	log->rewriting = 1;
+	commitq_push(log->q, &log->rw.item);
+}
+
+/* The rewrite is back from the writer, in queue order: from here on the
+ * log is the new file, or, after a failure, still the old one. */
+static void rewrite_done(struct pg_statelog *log)
+{
+	struct commitq_item *it = &log->rw.item;
+
+	if (it->rc == 0) {
+		log_debug("state log compacted: %zu bytes (were %jd)", it->len,
+		          (intmax_t)log->size);
+		adopt(log, it->fd, it->len);
+	} else {
+		rewrite_failed(log, log->rw.what, it->err);
+	}
+	free(log->rw.buf);
+	log->rw.buf = NULL;
+	log->rewriting = 0;
+}
+
+/* Take the rewrite out of list, if there: a rewrite the writer never took
+ * (a compaction on the loop supersedes it) or, on an error exit, one it
+ * did (the file it wrote is closed; it is complete). */
+static void unlink_rewrite(struct pg_statelog *log, struct commitq_item **list)
+{
+	for (; *list != NULL; list = &(*list)->next) {
+		if (*list != &log->rw.item)
+			continue;
+		*list = log->rw.item.next;
+		if (log->rw.item.fd >= 0)
+			close(log->rw.item.fd);
+		free(log->rw.buf);
+		log->rw.buf = NULL;
+		log->rewriting = 0;
+		return;
+	}
+}
+
+/* The log has grown well past its compacted size. */
+static int grown(const struct pg_statelog *log)
+{
+	return log->size > 2 * log->compacted + STATELOG_SLACK;
 }
 
 /* The last attempt failed and its pause is not over yet. */
@@ -685,14 +840,14 @@ static void complete_compacted(struct pg_statelog *log, struct commitq_item *it,
 }
 
 /*
- * Compact with the writer out of the way: compaction replaces the file it
- * appends to. If it is writing a batch, PG_ERR_BUSY: it takes no new one,
- * and statelog_drain() compacts once that batch is back. The compacted
- * log holds everything in memory, so it makes carried (records the
- * writer gave back: a failed batch) and the records still queued durable
- * too: their requests are answered. A failed compaction of an intact log
- * leaves the queued ones to the writer; of a broken one (nothing can be
- * appended to it), fails them all with the same error.
+ * Mend the broken log on the loop, the writer out of the way: compaction
+ * replaces the file it appends to. Called only while the writer holds
+ * after a failed batch (idle); else PG_ERR_BUSY, and the next request or
+ * tick tries again. The compacted log holds everything in memory, so it
+ * makes carried (records the writer gave back: a failed batch) and the
+ * records still queued durable too: their requests are answered, and a
+ * rewrite still queued is superseded. A failed compaction fails them all
+ * with the same error (nothing can be appended to a broken log).
  */
 static int compact_paused(struct pg_statelog *log, const struct pg_state *st,
                           int64_t now, struct commitq_item *carried)
@@ -703,18 +858,16 @@ static int compact_paused(struct pg_statelog *log, const struct pg_state *st,
 	if (log->q == NULL)
 		return statelog_compact(log, st, now);
 	if (commitq_pause(log->q) != 0) {
-		/* Not with carried records: the writer holds after a
-		 * failed batch. */
-		log->pausing = 1;
 		complete(log, carried, PG_ERR_BUSY);
 		return PG_ERR_BUSY;
 	}
-	log->pausing = 0;
 	rc = statelog_compact(log, st, now);
 	while (*tail != NULL)
 		tail = &(*tail)->next;
-	if (rc == 0 || log->broken)
+	if (rc == 0 || log->broken) {
 		*tail = commitq_take_queued(log->q);
+		unlink_rewrite(log, tail);
+	}
 	complete_compacted(log, carried, rc);
 	if (!log->broken)
 		commitq_resume(log->q, log->fd);
@@ -728,14 +881,20 @@ int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
 		return 0;
 	if (retry_later(log))
 		return PG_ERR_IO;
+	/* An intact log whose growth compaction failed: again on the
+	 * writer, as the growth path does. */
+	if (log->q != NULL && !log->broken) {
+		start_rewrite(log, st, now);
+		return PG_ERR_BUSY;
+	}
 	return compact_paused(log, st, now, NULL);
 }
 
 int64_t statelog_retry_at(const struct pg_statelog *log)
 {
-	/* Pausing: statelog_drain() retries when the writer's batch is
-	 * back; a timer now would only spin until then. */
-	return log->failed && !log->pausing ? log->retry_at : 0;
+	/* Rewriting: statelog_drain() sets the next one when it is back;
+	 * a timer now would only spin until then. */
+	return log->failed && !log->rewriting ? log->retry_at : 0;
 }
 
 const char *statelog_failure(const struct pg_statelog *log)
@@ -758,8 +917,8 @@ int statelog_record(struct pg_statelog *log, const struct pg_state *st,
 		return statelog_retry(log, st, now);
 	/* Grown well past its compacted size: rewrite it, unless that just
 	 * failed; appending to the intact log keeps the change durable. */
-	if (log->size > 2 * log->compacted + STATELOG_SLACK &&
-	    !retry_later(log) && statelog_compact(log, st, now) == 0)
+	if (grown(log) && !retry_later(log) &&
+	    statelog_compact(log, st, now) == 0)
 		return 0;
 	if (state_get(st, user, &rec) != 0)
 		return 0;
@@ -805,6 +964,11 @@ int statelog_fd(const struct pg_statelog *log)
  *
  * - A request is answered OK only once a durable write holds its record:
  *   its batch's fdatasync, or a compaction (which writes all of memory).
+ * - A growth compaction runs on the writer, in queue order, from a
+ *   snapshot of memory taken when it is queued: the records queued before
+ *   it are synced to the old file first, those after it go to the new one
+ *   once the rename has made it the log (start_rewrite). A crash at any
+ *   point leaves a log holding every answered record.
  * - A U record is the user's whole state, taken when it is queued, after
  *   every earlier change of that user in memory. So whatever an OK answer
  *   rests on (an UNLOCK still being written, say, that lets a CLAIM pass)
@@ -813,8 +977,11 @@ int statelog_fd(const struct pg_statelog *log)
  *   holds after a failed one: no record is appended after a record that
  *   failed. The requests of the failed batch and every one queued after
  *   it get what today's append failure gives: a rewrite of the whole log
- *   from memory, and OK if that is durable, else ERR (the log is then
- *   failing: changes are refused until a retry rewrites it).
+ *   from memory, on the loop, and OK if that is durable, else ERR (the
+ *   log is then failing: changes are refused until a retry rewrites it).
+ *   A growth compaction queued behind the failed batch is dropped: that
+ *   rewrite supersedes it. A failed growth compaction only leaves the old
+ *   log in use: the writer goes on appending to it.
  * - A change whose write failed stays in memory, as before the writer:
  *   it only refuses more (a step used, a failure counted), or, for an
  *   UNLOCK, grants nothing until a later record or compaction (which
@@ -854,6 +1021,7 @@ static int queue_record(struct pg_statelog *log, const struct pg_state *st,
 	memcpy(p->rec, log->line, len);
 	p->item.rec = p->rec;
 	p->item.len = len;
+	p->item.replace = NULL;
 	p->ticket = ticket;
 	p->answers = answers;
 	p->after.fn = NULL;
@@ -883,8 +1051,11 @@ int statelog_submit_then(struct pg_statelog *log, const struct pg_state *st,
 	return queue_record(log, st, user, now, 0, NULL, after, 0);
 }
 
-void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
-                    int64_t now)
+/* statelog_drain() but the growth check: what the writer has finished, in
+ * queue order. Returns 1 after a failed batch (the log was mended, or
+ * stays broken), else 0. */
+static int drain_done(struct pg_statelog *log, const struct pg_state *st,
+                      int64_t now)
 {
 	struct commitq_item *it, *next, *failed = NULL;
 	uint64_t batches;
@@ -893,6 +1064,10 @@ void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
 	for (; it != NULL; it = next) {
 		next = it->next;
 		it->next = NULL;
+		if (it == &log->rw.item) {
+			rewrite_done(log);
+			continue;
+		}
 		if (it->rc != 0) {
 			/* The last batch: the writer holds after it. */
 			it->next = next;
@@ -913,11 +1088,17 @@ void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
 			log_err("%s/%s: truncate", log->dir, PG_STATELOG_FILE);
 		log->broken = 1;
 		(void)compact_paused(log, st, now, failed);
-		return;
+		return 1;
 	}
-	if (log->pausing || (log->size > 2 * log->compacted + STATELOG_SLACK &&
-	                     !retry_later(log)))
-		(void)compact_paused(log, st, now, NULL);
+	return 0;
+}
+
+void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
+                    int64_t now)
+{
+	if (drain_done(log, st, now) == 0 && !log->broken && grown(log) &&
+	    !retry_later(log))
+		start_rewrite(log, st, now);
 }
 
 void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
@@ -927,11 +1108,16 @@ void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
 
 	if (log->q == NULL)
 		return;
+	/* The writer finishes the queue, a rewrite in it included (unless
+	 * it holds after a failure): state.log is then a whole log, old or
+	 * new, and the final compaction follows. */
 	commitq_stop(log->q);
-	statelog_drain(log, st, now);
+	(void)drain_done(log, st, now);
 	/* Held after a failure: what is still queued is durable with a
-	 * rewrite, or refused if that fails. */
-	if ((left = commitq_take_queued(log->q)) != NULL)
+	 * rewrite, or refused if that fails; a rewrite in it is moot. */
+	left = commitq_take_queued(log->q);
+	unlink_rewrite(log, &left);
+	if (left != NULL)
 		complete_compacted(log, left, statelog_compact(log, st, now));
 	commitq_free(log->q);
 	log->q = NULL;
@@ -942,4 +1128,29 @@ void statelog_counts(const struct pg_statelog *log, uint64_t *commits,
 {
 	*commits = log->commits;
 	*records = log->records;
+}
+
+void statelog_free(struct pg_statelog *log)
+{
+	struct commitq_item *done;
+
+	if (log == NULL)
+		return;
+	if (log->q != NULL) {
+		/* Only on an error exit: nobody is left to answer. */
+		commitq_stop(log->q);
+		done = commitq_take_done(log->q, &log->commits);
+		unlink_rewrite(log, &done);
+		drop(done, PG_ERR_INTERNAL);
+		done = commitq_take_queued(log->q);
+		unlink_rewrite(log, &done);
+		drop(done, PG_ERR_INTERNAL);
+		commitq_free(log->q);
+	}
+	if (log->fd >= 0)
+		close(log->fd);
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	free(log->dir);
+	free(log);
 }

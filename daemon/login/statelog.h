@@ -96,13 +96,16 @@ int statelog_compact(struct pg_statelog *log, const struct pg_state *st,
  * If the log is failing or an append left it to be rewritten, and the
  * pause is over, rewrite it now (the daemon's timer, so that it recovers
  * without waiting for a request). Returns 0 (nothing to do, or mended),
- * PG_ERR_IO (still failing, or not yet time) or PG_ERR_NOMEM.
+ * PG_ERR_IO (still failing, or not yet time) or PG_ERR_NOMEM. With the
+ * writer running and the log intact (a growth compaction failed), the
+ * rewrite goes to the writer as the growth path's does: PG_ERR_BUSY, and
+ * statelog_drain() takes its result.
  */
 int statelog_retry(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now);
 
 /* time_mono_ms() at which the next retry is due, or 0 when not failing
- * (or when statelog_drain() retries once the writer is idle). */
+ * (or while a rewrite is with the writer: statelog_drain() takes it). */
 int64_t statelog_retry_at(const struct pg_statelog *log);
 
 /* What failed ("write: No space left on device"), or NULL when the log is
@@ -166,15 +169,17 @@ int statelog_fd(const struct pg_statelog *log);
  * On the loop, when statelog_fd() is readable: answer the requests whose
  * records are durable; after a failed batch, rewrite the log from st
  * (statelog_record's failure path) and answer them and every record
- * queued since with its result; compact when the log has grown (with
- * the writer paused between two batches).
+ * queued since with its result. When the log has grown, compact it on
+ * the writer thread: only a snapshot of st is taken here, the writer
+ * writes it in queue order (statelog.c) and the next drains switch to the
+ * new file, or report the failure as statelog_compact() does.
  */
 void statelog_drain(struct pg_statelog *log, const struct pg_state *st,
                     int64_t now);
 
 /* At shutdown, before the final compaction: let the writer finish the
- * queue, answer every request, and stop it. Back to statelog_record's
- * way after. No-op without a writer. */
+ * queue (a compaction in it too), answer every request, and stop it.
+ * Back to statelog_record's way after. No-op without a writer. */
 void statelog_stop(struct pg_statelog *log, const struct pg_state *st,
                    int64_t now);
 

@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "daemon/core/pending.h"
 #include "daemon/login/state.h"
 #include "daemon/login/statelog.h"
 #include "err.h"
@@ -626,6 +629,195 @@ static void test_compaction_equals_replay(void **ctx)
 	state_free(compacted);
 }
 
+/* ------------------------------------- growth compaction on the writer */
+
+/* A log with its writer running (statelog_start), as the daemon has it. */
+struct writer_test {
+	struct pg_statelog *log;
+	struct pg_state *st;
+	size_t queued, ok, failed; /* changes, and how they were answered */
+	uint64_t step;             /* the last claimed, for the next one */
+	int late;                  /* late<n> users made so far */
+	size_t size;               /* state.log's, at the last look */
+};
+
+static void no_answer(void *arg, uint64_t ticket, int rc,
+                      const struct pg_msg *resp)
+{
+	(void)arg;
+	(void)ticket;
+	(void)rc;
+	(void)resp;
+	fail_msg("a change queued without an answer was answered");
+}
+
+static void count_answer(void *arg, int rc)
+{
+	struct writer_test *w = arg;
+
+	if (rc == 0)
+		w->ok++;
+	else
+		w->failed++;
+}
+
+static size_t log_size(void)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(tu_path(PG_STATELOG_FILE), &sb), 0);
+	return (size_t)sb.st_size;
+}
+
+static void writer_start(struct writer_test *w)
+{
+	struct pg_completion done = {no_answer, NULL};
+	int rec;
+
+	memset(w, 0, sizeof(*w));
+	w->st = load(T0, &rec, &w->log);
+	assert_int_equal(statelog_start(w->log, &done), 0);
+	w->size = log_size();
+}
+
+/* Claim the next step for user and queue the change. */
+static void claim_queued(struct writer_test *w, const char *user)
+{
+	struct statelog_after after = {count_answer, w};
+	int64_t until;
+
+	assert_int_equal(state_claim(w->st, user, ++w->step, T0, &until), 0);
+	assert_int_equal(statelog_submit_then(w->log, w->st, user, T0, &after),
+	                 PG_STATELOG_QUEUED);
+	w->queued++;
+}
+
+/* Drain the writer as the loop does until every change is answered. */
+static void drain_all(struct writer_test *w)
+{
+	struct pollfd p = {statelog_fd(w->log), POLLIN, 0};
+	int i;
+
+	for (i = 0; w->ok + w->failed < w->queued; i++) {
+		assert_true(i < 2000); /* 20 s */
+		if (poll(&p, 1, 10) > 0)
+			statelog_drain(w->log, w->st, T0);
+	}
+}
+
+/*
+ * Queue changes of 50 users chunk by chunk, each drained, then one change
+ * of a new user late<n> (queued after any compaction a drain of the chunk
+ * started, answered after it is back), until done(w).
+ */
+static void grow_until(struct writer_test *w,
+                       int (*done)(struct writer_test *w))
+{
+	char user[32];
+	int i;
+
+	while (!done(w)) {
+		assert_true(w->queued < 200000);
+		w->size = log_size();
+		for (i = 0; i < 1000; i++) {
+			snprintf(user, sizeof(user), "bulk%d", i % 50);
+			claim_queued(w, user);
+		}
+		drain_all(w);
+		snprintf(user, sizeof(user), "late%d", ++w->late);
+		claim_queued(w, user);
+		drain_all(w);
+	}
+}
+
+/* state.log shrank: a compaction replaced it. */
+static int rewritten(struct writer_test *w)
+{
+	return log_size() < w->size;
+}
+
+static int rewrite_failed(struct writer_test *w)
+{
+	return statelog_failure(w->log) != NULL;
+}
+
+/* Stop the writer, and check that state.log replays to memory. */
+static void writer_finish(struct writer_test *w)
+{
+	struct pg_state *replayed;
+	int rec;
+
+	statelog_stop(w->log, w->st, T0);
+	assert_int_equal(w->failed, 0);
+	assert_int_equal(w->ok, w->queued);
+	statelog_free(w->log);
+	replayed = load(T0 + 10, &rec, NULL);
+	assert_false(rec);
+	assert_same_state(w->st, replayed);
+	assert_same_state(replayed, w->st);
+	state_free(replayed);
+	state_free(w->st);
+}
+
+/* The records queued before the compaction (in its snapshot) and after it
+ * (appended to the new file) are all in the log it leaves. */
+static void test_compaction_on_writer(void **ctx)
+{
+	struct writer_test w;
+	char want[32], *text;
+	size_t len;
+
+	writer_start(&w);
+	grow_until(&w, rewritten);
+	/* More than 1 MiB was appended; the log now holds the snapshot and
+	 * what came after it. */
+	text = tu_read_file(tu_path(PG_STATELOG_FILE), &len);
+	assert_true(len < 8192);
+	assert_true(w.queued > 20000);
+	assert_null(strstr(text, "\nU bulk0 1 "));
+	snprintf(want, sizeof(want), "\nU late%d ", w.late);
+	assert_non_null(strstr(text, want));
+	free(text);
+	/* Later changes go on to the new file. */
+	claim_queued(&w, "late0");
+	drain_all(&w);
+	assert_true(log_size() > len);
+	writer_finish(&w);
+}
+
+/* A compaction the writer cannot write leaves the old log in use (later
+ * changes are appended to it and answered OK) and fails as it does on the
+ * loop; a retry does it on the writer once the pause is over. */
+static void test_compaction_on_writer_fails(void **ctx)
+{
+	struct writer_test w;
+	size_t before;
+
+	writer_start(&w);
+	/* unlinkat() of a directory fails: EISDIR. */
+	assert_int_equal(mkdir(tu_path(PG_STATELOG_FILE ".tmp"), 0700), 0);
+	grow_until(&w, rewrite_failed);
+	/* Not again before the pause (1 s) is over. */
+	assert_int_equal(statelog_retry(w.log, w.st, T0), PG_ERR_IO);
+	assert_int_not_equal(statelog_retry_at(w.log), 0);
+	assert_non_null(
+	    strstr(statelog_failure(w.log), "unlink state.log.tmp: "));
+	before = log_size();
+	claim_queued(&w, "after-failure");
+	drain_all(&w);
+	assert_true(log_size() > before);
+	assert_int_equal(rmdir(tu_path(PG_STATELOG_FILE ".tmp")), 0);
+	usleep(1100 * 1000);
+	assert_int_equal(statelog_retry(w.log, w.st, T0), PG_ERR_BUSY);
+	assert_int_equal(statelog_retry_at(w.log), 0);
+	/* Answered after the compaction, which comes first in the queue. */
+	claim_queued(&w, "after-retry");
+	drain_all(&w);
+	assert_null(statelog_failure(w.log));
+	assert_true(log_size() < 8192);
+	writer_finish(&w);
+}
+
 static void test_torn_last_line(void **ctx)
 {
 	struct pg_state *written = populate(), *read;
@@ -903,6 +1095,8 @@ int main(void)
 	    T(test_push_fatigue_unlock_and_off),
 	    T(test_round_trip),
 	    T(test_compaction_equals_replay),
+	    T(test_compaction_on_writer),
+	    T(test_compaction_on_writer_fails),
 	    T(test_torn_last_line),
 	    T(test_torn_header_only),
 	    T(test_damaged_middle_line),
