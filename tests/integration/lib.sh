@@ -121,7 +121,8 @@ cleanup() {
 		"$hook" >/dev/null 2>&1 || true
 	done
 	stop_daemon >/dev/null 2>&1 || true
-	if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
+	# 77 is a skip (skip()): nothing to inspect.
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; } || [ "$FAILED" -ne 0 ]; then
 		log "kept $T for inspection; daemon log follows"
 		sed 's/^/  daemon: /' "$DAEMON_LOG" 2>/dev/null | tail -n 40 >&2
 		[ -f "$OUT" ] && sed 's/^/  last-out: /' "$OUT" >&2
