@@ -156,6 +156,13 @@ start_b
 pgreq_b "v1 STATUS" >"$OUT"
 expect_out " tokens_store=ldap tokens_write_target=$SLAPD_URI_a tokens_write_failovers=0( |\$)" \
 	"STATUS before the failover"
+# The widest answer: with its three optional fields (audit_reason,
+# state_reason, push_suspended_users) it must still fit a message.
+max_fields=$(sed -n 's/^#define PG_PROTO_MAX_FIELDS *\([0-9]*\).*/\1/p' "$top_srcdir/common/proto.h")
+n_fields=$(($(wc -w <"$OUT") - 2))
+log "site-mode STATUS: $n_fields fields, PG_PROTO_MAX_FIELDS $max_fields"
+[ $((n_fields + 3)) -le "${max_fields:-0}" ] ||
+	fail "site-mode STATUS has $n_fields fields; with its 3 optional ones it exceeds PG_PROTO_MAX_FIELDS ($max_fields)"
 stop_slapd a
 # b never saw nurse1's claims; B's floor did.
 pgreq_b "v1 CLAIM user=nurse1 step_start=$FLOOR report=yes" >"$OUT"
