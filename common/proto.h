@@ -333,8 +333,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PG_PROTO_VERSION    "v1"
-#define PG_PROTO_MAX_LINE   4096 /* bytes, including the final "\n" */
+#define PG_PROTO_VERSION  "v1"
+#define PG_PROTO_MAX_LINE 4096 /* bytes, including the final "\n" */
 /* Fields per line. The widest answer is STATUS: 30 fields in site mode,
  * 33 with its three optional ones (audit_reason, state_reason,
  * push_suspended_users), the moment an admin most needs it; room is left
