@@ -112,6 +112,23 @@ static int set_opt(LDAP *ld, int option, const void *value, const char *name)
 	return PG_ERR_CONFIG;
 }
 
+/*
+ * With a network timeout set, libldap 2.5 makes the TLS handshake
+ * non-blocking and polls the socket for writing between attempts, which
+ * with GnuTLS waiting to read returns at once: against a server that
+ * hangs mid-handshake it spins a core until the timeout. Without one the
+ * handshake blocks in recv(2), and the guard's shutdown(2) ends it.
+ */
+static int handshake_blocking(LDAP *ld)
+{
+	const struct timeval none = {-1, 0};
+
+	return ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &none) ==
+	               LDAP_OPT_SUCCESS
+	           ? 0
+	           : PG_ERR_INTERNAL;
+}
+
 static int conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
                       struct sockaddr *addr, struct ldap_conncb *ctx)
 {
@@ -119,8 +136,13 @@ static int conn_added(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
 	ber_socket_t fd = -1;
 
 	if (s->guard != NULL &&
-	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1) {
 		sockguard_setfd(s->guard, fd);
+		/* The ldaps:// handshake comes next: blocking, so that it
+		 * waits in recv(2) for the watchdog (guarded_call restores
+		 * the timeout). */
+		(void)handshake_blocking(ld);
+	}
 	s->tcp_up = 1;
 	return 0;
 }
@@ -134,9 +156,10 @@ static void conn_deleted(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 }
 
 /* Run ldap_connect() or ldap_start_tls_s() (with_starttls) under a guard
- * that ends the TLS handshake at deadline. */
+ * that ends the TLS handshake at deadline. The handshake itself runs with
+ * no network timeout (handshake_blocking), tv being restored after it. */
 static int guarded_call(struct ldapconn_call *a, LDAP *ld, int with_starttls,
-                        int64_t deadline)
+                        int64_t deadline, const struct timeval *tv)
 {
 	struct sockguard g;
 	int lrc, rc;
@@ -145,9 +168,14 @@ static int guarded_call(struct ldapconn_call *a, LDAP *ld, int with_starttls,
 		return rc;
 	a->conn->guard = &g;
 	a->conn->tcp_up = with_starttls;
+	if (with_starttls)
+		(void)handshake_blocking(ld);
 	lrc =
 	    with_starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
 	a->conn->guard = NULL;
+	if (ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, tv) !=
+	    LDAP_OPT_SUCCESS)
+		log_warnx("directory: cannot set network timeout");
 	if (sockguard_stop(&g)) {
 		a->last_lrc = LDAP_TIMEOUT;
 		log_warnx("directory: %s: TLS handshake timed out",
@@ -182,7 +210,7 @@ int ldapconn_open(struct ldapconn_call *a, LDAP **out)
 {
 	const struct dir_config *cfg = a->cfg;
 	LDAP *ld = NULL;
-	struct timeval tv;
+	struct timeval tv, api;
 	int v3 = LDAP_VERSION3, deref = LDAP_DEREF_NEVER, zero = 0;
 	int tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
 	int reqcert = reqcert_ldap[cfg->tls_reqcert];
@@ -243,7 +271,7 @@ int ldapconn_open(struct ldapconn_call *a, LDAP **out)
 		                                   ? left
 		                                   : cfg->network_timeout_ms);
 
-		if ((rc = guarded_call(a, ld, 0, dl)) != 0)
+		if ((rc = guarded_call(a, ld, 0, dl, &tv)) != 0)
 			goto out;
 	} else {
 		lrc = ldap_connect(ld);
@@ -253,8 +281,8 @@ int ldapconn_open(struct ldapconn_call *a, LDAP **out)
 		}
 	}
 	if (a->conn->scheme == DIR_SCHEME_LDAP && cfg->starttls) {
-		if ((rc = ldapconn_timeout(a, ld, &tv)) != 0 ||
-		    (rc = guarded_call(a, ld, 1, a->deadline)) != 0)
+		if ((rc = ldapconn_timeout(a, ld, &api)) != 0 ||
+		    (rc = guarded_call(a, ld, 1, a->deadline, &tv)) != 0)
 			goto out;
 	}
 	*out = ld;

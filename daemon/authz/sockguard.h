@@ -9,10 +9,12 @@
 
 /*
  * For calls that take no timeout of their own, or ignore it: libldap 2.5
- * built with GnuTLS (Debian 12) ignores LDAP_OPT_NETWORK_TIMEOUT in the TLS
- * handshake, and against a server that accepted the TCP connection and then
- * hangs it spins on EAGAIN forever. shutdown(2) makes every further read
- * and write on the socket fail, so the call returns with an error.
+ * built with GnuTLS (Debian 12) does not bound the TLS handshake by
+ * LDAP_OPT_NETWORK_TIMEOUT as it should; with that timeout set, against a
+ * server that accepted the TCP connection and then hangs, it spins on
+ * EAGAIN. So ldapconn.c runs the handshake blocking, without it, under
+ * this guard: shutdown(2) makes every further read and write on the
+ * socket fail, so the call returns with an error.
  *
  * Usage: sockguard_start(), then the call; whoever learns the socket
  * (e.g. a libldap connection callback, on the calling thread or not) hands
