@@ -167,8 +167,7 @@ int dir_probe_apply(struct dir *d, size_t index, int rc);
  */
 int dir_probe(struct dir *d);
 
-/* Searches per attribute timed by dir_index_times(): an odd count, for a
- * median. */
+/* Searches per attribute timed by dir_index_times(); the fastest counts. */
 #define DIR_INDEX_SAMPLES 3
 
 /* What dir_index_times() measured, in microseconds. */

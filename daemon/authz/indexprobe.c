@@ -42,7 +42,7 @@ int indexprobe_report(const char *uri, const struct dir_index_times *t)
 			              (long long)t->attr_us[i]);
 	(void)strbuf_finish(&sb);
 	log_info("directory: %s: index probe: an indexed search %lld us%s "
-	         "(medians of %d)",
+	         "(fastest of %d)",
 	         uri, (long long)t->baseline_us,
 	         strbuf_len(&sb) > 0 ? figures
 	                             : ", no membership search to time",

@@ -12,7 +12,8 @@
 #include "authz/dir_config.h"
 #include "authz/directory.h"
 
-/* A search is reported as unindexed when its median is at least RATIO
+/* A search is reported as unindexed when its time (the fastest of
+ * DIR_INDEX_SAMPLES) is at least RATIO
  * times the baseline's and at least FLOOR_US slower: an unindexed
  * equality costs a scan of every entry under the base, which grows with
  * the directory, while on a directory of a few hundred entries a scan
