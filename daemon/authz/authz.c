@@ -277,8 +277,6 @@ int authz_timer_fd(const struct pg_authz *a)
  * eventfd in it, the timer. */
 static int open_fds(struct pg_authz *a)
 {
-	struct itimerspec its = {{0, AUTHZ_TICK_MS * 1000000L},
-	                         {0, AUTHZ_TICK_MS * 1000000L}};
 	struct epoll_event ev = {.events = EPOLLIN,
 	                         .data.u64 = DIRASYNC_TAG_CALLER};
 
@@ -286,10 +284,10 @@ static int open_fds(struct pg_authz *a)
 	a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->epfd < 0 || a->efd < 0 || a->tfd < 0 ||
-	    timerfd_settime(a->tfd, 0, &its, NULL) != 0 ||
 	    epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->efd, &ev) != 0)
 		return PG_ERR_IO;
-	return 0;
+	a->next_housekeep = time_mono_ms() + AUTHZ_HOUSEKEEP_MS;
+	return authz_timer_pace(a);
 }
 
 int authz_new(const struct pg_conf *conf, const struct pg_completion *done,

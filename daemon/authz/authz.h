@@ -62,8 +62,9 @@ int authz_new(const struct pg_conf *conf, const struct pg_completion *done,
 int authz_done_fd(const struct pg_authz *a);
 void authz_drain(struct pg_authz *a);
 
-/* Readable every 100 ms: authz_tick() answers logins whose refresh is
- * late from the cache, and now and then refreshes ahead and probes. */
+/* Readable every 100 ms while a lookup is in flight, else every second:
+ * authz_tick() answers logins whose refresh is late from the cache, and
+ * once a second refreshes ahead and probes. */
 int authz_timer_fd(const struct pg_authz *a);
 void authz_tick(struct pg_authz *a);
 

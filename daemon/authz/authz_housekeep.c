@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Authorization's timer (every AUTHZ_TICK_MS): logins whose refresh is
- * late are answered from the cache; every AUTHZ_HOUSEKEEP_TICKS, users
- * seen lately are refreshed ahead of expiry, an offline directory is
- * retried, and a fallback server's betters are probed. */
+/* Authorization's timer (every AUTHZ_TICK_MS while a lookup is in
+ * flight, else every AUTHZ_HOUSEKEEP_MS): logins whose refresh is late
+ * are answered from the cache; every AUTHZ_HOUSEKEEP_MS, users seen
+ * lately are refreshed ahead of expiry, an offline directory is retried,
+ * and a fallback server's betters are probed. */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "authz/authz_impl.h"
 #include "authz/cache.h"
+#include "err.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -101,13 +104,37 @@ static void housekeep(struct pg_authz *a, int64_t now)
 	}
 }
 
+int authz_timer_pace(struct pg_authz *a)
+{
+	int ms = a->flight != NULL ? AUTHZ_TICK_MS : AUTHZ_HOUSEKEEP_MS;
+	struct itimerspec its;
+
+	if (ms == a->tick_ms)
+		return 0;
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(a->tfd, 0, &its, NULL) != 0) {
+		log_warn("timerfd");
+		return PG_ERR_IO;
+	}
+	a->tick_ms = ms;
+	return 0;
+}
+
 void authz_tick(struct pg_authz *a)
 {
+	int64_t now_ms = time_mono_ms();
 	uint64_t n;
 
 	if (read(a->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("timerfd");
-	expire_waiters(a, time_mono_ms(), (int64_t)time(NULL));
-	if (++a->ticks % AUTHZ_HOUSEKEEP_TICKS == 0)
+	expire_waiters(a, now_ms, (int64_t)time(NULL));
+	/* The slow tick comes about when housekeeping is due: a few
+	 * milliseconds early still counts, or it would wait a second more. */
+	if (now_ms + AUTHZ_TICK_MS / 2 >= a->next_housekeep) {
+		a->next_housekeep = now_ms + AUTHZ_HOUSEKEEP_MS;
 		housekeep(a, (int64_t)time(NULL));
+	}
+	(void)authz_timer_pace(a);
 }

@@ -20,10 +20,12 @@
 #include "conf.h"
 #include "core/pending.h"
 
-/* The loop's timer: parked logins' deadlines are checked this often,
- * housekeeping runs every AUTHZ_HOUSEKEEP_TICKS of it. */
-#define AUTHZ_TICK_MS         100
-#define AUTHZ_HOUSEKEEP_TICKS 10
+/* The loop's timer: while a lookup is in flight, parked logins'
+ * deadlines are checked every AUTHZ_TICK_MS; otherwise it fires only for
+ * housekeeping, every AUTHZ_HOUSEKEEP_MS, so an idle daemon wakes once a
+ * second, not ten times. */
+#define AUTHZ_TICK_MS      100
+#define AUTHZ_HOUSEKEEP_MS 1000
 /* Background work in flight at most, and refresh-ahead started per
  * housekeeping round: the directory's load stays bounded. */
 #define AUTHZ_MAX_BACKGROUND 32
@@ -80,7 +82,8 @@ struct pg_authz {
 	struct job *flight;
 	size_t background; /* jobs in flight without waiters */
 	uint64_t hits, misses;
-	unsigned ticks;
+	int tick_ms;            /* the timer's period now */
+	int64_t next_housekeep; /* time_mono_ms() */
 	int64_t last_probe;
 	struct probe *probing;         /* whose thread has not been joined */
 	struct dir_config dir_cfg;     /* the engine's */
@@ -95,6 +98,12 @@ struct pg_authz {
 	int epfd, efd, tfd;
 	pthread_mutex_t mu; /* a probe's done */
 };
+
+/* ---------------------------------------------------- authz_housekeep.c */
+
+/* The timer fast (AUTHZ_TICK_MS) while a lookup is in flight, else slow
+ * (AUTHZ_HOUSEKEEP_MS). 0, or PG_ERR_IO. */
+int authz_timer_pace(struct pg_authz *a);
 
 /* ------------------------------------------------------ authz_lookup.c */
 

@@ -63,6 +63,9 @@ struct job *authz_lookup_submit(struct pg_authz *a, const char *user,
 	a->flight = j;
 	if (!urgent)
 		a->background++;
+	/* Its waiters' deadlines need the fast tick; on failure they are
+	 * checked at the next slow one. */
+	(void)authz_timer_pace(a);
 	return j;
 }
 

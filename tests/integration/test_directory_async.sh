@@ -172,6 +172,21 @@ pgreq "v1 AUTHZ user=nurse2" >"$OUT"
 expect_out '^v1 OK allowed=yes ' "a cold lookup on a new connection"
 grep -q "directory: $SLAPD_URI_b failed" "$DAEMON_LOG" &&
 	fail "an idle connection closed by the server was taken for a failure"
+
+# --- idle, the loop wakes about once a second -----------------------------
+# The authorization timer ticks every 100 ms only while a lookup is in
+# flight (a parked login's deadline); otherwise once a second.
+loop_wakes() {
+	awk '/^voluntary_ctxt_switches/ { print $2 }' \
+		"/proc/$DAEMON_PID/task/$DAEMON_PID/status"
+}
+sleep 1
+w0=$(loop_wakes)
+sleep 3
+wakes=$(($(loop_wakes) - w0))
+log "idle: the loop woke $wakes times in 3 s"
+[ -n "${VALGRIND:-}" ] || [ "$wakes" -le 10 ] ||
+	fail "an idle loop woke $wakes times in 3 s (a 100 ms tick: about 30)"
 stop_daemon
 
 # --- a frozen ldaps:// server: connecting does not hold the loop --------
