@@ -419,6 +419,23 @@ at_time() {
 	fi
 }
 
+# pam_wrapper (1.1.4) copies the service files into /tmp/pam.X in a
+# library constructor, at every exec, taking the first X whose directory
+# does not exist and going on if its mkdir fails: two processes of two
+# tests starting at once can take the same directory, and one then runs
+# the other's services, or loses them when the other's copy is removed
+# (seen in CI as a login that was never prompted). Every process the suite
+# starts under pam_wrapper therefore starts holding this lock: pamdrive
+# lets go of it at once (PG_PWRAP_LOCK_FD), others (pwrap_locked) when
+# they end.
+PWRAP_LOCK=/tmp/pg-pwrap.lock
+: >>"$PWRAP_LOCK" 2>/dev/null || true
+
+# pwrap_locked CMD...: CMD, started under pam_wrapper, holding PWRAP_LOCK.
+pwrap_locked() {
+	flock -w 60 "$PWRAP_LOCK" "$@"
+}
+
 # run_pam SERVICE USER OPS [pamdrive options...]: run pamdrive under
 # pam_wrapper with the variables scoped to this one command. stdout+stderr
 # go to $OUT; returns pamdrive's exit code. pam_wrapper turns the module's
@@ -438,10 +455,15 @@ run_pam() {
 	else
 		set -- "$PAMDRIVE" -s "$svc" -u "$user" "$@" "$ops"
 	fi
-	env LD_PRELOAD="$PAM_WRAPPER_LIB${FAKETIME_PRELOAD:+ $FAKETIME_PRELOAD}" \
-		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
-		PAM_WRAPPER_DEBUGLEVEL=2 TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		"$@" <&0 >"$OUT" 2>&1 &
+	# Started holding PWRAP_LOCK (fd 9), which pamdrive lets go of once
+	# pam_wrapper has made its copy of the services.
+	(
+		flock -w 60 9 &&
+			exec env LD_PRELOAD="$PAM_WRAPPER_LIB${FAKETIME_PRELOAD:+ $FAKETIME_PRELOAD}" \
+				PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$PAMD" \
+				PAM_WRAPPER_DEBUGLEVEL=2 TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 \
+				PG_PWRAP_LOCK_FD=9 "$@"
+	) 9<"$PWRAP_LOCK" <&0 >"$OUT" 2>&1 &
 	_rp_pid=$!
 	wait "$_rp_pid"
 	_rp_rc=$?
@@ -450,12 +472,7 @@ run_pam() {
 }
 
 # pwrap_release PID: remove the /tmp/pam.X copies pam_wrapper made for the
-# finished process PID. Each exec in it (env, valgrind) leaves one behind,
-# and two processes that start at once may both pick the same stale copy
-# to reuse: one then reads the other's service files (seen under valgrind
-# as a module that found no token for an enrolled user). pamdrive also
-# makes its first pam_start under a lock shared by every pamdrive, so two
-# never pick the same directory at once.
+# finished process PID: one for each exec in it (env, valgrind, pamdrive).
 pwrap_release() {
 	for _pw_dir in /tmp/pam.?; do
 		[ "$(cat "$_pw_dir/pid" 2>/dev/null)" = "$1" ] && rm -rf "$_pw_dir"

@@ -3,11 +3,9 @@
  * with a scripted conversation, printing what the user would see. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <libpamtest.h>
 #include <security/pam_appl.h>
@@ -257,40 +255,22 @@ static const char *op_name(enum pamtest_ops op)
 	return "?";
 }
 
-static int no_conv(int n, const struct pam_message **msg,
-                   struct pam_response **resp, void *data)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)data;
-	return PAM_CONV_ERR;
-}
-
 /*
- * pam_wrapper copies the service files into /tmp/pam.X at a process's
- * first pam_start, taking the first X whose directory does not exist: two
- * processes starting at once can take the same one, and one of them then
- * runs the other test's services (seen with the tests run in parallel
- * under valgrind). So that first pam_start, for a service nobody has,
- * happens under a lock every pamdrive shares; the transactions after it
- * reuse the directory it made.
+ * pam_wrapper (1.1.4) copies the service files into /tmp/pam.X in a
+ * library constructor, before main, taking the first X whose directory
+ * does not exist and going on if its mkdir fails: two processes starting
+ * at once can take the same one, and one of them then runs the other
+ * test's services, or loses them when the other's copy is removed (seen
+ * with the tests run in parallel). So run_pam (lib.sh) starts pamdrive
+ * holding a lock every process the suite starts under pam_wrapper takes;
+ * the copy made, it is let go here (PG_PWRAP_LOCK_FD).
  */
-static void pam_wrapper_init_locked(void)
+static void pam_wrapper_unlock(void)
 {
-	static const struct pam_conv conv_none = {no_conv, NULL};
-	pam_handle_t *h = NULL;
-	int fd;
+	const char *fd = getenv("PG_PWRAP_LOCK_FD");
 
-	if (getenv("PAM_WRAPPER") == NULL)
-		return;
-	fd = open("/tmp/pg-pamdrive.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		(void)flock(fd, LOCK_EX);
-	if (pam_start("pamdrive-init", "nobody", &conv_none, &h) == PAM_SUCCESS)
-		pam_end(h, PAM_SUCCESS);
-	if (fd >= 0)
-		close(fd);
+	if (fd != NULL && fd[0] >= '3' && fd[0] <= '9' && fd[1] == '\0')
+		close(fd[0] - '0');
 }
 
 int main(int argc, char **argv)
@@ -304,6 +284,7 @@ int main(int argc, char **argv)
 	int c, want_env = 0, flags = 0, rc = 2;
 	char **env;
 
+	pam_wrapper_unlock();
 	memset(&s, 0, sizeof(s));
 	memset(tc, 0, sizeof(tc));
 	while ((c = getopt(argc, argv, "s:u:a:C:eSM:")) != -1) {
@@ -350,7 +331,6 @@ int main(int argc, char **argv)
 	    (s.objects = calloc(1, sizeof(*s.objects))) == NULL)
 		goto out;
 
-	pam_wrapper_init_locked();
 	perr = _pamtest_conv(service, user, conv, &s, tc, n_ops, NULL);
 	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE) {
 		fprintf(stderr, "pamdrive: %s\n", pamtest_strerror(perr));

@@ -12,7 +12,7 @@ pam_service phiguard-smoke
 start_daemon
 
 pamtester_run() {
-	printf '%s\n' "$2" | env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+	printf '%s\n' "$2" | pwrap_locked env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$PAMD" \
 		pamtester phiguard-smoke "$1" authenticate >"$OUT" 2>&1
 }

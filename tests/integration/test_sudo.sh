@@ -136,7 +136,7 @@ at_time ""
 real_sudo() {
 	uid=$(id -u "$1") gid=$(id -g "$1")
 	groups=$(id -G "$1" | tr ' ' ',')
-	printf '%s' "$2" | env LD_PRELOAD="$PAM_WRAPPER_LIB $UIDW_LIB" \
+	printf '%s' "$2" | pwrap_locked env LD_PRELOAD="$PAM_WRAPPER_LIB $UIDW_LIB" \
 		UID_WRAPPER=1 UID_WRAPPER_INITIAL_RUID="$uid" \
 		UID_WRAPPER_INITIAL_EUID=0 UID_WRAPPER_INITIAL_SUID=0 \
 		UID_WRAPPER_INITIAL_RGID="$gid" UID_WRAPPER_INITIAL_EGID="$gid" \
