@@ -162,14 +162,22 @@ static int guarded_call(struct ldapconn_call *a, LDAP *ld, int with_starttls,
                         int64_t deadline, const struct timeval *tv)
 {
 	struct sockguard g;
+	ber_socket_t fd = -1;
 	int lrc, rc;
 
 	if ((rc = sockguard_start(&g, deadline)) != 0)
 		return rc;
 	a->conn->guard = &g;
 	a->conn->tcp_up = with_starttls;
-	if (with_starttls)
+	if (with_starttls) {
+		/* Connected already, before the guard: conn_added told it
+		 * nothing, so the guard learns the socket here. */
+		if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) ==
+		        LDAP_OPT_SUCCESS &&
+		    fd >= 0)
+			sockguard_setfd(&g, fd);
 		(void)handshake_blocking(ld);
+	}
 	lrc =
 	    with_starttls ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
 	a->conn->guard = NULL;
