@@ -1133,13 +1133,14 @@ void statelog_counts(const struct pg_statelog *log, uint64_t *commits,
 void statelog_free(struct pg_statelog *log)
 {
 	struct commitq_item *done;
+	uint64_t batches;
 
 	if (log == NULL)
 		return;
 	if (log->q != NULL) {
 		/* Only on an error exit: nobody is left to answer. */
 		commitq_stop(log->q);
-		done = commitq_take_done(log->q, &log->commits);
+		done = commitq_take_done(log->q, &batches);
 		unlink_rewrite(log, &done);
 		drop(done, PG_ERR_INTERNAL);
 		done = commitq_take_queued(log->q);
