@@ -51,17 +51,12 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-int username_check(const char *name)
+int username_check_n(const char *name, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)name;
-	size_t len, i, n;
+	size_t i, n;
 
-	if (name == NULL)
-		return PG_ERR_BAD_USER;
-	/* Bounded scan: never walk an unterminated buffer past the limit. */
-	for (len = 0; len <= PG_USER_MAX && s[len] != '\0'; len++)
-		;
-	if (len == 0 || len > PG_USER_MAX)
+	if (name == NULL || len == 0 || len > PG_USER_MAX)
 		return PG_ERR_BAD_USER;
 	/* A leading '-' reads as an option to tools; '.' as a hidden or
 	 * relative path component. */
@@ -69,7 +64,8 @@ int username_check(const char *name)
 		return PG_ERR_BAD_USER;
 	for (i = 0; i < len; i += n) {
 		/* '/' and ':' break paths and passwd-style files; '%' and '='
-		 * are the protocol's escape and separator. */
+		 * are the protocol's escape and separator. NUL is below 0x21.
+		 */
 		if (s[i] < 0x21 || s[i] == 0x7f || s[i] == '/' || s[i] == ':' ||
 		    s[i] == '%' || s[i] == '=')
 			return PG_ERR_BAD_USER;
@@ -78,4 +74,16 @@ int username_check(const char *name)
 			return PG_ERR_BAD_USER;
 	}
 	return 0;
+}
+
+int username_check(const char *name)
+{
+	size_t len;
+
+	if (name == NULL)
+		return PG_ERR_BAD_USER;
+	/* Bounded scan: never walk an unterminated buffer past the limit. */
+	for (len = 0; len <= PG_USER_MAX && name[len] != '\0'; len++)
+		;
+	return username_check_n(name, len);
 }

@@ -3,6 +3,8 @@
 #ifndef PHIGUARD_COMMON_USERNAME_H
 #define PHIGUARD_COMMON_USERNAME_H
 
+#include <stddef.h>
+
 #define PG_USER_MAX 256 /* bytes, without the terminating NUL */
 
 /*
@@ -11,5 +13,9 @@
  * does not start with '-' or '.'. Otherwise PG_ERR_BAD_USER. NULL -> error.
  */
 int username_check(const char *name);
+
+/* The same rule for the len bytes at name (no terminating NUL needed; a
+ * NUL among them is refused). */
+int username_check_n(const char *name, size_t len);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* libFuzzer target for the token store: arbitrary store text through
  * tokens_find_user, arbitrary lines through tokens_parse_line, and every
- * parsed token through a format/parse round trip. */
+ * parsed token through a format/parse round trip; the lines
+ * tokens_find_user checks without decoding are bad exactly when parsing
+ * them fails. */
 #include "config.h"
 
 #include <stddef.h>
@@ -27,6 +29,34 @@ static void round_trip(const struct pg_token *tok)
 	CHECK(tokens_parse_line(line, &back, err, sizeof(err)) == 0);
 	CHECK(memcmp(tok, &back, sizeof(back)) == 0);
 	tokens_wipe(&back);
+}
+
+/* The lines of text that tokens_parse_line() refuses, split and bounded
+ * as tokens_find_user() does (TOKEN_LINE_MAX in common/tokens.c). */
+static unsigned bad_by_parsing(const char *text, size_t size)
+{
+	static struct pg_token tok;
+	static char line[1024 + 1];
+	const char *end = text + size, *nl;
+	unsigned bad = 0;
+	size_t llen;
+
+	while (text < end) {
+		nl = memchr(text, '\n', (size_t)(end - text));
+		llen = (size_t)((nl != NULL ? nl : end) - text);
+		if (llen > 1024 || memchr(text, '\0', llen) != NULL) {
+			bad++;
+		} else {
+			memcpy(line, text, llen);
+			line[llen] = '\0';
+			if (tokens_parse_line(line, &tok, NULL, 0) ==
+			    PG_ERR_INVAL)
+				bad++;
+			tokens_wipe(&tok);
+		}
+		text = nl != NULL ? nl + 1 : end;
+	}
+	return bad;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,6 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip(&list.tok[i]);
 	}
 	tokens_list_wipe(&list);
+	/* Asked for nobody, no secret is decoded: the lines checked alone
+	 * are bad exactly when parsing and decoding them fails. */
+	CHECK(tokens_find_user(text, size, NULL, &list, &bad, NULL, 0) == 0);
+	CHECK(list.n == 0);
+	CHECK(bad == bad_by_parsing(text, size));
 
 	/* The whole input as one line, up to its first NUL. */
 	if ((line = malloc(size + 1)) == NULL)

@@ -306,6 +306,66 @@ static void test_find_user(void **state)
 	assert_true(tu_all_zero(&list, sizeof(list)));
 }
 
+/* Only the user's lines are decoded, but every line is checked as fully:
+ * another user's secret that is not Base32, too short once decoded, badly
+ * padded or sealed and damaged is reported to whoever logs in. */
+static void test_find_user_checks_others(void **state)
+{
+	static const char others[] =
+	    "a SHA1 6 30 JBSWY3DP\n"               /* 5 bytes */
+	    "b SHA1 6 30 JBSWY3DPEHPK3PX1\n"       /* '1' is not Base32 */
+	    "c SHA1 6 30 JBSWY3DPEHPK3PXPJB=\n"    /* padding cut short */
+	    "d SHA1 6 30 JBSWY3DPEHPK3PXPA\n"      /* 17 characters */
+	    "e SHA1 6 30 JBSWY3DPEHPK3PXP ok\n"    /* fine */
+	    "f SHA1 6 30 pgseal1:0011:zz\n"        /* a damaged seal */
+	    "nurse1 sha1 6 30 jbswy3dpehpk3pxp\n"; /* lower case */
+	static const char *const why[] = {
+	    "secret must be 10..64 bytes (is 5)",
+	    "bad base32 secret",
+	    "bad base32 length",
+	    "bad base32 length",
+	    NULL,
+	    "bad sealed secret",
+	};
+	static struct pg_token_list list;
+	char line[64];
+	unsigned bad = 0;
+	size_t i;
+
+	assert_int_equal(tokens_find_user(others, strlen(others), "nurse1",
+	                                  &list, &bad, err, sizeof(err)),
+	                 0);
+	assert_int_equal(bad, 5);
+	assert_string_equal(err, "line 1: secret must be 10..64 bytes (is 5)");
+	assert_int_equal(list.n, 1);
+	assert_int_equal(list.tok[0].secret_len, 10);
+	assert_memory_equal(list.tok[0].secret, "Hello!\xde\xad\xbe\xef", 10);
+	/* Each line alone gives the same reason, for any user. */
+	for (i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		const char *p = others, *nl;
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			p = strchr(p, '\n') + 1;
+		nl = strchr(p, '\n');
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = '\0';
+		assert_int_equal(tokens_find_user(line, strlen(line), "x",
+		                                  &list, &bad, err,
+		                                  sizeof(err)),
+		                 0);
+		assert_int_equal(bad, why[i] != NULL);
+		if (why[i] != NULL) {
+			assert_string_equal(err + strlen("line 1: "), why[i]);
+			assert_memory_equal(err, "line 1: ", 8);
+		} else {
+			assert_string_equal(err, "");
+		}
+		assert_int_equal(list.n, 0);
+	}
+	tokens_list_wipe(&list);
+}
+
 static void test_find_user_limits(void **state)
 {
 	static struct pg_token_list list;
@@ -604,6 +664,7 @@ int main(void)
 	    cmocka_unit_test(test_label),
 	    cmocka_unit_test(test_wiped_on_error),
 	    cmocka_unit_test(test_find_user),
+	    cmocka_unit_test(test_find_user_checks_others),
 	    cmocka_unit_test(test_find_user_limits),
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_format_invalid),

@@ -104,6 +104,32 @@ static void test_bad_utf8(void **state)
 		assert_int_equal(username_check(bad[i]), PG_ERR_BAD_USER);
 }
 
+/* The counted form: the same rule on len bytes, a NUL among them refused,
+ * and nothing read past len. */
+static void test_counted(void **state)
+{
+	static const char *const names[] = {
+	    "nurse1", "a",   "j\xc3\xbcrgen", "-x", ".x",
+	    "a b",    "a:b", "\xc3",          "",
+	};
+	char name[PG_USER_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_int_equal(username_check_n(names[i], strlen(names[i])),
+		                 username_check(names[i]));
+	assert_int_equal(username_check_n(NULL, 1), PG_ERR_BAD_USER);
+	assert_int_equal(username_check_n("nurse1\0x", 8), PG_ERR_BAD_USER);
+	/* The first 6 bytes of a longer buffer, unterminated there. */
+	assert_int_equal(username_check_n("nurse1 SHA1", 6), 0);
+	/* A 2-byte character cut by len is malformed. */
+	assert_int_equal(username_check_n("j\xc3\xbc", 2), PG_ERR_BAD_USER);
+	memset(name, 'a', sizeof(name));
+	assert_int_equal(username_check_n(name, PG_USER_MAX), 0);
+	assert_int_equal(username_check_n(name, PG_USER_MAX + 1),
+	                 PG_ERR_BAD_USER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +137,7 @@ int main(void)
 	    cmocka_unit_test(test_length),
 	    cmocka_unit_test(test_forbidden_bytes),
 	    cmocka_unit_test(test_bad_utf8),
+	    cmocka_unit_test(test_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
