@@ -203,7 +203,11 @@ static int check_line(const char *line, struct token_fields *tf, char *err,
 	char name[8];
 	int alg = -1;
 
-	memset(tf, 0, sizeof(*tf));
+	/* Not a memset: this runs for every line of the store, and only
+	 * the first nf fields are ever read. */
+	tf->nf = 0;
+	tf->sealed = 0;
+	tf->b32_data = 0;
 	while (is_sep(*p))
 		p++;
 	if (*p == '\0' || *p == '#')
